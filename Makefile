@@ -1,0 +1,72 @@
+# Pollen — the Makefile is the interface; CI runs the same targets (.ci/run -> make test).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Newest CPython >= 3.11 on the machine; override with `make PYTHON=python3.12 ...`.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	  command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	  && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 3000
+PYTEST_ARGS ?=
+
+.PHONY: help install dev test lint format typecheck template-check unit integration e2e bench build deploy requirements clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required (set PYTHON=...)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create the virtualenv and install Pollen with its dev tools
+
+dev: $(STAMP) ## Serve the whole API locally on moto, seeded with a demo store (PORT=3000)
+	PORT=$(PORT) $(BIN)/python -m infra.local
+
+test: $(STAMP) lint typecheck template-check ## Lint, type check, template checks and every test
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff (lint + format check)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP) ## mypy (strict on layers/ and functions/)
+	$(BIN)/mypy layers/pollen/pollen functions infra tests
+
+template-check: $(STAMP) ## cfn-lint the SAM template; layer requirements match pyproject
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python -m infra.requirements --check
+
+unit: $(STAMP) ## Unit tests only
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: $(STAMP) ## Integration tests (moto in-process)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+e2e: $(STAMP) ## End-to-end tests against the local stack over HTTP
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+bench: $(STAMP) ## Benchmarks: DynamoDB round trips and latency per request
+	$(BIN)/python -m infra.bench
+
+requirements: $(STAMP) ## Export the layer's requirements.txt from pyproject.toml
+	$(BIN)/python -m infra.requirements --write
+
+build: ## sam build (needs the AWS SAM CLI)
+	sam build
+
+deploy: build ## sam deploy --guided (needs AWS credentials)
+	sam deploy --guided
+
+clean: ## Remove the virtualenv, build output and local state
+	rm -rf $(VENV) .aws-sam .pollen .mypy_cache .ruff_cache .pytest_cache

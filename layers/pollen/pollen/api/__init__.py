@@ -1,0 +1,1 @@
+"""HTTP concerns shared by every API function: the resolver, auth, problem responses."""

@@ -1,0 +1,73 @@
+"""The resolver every HTTP function uses: validation, problem errors and fail-closed auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+from pollen.api.auth import PUBLIC, Principal, requirement_of
+from pollen.api.errors import domain_problem, register_error_handlers
+from pollen.domain.errors import DomainError, Forbidden
+from pollen.observability import logger
+from pollen.services import api_keys
+from pollen.services.container import container
+
+PRINCIPAL = "principal"
+
+
+class PollenResolver(APIGatewayHttpResolver):
+    """Authenticates before anything else runs, request validation included.
+
+    Powertools runs request validation ahead of user middlewares, so auth cannot be a middleware:
+    an unauthenticated caller would learn about the body schema before being told 401. The hook is
+    ``_call_route``, which runs after route matching (the route's declared scope is known) and
+    before the middleware chain. Unmatched paths fall through to the 404 problem.
+    """
+
+    def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:  # type: ignore[type-arg]
+        if route in self._static_routes or route in self._dynamic_routes:
+            try:
+                self._authorize(route)
+            except DomainError as exc:
+                return self._response_builder_class(
+                    response=domain_problem(exc), serializer=self._serializer, route=route
+                )
+        return super()._call_route(route, route_arguments)
+
+    def _authorize(self, route: Route) -> None:
+        requirement = requirement_of(route.func)
+        if requirement is None:
+            logger.error(
+                "route declares no auth requirement", extra={"route": f"{route.method} {route.path}"}
+            )
+            raise Forbidden("This operation is not available.")
+        if requirement == PUBLIC:
+            return
+        key = api_keys.authenticate(container(), self.current_event.get_header_value("x-api-key"))
+        if not key.scope.allows(requirement):
+            raise Forbidden(f"This operation needs an API key with the '{requirement.value}' scope.")
+        self.append_context(**{PRINCIPAL: Principal(key.merchant_id, key.key_id, key.scope)})
+        logger.append_keys(merchant_id=key.merchant_id, key_id=key.key_id)
+
+
+def create_app(*, title: str, description: str = "") -> PollenResolver:
+    app = PollenResolver(enable_validation=True)
+    app.configure_openapi(
+        title=title,
+        version="0.1.0",
+        description=description,
+        security_schemes={"ApiKey": APIKey(name="X-Api-Key", in_=APIKeyIn.header)},
+    )
+    register_error_handlers(app)
+    return app
+
+
+def principal(app: APIGatewayHttpResolver) -> Principal:
+    """The authenticated caller of the current request (set by :class:`PollenResolver`)."""
+    value: Any = app.context.get(PRINCIPAL)
+    if not isinstance(value, Principal):
+        raise RuntimeError("principal() used on a public route")
+    return value

@@ -1,0 +1,115 @@
+"""Exceptions → HTTP problems, in one place (STYLE.md rule 3). Status is chosen by type, never text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from pollen.api.problems import ProblemFieldError, problem_response
+from pollen.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+    RetryableConflict,
+    Unauthenticated,
+    ValidationFailed,
+)
+from pollen.observability import logger
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    InvalidRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RetryableConflict: 409,
+    PreconditionFailed: 412,
+    ValidationFailed: 422,
+}
+
+
+def status_for(exc: DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+    return 400
+
+
+def domain_problem(exc: DomainError) -> Response[str]:
+    status = status_for(exc)
+    headers = {"Retry-After": "1"} if isinstance(exc, RetryableConflict) else None
+    if status == 401:
+        headers = {"WWW-Authenticate": 'ApiKey header="X-Api-Key"'}
+    return problem_response(
+        status=status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        errors=[
+            ProblemFieldError(field=e.field, location=e.location, message=e.message, type=e.type)
+            for e in exc.errors
+        ],
+        headers=headers,
+    )
+
+
+def _field_error(error: Any) -> ProblemFieldError:
+    loc = [str(part) for part in error.get("loc", ())]
+    location = loc[0] if loc else "body"
+    field = ".".join(loc[1:]) or location
+    return ProblemFieldError(
+        field=field, location=location, message=str(error.get("msg", "invalid")), type=str(error.get("type"))
+    )
+
+
+def validation_problem(exc: RequestValidationError) -> Response[str]:
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem_response(
+            status=400,
+            slug="malformed-json",
+            title="Malformed JSON",
+            detail="The request body is not valid JSON.",
+        )
+    return problem_response(
+        status=422,
+        slug="validation-failed",
+        title="Validation failed",
+        detail="The request has invalid fields; see `errors`.",
+        errors=[_field_error(e) for e in errors],
+    )
+
+
+def register_error_handlers(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response[str]:
+        if status_for(exc) >= 500:
+            logger.exception("domain error")
+        return domain_problem(exc)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(exc: RequestValidationError) -> Response[str]:
+        return validation_problem(exc)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response[str]:
+        return problem_response(
+            status=404, slug="no-such-route", title="Not found", detail="No such route. See /openapi.json."
+        )
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return problem_response(
+            status=500,
+            slug="internal-error",
+            title="Internal error",
+            detail="Something went wrong on our side; it has been logged. Retrying is safe.",
+        )

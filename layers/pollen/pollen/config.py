@@ -1,0 +1,37 @@
+"""Environment settings, validated once per cold start.
+
+Only this module reads ``os.environ``; everything else receives a :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    table_name: str = Field(min_length=3, alias="TABLE_NAME")
+    stage: str = Field(default="dev", alias="STAGE")
+    delivery_queue_url: str | None = Field(default=None, alias="DELIVERY_QUEUE_URL")
+    delivery_dlq_url: str | None = Field(default=None, alias="DELIVERY_DLQ_URL")
+    auth_cache_ttl_seconds: int = Field(default=60, ge=0, le=3600, alias="AUTH_CACHE_TTL_SECONDS")
+    config_cache_ttl_seconds: int = Field(default=30, ge=0, le=3600, alias="CONFIG_CACHE_TTL_SECONDS")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+
+
+class SettingsError(RuntimeError):
+    """The function was deployed without the environment it needs."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = dict(os.environ)
+    env.setdefault("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1"))
+    try:
+        return Settings.model_validate(env)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid environment: {exc}") from exc

@@ -1,0 +1,29 @@
+"""A merchant: one store running a Pollen program."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+MerchantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+
+
+class Merchant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    merchant_id: MerchantId
+    name: str
+    created_at: datetime
+
+
+class ShopifyConnection(BaseModel):
+    """How Shopify reaches this merchant. Secrets are write-only: never returned by the API."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shop_domain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")]
+    webhook_secret: str
+    admin_access_token: str | None = None
+    api_version: str = "2025-10"

@@ -1,0 +1,85 @@
+"""Program settings: how customers earn coins, what a coin is worth, when coins expire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD", "INR", "EUR"])]
+
+
+class EarningBasis(StrEnum):
+    """The order amount coins are earned on."""
+
+    SUBTOTAL_AFTER_DISCOUNTS = "subtotal_after_discounts"  # merchandise after discounts: no shipping/tax/tips
+    SUBTOTAL = "subtotal"  # merchandise before discounts
+    TOTAL = "total"  # everything the customer paid
+
+
+class EarningRule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    coins_per_unit: Amount = Field(description="Coins earned for every `unit_amount` spent.")
+    unit_amount: Amount = Field(description="The amount of currency that earns `coins_per_unit` coins.")
+    basis: EarningBasis = EarningBasis.SUBTOTAL_AFTER_DISCOUNTS
+
+    def coins_for(self, amount: Decimal) -> int:
+        """Coins earned on ``amount``, rounded down to a whole coin; never negative."""
+        if amount <= 0:
+            return 0
+        return int((amount * self.coins_per_unit / self.unit_amount).to_integral_value(ROUND_FLOOR))
+
+
+class ExpiryRule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    days: int | None = Field(
+        default=365, ge=1, le=3650, description="Days after crediting that coins expire; null = never."
+    )
+    reminder_days_before: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        description="Days before expiry to send a `coins_expiring` reminder (0 = none).",
+    )
+
+    @model_validator(mode="after")
+    def _reminder_inside_lifetime(self) -> Self:
+        if self.days is not None and self.reminder_days_before >= self.days:
+            raise ValueError("reminder_days_before must be less than days")
+        return self
+
+
+class ProgramSettings(BaseModel):
+    """What a merchant sets; the API reads and writes exactly this."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    currency: CurrencyCode
+    earning: EarningRule
+    coin_value: Amount = Field(description='Value of one coin in `currency`, e.g. "0.25".')
+    expiry: ExpiryRule = Field(default_factory=ExpiryRule)
+
+
+class Program(ProgramSettings):
+    """Stored settings with their version (optimistic concurrency) and last update time."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    version: int = Field(ge=1)
+    updated_at: datetime
+
+
+def default_settings(currency: str = "USD") -> ProgramSettings:
+    """A sensible start: 1 coin per currency unit, 1 coin = 0.01, coins last a year."""
+    return ProgramSettings(
+        currency=currency,
+        earning=EarningRule(coins_per_unit=Decimal(1), unit_amount=Decimal(1)),
+        coin_value=Decimal("0.01"),
+        expiry=ExpiryRule(days=365, reminder_days_before=7),
+    )

@@ -1,0 +1,1 @@
+"""Events Pollen emits: the outbox envelope and the catalogue of typed payloads."""

@@ -1,0 +1,29 @@
+"""Identifiers: time-ordered ids (sortable in a DynamoDB sort key) and random tokens."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_ulid(now_ms: int | None = None) -> str:
+    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32, lexicographically sortable."""
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        value, rem = divmod(value, 32)
+        chars.append(_CROCKFORD[rem])
+    return "".join(reversed(chars))
+
+
+def new_token(nbytes: int = 32) -> str:
+    """A URL-safe random secret of ``nbytes`` bytes of entropy."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def new_hex_id(nbytes: int = 8) -> str:
+    return secrets.token_hex(nbytes)

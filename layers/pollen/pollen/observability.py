@@ -1,0 +1,41 @@
+"""The one place that creates the logger, tracer and metrics (STYLE.md rule 4).
+
+Every handler is wrapped by :func:`lambda_entry`, which applies the Powertools decorators in one
+fixed order and starts a fresh DynamoDB call count for the invocation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pollen.storage.client import call_counter
+
+logger = Logger(utc=True)
+tracer = Tracer()
+metrics = Metrics()
+
+Handler = TypeVar("Handler", bound=Callable[[dict[str, Any], LambdaContext], Any])
+
+
+def lambda_entry(handler: Handler) -> Handler:
+    """Decorate a Lambda entry point: logging context, tracing, metrics, DynamoDB call count."""
+
+    @wraps(handler)
+    def counted(event: dict[str, Any], context: LambdaContext) -> Any:
+        call_counter.reset()
+        try:
+            return handler(event, context)
+        finally:
+            logger.debug("dynamodb calls", extra={"dynamodb_calls": call_counter.snapshot()})
+
+    decorated = logger.inject_lambda_context(clear_state=True)(
+        tracer.capture_lambda_handler(capture_response=False)(
+            metrics.log_metrics(capture_cold_start_metric=True)(counted)
+        )
+    )
+    return decorated  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""The single-table repository: the only package that talks to DynamoDB (boto3)."""

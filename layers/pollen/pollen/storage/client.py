@@ -1,0 +1,92 @@
+"""Lazily created boto3 clients and the DynamoDB call counter.
+
+Clients are built on first use, not at import, so cold starts stay lean and tests can set up moto
+first. The counter hooks botocore's ``before-call`` event, so every DynamoDB API call made through
+these clients is counted, per thread (one Lambda invocation runs on one thread).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+
+class CallCounter:
+    """DynamoDB API calls made on the current thread since the last :meth:`reset`."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _counts(self) -> Counter[str]:
+        counts: Counter[str] | None = getattr(self._local, "counts", None)
+        if counts is None:
+            counts = Counter()
+            self._local.counts = counts
+        return counts
+
+    def reset(self) -> None:
+        self._local.counts = Counter()
+
+    def record(self, operation: str) -> None:
+        self._counts()[operation] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self._counts().values())
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(self._counts())
+
+
+call_counter = CallCounter()
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+
+def _count_call(model: Any, **_: Any) -> None:
+    call_counter.record(model.name)
+
+
+def _client(service: str) -> Any:
+    client = _clients.get(service)
+    if client is not None:
+        return client
+    with _lock:
+        client = _clients.get(service)
+        if client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(
+                retries={"mode": "standard", "max_attempts": 3},
+                connect_timeout=2,
+                read_timeout=5,
+                tcp_keepalive=True,
+            )
+            client = boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+            if service == "dynamodb":
+                client.meta.events.register("before-call.dynamodb", _count_call)
+            _clients[service] = client
+    return client
+
+
+def dynamodb() -> DynamoDBClient:
+    client: DynamoDBClient = _client("dynamodb")
+    return client
+
+
+def sqs() -> SQSClient:
+    client: SQSClient = _client("sqs")
+    return client
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switching between moto back-ends)."""
+    with _lock:
+        _clients.clear()

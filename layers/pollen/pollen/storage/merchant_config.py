@@ -1,0 +1,108 @@
+"""The merchant's configuration partition (``M#{m}#CONFIG``): read with one Query, cached warm."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pollen.clock import isoformat
+from pollen.domain.merchants import Merchant, ShopifyConnection
+from pollen.domain.program import Program
+from pollen.storage.keys import config_pk, merchant_key, program_key, shop_domain_gsi1pk, shopify_key
+from pollen.storage.table import Table
+
+MERCHANT_ENTITY = "merchant"
+PROGRAM_ENTITY = "program"
+SHOPIFY_ENTITY = "shopify"
+
+
+@dataclass(frozen=True)
+class MerchantConfig:
+    """Everything under the merchant's config partition, typed where a module knows the item."""
+
+    merchant: Merchant
+    program: Program | None
+    shopify: ShopifyConnection | None
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)  # raw items by SK, for later modules
+
+
+def merchant_item(merchant: Merchant) -> dict[str, Any]:
+    return {
+        **merchant_key(merchant.merchant_id).as_dict(),
+        "entity": MERCHANT_ENTITY,
+        **merchant.model_dump(mode="json"),
+        "created_at": isoformat(merchant.created_at),
+    }
+
+
+def program_item(merchant_id: str, program: Program) -> dict[str, Any]:
+    return {
+        **program_key(merchant_id).as_dict(),
+        "entity": PROGRAM_ENTITY,
+        "merchant_id": merchant_id,
+        "settings": program.model_dump(mode="json", exclude={"version", "updated_at"}),
+        "version": program.version,
+        "updated_at": isoformat(program.updated_at),
+    }
+
+
+def shopify_item(merchant_id: str, connection: ShopifyConnection) -> dict[str, Any]:
+    return {
+        **shopify_key(merchant_id).as_dict(),
+        "entity": SHOPIFY_ENTITY,
+        "merchant_id": merchant_id,
+        "GSI1PK": shop_domain_gsi1pk(connection.shop_domain),
+        "GSI1SK": f"M#{merchant_id}",
+        **connection.model_dump(mode="json"),
+    }
+
+
+def _program(item: dict[str, Any]) -> Program:
+    return Program.model_validate(
+        {**item["settings"], "version": item["version"], "updated_at": item["updated_at"]}
+    )
+
+
+def parse_config(items: list[dict[str, Any]]) -> MerchantConfig | None:
+    by_sk = {item["SK"]: item for item in items}
+    merchant = by_sk.get("MERCHANT")
+    if merchant is None:
+        return None
+    program = by_sk.get("PROGRAM")
+    shopify = by_sk.get("SHOPIFY")
+    return MerchantConfig(
+        merchant=Merchant.model_validate(merchant),
+        program=_program(program) if program else None,
+        shopify=ShopifyConnection.model_validate(shopify) if shopify else None,
+        items=by_sk,
+    )
+
+
+class MerchantConfigStore:
+    """Loads a merchant's config with one Query; a warm container serves it from memory for ``ttl``."""
+
+    def __init__(self, table: Table, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._table = table
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[float, MerchantConfig | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, merchant_id: str) -> MerchantConfig | None:
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(merchant_id)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        config = parse_config(self._table.query_all(config_pk(merchant_id)))
+        with self._lock:
+            self._cache[merchant_id] = (now, config)
+        return config
+
+    def invalidate(self, merchant_id: str) -> None:
+        """Called after this container changes the config, so it reads its own writes at once."""
+        with self._lock:
+            self._cache.pop(merchant_id, None)

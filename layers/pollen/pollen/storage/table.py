@@ -1,0 +1,109 @@
+"""Reads and single-item writes on the table. Transactions live in :mod:`transactions`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pollen.storage import client
+from pollen.storage.codec import deserialize, serialize, serialize_value
+from pollen.storage.errors import ConditionFailed
+from pollen.storage.keys import Key
+from pollen.storage.pagination import Page, decode_cursor, encode_cursor
+from pollen.storage.transactions import Transaction
+
+GSI1 = "GSI1"
+
+
+class Table:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def transaction(self) -> Transaction:
+        return Transaction(self.name)
+
+    def get(self, key: Key, *, consistent: bool = False) -> dict[str, Any] | None:
+        response = client.dynamodb().get_item(
+            TableName=self.name, Key=serialize(key.as_dict()), ConsistentRead=consistent
+        )
+        item = response.get("Item")
+        return deserialize(item) if item else None
+
+    def put(
+        self,
+        item: dict[str, Any],
+        *,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        label: str = "item",
+    ) -> None:
+        args: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
+        if condition:
+            args["ConditionExpression"] = condition
+            args["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        if names:
+            args["ExpressionAttributeNames"] = names
+        if values:
+            args["ExpressionAttributeValues"] = {k: serialize_value(v) for k, v in values.items()}
+        try:
+            client.dynamodb().put_item(**args)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                old = exc.response.get("Item")  # type: ignore[typeddict-item]
+                raise ConditionFailed([label], {label: deserialize(old) if old else {}}) from exc
+            raise
+
+    def query(
+        self,
+        pk: str,
+        *,
+        sk_prefix: str | None = None,
+        index: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        newest_first: bool = False,
+        consistent: bool = False,
+    ) -> Page[dict[str, Any]]:
+        """One Query call: a page of one partition (optionally an SK prefix), with an opaque cursor."""
+        pk_attr, sk_attr = ("GSI1PK", "GSI1SK") if index == GSI1 else ("PK", "SK")
+        condition = "#pk = :pk"
+        names = {"#pk": pk_attr}
+        values: dict[str, Any] = {":pk": serialize_value(pk)}
+        if sk_prefix:
+            condition += " AND begins_with(#sk, :sk)"
+            names["#sk"] = sk_attr
+            values[":sk"] = serialize_value(sk_prefix)
+        args: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not newest_first,
+        }
+        if index:
+            args["IndexName"] = index
+        else:
+            args["ConsistentRead"] = consistent
+        if limit:
+            args["Limit"] = limit
+        if cursor:
+            args["ExclusiveStartKey"] = decode_cursor(cursor, partition_attr=pk_attr, partition_value=pk)
+        response = client.dynamodb().query(**args)
+        items = [deserialize(i) for i in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return Page(items=items, next_cursor=encode_cursor(dict(last)) if last else None)
+
+    def query_all(
+        self, pk: str, *, sk_prefix: str | None = None, consistent: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every item of a (small) partition: one call unless it exceeds 1 MB."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = self.query(pk, sk_prefix=sk_prefix, cursor=cursor, consistent=consistent)
+            items.extend(page.items)
+            if page.next_cursor is None:
+                return items
+            cursor = page.next_cursor

@@ -1,0 +1,169 @@
+"""One business change = one ``TransactWriteItems`` (DESIGN.md invariant 1).
+
+A :class:`Transaction` collects labelled writes, at most one idempotency receipt and any outbox
+events, and commits them together. A cancelled transaction becomes a precise error:
+:class:`DuplicateRequest` (the receipt exists: the change was made before, here is its answer),
+:class:`ConditionFailed` (named business conditions failed) or :class:`WriteConflict` (a race).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from pollen.storage import client
+from pollen.storage.codec import deserialize, serialize, serialize_value
+from pollen.storage.errors import ConditionFailed, DuplicateRequest, WriteConflict
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from pollen.storage.keys import Key
+
+MAX_ITEMS = 100
+RECEIPT_LABEL = "receipt"
+
+
+@dataclass(frozen=True)
+class _Op:
+    label: str
+    request: TransactWriteItemTypeDef
+
+
+def _expression_args(
+    condition: str | None, names: dict[str, str] | None, values: dict[str, Any] | None
+) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    if condition:
+        args["ConditionExpression"] = condition
+    if names:
+        args["ExpressionAttributeNames"] = names
+    if values:
+        args["ExpressionAttributeValues"] = {k: serialize_value(v) for k, v in values.items()}
+    return args
+
+
+class Transaction:
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+        self._ops: list[_Op] = []
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    @property
+    def labels(self) -> list[str]:
+        return [op.label for op in self._ops]
+
+    def _add(self, label: str, request: TransactWriteItemTypeDef) -> Transaction:
+        if label in self.labels:
+            raise ValueError(f"duplicate transaction label {label!r}")
+        if len(self._ops) >= MAX_ITEMS:
+            raise ValueError("a DynamoDB transaction holds at most 100 items")
+        self._ops.append(_Op(label, request))
+        return self
+
+    def put(
+        self,
+        item: dict[str, Any],
+        *,
+        label: str,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        return_old_on_failure: bool = False,
+    ) -> Transaction:
+        put: dict[str, Any] = {"TableName": self._table, "Item": serialize(item)}
+        put.update(_expression_args(condition, names, values))
+        if return_old_on_failure:
+            put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return self._add(label, {"Put": put})  # type: ignore[typeddict-item]
+
+    def update(
+        self,
+        key: Key,
+        *,
+        label: str,
+        update: str,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Transaction:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": serialize(key.as_dict()),
+            "UpdateExpression": update,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        request.update(_expression_args(condition, names, values))
+        return self._add(label, {"Update": request})  # type: ignore[typeddict-item]
+
+    def delete(
+        self,
+        key: Key,
+        *,
+        label: str,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Transaction:
+        request: dict[str, Any] = {"TableName": self._table, "Key": serialize(key.as_dict())}
+        request.update(_expression_args(condition, names, values))
+        return self._add(label, {"Delete": request})  # type: ignore[typeddict-item]
+
+    def check(
+        self,
+        key: Key,
+        *,
+        label: str,
+        condition: str,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Transaction:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": serialize(key.as_dict()),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        request.update(_expression_args(condition, names, values))
+        return self._add(label, {"ConditionCheck": request})  # type: ignore[typeddict-item]
+
+    def receipt(self, item: dict[str, Any]) -> Transaction:
+        """The idempotency receipt: written only if absent; its old image answers a replay."""
+        return self.put(
+            item,
+            label=RECEIPT_LABEL,
+            condition="attribute_not_exists(PK)",
+            return_old_on_failure=True,
+        )
+
+    def commit(self) -> None:
+        if not self._ops:
+            return
+        ddb = client.dynamodb()
+        try:
+            ddb.transact_write_items(TransactItems=[op.request for op in self._ops])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            raise self._cancellation_error(exc) from exc
+
+    def _cancellation_error(self, exc: ClientError) -> Exception:
+        reasons: list[dict[str, Any]] = exc.response.get("CancellationReasons", [])  # type: ignore[assignment]
+        failed: dict[str, dict[str, Any]] = {}
+        conflict = False
+        for op, reason in zip(self._ops, reasons, strict=False):
+            code = reason.get("Code")
+            if code == "ConditionalCheckFailed":
+                failed[op.label] = deserialize(reason.get("Item", {}))
+            elif code == "TransactionConflict":
+                conflict = True
+        if RECEIPT_LABEL in failed and failed[RECEIPT_LABEL]:
+            return DuplicateRequest(failed[RECEIPT_LABEL])
+        if failed:
+            return ConditionFailed(list(failed), failed)
+        if conflict:
+            return WriteConflict()
+        return exc
