@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -38,4 +38,4 @@ def lambda_entry(handler: Handler) -> Handler:
             metrics.log_metrics(capture_cold_start_metric=True)(counted)
         )
     )
-    return decorated  # type: ignore[return-value]
+    return cast("Handler", decorated)

@@ -49,7 +49,7 @@ class PollenResolver(APIGatewayHttpResolver):
         key = api_keys.authenticate(container(), self.current_event.get_header_value("x-api-key"))
         if not key.scope.allows(requirement):
             raise Forbidden(f"This operation needs an API key with the '{requirement.value}' scope.")
-        self.append_context(**{PRINCIPAL: Principal(key.merchant_id, key.key_id, key.scope)})
+        self.context[PRINCIPAL] = Principal(key.merchant_id, key.key_id, key.scope)
         logger.append_keys(merchant_id=key.merchant_id, key_id=key.key_id)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pollen.domain.errors import Conflict
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program, ProgramSettings
-from pollen.domain.errors import Conflict
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
 from pollen.storage.errors import ConditionFailed

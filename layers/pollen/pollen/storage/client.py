@@ -1,8 +1,8 @@
 """Lazily created boto3 clients and the DynamoDB call counter.
 
-Clients are built on first use, not at import, so cold starts stay lean and tests can set up moto
-first. The counter hooks botocore's ``before-call`` event, so every DynamoDB API call made through
-these clients is counted, per thread (one Lambda invocation runs on one thread).
+Clients are built on first use, not at import, so an import costs no client construction and
+tests can set up moto first. The counter hooks botocore's ``before-call`` event, so every
+DynamoDB API call made through these clients is counted, per thread (one Lambda invocation runs on one thread).
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,9 +63,6 @@ def _client(service: str) -> Any:
     with _lock:
         client = _clients.get(service)
         if client is None:
-            import boto3
-            from botocore.config import Config
-
             config = Config(
                 retries={"mode": "standard", "max_attempts": 3},
                 connect_timeout=2,

@@ -28,11 +28,11 @@ def _plain(value: Any) -> Any:
 
 def serialize(item: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
     """Drop ``None`` values (DynamoDB stores absence, not null) and serialize the rest."""
-    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}  # type: ignore[misc]
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
 
 
 def serialize_value(value: Any) -> AttributeValueTypeDef:
-    result: AttributeValueTypeDef = _serializer.serialize(value)  # type: ignore[assignment]
+    result: AttributeValueTypeDef = _serializer.serialize(value)
     return result
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from pollen.domain.errors import Conflict, RetryableConflict
 
 
-class DuplicateRequest(Exception):  # noqa: N818 - a signal, not a failure
+class DuplicateRequest(Exception):
     """The idempotency receipt already exists: the change was made before. Carries the receipt."""
 
     def __init__(self, receipt: dict[str, Any]) -> None:

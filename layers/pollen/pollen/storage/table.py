@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -51,7 +51,7 @@ class Table:
             client.dynamodb().put_item(**args)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                old = exc.response.get("Item")  # type: ignore[typeddict-item]
+                old = cast("dict[str, Any]", exc.response).get("Item")
                 raise ConditionFailed([label], {label: deserialize(old) if old else {}}) from exc
             raise
 

@@ -160,7 +160,7 @@ class Transaction:
                 failed[op.label] = deserialize(reason.get("Item", {}))
             elif code == "TransactionConflict":
                 conflict = True
-        if RECEIPT_LABEL in failed and failed[RECEIPT_LABEL]:
+        if failed.get(RECEIPT_LABEL):
             return DuplicateRequest(failed[RECEIPT_LABEL])
         if failed:
             return ConditionFailed(list(failed), failed)
