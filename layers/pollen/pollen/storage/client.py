@@ -2,7 +2,7 @@
 
 Clients are built on first use, not at import, so an import costs no client construction and
 tests can set up moto first. The counter hooks botocore's ``before-call`` event, so every
-DynamoDB API call made through these clients is counted, per thread (one Lambda invocation runs on one thread).
+DynamoDB API call made through these clients is counted, per thread (one invocation = one thread).
 """
 
 from __future__ import annotations

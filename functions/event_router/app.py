@@ -1,0 +1,35 @@
+"""Routes outbox events (from the table's stream, filtered to outbox inserts) to integrations.
+
+Each record is one committed business change's event. Matching subscriptions and queueing one
+delivery per subscription arrive with the events issue; until then the router validates and
+counts every event, and a record it cannot read fails alone (partial batch response) so the stream
+retries it instead of dropping it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pollen.events.stream import outbox_event
+from pollen.observability import lambda_entry, logger, metrics
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    event = outbox_event(record)
+    logger.info("outbox event", extra={"event_type": event.event_type, "event_id": event.event_id})
+    metrics.add_metric(name="OutboxEventsRouted", unit=MetricUnit.Count, value=1)
+
+
+@lambda_entry
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,32 @@
+"""Runs the hourly and daily jobs (expiry, reminders, tier windows) from EventBridge schedules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
+
+from pollen.clock import utcnow
+from pollen.observability import lambda_entry, logger
+from pollen.services import jobs
+from pollen.services.jobs import Cadence, JobResult
+
+
+class ScheduleInput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    jobs: Cadence
+
+
+class RunSummary(BaseModel):
+    cadence: Cadence
+    results: list[JobResult]
+
+
+@lambda_entry
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    schedule = ScheduleInput.model_validate(event)
+    results = jobs.run(schedule.jobs, utcnow())
+    logger.info("scheduled jobs ran", extra={"cadence": schedule.jobs, "jobs": len(results)})
+    return RunSummary(cadence=schedule.jobs, results=results).model_dump(mode="json")

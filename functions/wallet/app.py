@@ -1,0 +1,17 @@
+"""Wallet API: balances, history, triggers and cart coin calculation (routes arrive with the wallet issue)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pollen.api.app import create_app
+from pollen.observability import lambda_entry
+
+app = create_app(title="Pollen Wallet API")
+
+
+@lambda_entry
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
