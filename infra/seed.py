@@ -1,0 +1,70 @@
+"""The demo store `make dev` starts with: a merchant, its program, three API keys, a Shopify link."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from pollen.clock import utcnow
+from pollen.domain.api_keys import Scope
+from pollen.domain.merchants import Merchant, ShopifyConnection
+from pollen.domain.program import EarningRule, ExpiryRule, ProgramSettings
+from pollen.ids import new_token
+from pollen.services import api_keys, merchants
+from pollen.services.container import container
+
+DEMO_MERCHANT_ID = "demo-store"
+DEMO_SHOP_DOMAIN = "pollen-demo.myshopify.com"
+
+
+class DemoApiKeys(BaseModel):
+    read: str
+    write: str
+    admin: str
+
+
+class DemoShopify(BaseModel):
+    shop_domain: str
+    webhook_secret: str
+
+
+class DemoStore(BaseModel):
+    """What `make dev` prints and writes to `.pollen/demo-store.json`."""
+
+    base_url: str
+    merchant_id: str
+    api_keys: DemoApiKeys
+    shopify: DemoShopify
+
+
+DEMO_PROGRAM = ProgramSettings(
+    currency="USD",
+    earning=EarningRule(coins_per_unit=Decimal(1), unit_amount=Decimal(1)),
+    coin_value=Decimal("0.05"),
+    expiry=ExpiryRule(days=365, reminder_days_before=14),
+)
+
+
+def seed_demo_store(base_url: str, merchant_id: str = DEMO_MERCHANT_ID) -> DemoStore:
+    """Create the demo merchant in the table the environment points at, with fresh keys and secret."""
+    c = container()
+    now = utcnow()
+    shopify = ShopifyConnection(shop_domain=DEMO_SHOP_DOMAIN, webhook_secret=new_token(32))
+    merchants.onboard_merchant(
+        c,
+        Merchant(merchant_id=merchant_id, name="Pollen Demo Store", created_at=now),
+        DEMO_PROGRAM,
+        shopify=shopify,
+        now=now,
+    )
+    keys = {
+        scope.value: api_keys.create_key(c, merchant_id, name=f"Demo {scope.value} key", scope=scope, now=now)[1]
+        for scope in Scope
+    }
+    return DemoStore(
+        base_url=base_url,
+        merchant_id=merchant_id,
+        api_keys=DemoApiKeys.model_validate(keys),
+        shopify=DemoShopify(shop_domain=shopify.shop_domain, webhook_secret=shopify.webhook_secret),
+    )
