@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen import __version__
@@ -17,7 +18,7 @@ from pollen.api.schemas.program import ProgramView, parse_if_match
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.program import ProgramSettings
-from pollen.observability import lambda_entry
+from pollen.observability import lambda_entry, metrics
 from pollen.services import api_keys, program
 from pollen.services.container import container
 
@@ -36,6 +37,7 @@ def create_api_key(body: Annotated[CreateApiKeyRequest, Body()]) -> Response[Cre
     key, plaintext = api_keys.create_key(
         container(), principal(app).merchant_id, name=body.name, scope=body.scope, now=utcnow()
     )
+    metrics.add_metric(name="ApiKeysCreated", unit=MetricUnit.Count, value=1)
     created = CreatedApiKey(**ApiKeyView.of(key).model_dump(), key=plaintext)
     return Response(
         status_code=201,
@@ -56,6 +58,7 @@ def list_api_keys() -> ApiKeyList:
 @requires(Scope.ADMIN)
 def revoke_api_key(key_id: Annotated[KeyId, Path()]) -> Response[None]:
     api_keys.revoke_key(container(), principal(app).merchant_id, key_id, now=utcnow())
+    metrics.add_metric(name="ApiKeysRevoked", unit=MetricUnit.Count, value=1)
     return Response(status_code=204)
 
 
@@ -81,6 +84,7 @@ def put_program(
     updated = program.update_program(
         container(), principal(app).merchant_id, body, now=utcnow(), expected_version=parse_if_match(if_match)
     )
+    metrics.add_metric(name="ProgramUpdates", unit=MetricUnit.Count, value=1)
     return _program_response(ProgramView.of(updated))
 
 

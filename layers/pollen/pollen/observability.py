@@ -6,6 +6,7 @@ fixed order and starts a fresh DynamoDB call count for the invocation.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -18,6 +19,9 @@ from pollen.storage.client import call_counter
 logger = Logger(utc=True)
 tracer = Tracer()
 metrics = Metrics()
+
+# Read-only requests have no business metric to publish; Powertools warns on every such flush.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 Handler = TypeVar("Handler", bound=Callable[[dict[str, Any], LambdaContext], Any])
 

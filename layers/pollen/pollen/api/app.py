@@ -46,7 +46,7 @@ class PollenResolver(APIGatewayHttpResolver):
             raise Forbidden("This operation is not available.")
         if requirement == PUBLIC:
             return
-        key = api_keys.authenticate(container(), self.current_event.get_header_value("x-api-key"))
+        key = api_keys.authenticate(container(), self.current_event.headers.get("x-api-key"))
         if not key.scope.allows(requirement):
             raise Forbidden(f"This operation needs an API key with the '{requirement.value}' scope.")
         self.context[PRINCIPAL] = Principal(key.merchant_id, key.key_id, key.scope)
