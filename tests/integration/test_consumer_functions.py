@@ -1,0 +1,112 @@
+"""Stream, queue and schedule functions with the events AWS sends them."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+from pydantic import ValidationError
+
+from infra.apigw import FakeLambdaContext
+from pollen.events.envelope import OutboxEvent
+from pollen.services import jobs
+from pollen.services.jobs import Cadence, JobResult
+from tests.support.events import load_event
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def _invoke(function: str, event: dict[str, Any]) -> Any:
+    module = importlib.import_module(f"functions.{function}.app")
+    return module.lambda_handler(event, FakeLambdaContext(function))
+
+
+def _stream_event(*images: dict[str, Any]) -> dict[str, Any]:
+    template = load_event("event_router_outbox_insert")["Records"][0]
+    records = []
+    for i, image in enumerate(images):
+        record = copy.deepcopy(template)
+        record["eventID"] = f"event-{i}"
+        record["dynamodb"]["SequenceNumber"] = f"{1000 + i}"
+        record["dynamodb"]["NewImage"] = {
+            k: TypeSerializer().serialize(v) for k, v in image.items() if v is not None
+        }
+        record["dynamodb"]["Keys"] = {k: record["dynamodb"]["NewImage"][k] for k in ("PK", "SK")}
+        records.append(record)
+    return {"Records": records}
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("function", ["event_router", "analytics_aggregator"])
+def test_stream_consumers_accept_their_samples(function: str) -> None:
+    assert _invoke(function, load_event(f"{function}_outbox_insert")) == {"batchItemFailures": []}
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("function", ["event_router", "analytics_aggregator"])
+def test_outbox_items_written_by_the_layer_read_back_from_the_stream(function: str) -> None:
+    event = OutboxEvent(
+        event_type="program_updated", merchant_id="m1", occurred_at=NOW, payload={"version": 2, "coins": 10}
+    )
+    stray = {"PK": "M#m1#CONFIG", "SK": "PROGRAM", "entity": "program"}
+    result = _invoke(function, _stream_event(event.to_item(), stray, event.to_item()))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "1001"}]}  # only the stray record fails
+
+
+@pytest.mark.usefixtures("aws")
+def test_delivery_never_acknowledges_what_it_could_not_deliver() -> None:
+    sample = load_event("integration_delivery_delivery")
+    broken = copy.deepcopy(sample["Records"][0])
+    broken["messageId"] = "broken"
+    broken["body"] = "{not json"
+    result = _invoke("integration_delivery", {"Records": [sample["Records"][0], broken]})
+    failed = {item["itemIdentifier"] for item in result["batchItemFailures"]}
+    assert failed == {sample["Records"][0]["messageId"], "broken"}
+
+
+@pytest.mark.usefixtures("aws")
+def test_scheduled_jobs_run_their_cadence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "_REGISTRY", {cadence: {} for cadence in Cadence})
+    seen: list[datetime] = []
+
+    @jobs.register(Cadence.HOURLY, "count")
+    def count(now: datetime) -> JobResult:
+        seen.append(now)
+        return JobResult(job="count", processed=3)
+
+    assert _invoke("scheduled_jobs", load_event("scheduled_jobs_daily")) == {
+        "cadence": "daily",
+        "results": [],
+    }
+    result = _invoke("scheduled_jobs", load_event("scheduled_jobs_hourly"))
+    assert result == {"cadence": "hourly", "results": [{"job": "count", "processed": 3, "detail": ""}]}
+    assert len(seen) == 1
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_failing_job_fails_the_run_after_the_others_ran(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "_REGISTRY", {cadence: {} for cadence in Cadence})
+    ran: list[str] = []
+
+    @jobs.register(Cadence.DAILY, "broken")
+    def broken(now: datetime) -> JobResult:
+        raise RuntimeError("boom")
+
+    @jobs.register(Cadence.DAILY, "fine")
+    def fine(now: datetime) -> JobResult:
+        ran.append("fine")
+        return JobResult(job="fine")
+
+    with pytest.raises(ExceptionGroup):
+        _invoke("scheduled_jobs", load_event("scheduled_jobs_daily"))
+    assert ran == ["fine"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_unknown_schedule_input_is_rejected() -> None:
+    with pytest.raises(ValidationError):
+        _invoke("scheduled_jobs", {"jobs": "weekly"})
