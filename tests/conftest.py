@@ -11,12 +11,12 @@ import pytest
 from moto import mock_aws
 
 from infra.aws_resources import LocalResources, create_resources
+from infra.inprocess import InProcessApi
 from infra.moto_atomic import make_dynamodb_writes_atomic
 from infra.seed import DemoStore, seed_demo_store
 from infra.template import describe_functions, load_template
 from pollen.services.container import reset_container
 from pollen.storage.client import call_counter, reset_clients
-from tests.support.api import InProcessApi
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK = "pollen-test"

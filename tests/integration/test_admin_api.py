@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.inprocess import ApiResponse, InProcessApi
 from infra.seed import DemoStore, seed_demo_store
 from pollen.storage.client import CallCounter
-from tests.support.api import ApiResponse, InProcessApi
 
 PROGRAM = {
     "currency": "INR",

@@ -1,0 +1,155 @@
+"""`make bench`: DynamoDB round trips and latency per request, against the budgets in DESIGN.md.
+
+Runs every route in-process on moto (no network, no Docker), cold and warm, and prints one row per
+request: DynamoDB calls (by operation), and in-process latency p50/p95 over repeated warm calls.
+Also measures each function's cold-start import time in a fresh interpreter. Exits 1 when a
+request exceeds its round-trip budget, so the budgets are enforced where they are measured.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from moto import mock_aws
+
+from infra.aws_resources import create_resources
+from infra.inprocess import InProcessApi
+from infra.moto_atomic import make_dynamodb_writes_atomic
+from infra.seed import seed_demo_store
+from infra.template import describe_functions, load_template
+from pollen.services.container import reset_container
+from pollen.storage.client import call_counter, reset_clients
+
+ROOT = Path(__file__).resolve().parents[1]
+WARM_RUNS = int(os.environ.get("BENCH_RUNS", "200"))
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    budget: int  # DynamoDB calls on a warm container with config cached (DESIGN.md round-trip budget)
+    call: Callable[[str], int]  # performs the request with what prepare made, returns the HTTP status
+    prepare: Callable[[], str] = lambda: ""  # untimed, uncounted set-up (e.g. a key to revoke)
+
+
+def _measure(case: Case, runs: int) -> tuple[int, dict[str, int], list[float]]:
+    case.call(case.prepare())  # warm the container, auth and config caches
+    arg = case.prepare()
+    call_counter.reset()
+    status = case.call(arg)
+    used = call_counter.snapshot()
+    samples = []
+    for _ in range(runs):
+        arg = case.prepare()
+        started = time.perf_counter()
+        case.call(arg)
+        samples.append((time.perf_counter() - started) * 1000)
+    return status, used, samples
+
+
+def _env() -> None:
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto accepts any credentials
+        AWS_DEFAULT_REGION="us-east-1",
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_METRICS_DISABLED="true",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def import_times() -> dict[str, float]:
+    """Milliseconds to import each function module in a fresh interpreter (the cold-start share we own)."""
+    times = {}
+    for app in sorted((ROOT / "functions").glob("*/app.py")):
+        module = f"functions.{app.parent.name}.app"
+        code = f"import time; t=time.perf_counter(); import {module}; print((time.perf_counter()-t)*1000)"
+        env = {
+            **os.environ,
+            "PYTHONPATH": f"{ROOT}:{ROOT / 'layers' / 'pollen'}",
+            "TABLE_NAME": "pollen-bench",
+        }
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
+        times[app.parent.name] = float(out.stdout.strip())
+    return times
+
+
+def main() -> int:
+    _env()
+    make_dynamodb_writes_atomic()
+    template = load_template(ROOT / "template.yaml")
+    failures = 0
+    with mock_aws():
+        resources = create_resources(template, prefix="pollen-bench")
+        resolver = resources.resolver(template, parameters={"Stage": "dev"}, stack_name="pollen-bench")
+        for spec in describe_functions(template, resolver):
+            os.environ.update({k: v for k, v in spec.env.items() if k != "POWERTOOLS_SERVICE_NAME"})
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        reset_clients()
+        reset_container()
+        demo = seed_demo_store("http://bench")
+        api = InProcessApi(template, resources)
+        admin = demo.api_keys.admin
+        program = api.get("/v1/admin/program", key=admin).json()
+        body = {k: program[k] for k in ("currency", "earning", "coin_value", "expiry")}
+
+        def new_key_id() -> str:
+            created = api.post("/v1/admin/api-keys", key=admin, json_body={"name": "b", "scope": "read"})
+            return str(created.json()["key_id"])
+
+        new_key = {"name": "bench", "scope": "read"}
+        unknown_key = "pollen.demo-store.0123456789abcdef." + "a" * 43
+        cases = [
+            Case("GET /v1/health", 0, lambda _: api.get("/v1/health").status),
+            Case("GET /v1/admin/program", 0, lambda _: api.get("/v1/admin/program", key=admin).status),
+            Case("GET /v1/admin/api-keys", 1, lambda _: api.get("/v1/admin/api-keys", key=admin).status),
+            Case(
+                "PUT /v1/admin/program",
+                2,
+                lambda _: api.put("/v1/admin/program", key=admin, json_body=body).status,
+            ),
+            Case(
+                "POST /v1/admin/api-keys",
+                1,
+                lambda _: api.post("/v1/admin/api-keys", key=admin, json_body=new_key).status,
+            ),
+            Case(
+                "DELETE /v1/admin/api-keys/{id}",
+                1,
+                lambda key_id: api.delete(f"/v1/admin/api-keys/{key_id}", key=admin).status,
+                prepare=new_key_id,
+            ),
+            Case("GET, unknown key (401)", 0, lambda _: api.get("/v1/admin/program", key=unknown_key).status),
+        ]
+        header = f"{'request':34} {'status':>6} {'ddb calls':>9} {'budget':>6}  {'p50 ms':>7} {'p95 ms':>7}"
+        print(f"{header}  operations")
+        for case in cases:
+            status, used, samples = _measure(case, WARM_RUNS if case.budget == 0 else WARM_RUNS // 4)
+            p50 = statistics.median(samples)
+            p95 = statistics.quantiles(samples, n=20)[-1]
+            total = sum(used.values())
+            flag = "" if total <= case.budget else "  OVER BUDGET"
+            failures += total > case.budget
+            ops = ", ".join(f"{op} x{n}" for op, n in sorted(used.items())) or "-"
+            print(
+                f"{case.name:34} {status:>6} {total:>9} {case.budget:>6}  {p50:7.2f} {p95:7.2f}  {ops}{flag}"
+            )
+    print("\nCold-start import time per function (fresh interpreter, ms):")
+    for name, ms in import_times().items():
+        print(f"  {name:22} {ms:7.1f}")
+    print("\nLatency is in-process on moto: it measures our code path, not DynamoDB's network time.")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
