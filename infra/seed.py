@@ -6,13 +6,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from pollen.clock import utcnow
-from pollen.domain.api_keys import Scope
-from pollen.domain.merchants import Merchant, ShopifyConnection
+from infra.onboard import onboard
+from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.program import EarningRule, ExpiryRule, ProgramSettings
 from pollen.ids import new_token
-from pollen.services import api_keys, merchants
-from pollen.services.container import container
 
 DEMO_MERCHANT_ID = "demo-store"
 DEMO_SHOP_DOMAIN = "pollen-demo.myshopify.com"
@@ -48,23 +45,11 @@ DEMO_PROGRAM = ProgramSettings(
 
 def seed_demo_store(base_url: str, merchant_id: str = DEMO_MERCHANT_ID) -> DemoStore:
     """Create the demo merchant in the table the environment points at, with fresh keys and secret."""
-    c = container()
-    now = utcnow()
     shopify = ShopifyConnection(shop_domain=DEMO_SHOP_DOMAIN, webhook_secret=new_token(32))
-    merchants.onboard_merchant(
-        c,
-        Merchant(merchant_id=merchant_id, name="Pollen Demo Store", created_at=now),
-        DEMO_PROGRAM,
-        shopify=shopify,
-        now=now,
-    )
-    keys = {
-        scope.value: api_keys.create_key(c, merchant_id, name=f"Demo {scope.value} key", scope=scope, now=now)[1]
-        for scope in Scope
-    }
+    keys = onboard(merchant_id, "Pollen Demo Store", DEMO_PROGRAM, shopify=shopify)
     return DemoStore(
         base_url=base_url,
         merchant_id=merchant_id,
-        api_keys=DemoApiKeys.model_validate(keys),
+        api_keys=DemoApiKeys.model_validate(keys.model_dump()),
         shopify=DemoShopify(shop_domain=shopify.shop_domain, webhook_secret=shopify.webhook_secret),
     )
