@@ -94,6 +94,27 @@ def test_malformed_json_is_400_and_writes_nothing(
     assert _scan(table_name) == before
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\xff\xfe\x00", "application/octet-stream"),
+        (b"\xff\xfe\x00", "application/json"),
+        (b"[]", "application/json"),
+        (b"null", "application/json"),
+    ],
+)
+def test_bodies_that_are_not_a_json_object_are_4xx(
+    api: InProcessApi, demo: DemoStore, table_name: str, body: bytes, content_type: str
+) -> None:
+    before = _scan(table_name)
+    response = api.put(
+        "/v1/admin/program", key=demo.api_keys.admin, body=body, headers={"content-type": content_type}
+    )
+    assert 400 <= response.status < 500
+    assert response.content_type == "application/problem+json"
+    assert _scan(table_name) == before
+
+
 def test_invalid_program_lists_field_errors_and_writes_nothing(
     api: InProcessApi, demo: DemoStore, table_name: str
 ) -> None:

@@ -6,8 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from pollen.api.problems import ProblemFieldError, problem_response
 from pollen.domain.errors import (
@@ -97,6 +100,31 @@ def _not_found(_: NotFoundError) -> Response[str]:
     )
 
 
+def _undecodable(_: UnicodeDecodeError) -> Response[str]:
+    """Powertools decodes a base64 body as UTF-8 while parsing it; bytes that are not are the client's."""
+    return problem_response(
+        status=400,
+        slug="malformed-body",
+        title="Malformed body",
+        detail="The request body must be UTF-8 encoded JSON.",
+    )
+
+
+def _unsupported_media_type(_: RequestUnsupportedContentType) -> Response[str]:
+    return problem_response(
+        status=415,
+        slug="unsupported-media-type",
+        title="Unsupported media type",
+        detail="Send the request body as JSON with Content-Type: application/json.",
+    )
+
+
+def _service_error(exc: ServiceError) -> Response[str]:
+    """Powertools' own HTTP errors, in our problem shape."""
+    status = exc.status_code if 400 <= exc.status_code < 600 else 500
+    return problem_response(status=status, slug="http-error", title="Request failed", detail=str(exc.msg))
+
+
 def _unexpected(_: Exception) -> Response[str]:
     logger.exception("unhandled error")
     return problem_response(
@@ -111,5 +139,8 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     """Every error, validation included, leaves as one problem shape; nothing else reaches the client."""
     app.exception_handler(DomainError)(_domain)
     app.exception_handler(RequestValidationError)(validation_problem)
+    app.exception_handler(UnicodeDecodeError)(_undecodable)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_media_type)
+    app.exception_handler(ServiceError)(_service_error)
     app.not_found(_not_found)
     app.exception_handler(Exception)(_unexpected)
