@@ -1,7 +1,7 @@
 """Export the layer's requirements.txt from pyproject.toml (one dependency source), or check it.
 
-    python -m infra.requirements --write   # regenerate layers/pollen/requirements.txt
-    python -m infra.requirements --check   # fail if it drifted (run by `make test`)
+python -m infra.requirements --write   # regenerate layers/pollen/requirements.txt
+python -m infra.requirements --check   # fail if it drifted (run by `make test`)
 """
 
 from __future__ import annotations

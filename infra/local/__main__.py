@@ -1,0 +1,322 @@
+"""``python -m infra.local`` (``make dev``): the whole Pollen stack on this machine, on moto.
+
+Starts moto's server, creates the template's table and queues on it, seeds the demo store, then
+serves the HTTP API and runs the stream/queue pollers and the scheduler until SIGINT or SIGTERM.
+
+Environment:
+  PORT                      API port (default 3000; 0 picks a free one)
+  MOTO_PORT                 moto server port (default 0: a free one)
+  POLLEN_STATE_DIR          where demo-store.json and stack.json are written (default .pollen)
+  POLLEN_TEMPLATE           the SAM template (default template.yaml at the repository root)
+  POLLEN_LOCAL_SEED         0 to start with an empty table (default 1)
+  POLLEN_LOCAL_TIME_SCALE   divide rate() schedules by this (default 1)
+  POLLEN_LOCAL_CONCURRENCY  containers per function (default 4)
+  POLLEN_LOCAL_METRICS      1 to let Powertools print its EMF metrics (default 0)
+  POLLEN_LOCAL_LOG_LEVEL    level of the local stack's own logs (default INFO)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+
+from infra.aws_resources import LocalResources, create_resources
+from infra.local import LocalRuntime
+from infra.local.pollers import Pollers
+from infra.local.scheduler import Scheduler
+from infra.local.server import CorsConfig, LocalApi, LocalHttpServer
+from infra.template import FunctionSpec, describe_functions, global_function_env, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+STACK = "pollen-local"
+LOCAL_PARAMETERS = {"Stage": "local"}
+
+log = logging.getLogger("pollen.local")
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int
+    moto_port: int
+    state_dir: Path
+    template: Path
+    seed: bool
+    time_scale: float
+    concurrency: int
+    metrics: bool
+    log_level: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            port=int(env.get("PORT", "3000")),
+            moto_port=int(env.get("MOTO_PORT", "0")),
+            state_dir=Path(env.get("POLLEN_STATE_DIR", ".pollen")),
+            template=Path(env.get("POLLEN_TEMPLATE", str(ROOT / "template.yaml"))),
+            seed=env.get("POLLEN_LOCAL_SEED", "1") != "0",
+            time_scale=float(env.get("POLLEN_LOCAL_TIME_SCALE", "1")),
+            concurrency=int(env.get("POLLEN_LOCAL_CONCURRENCY", "4")),
+            metrics=env.get("POLLEN_LOCAL_METRICS", "0") == "1",
+            log_level=env.get("POLLEN_LOCAL_LOG_LEVEL", "INFO").upper(),
+        )
+
+
+def local_aws_env(endpoint_url: str, *, metrics: bool) -> dict[str, str]:
+    """What every function and the seed see, whatever the template says: AWS is moto."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "false" if metrics else "true",
+    }
+
+
+def shared_env(
+    template: dict[str, Any], functions: list[FunctionSpec], resources: LocalResources
+) -> dict[str, str]:
+    """Globals plus every function variable all functions agree on, for the process environment.
+
+    Code outside an invocation (the seed, threads a function starts, process-wide caches filled
+    on first use) reads the process environment, so it gets every unambiguous variable; where
+    functions disagree (``POWERTOOLS_SERVICE_NAME``) the Globals value stays.
+    """
+    resolver = resources.resolver(template, parameters=LOCAL_PARAMETERS, stack_name=STACK)
+    env = global_function_env(template, resolver)
+    seen: dict[str, set[str]] = {}
+    for spec in functions:
+        for name, value in spec.env.items():
+            seen.setdefault(name, set()).add(value)
+    env.update({name: values.pop() for name, values in seen.items() if len(values) == 1})
+    return env
+
+
+class LocalStack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.moto: ThreadedMotoServer | None = None
+        self.server: LocalHttpServer | None = None
+        self.pollers: Pollers | None = None
+        self.scheduler: Scheduler | None = None
+
+    def start(self) -> None:
+        settings = self.settings
+        if settings.moto_port:
+            _ensure_free(settings.moto_port)  # moto's thread would otherwise fail silently and hang start()
+        self.moto = ThreadedMotoServer(ip_address=HOST, port=settings.moto_port, verbose=False)
+        self.moto.start()
+        moto_host, moto_port = self.moto.get_host_and_port()
+        moto_url = f"http://{moto_host}:{moto_port}"
+        _make_moto_writes_atomic()
+        forced = local_aws_env(moto_url, metrics=settings.metrics)
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(forced)
+
+        template = load_template(settings.template)
+        resources = create_resources(template, prefix=STACK, region=REGION, parameters=LOCAL_PARAMETERS)
+        resolver = resources.resolver(template, parameters=LOCAL_PARAMETERS, stack_name=STACK)
+        functions = describe_functions(template, resolver)
+        os.environ.update(shared_env(template, functions, resources))
+        os.environ.update(forced)
+
+        runtime = LocalRuntime(
+            functions,
+            forced_env=forced,
+            region=REGION,
+            account_id=resources.account_id,
+            max_containers=settings.concurrency,
+        )
+        for logical_id, error in runtime.preload().items():
+            log.error("%s could not be imported; it will be retried on use", logical_id, exc_info=error)
+
+        self.scheduler = Scheduler(
+            functions,
+            runtime.invoke,
+            time_scale=settings.time_scale,
+            region=REGION,
+            account_id=resources.account_id,
+            stack_name=STACK,
+        )
+
+        def openapi_documents() -> list[dict[str, Any]]:
+            documents = []
+            for spec in functions:
+                resolver_app = getattr(runtime.module(spec), "app", None) if spec.http_routes else None
+                if resolver_app is not None and hasattr(resolver_app, "get_openapi_json_schema"):
+                    documents.append(json.loads(resolver_app.get_openapi_json_schema()))
+            return documents
+
+        api = LocalApi(
+            functions,
+            runtime.invoke,
+            openapi_source=openapi_documents,
+            trigger_schedule=self.scheduler.trigger,
+            cors=CorsConfig.from_template(template, resolver),
+            account_id=resources.account_id,
+        )
+        self.server = LocalHttpServer((HOST, settings.port), api)
+        self.server.start()
+        base_url = f"http://{HOST}:{self.server.port}"
+
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        demo = _seed(base_url, settings.state_dir) if settings.seed else None
+
+        queue_urls = {queue.arn: queue.url for queue in resources.queues.values()}
+        self.pollers = Pollers(functions, runtime.invoke, region=REGION, queue_urls=queue_urls)
+        self.pollers.start()
+        self.scheduler.start()
+
+        stack_file = settings.state_dir / "stack.json"
+        _write_atomically(
+            stack_file,
+            json.dumps(
+                {"base_url": base_url, "moto_endpoint": moto_url, "pid": os.getpid(), **resources.to_json()},
+                indent=2,
+            )
+            + "\n",
+        )
+        _print_banner(base_url, moto_url, resources, demo, settings.state_dir)
+        print(f"Pollen is up on {base_url}", flush=True)
+
+    def stop(self) -> None:
+        for step in (self._stop_server, self._stop_pollers, self._stop_scheduler, self._stop_moto):
+            try:
+                step()
+            except Exception:
+                log.exception("error while stopping")
+        (self.settings.state_dir / "stack.json").unlink(missing_ok=True)
+
+    def _stop_server(self) -> None:
+        if self.server:
+            self.server.stop()
+
+    def _stop_pollers(self) -> None:
+        if self.pollers:
+            self.pollers.stop()
+
+    def _stop_scheduler(self) -> None:
+        if self.scheduler:
+            self.scheduler.stop()
+
+    def _stop_moto(self) -> None:
+        if self.moto:
+            self.moto.stop()
+
+
+def _ensure_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise OSError(f"MOTO_PORT {port} is already in use on {HOST}") from exc
+
+
+def _make_moto_writes_atomic() -> None:
+    try:
+        from infra.moto_atomic import make_dynamodb_writes_atomic  # noqa: PLC0415 - optional helper
+    except ImportError:
+        return
+    make_dynamodb_writes_atomic()
+
+
+def _seed(base_url: str, state_dir: Path) -> dict[str, Any]:
+    from infra.seed import seed_demo_store  # noqa: PLC0415 - imports the pollen package, after env is set
+
+    store = seed_demo_store(base_url)
+    _write_atomically(state_dir / "demo-store.json", store.model_dump_json(indent=2) + "\n")
+    demo: dict[str, Any] = store.model_dump(mode="json")
+    return demo
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers polling for the file never see it half written."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    partial.replace(path)
+
+
+def _print_banner(
+    base_url: str, moto_url: str, resources: LocalResources, demo: dict[str, Any] | None, state_dir: Path
+) -> None:
+    lines = [
+        "",
+        "Pollen local stack",
+        f"  API             {base_url}",
+        f"  Docs            {base_url}/docs   (OpenAPI: {base_url}/openapi.json)",
+    ]
+    if demo:
+        keys, shopify = demo.get("api_keys", {}), demo.get("shopify", {})
+        lines += [
+            f"  Merchant        {demo.get('merchant_id')}",
+            f"  Read key        {keys.get('read')}",
+            f"  Write key       {keys.get('write')}",
+            f"  Admin key       {keys.get('admin')}",
+            f"  Shop domain     {shopify.get('shop_domain')}",
+            f"  Webhook secret  {shopify.get('webhook_secret')}",
+            f"  Saved to        {state_dir / 'demo-store.json'}",
+        ]
+    lines.append(f"  AWS (moto)      {moto_url}")
+    for table in resources.tables.values():
+        lines.append(f"    aws --endpoint-url {moto_url} dynamodb scan --table-name {table.name}")
+    for queue in resources.queues.values():
+        lines.append(f"    queue {queue.name}: {queue.url}")
+    lines.append("")
+    print("\n".join(lines), flush=True)
+
+
+def main() -> int:
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
+    settings = Settings.from_env()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    for noisy in ("werkzeug", "botocore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():  # a second Ctrl-C while stopping (or starting): leave now
+            os._exit(130)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    stack = LocalStack(settings)
+    try:
+        stack.start()
+    except Exception as exc:
+        log.error("the local stack could not start: %s", exc, exc_info=not isinstance(exc, OSError))
+        stack.stop()
+        return 1
+    stop.wait()
+    print("Stopping Pollen...", flush=True)
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Start the local stack (`python -m infra.local`, what `make dev` runs) on free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LocalStack:
+    base_url: str
+    moto_url: str
+    demo: dict[str, Any]
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def key(self, scope: str) -> str:
+        return str(self.demo["api_keys"][scope])
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    state = tmp_path_factory.mktemp("pollen-state")
+    port, moto_port = _free_port(), _free_port()
+    log_path = state / "stack.log"
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "MOTO_PORT": str(moto_port),
+        "POLLEN_STATE_DIR": str(state),
+        "POLLEN_LOCAL_TIME_SCALE": "60",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("AWS_ENDPOINT_URL", None)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    demo_file = state / "demo-store.json"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"local stack exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/v1/health", timeout=1).status_code == 200 and demo_file.exists():
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"local stack not healthy within {STARTUP_SECONDS}s:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    started = STARTUP_SECONDS - (deadline - time.monotonic())
+    print(f"local stack healthy after {started:.1f}s")
+    yield LocalStack(
+        base_url, f"http://127.0.0.1:{moto_port}", json.loads(demo_file.read_text()), log_path, process
+    )
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("local stack did not stop within 15 s of Ctrl-C")
+    assert code == 0, f"Ctrl-C should stop the stack cleanly, got {code}:\n{log_path.read_text()[-3000:]}"
+
+
+@pytest.fixture
+def http(stack: LocalStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        yield client
