@@ -141,3 +141,25 @@ def test_racing_retries_of_one_request_apply_once(table: Table) -> None:
         t.join()
     assert outcomes.count("applied") == 1
     assert table.get(WALLET, consistent=True)["balance"] == 7  # type: ignore[index]
+
+
+def test_condition_checks_and_deletes_take_part_in_the_transaction(table: Table) -> None:
+    coupon = Key("M#m1#C#c1", "COUPON#A")
+    table.put({**coupon.as_dict(), "status": "used"})
+    table.put({**WALLET.as_dict(), "balance": 3})
+    tx = table.transaction()
+    tx.check(
+        coupon, label="coupon", condition="#s = :issued", names={"#s": "status"}, values={":issued": "issued"}
+    )
+    tx.delete(WALLET, label="wallet")
+    with pytest.raises(ConditionFailed) as info:
+        tx.commit()
+    assert info.value.labels == ["coupon"]
+    assert info.value.items["coupon"]["status"] == "used"
+    assert table.get(WALLET, consistent=True) is not None  # the delete did not happen
+
+    tx = table.transaction()
+    tx.check(coupon, label="coupon", condition="#s = :used", names={"#s": "status"}, values={":used": "used"})
+    tx.delete(WALLET, label="wallet", condition="balance = :b", values={":b": 3})
+    tx.commit()
+    assert table.get(WALLET, consistent=True) is None

@@ -81,6 +81,17 @@ class Transaction:
             put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return self._add(label, {"Put": put})  # type: ignore[typeddict-item]
 
+    def _keyed(
+        self, key: Key, condition: str | None, names: dict[str, str] | None, values: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """A request on one existing item; a failed condition returns its old image (ALL_OLD)."""
+        return {
+            "TableName": self._table,
+            "Key": serialize(key.as_dict()),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            **_expression_args(condition, names, values),
+        }
+
     def update(
         self,
         key: Key,
@@ -91,13 +102,7 @@ class Transaction:
         names: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
     ) -> Transaction:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": serialize(key.as_dict()),
-            "UpdateExpression": update,
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        request.update(_expression_args(condition, names, values))
+        request = {**self._keyed(key, condition, names, values), "UpdateExpression": update}
         return self._add(label, {"Update": request})  # type: ignore[typeddict-item]
 
     def delete(
@@ -109,9 +114,7 @@ class Transaction:
         names: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
     ) -> Transaction:
-        request: dict[str, Any] = {"TableName": self._table, "Key": serialize(key.as_dict())}
-        request.update(_expression_args(condition, names, values))
-        return self._add(label, {"Delete": request})  # type: ignore[typeddict-item]
+        return self._add(label, {"Delete": self._keyed(key, condition, names, values)})  # type: ignore[typeddict-item]
 
     def check(
         self,
@@ -122,12 +125,7 @@ class Transaction:
         names: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
     ) -> Transaction:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": serialize(key.as_dict()),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        request.update(_expression_args(condition, names, values))
+        request = self._keyed(key, condition, names, values)
         return self._add(label, {"ConditionCheck": request})  # type: ignore[typeddict-item]
 
     def receipt(self, item: dict[str, Any]) -> Transaction:
