@@ -27,6 +27,17 @@ class EarningRule(BaseModel):
     coins_per_unit: Amount = Field(description="Coins earned for every `unit_amount` spent.")
     unit_amount: Amount = Field(description="The amount of currency that earns `coins_per_unit` coins.")
     basis: EarningBasis = EarningBasis.SUBTOTAL_AFTER_DISCOUNTS
+    excluded_product_ids: list[str] = Field(default_factory=list, description="Products that earn no coins.")
+    excluded_tags: list[str] = Field(default_factory=list, description="Product tags that earn no coins.")
+    pending_days: int = Field(
+        default=0, ge=0, le=365, description="Days after payment before coins are confirmed (0 = at once)."
+    )
+
+    def excludes(self, product_id: str | None, tags: list[str]) -> bool:
+        if product_id is not None and product_id in self.excluded_product_ids:
+            return True
+        excluded = {t.strip().lower() for t in self.excluded_tags}
+        return any(t.strip().lower() in excluded for t in tags)
 
     def coins_for(self, amount: Decimal) -> int:
         """Coins earned on ``amount``, rounded down to a whole coin; never negative."""

@@ -1,0 +1,148 @@
+"""Orders and the coins they earn.
+
+An order's effect on a wallet is a function of the *set* of facts Pollen has received about it
+(its data, paid, cancelled, confirmed, refunds by id), never of their order. Each webhook merges
+its fact into the state and the wallet moves by the difference between the new target and what
+the order already applied — so a fact delivered twice changes nothing, and create/paid/refund/
+cancel in any order end in the same wallet.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from pollen.domain.program import EarningBasis, EarningRule
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=4)]
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^#\s]+$")]
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line_id: ExternalId
+    product_id: str | None = None
+    variant_id: str | None = None
+    quantity: int = Field(ge=0)
+    unit_price: Money
+    discount: Money = Decimal(0)  # all discounts allocated to this line, order-level ones included
+    tags: list[str] = Field(default_factory=list)
+    gift_card: bool = False
+
+    @property
+    def net(self) -> Decimal:
+        return max(Decimal(0), self.unit_price * self.quantity - self.discount)
+
+    @property
+    def gross(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class OrderData(BaseModel):
+    """What the store platform says about an order (Shopify payloads and the orders API map here)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: ExternalId
+    customer_id: ExternalId | None = None
+    email: str | None = None
+    phone: str | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    lines: list[OrderLine] = Field(default_factory=list)
+    total: Money | None = None  # everything paid: merchandise, shipping, tax, tips
+    discount_codes: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+
+
+class RefundLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line_id: ExternalId
+    quantity: int = Field(ge=0)
+    subtotal: Money  # merchandise refunded for this line, after its discounts
+
+
+class Refund(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    refund_id: ExternalId
+    lines: list[RefundLine]
+
+
+class OrderFacts(BaseModel):
+    """Everything received about an order. Merging is commutative, associative and idempotent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data: OrderData | None = None
+    paid: bool = False
+    cancelled: bool = False
+    confirmed: bool = False  # paid and past the program's pending period
+    refunds: dict[str, Refund] = Field(default_factory=dict)
+
+    def merge(self, other: OrderFacts) -> OrderFacts:
+        return OrderFacts(
+            data=_later(self.data, other.data),
+            paid=self.paid or other.paid,
+            cancelled=self.cancelled or other.cancelled,
+            confirmed=self.confirmed or other.confirmed,
+            refunds={**self.refunds, **other.refunds},
+        )
+
+
+def _later(a: OrderData | None, b: OrderData | None) -> OrderData | None:
+    """Order data from any topic describes the same order; prefer the fuller one, deterministically."""
+    if a is None or b is None:
+        return a or b
+    return max(a, b, key=lambda d: (len(d.lines), d.customer_id is not None, d.model_dump_json()))
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    earned: int  # coins the order earns after refunds (0 when cancelled or unknown)
+    credited: int  # of which confirmed into the balance
+    pending: int  # of which still pending
+
+
+def eligible_amount(data: OrderData, rule: EarningRule) -> Decimal:
+    """The amount coins are earned on: merchandise only (no gift cards, no excluded products)."""
+    lines = [
+        line for line in data.lines if not line.gift_card and not rule.excludes(line.product_id, line.tags)
+    ]
+    if rule.basis == EarningBasis.SUBTOTAL:
+        return sum((line.gross for line in lines), Decimal(0))
+    merchandise = sum((line.net for line in lines), Decimal(0))
+    if rule.basis == EarningBasis.TOTAL and data.total is not None:
+        excluded = sum((line.net for line in data.lines if line not in lines), Decimal(0))
+        return max(Decimal(0), data.total - excluded)
+    return merchandise
+
+
+def refunded_amount(facts: OrderFacts, rule: EarningRule) -> Decimal:
+    """Refunded merchandise of eligible lines (refunds of gift cards or excluded lines earn nothing back)."""
+    if facts.data is None:
+        return Decimal(0)
+    eligible = {
+        line.line_id
+        for line in facts.data.lines
+        if not line.gift_card and not rule.excludes(line.product_id, line.tags)
+    }
+    return sum(
+        (rl.subtotal for refund in facts.refunds.values() for rl in refund.lines if rl.line_id in eligible),
+        Decimal(0),
+    )
+
+
+def target(facts: OrderFacts, rule: EarningRule) -> Target:
+    if facts.data is None or facts.cancelled:
+        return Target(earned=0, credited=0, pending=0)
+    base = eligible_amount(facts.data, rule)
+    earned = rule.coins_for(max(Decimal(0), base - refunded_amount(facts, rule)))
+    if facts.paid and facts.confirmed:
+        return Target(earned=earned, credited=earned, pending=0)
+    return Target(earned=earned, credited=0, pending=earned)
