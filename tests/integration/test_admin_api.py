@@ -15,7 +15,14 @@ from pollen.storage.client import CallCounter
 
 PROGRAM = {
     "currency": "INR",
-    "earning": {"coins_per_unit": "1", "unit_amount": "100", "basis": "subtotal_after_discounts"},
+    "earning": {
+        "coins_per_unit": "1",
+        "unit_amount": "100",
+        "basis": "subtotal_after_discounts",
+        "excluded_product_ids": ["gid-1"],
+        "excluded_tags": ["gift-card"],
+        "pending_days": 14,
+    },
     "coin_value": "0.25",
     "expiry": {"days": 180, "reminder_days_before": 10},
 }
