@@ -51,6 +51,7 @@ class LedgerEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     txn_id: str = Field(default_factory=new_ulid)
+    seq: int = Field(default=0, ge=0, description="Position in the wallet's ledger: 1, 2, 3...")
     type: TxnType
     operation: Operation
     coins: int = Field(gt=0)
@@ -77,6 +78,7 @@ class Wallet(BaseModel):
     lifetime_expired: int = Field(default=0, ge=0)
     lots: dict[str, int] = Field(default_factory=dict)  # ISO expiry date (or "never") -> coins
     reminded: list[str] = Field(default_factory=list)  # lot dates already announced as expiring
+    ledger_seq: int = Field(default=0, ge=0)  # entries written so far; the next entry is ledger_seq + 1
     version: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
@@ -99,7 +101,9 @@ class Wallet(BaseModel):
     # ---- changes ----------------------------------------------------------------------------
 
     def _entry(self, balance: int, coins: int, **kwargs: object) -> LedgerEntry:
-        return LedgerEntry.model_validate({"coins": coins, "balance_after": balance, **kwargs})
+        return LedgerEntry.model_validate(
+            {"coins": coins, "balance_after": balance, "seq": self.ledger_seq + 1, **kwargs}
+        )
 
     def credit(
         self,
@@ -126,6 +130,7 @@ class Wallet(BaseModel):
                 "lots": lots,
                 "lifetime_earned": self.lifetime_earned + earned,
                 "lifetime_redeemed": max(0, self.lifetime_redeemed - refunded),
+                "ledger_seq": self.ledger_seq + 1,
                 "version": self.version + 1,
             }
         )
@@ -178,6 +183,7 @@ class Wallet(BaseModel):
                 "lifetime_redeemed": self.lifetime_redeemed + (coins if type == TxnType.REDEEM else 0),
                 "lifetime_expired": self.lifetime_expired + (coins if type == TxnType.EXPIRE else 0),
                 "reminded": [d for d in self.reminded if d in lots],
+                "ledger_seq": self.ledger_seq + 1,
                 "version": self.version + 1,
             }
         )

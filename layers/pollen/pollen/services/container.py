@@ -8,6 +8,7 @@ from functools import lru_cache
 from pollen.config import Settings, get_settings
 from pollen.storage.api_keys import ApiKeyStore, KeyCache
 from pollen.storage.merchant_config import MerchantConfigStore
+from pollen.storage.orders import OrderCustomerCache
 from pollen.storage.table import Table
 
 
@@ -18,6 +19,7 @@ class Container:
     config: MerchantConfigStore
     api_keys: ApiKeyStore
     key_cache: KeyCache
+    order_customers: OrderCustomerCache
 
 
 @lru_cache(maxsize=1)
@@ -30,6 +32,7 @@ def container() -> Container:
         config=MerchantConfigStore(table, settings.config_cache_ttl_seconds),
         api_keys=ApiKeyStore(table),
         key_cache=KeyCache(settings.auth_cache_ttl_seconds),
+        order_customers=OrderCustomerCache(),
     )
 
 

@@ -3,10 +3,13 @@
 Layout (PK → SK):
   M#{m}#CONFIG         → MERCHANT | PROGRAM | SHOPIFY | ... (read together, cached)
   M#{m}#APIKEY         → K#{key_id}
-  M#{m}#C#{customer}   → PROFILE | WALLET | TXN#{ulid} | EVT#{ulid} (outbox)
+  M#{m}#C#{customer}   → CUSTOMER (profile + wallet) | TXN#{seq} | TRIG#{trigger} | EVT#{ulid} (outbox)
+  M#{m}#O#{order}      → ORDER (the facts received and what they applied)
+  M#{m}#EMAIL#{email}  → EMAIL (which customer has this email)
   M#{m}#RCPT#{key}     → RCPT (idempotency receipts, TTL)
   M#{m}#EVT            → EVT#{ulid} (outbox events that belong to no customer)
-GSI1 holds look-ups that cannot know the merchant, e.g. a Shopify shop domain.
+GSI1 holds look-ups: a Shopify shop domain (which cannot know the merchant), items by the day
+they fall due (wallets with coins to expire or announce, orders to confirm), guest orders by email.
 """
 
 from __future__ import annotations
@@ -76,3 +79,43 @@ def receipt_key(merchant_id: str, scope: str, idempotency_key: str) -> Key:
     """Receipts are keyed by a digest so any client-chosen key is a safe key component."""
     digest = hashlib.sha256(f"{scope}\x00{idempotency_key}".encode()).hexdigest()
     return Key(f"{merchant_prefix(merchant_id)}RCPT#{digest}", "RCPT")
+
+
+def customer_key(merchant_id: str, customer_id: str) -> Key:
+    return Key(customer_pk(merchant_id, customer_id), "CUSTOMER")
+
+
+def ledger_key(merchant_id: str, customer_id: str, seq: int) -> Key:
+    """Ledger entries sort by their position in the wallet's ledger, exactly (ids could tie in a ms)."""
+    return Key(customer_pk(merchant_id, customer_id), f"TXN#{seq:010d}")
+
+
+def trigger_count_key(merchant_id: str, customer_id: str, trigger_id: str) -> Key:
+    return Key(customer_pk(merchant_id, customer_id), f"TRIG#{part(trigger_id)}")
+
+
+def order_key(merchant_id: str, order_id: str) -> Key:
+    return Key(f"{merchant_prefix(merchant_id)}O#{part(order_id)}", "ORDER")
+
+
+def email_key(merchant_id: str, email: str) -> Key:
+    return Key(f"{merchant_prefix(merchant_id)}EMAIL#{part(email.strip().lower())}", "EMAIL")
+
+
+DUE_SHARDS = 8
+
+
+def due_index(pk: str, day: str) -> dict[str, str]:
+    """GSI1 attributes that list an item (a wallet with coins to expire or announce, an order to
+    confirm) under the day it falls due. Sharded by the item's key so no index partition runs hot;
+    the scheduled job reads each shard up to today, so a missed run is caught up on the next."""
+    shard = int(hashlib.sha256(pk.encode()).hexdigest()[:8], 16) % DUE_SHARDS
+    return {"GSI1PK": due_shard_pk(shard), "GSI1SK": f"{part(day)}#{pk}"}
+
+
+def due_shard_pk(shard: int) -> str:
+    return f"DUE#{shard}"
+
+
+def guest_orders_gsi1pk(merchant_id: str, email: str) -> str:
+    return f"{merchant_prefix(merchant_id)}GUEST#{part(email.strip().lower())}"

@@ -60,13 +60,15 @@ class Table:
         pk: str,
         *,
         sk_prefix: str | None = None,
+        sk_upto: str | None = None,
         index: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
         newest_first: bool = False,
         consistent: bool = False,
+        filter_attr: tuple[str, list[str]] | None = None,
     ) -> Page[dict[str, Any]]:
-        """One Query call: a page of one partition (optionally an SK prefix), with an opaque cursor."""
+        """One Query call: a page of one partition (optionally an SK prefix or upper bound), opaque cursor."""
         pk_attr, sk_attr = ("GSI1PK", "GSI1SK") if index == GSI1 else ("PK", "SK")
         condition = "#pk = :pk"
         names = {"#pk": pk_attr}
@@ -75,6 +77,10 @@ class Table:
             condition += " AND begins_with(#sk, :sk)"
             names["#sk"] = sk_attr
             values[":sk"] = serialize_value(sk_prefix)
+        elif sk_upto:
+            condition += " AND #sk <= :sk"
+            names["#sk"] = sk_attr
+            values[":sk"] = serialize_value(sk_upto)
         args: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": condition,
@@ -82,6 +88,14 @@ class Table:
             "ExpressionAttributeValues": values,
             "ScanIndexForward": not newest_first,
         }
+        if filter_attr:
+            attr, allowed = filter_attr
+            names["#f"] = attr
+            placeholders = []
+            for i, value in enumerate(allowed):
+                values[f":f{i}"] = serialize_value(value)
+                placeholders.append(f":f{i}")
+            args["FilterExpression"] = f"#f IN ({', '.join(placeholders)})"
         if index:
             args["IndexName"] = index
         else:
@@ -94,6 +108,20 @@ class Table:
         items = [deserialize(i) for i in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return Page(items=items, next_cursor=encode_cursor(dict(last)) if last else None)
+
+    def batch_get(self, keys: list[Key], *, consistent: bool = True) -> dict[Key, dict[str, Any]]:
+        """Items of several partitions in one round trip (BatchGetItem), by key; absent ones are left out."""
+        request: Any = {
+            self.name: {"Keys": [serialize(k.as_dict()) for k in keys], "ConsistentRead": consistent}
+        }
+        found: dict[Key, dict[str, Any]] = {}
+        while request:  # under throttling DynamoDB leaves keys unprocessed: ask again for those
+            response = client.dynamodb().batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(self.name, []):
+                item = deserialize(raw)
+                found[Key(item["PK"], item["SK"])] = item
+            request = response.get("UnprocessedKeys") or None
+        return found
 
     def query_all(
         self, pk: str, *, sk_prefix: str | None = None, consistent: bool = False

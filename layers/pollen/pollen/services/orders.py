@@ -1,0 +1,269 @@
+"""Orders move coins: one code path for Shopify webhooks, the orders API and the confirmation job.
+
+Each call merges one fact into the order's state and moves the wallet by the difference between
+what the order should now have applied (:func:`pollen.domain.orders.target`) and what it has
+applied, all in one transaction with the order's receipt. Facts commute and merge idempotently,
+so duplicates and any arrival order end in the same wallet (DESIGN.md invariants 1, 2 and 5).
+
+Round trips on a warm container: one BatchGetItem (order, customer, receipt) and one
+TransactWriteItems. A refund names only its order; the order's customer is remembered per
+container, so only a refund for an order this container has never seen costs a third call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pollen.domain.customers import CustomerData
+from pollen.domain.orders import OrderFacts, Target, target
+from pollen.domain.program import Program
+from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
+from pollen.events.envelope import OutboxEvent
+from pollen.services.container import Container
+from pollen.services.ledger import WalletChange, customer_fields, new_customer, stage_wallet_change
+from pollen.services.program import get_program
+from pollen.services.retry import retrying
+from pollen.storage.customers import CustomerRecord, parse_customer_item, put_email_link
+from pollen.storage.errors import DuplicateRequest
+from pollen.storage.keys import Key, customer_key, email_key, order_key, receipt_key
+from pollen.storage.orders import OrderRecord, parse_order_item, put_order
+from pollen.storage.receipts import Receipt, fingerprint
+from pollen.storage.transactions import Transaction
+
+ORDER_UPDATED = "order_updated"
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A delivery id (``X-Shopify-Webhook-Id``, ``Idempotency-Key``) and the request it came with."""
+
+    scope: str
+    key: str
+    request: Any
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    order: OrderRecord
+    wallet: Wallet | None
+    entries: list[LedgerEntry] = field(default_factory=list)
+    duplicate: bool = False
+
+    def view(self) -> dict[str, Any]:
+        """The answer a caller gets, and a replay of the same request gets again."""
+        return {
+            "order_id": self.order.order_id,
+            "customer_id": self.order.customer_id,
+            "status": order_status(self.order),
+            "coins_earned": self.order.applied_credited + self.order.applied_pending,
+            "coins_credited": self.order.applied_credited,
+            "coins_pending": self.order.applied_pending,
+            "shortfall": self.order.shortfall,
+        }
+
+
+def order_status(order: OrderRecord) -> str:
+    facts = order.facts
+    if facts.cancelled:
+        return "cancelled"
+    if facts.refunds:
+        return "refunded" if order.applied_credited + order.applied_pending == 0 else "partially_refunded"
+    if facts.paid:
+        return "confirmed" if facts.confirmed else "paid"
+    return "open" if facts.data else "unknown"
+
+
+def settle(record: OrderRecord, facts: OrderFacts, program: Program, now: datetime) -> OrderRecord:
+    """The order's state once ``facts`` are known: payment date, confirmation, nothing applied yet."""
+    paid_at = record.paid_at or (now if facts.paid else None)
+    pending_days = program.earning.pending_days
+    confirm_on = record.confirm_on
+    if facts.paid and confirm_on is None and paid_at is not None:
+        confirm_on = (paid_at + timedelta(days=pending_days)).date()
+    if facts.paid and confirm_on is not None and confirm_on <= now.date():
+        facts = facts.merge(OrderFacts(confirmed=True))
+    return record.model_copy(update={"facts": facts, "paid_at": paid_at, "confirm_on": confirm_on})
+
+
+def apply_target(
+    order: OrderRecord, wallet: Wallet, goal: Target, program: Program, now: datetime
+) -> tuple[OrderRecord, Wallet, list[LedgerEntry]]:
+    """Move ``wallet`` by what ``order`` still owes it (or it owes back) to reach ``goal``.
+
+    A clawback never takes the balance below zero; what it cannot take is recorded as the order's
+    ``shortfall`` and not chased later (the coins were spent in good faith)."""
+    entries: list[LedgerEntry] = []
+    delta = goal.credited - order.applied_credited
+    shortfall = order.shortfall
+    if delta > 0 and shortfall:
+        absorbed = min(delta, shortfall)  # a target rising again first cancels what was never taken back
+        shortfall -= absorbed
+        delta -= absorbed
+    if delta > 0:
+        wallet, entry = wallet.credit(
+            delta,
+            type=TxnType.REWARD,
+            source=Source.ORDER,
+            reference=order.order_id,
+            now=now,
+            expiry_days=program.expiry.days,
+        )
+        entries.append(entry)
+    elif delta < 0:
+        take = min(-delta, wallet.balance)
+        shortfall += -delta - take
+        if take:
+            note = "order cancelled" if order.facts.cancelled else "order refunded"
+            wallet, entry = wallet.debit(
+                take, type=TxnType.REVERSAL, source=Source.ORDER, reference=order.order_id, now=now, note=note
+            )
+            entries.append(entry)
+    if goal.pending != order.applied_pending:
+        wallet = wallet.with_pending(goal.pending - order.applied_pending)
+    order = order.model_copy(
+        update={"applied_credited": goal.credited, "applied_pending": goal.pending, "shortfall": shortfall}
+    )
+    return order, wallet, entries
+
+
+def order_event(
+    merchant_id: str, order: OrderRecord, customer: CustomerRecord | None, now: datetime
+) -> OutboxEvent:
+    data = order.facts.data
+    return OutboxEvent(
+        event_type=ORDER_UPDATED,
+        merchant_id=merchant_id,
+        customer_id=order.customer_id,
+        occurred_at=now,
+        payload={
+            "order_id": order.order_id,
+            "status": order_status(order),
+            "currency": data.currency if data else None,
+            "total": str(data.total) if data and data.total is not None else None,
+            "discount_codes": list(data.discount_codes) if data else [],
+            "coins_credited": order.applied_credited,
+            "coins_pending": order.applied_pending,
+            "shortfall": order.shortfall,
+            "customer": customer_fields(customer.customer) if customer else None,
+        },
+    )
+
+
+def _customer_hint(facts: OrderFacts, hint: CustomerData | None) -> str | None:
+    if hint is not None:
+        return hint.customer_id
+    return facts.data.customer_id if facts.data else None
+
+
+def record_order_fact(
+    c: Container,
+    merchant_id: str,
+    order_id: str,
+    fact: OrderFacts,
+    *,
+    now: datetime,
+    customer: CustomerData | None = None,
+    idempotency: Idempotency | None = None,
+    source: str = "api",
+) -> OrderOutcome:
+    """Merge ``fact`` into the order and settle its coins. ``customer`` describes the buyer when the
+    payload does (Shopify orders carry the customer), so a first-time buyer is created on the way."""
+    program = get_program(c, merchant_id)
+    known_customer = _customer_hint(fact, customer) or c.order_customers.get(merchant_id, order_id)
+
+    def attempt() -> OrderOutcome:
+        keys = [order_key(merchant_id, order_id)]
+        if known_customer:
+            keys.append(customer_key(merchant_id, known_customer))
+        guest_email = fact.data.email if fact.data and not known_customer else None
+        if guest_email:
+            keys.append(email_key(merchant_id, guest_email))
+        if idempotency:
+            keys.append(receipt_key(merchant_id, idempotency.scope, idempotency.key))
+        found = c.table.batch_get(keys)
+        order_found = found.get(keys[0])
+        before = parse_order_item(order_found) if order_found else OrderRecord(order_id=order_id)
+        if idempotency and keys[-1] in found:
+            return OrderOutcome(before, None, duplicate=True)
+
+        customer_id = before.customer_id or known_customer
+        if customer_id is None and guest_email and email_key(merchant_id, guest_email) in found:
+            customer_id = str(found[email_key(merchant_id, guest_email)]["customer_id"])
+        existing = _customer(c, merchant_id, customer_id, found, keys)
+
+        order = settle(before, before.facts.merge(fact), program, now)
+        if order == before and order_found is not None and customer_id == before.customer_id:
+            return OrderOutcome(order, existing.wallet if existing else None)  # nothing new: nothing to write
+
+        tx = c.table.transaction()
+        change: WalletChange | None = None
+        if customer_id is not None:
+            start = existing or _first_seen(customer_id, customer, order, now, source)
+            order = order.model_copy(update={"customer_id": customer_id})
+            order, wallet, entries = apply_target(
+                order, start.wallet, target(order.facts, program.earning), program, now
+            )
+            change = WalletChange(existing, CustomerRecord(start.customer, wallet), entries)
+            if change.changed:
+                stage_wallet_change(tx, merchant_id, change, program)
+                if existing is None and start.customer.email:
+                    put_email_link(tx, merchant_id, start.customer.email, customer_id)
+        order = order.model_copy(update={"version": before.version + 1, "updated_at": now})
+        put_order(tx, merchant_id, order, expected_version=before.version)
+        after = change.after if change else None
+        tx.put(order_event(merchant_id, order, after, now).to_item(), label="order-event")
+        outcome = OrderOutcome(order, after.wallet if after else None, change.entries if change else [])
+        if idempotency:
+            _stage_receipt(tx, merchant_id, idempotency, outcome, now)
+        try:
+            tx.commit()
+        except DuplicateRequest:
+            return OrderOutcome(before, None, duplicate=True)
+        if customer_id:
+            c.order_customers.put(merchant_id, order_id, customer_id)
+        return outcome
+
+    return retrying(attempt)
+
+
+def _customer(
+    c: Container,
+    merchant_id: str,
+    customer_id: str | None,
+    found: dict[Key, dict[str, Any]],
+    asked: list[Key],
+) -> CustomerRecord | None:
+    """The customer item: from the batch read when it was asked for, else one more GetItem."""
+    if customer_id is None:
+        return None
+    key = customer_key(merchant_id, customer_id)
+    item = found.get(key) if key in asked else c.table.get(key, consistent=True)
+    return parse_customer_item(item) if item else None
+
+
+def _first_seen(
+    customer_id: str, hint: CustomerData | None, order: OrderRecord, now: datetime, source: str
+) -> CustomerRecord:
+    data = order.facts.data
+    profile: dict[str, Any] = hint.model_dump(exclude={"customer_id"}) if hint else {}
+    profile.setdefault("email", data.email if data else None)
+    profile.setdefault("phone", data.phone if data else None)
+    return new_customer(customer_id, now=now, source=source, **profile)
+
+
+def _stage_receipt(
+    tx: Transaction, merchant_id: str, idempotency: Idempotency, outcome: OrderOutcome, now: datetime
+) -> None:
+    tx.receipt(
+        Receipt(
+            merchant_id=merchant_id,
+            scope=idempotency.scope,
+            idempotency_key=idempotency.key,
+            request_fingerprint=fingerprint(idempotency.request),
+            status=200,
+            response=outcome.view(),
+            created_at=now,
+        ).to_item()
+    )

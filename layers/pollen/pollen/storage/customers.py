@@ -1,0 +1,127 @@
+"""Customer items: profile and wallet in one item (``CUSTOMER``), ledger entries beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from pollen.clock import isoformat
+from pollen.domain.customers import Customer
+from pollen.domain.wallet import LedgerEntry, Wallet
+from pollen.storage.keys import customer_key, customer_pk, due_index, email_key, ledger_key
+from pollen.storage.pagination import Page
+from pollen.storage.table import Table
+from pollen.storage.transactions import Transaction
+
+CUSTOMER_ENTITY = "customer"
+LEDGER_ENTITY = "ledger"
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    customer: Customer
+    wallet: Wallet
+
+    @property
+    def version(self) -> int:
+        return self.wallet.version
+
+
+def due_day(wallet: Wallet, reminder_days: int) -> date | None:
+    """The next day the scheduled job must look at this wallet: a reminder or an expiry."""
+    days = []
+    for lot_day, _ in wallet.expiring(limit=100):
+        days.append(lot_day)
+        if reminder_days and lot_day.isoformat() not in wallet.reminded:
+            days.append(lot_day - timedelta(days=reminder_days))
+    return min(days) if days else None
+
+
+def customer_item(merchant_id: str, record: CustomerRecord, *, reminder_days: int = 0) -> dict[str, Any]:
+    customer, wallet = record.customer, record.wallet
+    due = due_day(wallet, reminder_days)
+    return {
+        **customer_key(merchant_id, customer.customer_id).as_dict(),
+        "entity": CUSTOMER_ENTITY,
+        "merchant_id": merchant_id,
+        **customer.model_dump(mode="json", exclude={"created_at", "updated_at"}),
+        "created_at": isoformat(customer.created_at),
+        "updated_at": isoformat(customer.updated_at),
+        "wallet": wallet.model_dump(mode="json", exclude={"customer_id", "version"}),
+        "version": wallet.version,
+        **(due_index(customer_pk(merchant_id, customer.customer_id), due.isoformat()) if due else {}),
+    }
+
+
+def parse_customer_item(item: dict[str, Any]) -> CustomerRecord:
+    customer = Customer.model_validate(item)
+    wallet = Wallet.model_validate(
+        {**item["wallet"], "customer_id": customer.customer_id, "version": item["version"]}
+    )
+    return CustomerRecord(customer, wallet)
+
+
+def ledger_item(merchant_id: str, customer_id: str, entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        **ledger_key(merchant_id, customer_id, entry.seq).as_dict(),
+        "entity": LEDGER_ENTITY,
+        **entry.model_dump(mode="json", exclude={"created_at"}),
+        "created_at": isoformat(entry.created_at),
+    }
+
+
+def put_customer(
+    tx: Transaction,
+    merchant_id: str,
+    record: CustomerRecord,
+    *,
+    expected_version: int | None,
+    reminder_days: int = 0,
+) -> None:
+    """Write the whole customer item, guarded by the version it was read at (None: must not exist)."""
+    item = customer_item(merchant_id, record, reminder_days=reminder_days)
+    if expected_version is None:
+        tx.put(item, label="customer", condition="attribute_not_exists(PK)")
+    else:
+        tx.put(
+            item,
+            label="customer",
+            condition="#v = :v",
+            names={"#v": "version"},
+            values={":v": expected_version},
+        )
+
+
+def put_email_link(tx: Transaction, merchant_id: str, email: str, customer_id: str) -> None:
+    tx.put(
+        {**email_key(merchant_id, email).as_dict(), "entity": "email", "customer_id": customer_id},
+        label="email",
+    )
+
+
+class CustomerStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def get(self, merchant_id: str, customer_id: str, *, consistent: bool = True) -> CustomerRecord | None:
+        item = self._table.get(customer_key(merchant_id, customer_id), consistent=consistent)
+        return parse_customer_item(item) if item else None
+
+    def customer_id_for_email(self, merchant_id: str, email: str) -> str | None:
+        item = self._table.get(email_key(merchant_id, email))
+        return str(item["customer_id"]) if item else None
+
+    def history(
+        self, merchant_id: str, customer_id: str, *, limit: int, cursor: str | None, types: list[str] | None
+    ) -> Page[LedgerEntry]:
+        """Newest first, one Query; a type filter is applied by DynamoDB (a page may hold fewer items)."""
+        page = self._table.query(
+            customer_pk(merchant_id, customer_id),
+            sk_prefix="TXN#",
+            limit=limit,
+            cursor=cursor,
+            newest_first=True,
+            filter_attr=("type", types) if types else None,
+        )
+        return Page([LedgerEntry.model_validate(i) for i in page.items], page.next_cursor)

@@ -1,0 +1,106 @@
+"""Order items: the facts received about an order and the coins it has applied to a wallet."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pollen.clock import isoformat
+from pollen.domain.orders import OrderFacts
+from pollen.storage.keys import Key, due_index, guest_orders_gsi1pk, order_key
+from pollen.storage.transactions import Transaction
+
+ORDER_ENTITY = "order"
+
+
+class OrderRecord(BaseModel):
+    """``applied_*`` is what this order has actually moved in its customer's wallet so far."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    facts: OrderFacts = Field(default_factory=OrderFacts)
+    customer_id: str | None = None
+    applied_credited: int = 0
+    applied_pending: int = 0
+    shortfall: int = Field(default=0, description="Coins a clawback could not take back (balance too low).")
+    paid_at: datetime | None = None
+    confirm_on: date | None = Field(default=None, description="When pending coins are due to be confirmed.")
+    version: int = 0
+    updated_at: datetime | None = None
+
+    @property
+    def email(self) -> str | None:
+        return self.facts.data.email if self.facts.data else None
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        return self.confirm_on is not None and not self.facts.confirmed and not self.facts.cancelled
+
+
+def _index(merchant_id: str, record: OrderRecord) -> dict[str, str]:
+    """GSI1: a guest order waits under its email for a customer; a paid order waits for confirmation."""
+    key = order_key(merchant_id, record.order_id)
+    if record.customer_id is None and record.email:
+        return {"GSI1PK": guest_orders_gsi1pk(merchant_id, record.email), "GSI1SK": key.pk}
+    if record.customer_id is not None and record.awaiting_confirmation and record.confirm_on:
+        return due_index(key.pk, record.confirm_on.isoformat())
+    return {}
+
+
+def order_item(merchant_id: str, record: OrderRecord) -> dict[str, Any]:
+    return {
+        **order_key(merchant_id, record.order_id).as_dict(),
+        "entity": ORDER_ENTITY,
+        "merchant_id": merchant_id,
+        **record.model_dump(mode="json", exclude={"paid_at", "updated_at"}),
+        "paid_at": isoformat(record.paid_at) if record.paid_at else None,
+        "updated_at": isoformat(record.updated_at) if record.updated_at else None,
+        **_index(merchant_id, record),
+    }
+
+
+def order_ref(key: Key) -> str:
+    """The order id from an order item's key."""
+    return key.pk.rsplit("#O#", 1)[1]
+
+
+def parse_order_item(item: dict[str, Any]) -> OrderRecord:
+    return OrderRecord.model_validate(item)
+
+
+def put_order(tx: Transaction, merchant_id: str, record: OrderRecord, *, expected_version: int) -> None:
+    item = order_item(merchant_id, record)
+    if expected_version == 0:
+        tx.put(item, label="order", condition="attribute_not_exists(PK)")
+    else:
+        tx.put(
+            item, label="order", condition="#v = :v", names={"#v": "version"}, values={":v": expected_version}
+        )
+
+
+class OrderCustomerCache:
+    """Which customer an order belongs to, remembered by a warm container (bounded LRU)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, merchant_id: str, order_id: str) -> str | None:
+        with self._lock:
+            value = self._items.get((merchant_id, order_id))
+            if value is not None:
+                self._items.move_to_end((merchant_id, order_id))
+            return value
+
+    def put(self, merchant_id: str, order_id: str, customer_id: str) -> None:
+        with self._lock:
+            self._items[(merchant_id, order_id)] = customer_id
+            self._items.move_to_end((merchant_id, order_id))
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)

@@ -1,0 +1,49 @@
+"""The shared ledger invariant (DESIGN.md 2): after any test, every wallet equals its ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
+
+_des = TypeDeserializer()
+
+
+def _items(table_name: str) -> list[dict[str, Any]]:
+    ddb = boto3.client("dynamodb")
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table_name}
+    while True:
+        page = ddb.scan(**kwargs)
+        items.extend({k: _des.deserialize(v) for k, v in i.items()} for i in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def assert_ledgers_balance(table_name: str) -> int:
+    """For every customer: balance = sum of signed ledger coins ≥ 0, lots sum to the balance, entries
+    are numbered 1..n with each ``balance_after`` following from the one before. Returns the number
+    of wallets checked, so callers can assert the check saw something."""
+    items = _items(table_name)
+    wallets = {i["PK"]: i for i in items if i.get("entity") == "customer"}
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        if item.get("entity") == "ledger":
+            entries.setdefault(item["PK"], []).append(item)
+    assert set(entries) <= set(wallets), "ledger entries without a wallet"
+    for pk, customer in wallets.items():
+        wallet = customer["wallet"]
+        ledger = sorted(entries.get(pk, []), key=lambda e: e["SK"])
+        running = 0
+        for n, entry in enumerate(ledger, start=1):
+            assert entry["seq"] == n, f"{pk}: ledger entry {n} is numbered {entry['seq']}"
+            running += entry["coins"] if entry["operation"] == "credit" else -entry["coins"]
+            assert running >= 0, f"{pk}: balance went negative at entry {n}"
+            assert entry["balance_after"] == running, f"{pk}: entry {n} balance_after mismatch"
+        assert wallet["balance"] == running, f"{pk}: balance {wallet['balance']} != ledger sum {running}"
+        assert sum(wallet["lots"].values()) == wallet["balance"], f"{pk}: lots do not sum to the balance"
+        assert wallet["ledger_seq"] == len(ledger)
+        assert wallet["pending"] >= 0
+    return len(wallets)
