@@ -124,18 +124,28 @@ def eligible_amount(data: OrderData, rule: EarningRule) -> Decimal:
 
 
 def refunded_amount(facts: OrderFacts, rule: EarningRule) -> Decimal:
-    """Refunded merchandise of eligible lines (refunds of gift cards or excluded lines earn nothing back)."""
+    """Refunded merchandise of eligible lines (refunds of gift cards or excluded lines earn nothing back).
+
+    Refunds report amounts after discounts; on the ``subtotal`` basis (earned before discounts) the
+    refunded share of the line is taken at its pre-discount price, so a full refund earns nothing."""
     if facts.data is None:
         return Decimal(0)
     eligible = {
-        line.line_id
+        line.line_id: line
         for line in facts.data.lines
         if not line.gift_card and not rule.excludes(line.product_id, line.tags)
     }
-    return sum(
-        (rl.subtotal for refund in facts.refunds.values() for rl in refund.lines if rl.line_id in eligible),
-        Decimal(0),
-    )
+    total = Decimal(0)
+    for refund in facts.refunds.values():
+        for rl in refund.lines:
+            line = eligible.get(rl.line_id)
+            if line is None:
+                continue
+            if rule.basis == EarningBasis.SUBTOTAL:
+                total += line.gross * rl.subtotal / line.net if line.net else line.unit_price * rl.quantity
+            else:
+                total += rl.subtotal
+    return total
 
 
 def target(facts: OrderFacts, rule: EarningRule) -> Target:

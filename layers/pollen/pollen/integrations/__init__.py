@@ -1,0 +1,1 @@
+"""Adapters to the store platforms and services Pollen talks to."""

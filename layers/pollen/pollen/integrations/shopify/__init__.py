@@ -1,0 +1,1 @@
+"""Shopify: webhook verification and payload mapping."""
