@@ -1,4 +1,4 @@
-"""Admin API: health, API keys and program settings (admin scope unless marked public)."""
+"""Admin API: health, API keys, program, triggers, adjustments and orders (admin scope unless public)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,23 @@ from pollen import __version__
 from pollen.api.app import create_app, principal
 from pollen.api.auth import public, requires
 from pollen.api.schemas.api_keys import ApiKeyList, ApiKeyView, CreateApiKeyRequest, CreatedApiKey, KeyId
+from pollen.api.schemas.customers import AdjustmentRequest
 from pollen.api.schemas.health import Health
+from pollen.api.schemas.orders import AdminOrderView, IdempotencyKey
 from pollen.api.schemas.program import ProgramView, parse_if_match
+from pollen.api.schemas.triggers import TriggerList
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
+from pollen.domain.customers import CustomerId
+from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.orders import ExternalId
 from pollen.domain.program import ProgramSettings
+from pollen.domain.triggers import Trigger, TriggerId, TriggerSettings
 from pollen.observability import lambda_entry, metrics
-from pollen.services import api_keys, program
+from pollen.services import adjustments, api_keys, orders, program, triggers
 from pollen.services.container import container
+from pollen.services.idempotency import Idempotency
+from pollen.services.ledger import Operated
 
 app = create_app(title="Pollen Admin API")
 
@@ -86,6 +95,86 @@ def put_program(
     )
     metrics.add_metric(name="ProgramUpdates", unit=MetricUnit.Count, value=1)
     return _program_response(ProgramView.of(updated))
+
+
+@app.get("/v1/admin/triggers", summary="List triggers")
+@requires(Scope.ADMIN)
+def list_triggers() -> TriggerList:
+    return TriggerList(items=triggers.list_triggers(container(), principal(app).merchant_id))
+
+
+@app.get("/v1/admin/triggers/<trigger_id>", summary="Read a trigger")
+@requires(Scope.ADMIN)
+def get_trigger(trigger_id: Annotated[TriggerId, Path()]) -> Trigger:
+    return triggers.get_trigger(container(), principal(app).merchant_id, trigger_id)
+
+
+@app.put("/v1/admin/triggers/<trigger_id>", summary="Create or replace a trigger", responses={201: {}})
+@requires(Scope.ADMIN)
+def put_trigger(
+    trigger_id: Annotated[TriggerId, Path()], body: Annotated[TriggerSettings, Body()]
+) -> Response[Trigger]:
+    trigger, created = triggers.put_trigger(
+        container(), principal(app).merchant_id, trigger_id, body, now=utcnow()
+    )
+    return Response(status_code=201 if created else 200, content_type="application/json", body=trigger)
+
+
+@app.delete("/v1/admin/triggers/<trigger_id>", summary="Delete a trigger", responses={204: {}})
+@requires(Scope.ADMIN)
+def delete_trigger(trigger_id: Annotated[TriggerId, Path()]) -> Response[None]:
+    triggers.delete_trigger(container(), principal(app).merchant_id, trigger_id)
+    return Response(status_code=204)
+
+
+@app.post(
+    "/v1/admin/customers/<customer_id>/adjustments",
+    summary="Add or take coins by hand (never below zero)",
+    responses={201: {}},
+)
+@requires(Scope.ADMIN)
+def adjust_coins(
+    customer_id: Annotated[CustomerId, Path()],
+    body: Annotated[AdjustmentRequest, Body()],
+    idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
+) -> Response[Operated]:
+    if body.coins == 0:
+        message = "An adjustment moves at least one coin."
+        raise ValidationFailed(message, errors=[FieldError("coins", message, "zero")])
+    idempotency = (
+        Idempotency("adjustment", idempotency_key, {"customer_id": customer_id, **body.model_dump()})
+        if idempotency_key
+        else None
+    )
+    status, result = adjustments.adjust(
+        container(),
+        principal(app).merchant_id,
+        customer_id,
+        body.coins,
+        body.reason,
+        now=utcnow(),
+        idempotency=idempotency,
+    )
+    return Response(status_code=status, content_type="application/json", body=result)
+
+
+@app.get("/v1/admin/orders/<order_id>", summary="An order's coins, status and clawback shortfall")
+@requires(Scope.ADMIN)
+def get_order(order_id: Annotated[ExternalId, Path()]) -> AdminOrderView:
+    record = orders.get_order(container(), principal(app).merchant_id, order_id)
+    data = record.facts.data
+    return AdminOrderView(
+        **orders.OrderOutcome(record, None).view(),
+        currency=data.currency if data else None,
+        total=str(data.total) if data and data.total is not None else None,
+        discount_codes=list(data.discount_codes) if data else [],
+        paid=record.facts.paid,
+        cancelled=record.facts.cancelled,
+        confirmed=record.facts.confirmed,
+        confirm_on=record.confirm_on,
+        refunds=sorted(record.facts.refunds),
+        updated_at=record.updated_at,
+    )
 
 
 @lambda_entry

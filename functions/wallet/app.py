@@ -1,15 +1,107 @@
-"""Wallet API: balances, history, triggers and cart coin calculation (routes arrive with the wallet issue)."""
+"""Wallet API for apps and storefront widgets: customers, balances, history, triggers, cart coins."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pollen.api.app import create_app
-from pollen.observability import lambda_entry
+from pollen.api.app import create_app, principal
+from pollen.api.auth import requires
+from pollen.api.schemas.customers import CustomerUpsert, CustomerView, TransactionPage
+from pollen.api.schemas.orders import IdempotencyKey
+from pollen.clock import utcnow
+from pollen.domain.api_keys import Scope
+from pollen.domain.cart import CartCoins, CartRequest, cart_coins
+from pollen.domain.customers import CustomerData, CustomerId
+from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.triggers import TriggerId
+from pollen.domain.wallet import TxnType
+from pollen.observability import lambda_entry, metrics
+from pollen.services import customers, triggers, wallet
+from pollen.services.container import container
+from pollen.services.idempotency import Idempotency
+from pollen.services.ledger import Operated
+from pollen.services.program import get_program
 
 app = create_app(title="Pollen Wallet API")
+
+
+@app.put("/v1/customers/<customer_id>", summary="Create or update a customer", responses={201: {}})
+@requires(Scope.WRITE)
+def upsert_customer(
+    customer_id: Annotated[CustomerId, Path()], body: Annotated[CustomerUpsert, Body()]
+) -> Response[CustomerView]:
+    data = CustomerData(customer_id=customer_id, **body.model_dump())
+    result = customers.upsert_customer(
+        container(), principal(app).merchant_id, data, now=utcnow(), source="api"
+    )
+    return Response(
+        status_code=201 if result.created else 200,
+        content_type="application/json",
+        body=CustomerView.of(result.record, result.claimed_orders),
+    )
+
+
+@app.get("/v1/customers/<customer_id>/wallet", summary="Balance, pending and expiring coins")
+@requires(Scope.READ)
+def get_wallet(customer_id: Annotated[CustomerId, Path()]) -> wallet.WalletView:
+    return wallet.wallet_view(container(), principal(app).merchant_id, customer_id)
+
+
+@app.get("/v1/customers/<customer_id>/transactions", summary="Ledger history, newest first")
+@requires(Scope.READ)
+def get_transactions(
+    customer_id: Annotated[CustomerId, Path()],
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    type: Annotated[list[TxnType] | None, Query()] = None,
+) -> TransactionPage:
+    page = wallet.history(
+        container(), principal(app).merchant_id, customer_id, limit=limit, cursor=cursor, types=type
+    )
+    return TransactionPage(items=page.items, next_cursor=page.next_cursor)
+
+
+@app.post(
+    "/v1/customers/<customer_id>/triggers/<trigger_id>",
+    summary="Award a trigger's coins (409 when its frequency forbids it)",
+    responses={201: {}},
+)
+@requires(Scope.WRITE)
+def award_trigger(
+    customer_id: Annotated[CustomerId, Path()],
+    trigger_id: Annotated[TriggerId, Path()],
+    idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
+) -> Response[Operated]:
+    idempotency = (
+        Idempotency("trigger", idempotency_key, {"customer_id": customer_id, "trigger_id": trigger_id})
+        if idempotency_key
+        else None
+    )
+    status, result = triggers.award_trigger(
+        container(),
+        principal(app).merchant_id,
+        customer_id,
+        trigger_id,
+        now=utcnow(),
+        idempotency=idempotency,
+    )
+    metrics.add_metric(name="TriggersAwarded", unit=MetricUnit.Count, value=1)
+    return Response(status_code=status, content_type="application/json", body=result)
+
+
+@app.post("/v1/cart/coins", summary="Coins a cart (or a single product) will earn; writes nothing")
+@requires(Scope.READ)
+def get_cart_coins(body: Annotated[CartRequest, Body()]) -> CartCoins:
+    program = get_program(container(), principal(app).merchant_id)
+    if body.currency != program.currency:
+        message = f"Carts are priced in the program's currency ({program.currency})."
+        raise ValidationFailed(message, errors=[FieldError("currency", message, "currency_mismatch")])
+    return cart_coins(body, program.earning)
 
 
 @lambda_entry

@@ -15,8 +15,9 @@ from pollen.domain.orders import OrderData, OrderFacts, OrderLine, Refund, Refun
 from pollen.domain.wallet import Source, TxnType
 from pollen.services.container import container
 from pollen.services.customers import get_customer
+from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import WalletChange, stage_wallet_change
-from pollen.services.orders import Idempotency, record_order_fact
+from pollen.services.orders import record_order_fact
 from pollen.storage.client import CallCounter
 from tests.support.ledger import assert_ledgers_balance
 

@@ -1,4 +1,4 @@
-"""Customers: create or update profiles; new ones may claim guest orders placed with their email."""
+"""Customers: create or update profiles; a new email claims the guest orders placed with it."""
 
 from __future__ import annotations
 
@@ -7,17 +7,26 @@ from datetime import datetime
 
 from pollen.domain.customers import Customer, CustomerData
 from pollen.domain.errors import NotFound
+from pollen.domain.orders import OrderFacts
 from pollen.domain.wallet import Wallet
 from pollen.events.envelope import OutboxEvent
+from pollen.observability import logger
 from pollen.services.container import Container
+from pollen.services.ledger import customer_fields
+from pollen.services.orders import record_order_fact
 from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerRecord, CustomerStore, put_customer, put_email_link
+from pollen.storage.keys import guest_orders_gsi1pk
+from pollen.storage.table import GSI1
+
+CUSTOMER_CREATED = "customer_created"
 
 
 @dataclass(frozen=True)
 class UpsertResult:
     record: CustomerRecord
     created: bool
+    claimed_orders: list[str]
 
 
 def merged_profile(existing: Customer | None, data: CustomerData, *, now: datetime, source: str) -> Customer:
@@ -30,24 +39,28 @@ def merged_profile(existing: Customer | None, data: CustomerData, *, now: dateti
 
 def customer_event(merchant_id: str, customer: Customer, now: datetime) -> OutboxEvent:
     return OutboxEvent(
-        event_type="customer_created",
+        event_type=CUSTOMER_CREATED,
         merchant_id=merchant_id,
         customer_id=customer.customer_id,
         occurred_at=now,
-        payload=customer.model_dump(
-            mode="json", include={"customer_id", "email", "phone", "first_name", "last_name"}
-        ),
+        payload={"customer": customer_fields(customer), "source": customer.source},
     )
 
 
 def upsert_customer(
     c: Container, merchant_id: str, data: CustomerData, *, now: datetime, source: str
 ) -> UpsertResult:
+    """Create or update the profile (the wallet is untouched), then credit guest orders placed with
+    this email, each through the ordinary order path (so each is exactly-once on its own)."""
     store = CustomerStore(c.table)
 
-    def attempt() -> UpsertResult:
+    def attempt() -> tuple[CustomerRecord, bool]:
         existing = store.get(merchant_id, data.customer_id)
         profile = merged_profile(existing.customer if existing else None, data, now=now, source=source)
+        if existing is not None and profile.model_copy(
+            update={"updated_at": existing.customer.updated_at}
+        ) == (existing.customer):
+            return existing, False  # nothing new: no write
         wallet = existing.wallet if existing else Wallet(customer_id=data.customer_id)
         record = CustomerRecord(profile, wallet.model_copy(update={"version": wallet.version + 1}))
         tx = c.table.transaction()
@@ -57,9 +70,36 @@ def upsert_customer(
         if existing is None:
             tx.put(customer_event(merchant_id, profile, now).to_item(), label="event")
         tx.commit()
-        return UpsertResult(record, existing is None)
+        return record, existing is None
 
-    return retrying(attempt)
+    record, created = retrying(attempt)
+    claimed = claim_guest_orders(c, merchant_id, record.customer, now=now) if record.customer.email else []
+    if claimed:
+        record = store.get(merchant_id, data.customer_id) or record
+    return UpsertResult(record, created, claimed)
+
+
+def claim_guest_orders(c: Container, merchant_id: str, customer: Customer, *, now: datetime) -> list[str]:
+    """Guest orders wait in GSI1 under their email; each is attached and settled like any order."""
+    if not customer.email:
+        return []
+    items = c.table.query_all(guest_orders_gsi1pk(merchant_id, customer.email), index=GSI1)
+    claimed = []
+    for item in items:
+        order_id = str(item["order_id"])
+        outcome = record_order_fact(
+            c,
+            merchant_id,
+            order_id,
+            OrderFacts(),
+            now=now,
+            customer=CustomerData(customer_id=customer.customer_id),
+        )
+        if outcome.order.customer_id == customer.customer_id:
+            claimed.append(order_id)
+    if claimed:
+        logger.info("guest orders claimed", extra={"customer_id": customer.customer_id, "orders": claimed})
+    return claimed
 
 
 def get_customer(c: Container, merchant_id: str, customer_id: str) -> CustomerRecord:

@@ -7,15 +7,24 @@ balance and the ``wallet_transaction`` events can never disagree (DESIGN.md inva
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from pollen.domain.customers import Customer
+from pollen.domain.errors import NotFound
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.events.envelope import OutboxEvent
-from pollen.storage.customers import CustomerRecord, ledger_item, put_customer
+from pollen.services.container import Container
+from pollen.services.idempotency import Idempotency
+from pollen.services.retry import retrying
+from pollen.storage.customers import CustomerRecord, ledger_item, parse_customer_item, put_customer
+from pollen.storage.errors import DuplicateRequest
+from pollen.storage.keys import Key, customer_key
 from pollen.storage.transactions import Transaction
 
 WALLET_TRANSACTION = "wallet_transaction"
@@ -91,3 +100,76 @@ def new_customer(customer_id: str, *, now: datetime, source: str, **profile: Any
         Customer(customer_id=customer_id, created_at=now, updated_at=now, source=source, **fields),
         Wallet(customer_id=customer_id),
     )
+
+
+class Operated(BaseModel):
+    """What a wallet operation answers (and what a replay of it answers again)."""
+
+    customer_id: str
+    balance: int
+    pending: int
+    transactions: list[LedgerEntry]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A wallet operation's decision: the new wallet, its entries, and any other writes to stage."""
+
+    wallet: Wallet
+    entries: list[LedgerEntry]
+    stage: Callable[[Transaction], None] | None = None
+
+
+def operate(
+    c: Container,
+    merchant_id: str,
+    customer_id: str,
+    decide: Callable[[CustomerRecord, dict[Key, dict[str, Any]]], Plan],
+    *,
+    now: datetime,
+    idempotency: Idempotency | None,
+    program: Program | None,
+    also_read: list[Key] | None = None,
+    status: int = 201,
+) -> tuple[int, Operated]:
+    """Read the customer (and ``also_read``) in one call, let ``decide`` plan the change, commit it
+    with its receipt in one transaction; retried on version races, replayed on a repeated key."""
+    customer = customer_key(merchant_id, customer_id)
+
+    def attempt() -> tuple[int, Operated]:
+        keys = [customer, *(also_read or [])]
+        if idempotency:
+            keys.append(idempotency.receipt_key(merchant_id))
+        found = c.table.batch_get(keys)
+        if idempotency and (receipt := idempotency.replay(found.get(keys[-1]))):
+            return receipt.status, Operated.model_validate(receipt.response)
+        item = found.get(customer)
+        if item is None:
+            raise NotFound("No customer with this id.")
+        record = parse_customer_item(item)
+        plan = decide(record, found)
+        after = CustomerRecord(record.customer, plan.wallet)
+        tx = c.table.transaction()
+        stage_wallet_change(tx, merchant_id, WalletChange(record, after, plan.entries), program)
+        if plan.stage:
+            plan.stage(tx)
+        result = Operated(
+            customer_id=customer_id,
+            balance=plan.wallet.balance,
+            pending=plan.wallet.pending,
+            transactions=plan.entries,
+        )
+        if idempotency:
+            idempotency.stage(
+                tx, merchant_id, status=status, response=result.model_dump(mode="json"), now=now
+            )
+        try:
+            tx.commit()
+        except DuplicateRequest as dup:
+            replayed = idempotency.replay(dup.receipt) if idempotency else None
+            if replayed is None:
+                raise
+            return replayed.status, Operated.model_validate(replayed.response)
+        return status, result
+
+    return retrying(attempt)

@@ -17,31 +17,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pollen.domain.customers import CustomerData
+from pollen.domain.errors import NotFound
 from pollen.domain.orders import OrderFacts, Target, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
+from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import WalletChange, customer_fields, new_customer, stage_wallet_change
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerRecord, parse_customer_item, put_email_link
 from pollen.storage.errors import DuplicateRequest
-from pollen.storage.keys import Key, customer_key, email_key, order_key, receipt_key
+from pollen.storage.keys import Key, customer_key, email_key, order_key
 from pollen.storage.orders import OrderRecord, parse_order_item, put_order
-from pollen.storage.receipts import Receipt, fingerprint
-from pollen.storage.transactions import Transaction
 
 ORDER_UPDATED = "order_updated"
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    """A delivery id (``X-Shopify-Webhook-Id``, ``Idempotency-Key``) and the request it came with."""
-
-    scope: str
-    key: str
-    request: Any
 
 
 @dataclass(frozen=True)
@@ -181,11 +172,11 @@ def record_order_fact(
         if guest_email:
             keys.append(email_key(merchant_id, guest_email))
         if idempotency:
-            keys.append(receipt_key(merchant_id, idempotency.scope, idempotency.key))
+            keys.append(idempotency.receipt_key(merchant_id))
         found = c.table.batch_get(keys)
         order_found = found.get(keys[0])
         before = parse_order_item(order_found) if order_found else OrderRecord(order_id=order_id)
-        if idempotency and keys[-1] in found:
+        if idempotency and idempotency.replay(found.get(keys[-1])):
             return OrderOutcome(before, None, duplicate=True)
 
         customer_id = before.customer_id or known_customer
@@ -216,7 +207,7 @@ def record_order_fact(
         tx.put(order_event(merchant_id, order, after, now).to_item(), label="order-event")
         outcome = OrderOutcome(order, after.wallet if after else None, change.entries if change else [])
         if idempotency:
-            _stage_receipt(tx, merchant_id, idempotency, outcome, now)
+            idempotency.stage(tx, merchant_id, status=200, response=outcome.view(), now=now)
         try:
             tx.commit()
         except DuplicateRequest:
@@ -253,17 +244,8 @@ def _first_seen(
     return new_customer(customer_id, now=now, source=source, **profile)
 
 
-def _stage_receipt(
-    tx: Transaction, merchant_id: str, idempotency: Idempotency, outcome: OrderOutcome, now: datetime
-) -> None:
-    tx.receipt(
-        Receipt(
-            merchant_id=merchant_id,
-            scope=idempotency.scope,
-            idempotency_key=idempotency.key,
-            request_fingerprint=fingerprint(idempotency.request),
-            status=200,
-            response=outcome.view(),
-            created_at=now,
-        ).to_item()
-    )
+def get_order(c: Container, merchant_id: str, order_id: str) -> OrderRecord:
+    item = c.table.get(order_key(merchant_id, order_id), consistent=True)
+    if item is None:
+        raise NotFound("No order with this id.")
+    return parse_order_item(item)

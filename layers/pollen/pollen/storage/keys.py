@@ -1,7 +1,7 @@
 """Key builders for the single table. Every primary key starts with ``M#{merchant_id}#``.
 
 Layout (PK → SK):
-  M#{m}#CONFIG         → MERCHANT | PROGRAM | SHOPIFY | ... (read together, cached)
+  M#{m}#CONFIG         → MERCHANT | PROGRAM | SHOPIFY | TRIGGER#{id} | ... (read together, cached)
   M#{m}#APIKEY         → K#{key_id}
   M#{m}#C#{customer}   → CUSTOMER (profile + wallet) | TXN#{seq} | TRIG#{trigger} | EVT#{ulid} (outbox)
   M#{m}#O#{order}      → ORDER (the facts received and what they applied)
@@ -55,6 +55,10 @@ def shopify_key(merchant_id: str) -> Key:
 
 def shop_domain_gsi1pk(shop_domain: str) -> str:
     return f"SHOPIFY#{part(shop_domain.lower())}"
+
+
+def trigger_key(merchant_id: str, trigger_id: str) -> Key:
+    return Key(config_pk(merchant_id), f"TRIGGER#{part(trigger_id)}")
 
 
 def api_keys_pk(merchant_id: str) -> str:

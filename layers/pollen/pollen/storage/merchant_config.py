@@ -12,7 +12,7 @@ from pollen.clock import isoformat
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.storage.keys import config_pk, merchant_key, program_key, shop_domain_gsi1pk, shopify_key
-from pollen.storage.table import Table
+from pollen.storage.table import GSI1, Table
 
 MERCHANT_ENTITY = "merchant"
 PROGRAM_ENTITY = "program"
@@ -89,6 +89,7 @@ class MerchantConfigStore:
         self._ttl = ttl_seconds
         self._clock = clock
         self._cache: dict[str, tuple[float, MerchantConfig | None]] = {}
+        self._shops: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
     def get(self, merchant_id: str) -> MerchantConfig | None:
@@ -106,3 +107,19 @@ class MerchantConfigStore:
         """Called after this container changes the config, so it reads its own writes at once."""
         with self._lock:
             self._cache.pop(merchant_id, None)
+
+    def merchant_for_shop(self, shop_domain: str) -> str | None:
+        """Which merchant a Shopify shop belongs to (GSI1; the webhook cannot know the merchant id)."""
+        domain = shop_domain.strip().lower()
+        if not domain or "#" in domain:
+            return None
+        now = self._clock()
+        with self._lock:
+            hit = self._shops.get(domain)
+        if hit is not None and now - hit[0] < (self._ttl if hit[1] else min(self._ttl, 5.0)):
+            return hit[1]
+        items = self._table.query(shop_domain_gsi1pk(domain), index=GSI1, limit=1).items
+        merchant_id = str(items[0]["merchant_id"]) if items else None
+        with self._lock:
+            self._shops[domain] = (now, merchant_id)
+        return merchant_id

@@ -124,13 +124,13 @@ class Table:
         return found
 
     def query_all(
-        self, pk: str, *, sk_prefix: str | None = None, consistent: bool = False
+        self, pk: str, *, sk_prefix: str | None = None, index: str | None = None, consistent: bool = False
     ) -> list[dict[str, Any]]:
         """Every item of a (small) partition: one call unless it exceeds 1 MB."""
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            page = self.query(pk, sk_prefix=sk_prefix, cursor=cursor, consistent=consistent)
+            page = self.query(pk, sk_prefix=sk_prefix, index=index, cursor=cursor, consistent=consistent)
             items.extend(page.items)
             if page.next_cursor is None:
                 return items

@@ -1,0 +1,147 @@
+"""Shopify webhooks: verify, find the merchant, dispatch each topic onto the ordinary order path.
+
+Unknown shop and bad signature get the same 401, so a caller learns nothing about which shops
+exist. The body is parsed only after the signature checks out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pollen.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated, ValidationFailed
+from pollen.domain.orders import OrderFacts
+from pollen.domain.triggers import TriggerDisabled, TriggerNotAllowed
+from pollen.integrations.shopify import webhooks as shopify
+from pollen.observability import logger
+from pollen.services.container import Container
+from pollen.services.customers import upsert_customer
+from pollen.services.idempotency import Idempotency
+from pollen.services.orders import record_order_fact
+from pollen.services.triggers import award_trigger
+
+SIGNUP_TRIGGER = "signup"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook request as Shopify sent it."""
+
+    shop_domain: str | None
+    topic: str | None
+    webhook_id: str | None
+    hmac: str | None
+    body: bytes
+
+
+def _verified_merchant(c: Container, delivery: Delivery) -> str:
+    refusal = Unauthenticated("The webhook signature could not be verified.")
+    merchant_id = c.config.merchant_for_shop(delivery.shop_domain or "")
+    if merchant_id is None:
+        raise refusal
+    config = c.config.get(merchant_id)
+    if config is None or config.shopify is None:
+        raise refusal
+    if not shopify.verify_hmac(config.shopify.webhook_secret, delivery.body, delivery.hmac):
+        raise refusal
+    return merchant_id
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("The webhook body is not valid JSON.") from exc
+    if not isinstance(value, dict):
+        raise InvalidRequest("The webhook body must be a JSON object.")
+    return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], payload: dict[str, Any]) -> M:
+    """The payload as ``model``; a missing or invalid field is a 422 naming it (Shopify will not
+    retry a 4xx forever, and the log says which field)."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        errors = [
+            FieldError(".".join(str(p) for p in e["loc"]), e["msg"], e["type"])
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise ValidationFailed(
+            "The webhook payload has invalid fields; see `errors`.", errors=errors
+        ) from exc
+
+
+def handle(c: Container, delivery: Delivery, *, now: datetime) -> dict[str, Any]:
+    """Process one delivery; the answer is logged and returned (Shopify only reads the status)."""
+    merchant_id = _verified_merchant(c, delivery)
+    payload = _payload(delivery.body)
+    topic = delivery.topic or ""
+    idempotency = (
+        Idempotency("shopify-webhook", delivery.webhook_id, hashlib.sha256(delivery.body).hexdigest())
+        if delivery.webhook_id
+        else None
+    )
+    logger.append_keys(merchant_id=merchant_id, shopify_topic=topic, webhook_id=delivery.webhook_id)
+    if topic == shopify.Topic.CUSTOMERS_CREATE:
+        customer = shopify.customer_data(_parse(shopify.ShopifyCustomer, payload))
+        result = upsert_customer(c, merchant_id, customer, now=now, source="shopify")
+        _signup(c, merchant_id, customer.customer_id, now)  # also when an order created the customer first
+        return {"topic": topic, "customer_id": customer.customer_id, "created": result.created}
+    if topic in {shopify.Topic.ORDERS_CREATE, shopify.Topic.ORDERS_PAID, shopify.Topic.ORDERS_CANCELLED}:
+        order = _parse(shopify.ShopifyOrder, payload)
+        data = shopify.order_data(order)
+        fact = OrderFacts(
+            data=data,
+            paid=shopify.is_paid(order, topic),
+            cancelled=shopify.is_cancelled(order) or topic == shopify.Topic.ORDERS_CANCELLED,
+        )
+        hint = shopify.customer_data(order.customer) if order.customer else None
+        outcome = record_order_fact(
+            c,
+            merchant_id,
+            data.order_id,
+            fact,
+            now=now,
+            customer=hint,
+            idempotency=idempotency,
+            source="shopify",
+        )
+        return {"topic": topic, **outcome.view(), "duplicate": outcome.duplicate}
+    if topic == shopify.Topic.REFUNDS_CREATE:
+        order_id, refund = shopify.refund_of(_parse(shopify.ShopifyRefund, payload))
+        outcome = record_order_fact(
+            c,
+            merchant_id,
+            order_id,
+            OrderFacts(refunds={refund.refund_id: refund}),
+            now=now,
+            idempotency=idempotency,
+            source="shopify",
+        )
+        return {"topic": topic, **outcome.view(), "duplicate": outcome.duplicate}
+    logger.warning("unhandled shopify topic acknowledged", extra={"topic": topic})
+    return {"topic": topic, "ignored": True}
+
+
+def _signup(c: Container, merchant_id: str, customer_id: str, now: datetime) -> None:
+    """The signup trigger, if the merchant defined one; its frequency keeps it exactly-once."""
+    try:
+        award_trigger(
+            c,
+            merchant_id,
+            customer_id,
+            SIGNUP_TRIGGER,
+            now=now,
+            idempotency=Idempotency("signup", customer_id, {"customer_id": customer_id}),
+        )
+    except (NotFound, TriggerNotAllowed, TriggerDisabled) as exc:
+        logger.info("signup trigger not awarded", extra={"reason": type(exc).__name__})

@@ -1,0 +1,121 @@
+"""Triggers: the merchant defines them; awarding one credits coins as its frequency allows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pollen.domain.errors import NotFound
+from pollen.domain.triggers import Trigger, TriggerSettings, check_award
+from pollen.domain.wallet import Source, TxnType
+from pollen.events.envelope import OutboxEvent
+from pollen.services.container import Container
+from pollen.services.idempotency import Idempotency
+from pollen.services.ledger import Operated, Plan, operate
+from pollen.services.program import get_program
+from pollen.storage.customers import CustomerRecord
+from pollen.storage.keys import Key, trigger_count_key, trigger_key
+from pollen.storage.merchant_config import MerchantConfig
+from pollen.storage.transactions import Transaction
+from pollen.storage.triggers import parse_usage, put_usage, trigger_item, triggers_of
+
+
+def _config(c: Container, merchant_id: str) -> MerchantConfig:
+    config = c.config.get(merchant_id)
+    if config is None:
+        raise NotFound("This merchant does not exist.")
+    return config
+
+
+def list_triggers(c: Container, merchant_id: str) -> list[Trigger]:
+    return sorted(triggers_of(_config(c, merchant_id)).values(), key=lambda t: t.trigger_id)
+
+
+def get_trigger(c: Container, merchant_id: str, trigger_id: str) -> Trigger:
+    trigger = triggers_of(_config(c, merchant_id)).get(trigger_id)
+    if trigger is None:
+        raise NotFound("No trigger with this id.")
+    return trigger
+
+
+def put_trigger(
+    c: Container, merchant_id: str, trigger_id: str, settings: TriggerSettings, *, now: datetime
+) -> tuple[Trigger, bool]:
+    """Create or replace; returns the trigger and whether it is new. Its usage counters are kept."""
+    created = trigger_id not in triggers_of(_config(c, merchant_id))
+    trigger = Trigger(**settings.model_dump(), trigger_id=trigger_id)
+    tx = c.table.transaction()
+    tx.put(trigger_item(merchant_id, trigger), label="trigger")
+    event = OutboxEvent(
+        event_type="trigger_updated",
+        merchant_id=merchant_id,
+        occurred_at=now,
+        payload=trigger.model_dump(mode="json"),
+    )
+    tx.put(event.to_item(), label="event")
+    tx.commit()
+    c.config.invalidate(merchant_id)
+    return trigger, created
+
+
+def delete_trigger(c: Container, merchant_id: str, trigger_id: str) -> None:
+    get_trigger(c, merchant_id, trigger_id)
+    tx = c.table.transaction()
+    tx.delete(trigger_key(merchant_id, trigger_id), label="trigger")
+    tx.commit()
+    c.config.invalidate(merchant_id)
+
+
+def award_trigger(
+    c: Container,
+    merchant_id: str,
+    customer_id: str,
+    trigger_id: str,
+    *,
+    now: datetime,
+    idempotency: Idempotency | None = None,
+) -> tuple[int, Operated]:
+    """Credit the trigger's coins, or raise a 409 when its frequency (or switch) forbids it.
+
+    Two round trips on a warm container: the customer, usage counter and receipt in one read; the
+    wallet, ledger, counter, event and receipt in one write. Concurrent awards race on the
+    customer's version and the counter's count; losers re-read and get the frequency's answer."""
+    trigger = get_trigger(c, merchant_id, trigger_id)
+    program = get_program(c, merchant_id)
+    usage_key = trigger_count_key(merchant_id, customer_id, trigger_id)
+
+    def decide(record: CustomerRecord, found: dict[Key, dict[str, Any]]) -> Plan:
+        usage = parse_usage(found.get(usage_key))
+        check_award(trigger, usage, now.date())
+        wallet, entry = record.wallet.credit(
+            trigger.coins,
+            type=TxnType.REWARD,
+            source=Source.TRIGGER,
+            reference=trigger_id,
+            now=now,
+            expiry_days=program.expiry.days,
+            note=trigger.name,
+        )
+
+        def stage(tx: Transaction) -> None:
+            put_usage(
+                tx,
+                merchant_id,
+                customer_id,
+                trigger_id=trigger_id,
+                before=usage,
+                after=usage.after_award(now.date()),
+            )
+
+        return Plan(wallet, [entry], stage)
+
+    return operate(
+        c,
+        merchant_id,
+        customer_id,
+        decide,
+        now=now,
+        idempotency=idempotency,
+        program=program,
+        also_read=[usage_key],
+    )
