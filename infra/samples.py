@@ -1,0 +1,299 @@
+"""(Re)generate the API Gateway HTTP API samples in ``events/`` for the wallet, orders and triggers routes.
+
+Run ``python -m infra.samples``. Each sample is the payload format 2.0 event
+:func:`infra.apigw.build_http_event` builds (the shape AWS sends), with a fixed clock and ids derived
+from the sample's name, so regenerating writes byte-identical files. Only the files listed here are
+written; the older hand-written admin samples (health, API keys, program) are left alone.
+
+API-key samples carry the placeholder key the other samples use. The Shopify webhook samples
+(``order_webhooks_shopify_<topic>.json``) carry the exact bytes of ``tests/fixtures/shopify/<topic>.json``
+as their body and are signed with the webhook secret ``"demo-webhook-secret"``: their
+``x-shopify-hmac-sha256`` only verifies against a shop connected with that secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from infra.apigw import build_http_event
+from pollen.integrations.shopify.webhooks import sign
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS_DIR = ROOT / "events"
+FIXTURES_DIR = ROOT / "tests" / "fixtures" / "shopify"
+
+WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - a documented demo value, not a credential
+SHOP_DOMAIN = "pollen-demo.myshopify.com"
+SHOPIFY_API_VERSION = "2025-10"
+API_KEY = "pollen.demo-store.0123456789abcdef.REPLACE-WITH-A-REAL-KEY"
+API_ID = "a1b2c3d4e5"
+HOST = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
+CLIENT_IP = "203.0.113.10"
+SHOPIFY_IP = "198.51.100.23"
+CLIENT_USER_AGENT = "curl/8.5.0"
+
+CUSTOMER_ID = "115310627314723954"
+ORDER_ID = "820982911946154508"
+API_ORDER_ID = "5001"
+
+# Fixed clock: the n-th sample is stamped START + n seconds.
+START = datetime(2025, 11, 23, 10, 20, 0, 125000, tzinfo=UTC)
+_NAMESPACE = uuid.UUID("0b5c7f4e-2a61-4d0e-9c3b-6f1e8a2d4c70")
+
+SHOPIFY_TOPICS = ("orders_create", "orders_paid", "orders_cancelled", "refunds_create", "customers_create")
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    method: str
+    route: str
+    path_parameters: dict[str, str] = field(default_factory=dict)
+    query: str = ""
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    api_key: bool = True
+    idempotent: bool = False
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _uuid(name: str, purpose: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{name}:{purpose}"))
+
+
+def _digest(name: str) -> bytes:
+    return hashlib.sha256(name.encode()).digest()
+
+
+def _request_id(name: str) -> str:
+    """Shaped like API Gateway's: 16 characters of base64."""
+    return base64.b64encode(_digest(name)[:11]).decode("ascii")
+
+
+def _trace_id(name: str, now: datetime) -> str:
+    return f"Root=1-{int(now.timestamp()):08x}-{_digest(name).hex()[:24]}"
+
+
+def _fill(route: str, path_parameters: Mapping[str, str]) -> str:
+    path = route
+    for key, value in path_parameters.items():
+        path = path.replace("{" + key + "}", value)
+    return path
+
+
+def _api_samples() -> list[Sample]:
+    customer = {"customer_id": CUSTOMER_ID}
+    return [
+        # admin: triggers, adjustments, orders
+        Sample("admin_list_triggers", "GET", "/v1/admin/triggers"),
+        Sample("admin_get_trigger", "GET", "/v1/admin/triggers/{trigger_id}", {"trigger_id": "signup"}),
+        Sample(
+            "admin_put_trigger",
+            "PUT",
+            "/v1/admin/triggers/{trigger_id}",
+            {"trigger_id": "signup"},
+            body=_json({"name": "Signed up", "coins": 100, "frequency": "once", "enabled": True}),
+        ),
+        Sample("admin_delete_trigger", "DELETE", "/v1/admin/triggers/{trigger_id}", {"trigger_id": "signup"}),
+        Sample(
+            "admin_adjust_coins",
+            "POST",
+            "/v1/admin/customers/{customer_id}/adjustments",
+            customer,
+            body=_json({"coins": 50, "reason": "Goodwill for a late parcel"}),
+            idempotent=True,
+        ),
+        Sample("admin_get_order", "GET", "/v1/admin/orders/{order_id}", {"order_id": ORDER_ID}),
+        # wallet: customers, wallet, transactions, triggers, cart
+        Sample(
+            "wallet_put_customer",
+            "PUT",
+            "/v1/customers/{customer_id}",
+            customer,
+            body=_json(
+                {"email": "jon@example.com", "phone": "+16135551111", "first_name": "Jon", "last_name": "Doe"}
+            ),
+        ),
+        Sample("wallet_get_wallet", "GET", "/v1/customers/{customer_id}/wallet", customer),
+        Sample(
+            "wallet_list_transactions",
+            "GET",
+            "/v1/customers/{customer_id}/transactions",
+            customer,
+            query="limit=10&type=reward",
+        ),
+        Sample(
+            "wallet_complete_trigger",
+            "POST",
+            "/v1/customers/{customer_id}/triggers/{trigger_id}",
+            {**customer, "trigger_id": "app_install"},
+            idempotent=True,
+        ),
+        Sample(
+            "wallet_cart_coins",
+            "POST",
+            "/v1/cart/coins",
+            body=_json(
+                {
+                    "customer_id": CUSTOMER_ID,
+                    "currency": "USD",
+                    "lines": [
+                        {
+                            "product_id": "632910392",
+                            "variant_id": "808950810",
+                            "quantity": 2,
+                            "unit_price": "120.00",
+                            "tags": ["sweaters"],
+                        }
+                    ],
+                    "discount_total": "24.00",
+                }
+            ),
+        ),
+        # order_webhooks: the orders API for custom platforms
+        Sample(
+            "order_webhooks_create_order",
+            "POST",
+            "/v1/orders",
+            body=_json(
+                {
+                    "order_id": API_ORDER_ID,
+                    "customer_id": "c-42",
+                    "email": "jon@example.com",
+                    "currency": "USD",
+                    "lines": [
+                        {
+                            "line_id": "l-1",
+                            "product_id": "p-1",
+                            "quantity": 2,
+                            "unit_price": "40.00",
+                            "discount": "0.00",
+                        }
+                    ],
+                    "total": "80.00",
+                    "paid": False,
+                }
+            ),
+            idempotent=True,
+        ),
+        Sample(
+            "order_webhooks_order_paid",
+            "POST",
+            "/v1/orders/{order_id}/paid",
+            {"order_id": API_ORDER_ID},
+            idempotent=True,
+        ),
+        Sample(
+            "order_webhooks_cancel_order",
+            "POST",
+            "/v1/orders/{order_id}/cancel",
+            {"order_id": API_ORDER_ID},
+            idempotent=True,
+        ),
+        Sample(
+            "order_webhooks_refund_order",
+            "POST",
+            "/v1/orders/{order_id}/refunds",
+            {"order_id": API_ORDER_ID},
+            body=_json(
+                {"refund_id": "r-1", "lines": [{"line_id": "l-1", "quantity": 1, "subtotal": "40.00"}]}
+            ),
+            idempotent=True,
+        ),
+    ]
+
+
+def _shopify_samples(first: datetime) -> list[Sample]:
+    samples = []
+    for index, topic in enumerate(SHOPIFY_TOPICS):
+        name = f"order_webhooks_shopify_{topic}"
+        body = (FIXTURES_DIR / f"{topic}.json").read_bytes()
+        triggered_at = first + timedelta(seconds=index) - timedelta(milliseconds=250)
+        headers = {
+            "accept": "*/*",
+            "accept-encoding": "gzip;q=1.0,deflate;q=0.6,identity;q=0.3",
+            "content-length": str(len(body)),
+            "content-type": "application/json",
+            "host": HOST,
+            "user-agent": "Shopify-Captain-Hook",
+            "x-shopify-api-version": SHOPIFY_API_VERSION,
+            "x-shopify-event-id": _uuid(name, "event"),
+            "x-shopify-hmac-sha256": sign(WEBHOOK_SECRET, body),
+            "x-shopify-shop-domain": SHOP_DOMAIN,
+            "x-shopify-topic": topic.replace("_", "/", 1),
+            "x-shopify-triggered-at": triggered_at.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "x-shopify-webhook-id": _uuid(name, "webhook"),
+        }
+        samples.append(Sample(name, "POST", "/webhooks/shopify", body=body, headers=headers, api_key=False))
+    return samples
+
+
+def _event(sample: Sample, now: datetime) -> dict[str, Any]:
+    if sample.headers:
+        headers = dict(sample.headers)
+        source_ip = SHOPIFY_IP
+    else:
+        headers = {"accept": "application/json"}
+        if sample.body:
+            headers["content-length"] = str(len(sample.body))
+            headers["content-type"] = "application/json"
+        headers["host"] = HOST
+        if sample.idempotent:
+            headers["idempotency-key"] = _uuid(sample.name, "idempotency-key")
+        headers["user-agent"] = CLIENT_USER_AGENT
+        if sample.api_key:
+            headers["x-api-key"] = API_KEY
+        source_ip = CLIENT_IP
+    headers["x-amzn-trace-id"] = _trace_id(sample.name, now)
+    headers["x-forwarded-port"] = "443"
+    headers["x-forwarded-proto"] = "https"
+    event = build_http_event(
+        method=sample.method,
+        raw_path=_fill(sample.route, sample.path_parameters),
+        route_key=f"{sample.method} {sample.route}",
+        path_parameters=sample.path_parameters or None,
+        headers=headers,
+        raw_query_string=sample.query,
+        body=sample.body,
+        source_ip=source_ip,
+        api_id=API_ID,
+        now=now,
+    )
+    event["requestContext"]["requestId"] = _request_id(sample.name)  # build_http_event's is random
+    # The headers API Gateway adds go last, as in the samples captured from AWS.
+    added = ("x-amzn-trace-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")
+    sent = {key: value for key, value in event["headers"].items() if key not in added}
+    event["headers"] = {**sent, **{key: event["headers"][key] for key in added}}
+    return event
+
+
+def samples() -> dict[str, dict[str, Any]]:
+    """Sample name → its event, in a fixed order with a fixed clock."""
+    api = _api_samples()
+    shopify = _shopify_samples(START + timedelta(seconds=len(api)))
+    return {
+        sample.name: _event(sample, START + timedelta(seconds=index))
+        for index, sample in enumerate([*api, *shopify])
+    }
+
+
+def main() -> None:
+    for name, event in samples().items():
+        path = EVENTS_DIR / f"{name}.json"
+        path.write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()
