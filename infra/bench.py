@@ -8,11 +8,14 @@ request exceeds its round-trip budget, so the budgets are enforced where they ar
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +25,9 @@ from moto import mock_aws
 from infra.aws_resources import create_resources
 from infra.inprocess import InProcessApi
 from infra.moto_atomic import make_dynamodb_writes_atomic
-from infra.seed import seed_demo_store
+from infra.seed import DemoStore, seed_demo_store
 from infra.template import describe_functions, load_template
+from pollen.integrations.shopify.webhooks import sign
 from pollen.services.container import reset_container
 from pollen.storage.client import call_counter, reset_clients
 
@@ -84,6 +88,68 @@ def import_times() -> dict[str, float]:
     return times
 
 
+def _wallet_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
+    """Order webhooks (a new order each run, its customer already known), orders API, wallet reads."""
+    order = json.loads((ROOT / "tests" / "fixtures" / "shopify" / "orders_paid.json").read_text())
+    counter = itertools.count(1)
+    secret, shop = demo.shopify.webhook_secret, demo.shopify.shop_domain
+
+    def signed_order() -> str:
+        return json.dumps({**order, "id": 10_000 + next(counter)})
+
+    def webhook(body: str) -> int:
+        raw = body.encode()
+        headers = {
+            "content-type": "application/json",
+            "x-shopify-topic": "orders/paid",
+            "x-shopify-shop-domain": shop,
+            "x-shopify-webhook-id": str(uuid.uuid4()),
+            "x-shopify-hmac-sha256": sign(secret, raw),
+        }
+        return api.post("/webhooks/shopify", body=raw, headers=headers).status
+
+    write, read = demo.api_keys.write, demo.api_keys.read
+    customer = str(order["customer"]["id"])
+    api.put(
+        "/v1/admin/triggers/bench", key=demo.api_keys.admin, json_body={"coins": 1, "frequency": "unlimited"}
+    )
+    cart = {"currency": "USD", "lines": [{"product_id": "p1", "quantity": 2, "unit_price": "19.99"}]}
+
+    def api_order() -> str:
+        return f"api-{next(counter)}"
+
+    def create_and_pay(order_id: str) -> int:
+        body = {
+            "order_id": order_id,
+            "customer_id": customer,
+            "currency": "USD",
+            "paid": True,
+            "lines": [{"line_id": "1", "quantity": 1, "unit_price": "25.00"}],
+        }
+        return api.post("/v1/orders", key=write, json_body=body).status
+
+    return [
+        Case("POST /webhooks/shopify orders/paid", 2, webhook, prepare=signed_order),
+        Case("POST /v1/orders (paid)", 2, create_and_pay, prepare=api_order),
+        Case(
+            "GET /v1/customers/{id}/wallet",
+            1,
+            lambda _: api.get(f"/v1/customers/{customer}/wallet", key=read).status,
+        ),
+        Case(
+            "GET /v1/customers/{id}/transactions",
+            1,
+            lambda _: api.get(f"/v1/customers/{customer}/transactions", key=read).status,
+        ),
+        Case(
+            "POST /v1/customers/{id}/triggers/{t}",
+            2,
+            lambda _: api.post(f"/v1/customers/{customer}/triggers/bench", key=write).status,
+        ),
+        Case("POST /v1/cart/coins", 0, lambda _: api.post("/v1/cart/coins", key=read, json_body=cart).status),
+    ]
+
+
 def main() -> int:
     _env()
     make_dynamodb_writes_atomic()
@@ -130,6 +196,7 @@ def main() -> int:
                 prepare=new_key_id,
             ),
             Case("GET, unknown key (401)", 0, lambda _: api.get("/v1/admin/program", key=unknown_key).status),
+            *_wallet_cases(api, demo),
         ]
         header = f"{'request':34} {'status':>6} {'ddb calls':>9} {'budget':>6}  {'p50 ms':>7} {'p95 ms':>7}"
         print(f"{header}  operations")

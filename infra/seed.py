@@ -7,9 +7,13 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from infra.onboard import onboard
+from pollen.clock import utcnow
 from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.program import EarningRule, ExpiryRule, ProgramSettings
+from pollen.domain.triggers import TriggerSettings
 from pollen.ids import new_token
+from pollen.services.container import container
+from pollen.services.triggers import put_trigger
 
 DEMO_MERCHANT_ID = "demo-store"
 DEMO_SHOP_DOMAIN = "pollen-demo.myshopify.com"
@@ -43,10 +47,18 @@ DEMO_PROGRAM = ProgramSettings(
 )
 
 
+DEMO_TRIGGERS = {
+    "signup": TriggerSettings(name="Signed up", coins=50, frequency="once"),
+    "app_install": TriggerSettings(name="Installed the app", coins=25, frequency="once"),
+}
+
+
 def seed_demo_store(base_url: str, merchant_id: str = DEMO_MERCHANT_ID) -> DemoStore:
     """Create the demo merchant in the table the environment points at, with fresh keys and secret."""
     shopify = ShopifyConnection(shop_domain=DEMO_SHOP_DOMAIN, webhook_secret=new_token(32))
     keys = onboard(merchant_id, "Pollen Demo Store", DEMO_PROGRAM, shopify=shopify)
+    for trigger_id, settings in DEMO_TRIGGERS.items():
+        put_trigger(container(), merchant_id, trigger_id, settings, now=utcnow())
     return DemoStore(
         base_url=base_url,
         merchant_id=merchant_id,

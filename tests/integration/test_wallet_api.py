@@ -187,7 +187,7 @@ def test_triggers_admin_crud_and_award_frequencies(
     api: InProcessApi, demo: DemoStore, table_name: str
 ) -> None:
     admin, write = demo.api_keys.admin, demo.api_keys.write
-    assert api.put("/v1/admin/triggers/app_install", key=admin, json_body={"coins": 25}).status == 201
+    assert api.put("/v1/admin/triggers/social_follow", key=admin, json_body={"coins": 25}).status == 201
     assert (
         api.put("/v1/admin/triggers/review", key=admin, json_body={"coins": 5, "frequency": 2}).status == 201
     )
@@ -201,13 +201,15 @@ def test_triggers_admin_crud_and_award_frequencies(
         "app_install",
         "daily_login",
         "review",
+        "signup",
+        "social_follow",
     ]
     problem(api.put("/v1/admin/triggers/bad", key=admin, json_body={"coins": 0}), 422)
     api.put("/v1/customers/c-42", key=write, json_body={})
-    awarded = api.post("/v1/customers/c-42/triggers/app_install", key=write)
+    awarded = api.post("/v1/customers/c-42/triggers/social_follow", key=write)
     assert awarded.status == 201
     assert awarded.json()["balance"] == 25
-    problem(api.post("/v1/customers/c-42/triggers/app_install", key=write), 409)
+    problem(api.post("/v1/customers/c-42/triggers/social_follow", key=write), 409)
     assert api.post("/v1/customers/c-42/triggers/review", key=write).status == 201
     assert api.post("/v1/customers/c-42/triggers/review", key=write).status == 201
     problem(api.post("/v1/customers/c-42/triggers/review", key=write), 409)
