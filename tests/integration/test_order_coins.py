@@ -7,16 +7,16 @@ import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import boto3
 import pytest
 
 from infra.seed import DemoStore
 from pollen.domain.customers import CustomerData
 from pollen.domain.orders import OrderData, OrderFacts, OrderLine, Refund, RefundLine
-from pollen.domain.wallet import Source, TxnType
+from pollen.services.adjustments import adjust
 from pollen.services.container import container
-from pollen.services.customers import get_customer
+from pollen.services.customers import get_customer, upsert_customer
 from pollen.services.idempotency import Idempotency
-from pollen.services.ledger import WalletChange, stage_wallet_change
 from pollen.services.orders import record_order_fact
 from pollen.storage.client import CallCounter
 from tests.support.ledger import assert_ledgers_balance
@@ -122,19 +122,29 @@ def test_every_order_of_create_paid_refund_claws_back_half_of_line_b(
 def test_clawback_stops_at_zero_and_records_the_shortfall(demo: DemoStore, table_name: str) -> None:
     c = container()
     record_order_fact(c, demo.merchant_id, "1001", PAID, now=NOW)
-    record = get_customer(c, demo.merchant_id, "c1")  # spend 150 of the 200 coins
-    wallet, entry = record.wallet.debit(
-        150, type=TxnType.REDEEM, source=Source.REDEMPTION, reference="x", now=NOW
-    )
-    tx = c.table.transaction()
-    stage_wallet_change(
-        tx, demo.merchant_id, WalletChange(record, type(record)(record.customer, wallet), [entry]), None
-    )
-    tx.commit()
+    adjust(c, demo.merchant_id, "c1", -150, "spent elsewhere", now=NOW)  # 50 of the 200 coins remain
     outcome = record_order_fact(c, demo.merchant_id, "1001", CANCEL, now=NOW)
     assert wallet_of() == (0, 0)
     assert outcome.order.shortfall == 150
     assert assert_ledgers_balance(table_name) == 1
+
+
+def test_a_profile_update_keeps_the_wallet_due_for_its_reminder(demo: DemoStore, table_name: str) -> None:
+    c = container()
+    record_order_fact(c, demo.merchant_id, "1001", PAID, now=NOW)
+    reminder_day = (NOW + timedelta(days=365 - 14)).date().isoformat()
+    assert _due_day(table_name).startswith(reminder_day)
+    upsert_customer(
+        c, demo.merchant_id, CustomerData(customer_id="c1", first_name="Ann"), now=NOW, source="api"
+    )
+    assert _due_day(table_name).startswith(reminder_day)
+
+
+def _due_day(table_name: str) -> str:
+    item = boto3.client("dynamodb").get_item(
+        TableName=table_name, Key={"PK": {"S": "M#demo-store#C#c1"}, "SK": {"S": "CUSTOMER"}}
+    )["Item"]
+    return item["GSI1SK"]["S"]
 
 
 def test_paid_order_webhook_costs_two_calls_warm(demo: DemoStore, calls: CallCounter) -> None:

@@ -81,7 +81,7 @@ def test_every_sample_belongs_to_a_function(template: dict[str, Any], sample: st
     assert any(sample.startswith(f"{name}_") for name in _functions(template))
 
 
-def test_every_route_declares_its_auth_and_only_health_and_webhooks_are_public(template: dict[str, Any]) -> None:
+def test_every_route_declares_auth_and_only_health_and_webhooks_are_public(template: dict[str, Any]) -> None:
     public = set()
     for name in _functions(template):
         for route_key, func in _handler_routes(importlib.import_module(f"functions.{name}.app")).items():

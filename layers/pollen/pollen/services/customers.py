@@ -14,6 +14,7 @@ from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.ledger import customer_fields
 from pollen.services.orders import record_order_fact
+from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerRecord, CustomerStore, put_customer, put_email_link
 from pollen.storage.keys import guest_orders_gsi1pk
@@ -53,6 +54,7 @@ def upsert_customer(
     """Create or update the profile (the wallet is untouched), then credit guest orders placed with
     this email, each through the ordinary order path (so each is exactly-once on its own)."""
     store = CustomerStore(c.table)
+    program = get_program(c, merchant_id)
 
     def attempt() -> tuple[CustomerRecord, bool]:
         existing = store.get(merchant_id, data.customer_id)
@@ -64,7 +66,13 @@ def upsert_customer(
         wallet = existing.wallet if existing else Wallet(customer_id=data.customer_id)
         record = CustomerRecord(profile, wallet.model_copy(update={"version": wallet.version + 1}))
         tx = c.table.transaction()
-        put_customer(tx, merchant_id, record, expected_version=existing.version if existing else None)
+        put_customer(
+            tx,
+            merchant_id,
+            record,
+            expected_version=existing.version if existing else None,
+            reminder_days=program.expiry.reminder_days_before,
+        )
         if profile.email and (existing is None or existing.customer.email != profile.email):
             put_email_link(tx, merchant_id, profile.email, profile.customer_id)
         if existing is None:

@@ -73,16 +73,15 @@ def wallet_event(merchant_id: str, record: CustomerRecord, entry: LedgerEntry) -
 
 
 def stage_wallet_change(
-    tx: Transaction, merchant_id: str, change: WalletChange, program: Program | None
+    tx: Transaction, merchant_id: str, change: WalletChange, program: Program
 ) -> list[OutboxEvent]:
     """Add the customer write (version-guarded), each ledger entry and its event to ``tx``."""
-    reminder_days = program.expiry.reminder_days_before if program else 0
     put_customer(
         tx,
         merchant_id,
         change.after,
         expected_version=change.before.version if change.before else None,
-        reminder_days=reminder_days,
+        reminder_days=program.expiry.reminder_days_before,  # the wallet's due day depends on it
     )
     events = []
     for n, entry in enumerate(change.entries):
@@ -128,7 +127,7 @@ def operate(
     *,
     now: datetime,
     idempotency: Idempotency | None,
-    program: Program | None,
+    program: Program,
     also_read: list[Key] | None = None,
     status: int = 201,
 ) -> tuple[int, Operated]:

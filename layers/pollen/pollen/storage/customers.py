@@ -31,14 +31,14 @@ class CustomerRecord:
 def due_day(wallet: Wallet, reminder_days: int) -> date | None:
     """The next day the scheduled job must look at this wallet: a reminder or an expiry."""
     days = []
-    for lot_day, _ in wallet.expiring(limit=100):
+    for lot_day, _ in wallet.expiring(limit=len(wallet.lots)):
         days.append(lot_day)
         if reminder_days and lot_day.isoformat() not in wallet.reminded:
             days.append(lot_day - timedelta(days=reminder_days))
     return min(days) if days else None
 
 
-def customer_item(merchant_id: str, record: CustomerRecord, *, reminder_days: int = 0) -> dict[str, Any]:
+def customer_item(merchant_id: str, record: CustomerRecord, *, reminder_days: int) -> dict[str, Any]:
     customer, wallet = record.customer, record.wallet
     due = due_day(wallet, reminder_days)
     return {
@@ -77,7 +77,7 @@ def put_customer(
     record: CustomerRecord,
     *,
     expected_version: int | None,
-    reminder_days: int = 0,
+    reminder_days: int,
 ) -> None:
     """Write the whole customer item, guarded by the version it was read at (None: must not exist)."""
     item = customer_item(merchant_id, record, reminder_days=reminder_days)

@@ -1,0 +1,176 @@
+"""The due-items job: expire coin lots, announce lots about to expire, confirm paid orders.
+
+Wallets and orders list themselves in GSI1 under the day they fall due (:func:`due_index`), so the
+job reads only what is due: one Query per shard (plus pages), never a scan. The index is eventually
+consistent, so every item is re-read consistently and changed under its version guard; once handled,
+an item's due day is after today, so later runs the same day pass it by. A missed run is caught up
+by the next, which reads every shard up to today.
+
+Per due wallet: one consistent GetItem and, when something is due, one TransactWriteItems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pollen.domain.orders import OrderFacts
+from pollen.domain.program import Program
+from pollen.events.envelope import OutboxEvent
+from pollen.observability import logger
+from pollen.services.container import Container, container
+from pollen.services.jobs import Cadence, JobResult, register
+from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_change
+from pollen.services.orders import record_order_fact
+from pollen.services.program import get_program
+from pollen.services.retry import retrying
+from pollen.storage.customers import CustomerRecord, parse_customer_item
+from pollen.storage.keys import DUE_SHARDS, customer_key, due_shard_pk
+from pollen.storage.table import GSI1
+
+COINS_EXPIRING = "coins_expiring"
+REMINDERS_PER_WRITE = 90  # a transaction holds at most 100 items: the customer, 2 for expiry, reminders
+
+
+def due_items(c: Container, today: date) -> Iterator[dict[str, Any]]:
+    """Every GSI1 item due on or before ``today``, shard by shard, all pages (index copies: stale)."""
+    upto = f"{today.isoformat()}#\uffff"
+    for shard in range(DUE_SHARDS):
+        cursor: str | None = None
+        while True:
+            page = c.table.query(due_shard_pk(shard), index=GSI1, sk_upto=upto, cursor=cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+
+
+def _stored_due_day(item: dict[str, Any]) -> str | None:
+    sk = item.get("GSI1SK")
+    return str(sk).split("#", 1)[0] if item.get("GSI1PK", "").startswith("DUE#") and sk else None
+
+
+def _reminder(
+    merchant_id: str, record: CustomerRecord, lot: date, coins: int, *, today: date, now: datetime
+) -> OutboxEvent:
+    return OutboxEvent(
+        event_type=COINS_EXPIRING,
+        merchant_id=merchant_id,
+        customer_id=record.customer.customer_id,
+        occurred_at=now,
+        payload={
+            "coins": coins,
+            "expires_on": lot.isoformat(),
+            "days_left": (lot - today).days,
+            "balance": record.wallet.balance,
+            "customer": customer_fields(record.customer),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _Settled:
+    expired: int
+    reminded: int
+    more: bool  # reminders left over for another write (more than one transaction holds)
+
+
+def _settle_once(
+    c: Container, merchant_id: str, customer_id: str, program: Program, now: datetime
+) -> _Settled:
+    today = now.date()
+    item = c.table.get(customer_key(merchant_id, customer_id), consistent=True)
+    if item is None:
+        return _Settled(0, 0, more=False)
+    before = parse_customer_item(item)
+    wallet, entry = before.wallet.expire(today, now=now)
+    window = timedelta(days=program.expiry.reminder_days_before)  # 0: no reminders
+    lots = [
+        (lot, coins)
+        for lot, coins in wallet.expiring(limit=len(wallet.lots))
+        if today < lot and lot - window <= today and lot.isoformat() not in wallet.reminded
+    ]
+    announce, rest = lots[:REMINDERS_PER_WRITE], lots[REMINDERS_PER_WRITE:]
+    if announce:
+        wallet = wallet.model_copy(
+            update={
+                "reminded": [*wallet.reminded, *(lot.isoformat() for lot, _ in announce)],
+                "version": before.wallet.version + 1,
+            }
+        )
+    stored = _stored_due_day(item)
+    stale_index = stored is not None and stored <= today.isoformat()
+    if entry is None and not announce and not stale_index:
+        return _Settled(0, 0, more=False)  # the index was behind the table: nothing due, nothing written
+    if entry is None and not announce:
+        # Indexed for a day that is not due under today's program (its reminder setting changed):
+        # rewrite the item only to move its index entry, or every run would read it again.
+        wallet = wallet.model_copy(update={"version": before.wallet.version + 1})
+    after = CustomerRecord(before.customer, wallet)
+    tx = c.table.transaction()
+    stage_wallet_change(tx, merchant_id, WalletChange(before, after, [entry] if entry else []), program)
+    for n, (lot, coins) in enumerate(announce):
+        tx.put(
+            _reminder(merchant_id, after, lot, coins, today=today, now=now).to_item(), label=f"reminder-{n}"
+        )
+    tx.commit()
+    return _Settled(entry.coins if entry else 0, len(announce), more=bool(rest))
+
+
+def settle_customer(c: Container, merchant_id: str, customer_id: str, now: datetime) -> tuple[int, int]:
+    """Expire the wallet's lots due by ``now`` and announce those entering the reminder window, in
+    one transaction (more only past 90 reminders). Returns (coins expired, reminders sent)."""
+    program = get_program(c, merchant_id)
+    expired = reminded = 0
+    while True:
+        done = retrying(lambda: _settle_once(c, merchant_id, customer_id, program, now))
+        expired, reminded = expired + done.expired, reminded + done.reminded
+        if not done.more:
+            return expired, reminded
+
+
+def _confirm_order(c: Container, item: dict[str, Any], now: datetime) -> bool:
+    """Settle a paid order past its pending period; True when this call confirmed it."""
+    merchant_id, order_id = str(item["merchant_id"]), str(item["order_id"])
+    if item.get("customer_id"):  # an order's customer never changes: spare record_order_fact a read
+        c.order_customers.put(merchant_id, order_id, str(item["customer_id"]))
+    outcome = record_order_fact(c, merchant_id, order_id, OrderFacts(), now=now)
+    return outcome.order.facts.confirmed and outcome.order.updated_at == now
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@register(Cadence.HOURLY, "expiry")
+def run_due(now: datetime) -> JobResult:
+    """Handle every wallet and order due by ``now``. One failing item does not stop the others;
+    failures are logged and raised together at the end, so the run is marked failed."""
+    c = container()
+    processed = coins = wallets = reminders = confirmed = 0
+    errors: list[Exception] = []
+    for item in due_items(c, now.date()):
+        entity = item.get("entity")
+        try:
+            if entity == "customer":
+                expired, sent = settle_customer(c, str(item["merchant_id"]), str(item["customer_id"]), now)
+                coins, wallets, reminders = coins + expired, wallets + (expired > 0), reminders + sent
+            elif entity == "order":
+                confirmed += _confirm_order(c, item, now)
+            else:
+                logger.warning("unexpected item in the due index", extra={"pk": item.get("PK")})
+                continue
+            processed += 1
+        except Exception as exc:
+            logger.exception("due item failed", extra={"pk": item.get("PK"), "entity": entity})
+            errors.append(exc)
+    detail = (
+        f"expired {_plural(coins, 'coin')} in {_plural(wallets, 'wallet')}, "
+        f"{_plural(reminders, 'reminder')}, {_plural(confirmed, 'order')} confirmed"
+    )
+    logger.info("expiry run", extra={"processed": processed, "failed": len(errors), "detail": detail})
+    if errors:
+        raise ExceptionGroup(f"expiry: {len(errors)} of {processed + len(errors)} due items failed", errors)
+    return JobResult(job="expiry", processed=processed, detail=detail)
