@@ -17,6 +17,7 @@ from infra.seed import DemoStore, seed_demo_store
 from infra.template import describe_functions, load_template
 from pollen.services.container import reset_container
 from pollen.storage.client import call_counter, reset_clients
+from tests.support.ledger import assert_ledgers_balance
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK = "pollen-test"
@@ -58,6 +59,8 @@ def aws(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[L
         reset_clients()
         reset_container()
         yield resources
+        # DESIGN.md invariant 2, after every test that touched the table: each wallet equals its ledger.
+        assert_ledgers_balance(resources.tables["PollenTable"].name)
     reset_clients()
     reset_container()
 
