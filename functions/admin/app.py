@@ -164,7 +164,7 @@ def get_order(order_id: Annotated[ExternalId, Path()]) -> AdminOrderView:
     record = orders.get_order(container(), principal(app).merchant_id, order_id)
     data = record.facts.data
     return AdminOrderView(
-        **orders.OrderOutcome(record, None).view(),
+        **orders.order_view(record),
         currency=data.currency if data else None,
         total=str(data.total) if data and data.total is not None else None,
         discount_codes=list(data.discount_codes) if data else [],

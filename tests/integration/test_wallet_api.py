@@ -237,6 +237,18 @@ def test_trigger_idempotency_key_returns_the_same_award(api: InProcessApi, demo:
     assert balance(api, demo) == 5
 
 
+def test_an_idempotency_key_reused_for_another_request_is_refused(api: InProcessApi, demo: DemoStore) -> None:
+    api.put("/v1/customers/c-42", key=demo.api_keys.write, json_body={})
+    headers = {"idempotency-key": "k-9"}
+    assert (
+        api.post("/v1/customers/c-42/triggers/app_install", key=demo.api_keys.write, headers=headers).status
+        == 201
+    )
+    reused = api.post("/v1/customers/c-42/triggers/signup", key=demo.api_keys.write, headers=headers)
+    assert problem(reused, 422)["type"].endswith("idempotency-key-reused")
+    assert balance(api, demo) == 25
+
+
 def test_fifty_concurrent_awards_of_a_once_trigger_credit_once(demo: DemoStore, table_name: str) -> None:
     c = container()
     put_trigger(c, demo.merchant_id, "signup", TriggerSettings(coins=100), now=utcnow())

@@ -44,15 +44,20 @@ class OrderOutcome:
 
     def view(self) -> dict[str, Any]:
         """The answer a caller gets, and a replay of the same request gets again."""
-        return {
-            "order_id": self.order.order_id,
-            "customer_id": self.order.customer_id,
-            "status": order_status(self.order),
-            "coins_earned": self.order.applied_credited + self.order.applied_pending,
-            "coins_credited": self.order.applied_credited,
-            "coins_pending": self.order.applied_pending,
-            "shortfall": self.order.shortfall,
-        }
+        return order_view(self.order)
+
+
+def order_view(order: OrderRecord) -> dict[str, Any]:
+    """An order's coins and status as the APIs show it."""
+    return {
+        "order_id": order.order_id,
+        "customer_id": order.customer_id,
+        "status": order_status(order),
+        "coins_earned": order.applied_credited + order.applied_pending,
+        "coins_credited": order.applied_credited,
+        "coins_pending": order.applied_pending,
+        "shortfall": order.shortfall,
+    }
 
 
 def order_status(order: OrderRecord) -> str:
