@@ -83,7 +83,7 @@ class RetryPolicy:
     max_receives: int = MAX_RECEIVES
 
     def delay(self, receive_count: int, *, retry_after: float | None = None, spread_key: str = "") -> int:
-        backoff = min(self.max_seconds, self.base_seconds * 2 ** max(0, receive_count - 1))
+        backoff = min(self.max_seconds, self.base_seconds * 2.0 ** max(0, receive_count - 1))
         wanted = max(backoff, min(retry_after or 0.0, RETRY_AFTER_CAP_SECONDS))
         stretched = wanted * (1 + JITTER * _fraction(f"{spread_key}:{receive_count}")) * self.scale
         return min(MAX_VISIBILITY_SECONDS, math.ceil(stretched))

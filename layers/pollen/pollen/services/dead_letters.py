@@ -80,9 +80,11 @@ def _mine(held: list[HeldMessage], merchant_id: str) -> list[tuple[HeldMessage, 
     return mine
 
 
-def _views(c: Container, merchant_id: str, mine: list[tuple[HeldMessage, DeliveryMessage]]) -> list[DeadLetter]:
+def _views(
+    c: Container, merchant_id: str, mine: list[tuple[HeldMessage, DeliveryMessage]]
+) -> list[DeadLetter]:
     """One view per delivery (a delivery may sit twice in the DLQ after a crash; shown once)."""
-    unexplained = [m.delivery_id for held, m in mine if DeadLetterReason.from_attributes(held.attributes) is None]
+    unexplained = [m.delivery_id for h, m in mine if DeadLetterReason.from_attributes(h.attributes) is None]
     records = c.deliveries.get_many(merchant_id, unexplained) if unexplained else {}
     views: dict[str, DeadLetter] = {}
     for held, message in sorted(mine, key=lambda pair: pair[0].sent_at):
@@ -150,7 +152,7 @@ def replay(c: Container, merchant_id: str, delivery_ids: list[str] | None, *, no
         undeleted = c.queues.delete_dead_letters(done)
         deleted = {h.message_id for h in done} - undeleted
         if undeleted:
-            logger.warning("replayed dead letters not deleted: they stay as duplicates", extra={"count": len(undeleted)})
+            logger.warning("replayed dead letters left as duplicates", extra={"count": len(undeleted)})
         try:
             c.deliveries.mark_replayed(merchant_id, queued, now=now)
         except Exception:  # the log catches up on the replayed message's first attempt

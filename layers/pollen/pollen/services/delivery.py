@@ -29,7 +29,7 @@ from pollen.services.routing import merchant_events
 from pollen.storage.queues import DeadLetterReason
 
 
-class RetryLater(Exception):  # noqa: N818 - a signal to the batch processor, not an error
+class RetryLater(Exception):
     """Report the message as failed: SQS delivers it again when the visibility timeout set ends."""
 
 
@@ -52,6 +52,18 @@ def retry_policy(c: Container) -> RetryPolicy:
     )
 
 
+def _why_not(subscription: Subscription | None, integration: Integration | None) -> str | None:
+    if subscription is None:
+        return "the subscription was deleted"
+    if not subscription.enabled:
+        return "the subscription is disabled"
+    if integration is None:
+        return "the integration was deleted"
+    if not integration.enabled:
+        return "the integration is disabled"
+    return None
+
+
 def current_target(c: Container, message: DeliveryMessage) -> tuple[Subscription, Integration] | str:
     """The subscription and integration as configured now, or why there is nothing to send."""
     config = merchant_events(c, message.merchant_id)
@@ -62,15 +74,9 @@ def current_target(c: Container, message: DeliveryMessage) -> tuple[Subscription
     subscription = next(
         (s for s in config.subscriptions if s.subscription_id == message.subscription_id), None
     )
-    if subscription is None:
-        return "the subscription was deleted"
-    if not subscription.enabled:
-        return "the subscription is disabled"
     integration = config.integrations.get(message.integration_id)
-    if integration is None:
-        return "the integration was deleted"
-    if not integration.enabled:
-        return "the integration is disabled"
+    if subscription is None or integration is None or not (subscription.enabled and integration.enabled):
+        return _why_not(subscription, integration) or "not deliverable"
     return subscription, integration
 
 
@@ -93,13 +99,18 @@ def handle_message(c: Container, received: Received, *, now: datetime) -> Delive
     logger.append_keys(delivery_id=message.delivery_id, attempt=number)
     target = current_target(c, message)
     if isinstance(target, str):
-        attempt = Attempt(outcome="skipped", http_status=None, latency_ms=0, error=target, retry_after_seconds=None)
-        c.deliveries.record_attempt(message, attempt_log(number, attempt, now), DeliveryStatus.SKIPPED, now=now)
+        attempt = Attempt(
+            outcome="skipped", http_status=None, latency_ms=0, error=target, retry_after_seconds=None
+        )
+        log = attempt_log(number, attempt, now)
+        c.deliveries.record_attempt(message, log, DeliveryStatus.SKIPPED, now=now)
         logger.info("delivery skipped", extra={"reason": target})
         return DeliveryStatus.SKIPPED
 
     subscription, integration = target
-    attempt = deliver(c.http.client, integration, message.event, name_prefix=subscription.name_prefix, now=now)
+    attempt = deliver(
+        c.http.client, integration, message.event, name_prefix=subscription.name_prefix, now=now
+    )
     decision = decide(
         attempt.outcome,
         error=attempt.error,

@@ -60,7 +60,9 @@ def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMes
         logger.warning("event of an unknown merchant", extra={"merchant_id": event.merchant_id})
         return []
     return [
-        DeliveryMessage.for_route(event, subscription.subscription_id, integration.integration_id, routed_at=now)
+        DeliveryMessage.for_route(
+            event, subscription.subscription_id, integration.integration_id, routed_at=now
+        )
         for subscription, integration in config.routes(event)
     ]
 

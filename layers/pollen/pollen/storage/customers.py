@@ -118,6 +118,16 @@ def put_phone_link(tx: Transaction, merchant_id: str, phone: str, customer_id: s
     )
 
 
+def put_contact_links(
+    tx: Transaction, merchant_id: str, customer: Customer, previous: Customer | None
+) -> None:
+    """The email and phone look-up items of a new customer, or of contact details that changed."""
+    if customer.email and (previous is None or previous.email != customer.email):
+        put_email_link(tx, merchant_id, customer.email, customer.customer_id)
+    if customer.phone and (previous is None or previous.phone != customer.phone):
+        put_phone_link(tx, merchant_id, customer.phone, customer.customer_id)
+
+
 class CustomerStore:
     def __init__(self, table: Table) -> None:
         self._table = table

@@ -98,7 +98,9 @@ class DeliveryLog:
                     {
                         **delivery_key(message.merchant_id, message.delivery_id).as_dict(),
                         **_identity(message, test=False),
-                        **self._status_index(message.merchant_id, message.delivery_id, DeliveryStatus.PENDING),
+                        **self._status_index(
+                            message.merchant_id, message.delivery_id, DeliveryStatus.PENDING
+                        ),
                         "status": DeliveryStatus.PENDING.value,
                         "attempts": [],
                         "replays": message.replays,
@@ -115,7 +117,8 @@ class DeliveryLog:
                 return existing
             except ConditionFailed as exc:
                 for label in exc.labels:
-                    existing[label] = str(exc.items.get(label, {}).get("status", DeliveryStatus.PENDING.value))
+                    old = exc.items.get(label) or {}
+                    existing[label] = str(old.get("status", DeliveryStatus.PENDING.value))
                 remaining = [m for m in remaining if m.delivery_id not in exc.labels]
             except WriteConflict:
                 time.sleep(random.uniform(0, 0.01 * 2**round_))  # noqa: S311 - jitter, not security

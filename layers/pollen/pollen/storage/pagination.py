@@ -35,7 +35,6 @@ def invalid_cursor() -> InvalidRequest:
     )
 
 
-
 def decode_cursor(cursor: str, *, partition_attr: str, partition_value: str) -> dict[str, Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
