@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from infra.aws_resources import LocalResources, create_resources
 from infra.inprocess import InProcessApi
-from infra.moto_atomic import make_dynamodb_writes_atomic
+from infra.moto_atomic import make_dynamodb_writes_atomic, make_sqs_receive_linear
 from infra.seed import DemoStore, seed_demo_store
 from infra.template import describe_functions, load_template
 from pollen.services.container import reset_container
@@ -47,6 +47,7 @@ def aws(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[L
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     make_dynamodb_writes_atomic()
+    make_sqs_receive_linear()
     with mock_aws():
         resources = create_resources(template, prefix=STACK)
         resolver = resources.resolver(template, parameters={"Stage": "dev"}, stack_name=STACK)

@@ -231,10 +231,14 @@ def _ensure_free(port: int) -> None:
 
 def _make_moto_writes_atomic() -> None:
     try:
-        from infra.moto_atomic import make_dynamodb_writes_atomic  # noqa: PLC0415 - optional helper
+        from infra.moto_atomic import (  # noqa: PLC0415 - optional helper
+            make_dynamodb_writes_atomic,
+            make_sqs_receive_linear,
+        )
     except ImportError:
         return
     make_dynamodb_writes_atomic()
+    make_sqs_receive_linear()
 
 
 def _seed(base_url: str, state_dir: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import importlib
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -109,7 +109,7 @@ class Flow:
             attributes["ApproximateNumberOfMessagesNotVisible"]
         )
 
-    def deliver_all(self, max_polls: int = 100_000) -> int:
+    def deliver_all(self, max_polls: int = 2_000) -> int:
         """Poll the DeliveryQueue until it is empty (retries need zero delays); returns the polls."""
         for polls in range(max_polls):
             if not self.queue.poll_once() and self.in_flight() == 0:
@@ -246,13 +246,12 @@ def write_outbox(events: Iterable[OutboxEvent]) -> None:
 
 @dataclass
 class Receiver:
-    """A webhook receiver (httpx.MockTransport) that records every request and answers per ``answer``."""
+    """A webhook receiver (httpx.MockTransport) that records every request and answers per ``answer``
+    (which may raise ``httpx.TimeoutException`` to play a receiver that never answers)."""
 
+    answer: Callable[[httpx.Request], httpx.Response] = field(default=lambda request: httpx.Response(200))
     requests: list[httpx.Request] = field(default_factory=list)
     statuses: list[tuple[str, int | None]] = field(default_factory=list)  # (webhook-id, status | None)
-
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200)
 
     def transport(self) -> httpx.MockTransport:
         def handle(request: httpx.Request) -> httpx.Response:

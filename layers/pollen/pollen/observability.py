@@ -46,4 +46,14 @@ def lambda_entry(handler: Handler) -> Handler:
             metrics.log_metrics(capture_cold_start_metric=True)(counted)
         )
     )
-    return cast("Handler", decorated)
+
+    @wraps(handler)
+    def entry(event: dict[str, Any], context: LambdaContext) -> Any:
+        try:
+            return decorated(event, context)
+        finally:
+            # Flushing clears the metrics, except when metrics are disabled (tests, the local stack):
+            # then they would pile up across invocations until Powertools force-publishes at 100.
+            metrics.clear_metrics()
+
+    return cast("Handler", entry)

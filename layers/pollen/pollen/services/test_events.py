@@ -79,7 +79,7 @@ def send_test_event(
     attempt = deliver(c.http.client, integration, event, name_prefix=subscription.name_prefix, now=now)
     message = DeliveryMessage.for_route(event, subscription_id, integration.integration_id, routed_at=now)
     status = _STATUS.get(attempt.outcome, DeliveryStatus.FAILED)
-    c.deliveries.record_attempt(message, attempt_log(1, attempt, now), status, now=now, test=True)
+    c.deliveries.record_test(message, attempt_log(1, attempt, now), status, now=now)
     return SentTestEvent(
         **attempt.model_dump(),
         delivery_id=message.delivery_id,

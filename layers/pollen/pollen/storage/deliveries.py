@@ -133,16 +133,15 @@ class DeliveryLog:
         status: DeliveryStatus,
         *,
         now: datetime,
-        test: bool = False,
         dead_reason: str | None = None,
     ) -> None:
-        """Append ``attempt`` and set the status, in one UpdateItem (the item is created if absent)."""
+        """Append ``attempt`` and set the status: one UpdateItem on the item the router created. Should
+        that item be gone (it was never written, or expired), a second call writes it whole."""
         sets = [
             "#status = :status",
             "GSI1PK = :gsi1pk",
             "GSI1SK = :gsi1sk",
             "attempts = list_append(if_not_exists(attempts, :empty), :attempt)",
-            "created_at = if_not_exists(created_at, :created_at)",
             "updated_at = :now",
             "expires_at = :expires_at",
             "replays = :replays",
@@ -155,17 +154,10 @@ class DeliveryLog:
             ":gsi1sk": index["GSI1SK"],
             ":empty": [],
             ":attempt": [_attempt_item(attempt)],
-            ":created_at": isoformat(message.routed_at),
             ":now": isoformat(now),
             ":expires_at": self._expires_at(now),
             ":replays": message.replays,
         }
-        for position, (name, value) in enumerate(_identity(message, test=test).items()):
-            if value is None:
-                continue
-            names[f"#i{position}"] = name
-            values[f":i{position}"] = value
-            sets.append(f"#i{position} = :i{position}")
         removes = []
         if attempt.retry_in_seconds is not None and status == DeliveryStatus.RETRYING:
             sets.append("next_attempt_at = :next")
@@ -177,9 +169,44 @@ class DeliveryLog:
             values[":reason"] = dead_reason[:ERROR_LIMIT]
         elif status != DeliveryStatus.DEAD:
             removes.append("dead_reason")
-        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        self._table.update(
-            delivery_key(message.merchant_id, message.delivery_id), update=update, names=names, values=values
+        key = delivery_key(message.merchant_id, message.delivery_id)
+        removal = " REMOVE " + ", ".join(removes) if removes else ""
+        try:
+            self._table.update(
+                key,
+                update="SET " + ", ".join(sets) + removal,
+                names=names,
+                values=values,
+                condition="attribute_exists(PK)",
+            )
+            return
+        except ConditionFailed:
+            pass
+        sets.append("created_at = if_not_exists(created_at, :created_at)")
+        values[":created_at"] = isoformat(message.routed_at)
+        for position, (name, value) in enumerate(_identity(message, test=False).items()):
+            if value is not None:
+                names[f"#i{position}"] = name
+                values[f":i{position}"] = value
+                sets.append(f"#i{position} = :i{position}")
+        self._table.update(key, update="SET " + ", ".join(sets) + removal, names=names, values=values)
+
+    def record_test(
+        self, message: DeliveryMessage, attempt: AttemptLog, status: DeliveryStatus, *, now: datetime
+    ) -> None:
+        """A test event's delivery: tried once, written whole (PutItem)."""
+        self._table.put(
+            {
+                **delivery_key(message.merchant_id, message.delivery_id).as_dict(),
+                **_identity(message, test=True),
+                **self._status_index(message.merchant_id, message.delivery_id, status),
+                "status": status.value,
+                "attempts": [_attempt_item(attempt)],
+                "replays": 0,
+                "created_at": isoformat(message.routed_at),
+                "updated_at": isoformat(now),
+                "expires_at": self._expires_at(now),
+            }
         )
 
     def mark_replayed(self, merchant_id: str, delivery_ids: list[str], *, now: datetime) -> None:
