@@ -10,6 +10,9 @@ Environment:
   POLLEN_TEMPLATE           the SAM template (default template.yaml at the repository root)
   POLLEN_LOCAL_SEED         0 to start with an empty table (default 1)
   POLLEN_LOCAL_TIME_SCALE   divide rate() schedules by this (default 1)
+  POLLEN_LOCAL_RETRY_SCALE  multiply integration delivery retry delays by this (default 0.0333: the
+                            5 retries of 60, 120, 240, 480 and 900 s play out in about a minute;
+                            1 waits as on AWS, 0 retries at once)
   POLLEN_LOCAL_CONCURRENCY  containers per function (default 4)
   POLLEN_LOCAL_METRICS      1 to let Powertools print its EMF metrics (default 0)
   POLLEN_LOCAL_LOG_LEVEL    level of the local stack's own logs (default INFO)
@@ -43,6 +46,7 @@ HOST = "127.0.0.1"
 REGION = "us-east-1"
 STACK = "pollen-local"
 LOCAL_PARAMETERS = {"Stage": "local"}
+DEFAULT_RETRY_SCALE = 1 / 30  # a whole retry budget (about 30 minutes on AWS) in about a minute
 
 log = logging.getLogger("pollen.local")
 
@@ -55,6 +59,7 @@ class Settings:
     template: Path
     seed: bool
     time_scale: float
+    retry_scale: float
     concurrency: int
     metrics: bool
     log_level: str
@@ -69,15 +74,20 @@ class Settings:
             template=Path(env.get("POLLEN_TEMPLATE", str(ROOT / "template.yaml"))),
             seed=env.get("POLLEN_LOCAL_SEED", "1") != "0",
             time_scale=float(env.get("POLLEN_LOCAL_TIME_SCALE", "1")),
+            retry_scale=float(env.get("POLLEN_LOCAL_RETRY_SCALE", str(DEFAULT_RETRY_SCALE))),
             concurrency=int(env.get("POLLEN_LOCAL_CONCURRENCY", "4")),
             metrics=env.get("POLLEN_LOCAL_METRICS", "0") == "1",
             log_level=env.get("POLLEN_LOCAL_LOG_LEVEL", "INFO").upper(),
         )
 
 
-def local_aws_env(endpoint_url: str, *, metrics: bool) -> dict[str, str]:
-    """What every function and the seed see, whatever the template says: AWS is moto."""
+def local_aws_env(
+    endpoint_url: str, *, metrics: bool, retry_scale: float = DEFAULT_RETRY_SCALE
+) -> dict[str, str]:
+    """What every function and the seed see, whatever the template says: AWS is moto, and retry
+    delays are scaled down."""
     return {
+        "DELIVERY_RETRY_SCALE": f"{retry_scale:.6f}",
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -125,7 +135,7 @@ class LocalStack:
         moto_host, moto_port = self.moto.get_host_and_port()
         moto_url = f"http://{moto_host}:{moto_port}"
         _make_moto_writes_atomic()
-        forced = local_aws_env(moto_url, metrics=settings.metrics)
+        forced = local_aws_env(moto_url, metrics=settings.metrics, retry_scale=settings.retry_scale)
         os.environ.pop("AWS_PROFILE", None)
         os.environ.update(forced)
 
