@@ -73,6 +73,7 @@ def test_delivery_never_acknowledges_an_unreadable_message_and_skips_a_gone_merc
 
 @pytest.mark.usefixtures("aws")
 def test_scheduled_jobs_run_their_cadence(monkeypatch: pytest.MonkeyPatch) -> None:
+    importlib.import_module("functions.scheduled_jobs.app")  # its jobs register now, not into the stub
     monkeypatch.setattr(jobs, "_REGISTRY", {cadence: {} for cadence in Cadence})
     seen: list[datetime] = []
 
@@ -92,6 +93,7 @@ def test_scheduled_jobs_run_their_cadence(monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.mark.usefixtures("aws")
 def test_a_failing_job_fails_the_run_after_the_others_ran(monkeypatch: pytest.MonkeyPatch) -> None:
+    importlib.import_module("functions.scheduled_jobs.app")
     monkeypatch.setattr(jobs, "_REGISTRY", {cadence: {} for cadence in Cadence})
     ran: list[str] = []
 

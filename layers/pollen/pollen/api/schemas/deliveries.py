@@ -9,9 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pollen.domain.deliveries import DeliveryRecord
 
 DeliveryId = Annotated[str, StringConstraints(min_length=3, max_length=200, pattern=r"^[0-9A-Za-z._-]+$")]
-SubscriptionPathId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")
-]
 
 
 class DeliveryPage(BaseModel):
