@@ -13,6 +13,8 @@ Environment:
   POLLEN_LOCAL_RETRY_SCALE  multiply integration delivery retry delays by this (default 0.0333: the
                             5 retries of 60, 120, 240, 480 and 900 s play out in about a minute;
                             1 waits as on AWS, 0 retries at once)
+  POLLEN_LOCAL_CONFIG_TTL   seconds a function keeps a merchant's config cached (default 2, so a new
+                            subscription applies at once; the template's 30 s on AWS)
   POLLEN_LOCAL_CONCURRENCY  containers per function (default 4)
   POLLEN_LOCAL_METRICS      1 to let Powertools print its EMF metrics (default 0)
   POLLEN_LOCAL_LOG_LEVEL    level of the local stack's own logs (default INFO)
@@ -60,6 +62,7 @@ class Settings:
     seed: bool
     time_scale: float
     retry_scale: float
+    config_ttl: int
     concurrency: int
     metrics: bool
     log_level: str
@@ -75,6 +78,7 @@ class Settings:
             seed=env.get("POLLEN_LOCAL_SEED", "1") != "0",
             time_scale=float(env.get("POLLEN_LOCAL_TIME_SCALE", "1")),
             retry_scale=float(env.get("POLLEN_LOCAL_RETRY_SCALE", str(DEFAULT_RETRY_SCALE))),
+            config_ttl=int(env.get("POLLEN_LOCAL_CONFIG_TTL", "2")),
             concurrency=int(env.get("POLLEN_LOCAL_CONCURRENCY", "4")),
             metrics=env.get("POLLEN_LOCAL_METRICS", "0") == "1",
             log_level=env.get("POLLEN_LOCAL_LOG_LEVEL", "INFO").upper(),
@@ -82,12 +86,13 @@ class Settings:
 
 
 def local_aws_env(
-    endpoint_url: str, *, metrics: bool, retry_scale: float = DEFAULT_RETRY_SCALE
+    endpoint_url: str, *, metrics: bool, retry_scale: float = DEFAULT_RETRY_SCALE, config_ttl: int = 2
 ) -> dict[str, str]:
-    """What every function and the seed see, whatever the template says: AWS is moto, and retry
-    delays are scaled down."""
+    """What every function and the seed see, whatever the template says: AWS is moto, retry delays
+    are scaled down and config changes apply within seconds."""
     return {
         "DELIVERY_RETRY_SCALE": f"{retry_scale:.6f}",
+        "CONFIG_CACHE_TTL_SECONDS": str(config_ttl),
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -135,7 +140,12 @@ class LocalStack:
         moto_host, moto_port = self.moto.get_host_and_port()
         moto_url = f"http://{moto_host}:{moto_port}"
         _make_moto_writes_atomic()
-        forced = local_aws_env(moto_url, metrics=settings.metrics, retry_scale=settings.retry_scale)
+        forced = local_aws_env(
+            moto_url,
+            metrics=settings.metrics,
+            retry_scale=settings.retry_scale,
+            config_ttl=settings.config_ttl,
+        )
         os.environ.pop("AWS_PROFILE", None)
         os.environ.update(forced)
 

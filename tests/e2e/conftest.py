@@ -54,6 +54,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         "MOTO_PORT": str(moto_port),
         "POLLEN_STATE_DIR": str(state),
         "POLLEN_LOCAL_TIME_SCALE": "60",
+        "POLLEN_LOCAL_RETRY_SCALE": "0.005",  # retry delays of 1, 1, 2, 3 and 5 s
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("AWS_ENDPOINT_URL", None)
