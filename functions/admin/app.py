@@ -17,16 +17,18 @@ from pollen.api.schemas.customers import AdjustmentRequest
 from pollen.api.schemas.health import Health
 from pollen.api.schemas.orders import AdminOrderView, IdempotencyKey
 from pollen.api.schemas.program import ProgramView, parse_if_match
+from pollen.api.schemas.shopify import ShopifyConnectionBody, ShopifyConnectionView
 from pollen.api.schemas.triggers import TriggerList
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.customers import CustomerId
 from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.orders import ExternalId
 from pollen.domain.program import ProgramSettings
 from pollen.domain.triggers import Trigger, TriggerId, TriggerSettings
 from pollen.observability import lambda_entry, metrics
-from pollen.services import adjustments, api_keys, orders, program, triggers
+from pollen.services import adjustments, api_keys, merchants, orders, program, triggers
 from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
@@ -174,6 +176,34 @@ def get_order(order_id: Annotated[ExternalId, Path()]) -> AdminOrderView:
         confirm_on=record.confirm_on,
         refunds=sorted(record.facts.refunds),
         updated_at=record.updated_at,
+    )
+
+
+@app.put(
+    "/v1/admin/shopify", summary="Connect the Shopify shop (secrets are write-only)", responses={201: {}}
+)
+@requires(Scope.ADMIN)
+def put_shopify(body: Annotated[ShopifyConnectionBody, Body()]) -> Response[ShopifyConnectionView]:
+    connection, created = merchants.connect_shopify(
+        container(), principal(app).merchant_id, ShopifyConnection(**body.model_dump()), now=utcnow()
+    )
+    return Response(
+        status_code=201 if created else 200, content_type="application/json", body=_shopify_view(connection)
+    )
+
+
+@app.get("/v1/admin/shopify", summary="The Shopify connection (without its secrets)")
+@requires(Scope.ADMIN)
+def get_shopify() -> ShopifyConnectionView:
+    return _shopify_view(merchants.get_shopify(container(), principal(app).merchant_id))
+
+
+def _shopify_view(connection: ShopifyConnection) -> ShopifyConnectionView:
+    return ShopifyConnectionView(
+        shop_domain=connection.shop_domain,
+        api_version=connection.api_version,
+        webhook_secret_set=bool(connection.webhook_secret),
+        admin_access_token_set=bool(connection.admin_access_token),
     )
 
 
