@@ -1,4 +1,5 @@
-"""(Re)generate the API Gateway HTTP API samples in ``events/`` for the wallet, orders and triggers routes.
+"""(Re)generate the API Gateway HTTP API samples in ``events/`` for the wallet, orders, triggers and
+events-configuration routes.
 
 Run ``python -m infra.samples``. Each sample is the payload format 2.0 event
 :func:`infra.apigw.build_http_event` builds (the shape AWS sends), with a fixed clock and ids derived
@@ -271,6 +272,72 @@ def _api_samples() -> list[Sample]:
     ]
 
 
+SUBSCRIPTION_ID = "01KAQ6Z1C3M5V8T2R4N6P8W0XY"
+
+
+def _event_config_samples() -> list[Sample]:
+    """Admin: event types, integrations, subscriptions, the events switch. Stamped after the others,
+    so adding them left the older samples byte-identical."""
+    klaviyo = {"integration_id": "klaviyo"}
+    subscription = {"subscription_id": SUBSCRIPTION_ID}
+    subscription_body = _json(
+        {
+            "event": "wallet_transaction",
+            "integration_id": "klaviyo",
+            "name_prefix": "Pollen ",
+            "filters": {"transaction_types": ["reward"], "operations": ["credit"]},
+            "enabled": True,
+        }
+    )
+    return [
+        Sample("admin_list_event_types", "GET", "/v1/admin/event-types"),
+        Sample("admin_list_integrations", "GET", "/v1/admin/integrations"),
+        Sample("admin_get_integration", "GET", "/v1/admin/integrations/{integration_id}", klaviyo),
+        Sample(
+            "admin_put_integration",
+            "PUT",
+            "/v1/admin/integrations/{integration_id}",
+            klaviyo,
+            body=_json(
+                {
+                    "kind": "klaviyo",
+                    "api_key": "pk_REPLACE-WITH-A-KLAVIYO-PRIVATE-KEY",
+                    "primary_selector": "email",
+                    "enabled": True,
+                }
+            ),
+        ),
+        Sample("admin_delete_integration", "DELETE", "/v1/admin/integrations/{integration_id}", klaviyo),
+        Sample("admin_get_events_settings", "GET", "/v1/admin/events/settings"),
+        Sample(
+            "admin_put_events_settings", "PUT", "/v1/admin/events/settings", body=_json({"enabled": True})
+        ),
+        Sample(
+            "admin_create_event_subscription", "POST", "/v1/admin/event-subscriptions", body=subscription_body
+        ),
+        Sample("admin_list_event_subscriptions", "GET", "/v1/admin/event-subscriptions"),
+        Sample(
+            "admin_get_event_subscription",
+            "GET",
+            "/v1/admin/event-subscriptions/{subscription_id}",
+            subscription,
+        ),
+        Sample(
+            "admin_put_event_subscription",
+            "PUT",
+            "/v1/admin/event-subscriptions/{subscription_id}",
+            subscription,
+            body=subscription_body,
+        ),
+        Sample(
+            "admin_delete_event_subscription",
+            "DELETE",
+            "/v1/admin/event-subscriptions/{subscription_id}",
+            subscription,
+        ),
+    ]
+
+
 def _shopify_samples(first: datetime) -> list[Sample]:
     samples = []
     for index, topic in enumerate(SHOPIFY_TOPICS):
@@ -339,9 +406,10 @@ def samples() -> dict[str, dict[str, Any]]:
     """Sample name → its event, in a fixed order with a fixed clock."""
     api = _api_samples()
     shopify = _shopify_samples(START + timedelta(seconds=len(api)))
+    later = _event_config_samples()
     return {
         sample.name: _event(sample, START + timedelta(seconds=index))
-        for index, sample in enumerate([*api, *shopify])
+        for index, sample in enumerate([*api, *shopify, *later])
     }
 
 

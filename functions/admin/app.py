@@ -1,4 +1,5 @@
-"""Admin API: health, API keys, program, triggers, adjustments and orders (admin scope unless public)."""
+"""Admin API: health, API keys, program, triggers, adjustments, orders and the events configuration
+(event types, integrations, subscriptions, the events switch); admin scope unless public."""
 
 from __future__ import annotations
 
@@ -14,6 +15,16 @@ from pollen.api.app import create_app, principal
 from pollen.api.auth import public, requires
 from pollen.api.schemas.api_keys import ApiKeyList, ApiKeyView, CreateApiKeyRequest, CreatedApiKey, KeyId
 from pollen.api.schemas.customers import AdjustmentRequest
+from pollen.api.schemas.events import (
+    EventsSettings,
+    EventsSettingsInput,
+    EventTypeList,
+    EventTypeView,
+    IntegrationList,
+    IntegrationView,
+    SubscriptionList,
+    WrittenIntegration,
+)
 from pollen.api.schemas.health import Health
 from pollen.api.schemas.orders import AdminOrderView, IdempotencyKey
 from pollen.api.schemas.program import ProgramView, parse_if_match
@@ -23,12 +34,20 @@ from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.customers import CustomerId
 from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.integrations import (
+    IntegrationId,
+    IntegrationInput,
+    Subscription,
+    SubscriptionId,
+    SubscriptionInput,
+)
 from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.orders import ExternalId
 from pollen.domain.program import ProgramSettings
 from pollen.domain.triggers import Trigger, TriggerId, TriggerSettings
+from pollen.events.catalogue import catalogue
 from pollen.observability import lambda_entry, metrics
-from pollen.services import adjustments, api_keys, merchants, orders, program, triggers
+from pollen.services import adjustments, api_keys, event_config, merchants, orders, program, triggers
 from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
@@ -205,6 +224,127 @@ def _shopify_view(connection: ShopifyConnection) -> ShopifyConnectionView:
         webhook_secret_set=bool(connection.webhook_secret),
         admin_access_token_set=bool(connection.admin_access_token),
     )
+
+
+# ---- events: catalogue, integrations, subscriptions, switch ------------------------------------
+
+
+@app.get("/v1/admin/event-types", summary="Events Pollen can send, with their fields and filters")
+@requires(Scope.ADMIN)
+def list_event_types() -> EventTypeList:
+    return EventTypeList(items=[EventTypeView.of(spec) for spec in catalogue()])
+
+
+@app.get("/v1/admin/integrations", summary="List integrations (credentials masked)")
+@requires(Scope.ADMIN)
+def list_integrations() -> IntegrationList:
+    found = event_config.list_integrations(container(), principal(app).merchant_id)
+    return IntegrationList(items=[IntegrationView.of(i) for i in found])
+
+
+@app.get("/v1/admin/integrations/<integration_id>", summary="Read an integration (credentials masked)")
+@requires(Scope.ADMIN)
+def get_integration(integration_id: Annotated[IntegrationId, Path()]) -> IntegrationView:
+    return IntegrationView.of(
+        event_config.get_integration(container(), principal(app).merchant_id, integration_id)
+    )
+
+
+@app.put(
+    "/v1/admin/integrations/<integration_id>",
+    summary="Create or replace an integration (omitted credentials are kept; a new secret is shown once)",
+    responses={201: {}},
+)
+@requires(Scope.ADMIN)
+def put_integration(
+    integration_id: Annotated[IntegrationId, Path()], body: Annotated[IntegrationInput, Body()]
+) -> Response[WrittenIntegration]:
+    integration, created, generated = event_config.put_integration(
+        container(), principal(app).merchant_id, integration_id, body, now=utcnow()
+    )
+    metrics.add_metric(name="IntegrationsWritten", unit=MetricUnit.Count, value=1)
+    written = WrittenIntegration(**IntegrationView.of(integration).model_dump(), secret=generated)
+    headers = {"Cache-Control": "no-store"}
+    if created:
+        headers["Location"] = f"/v1/admin/integrations/{integration_id}"
+    return Response(
+        status_code=201 if created else 200, content_type="application/json", body=written, headers=headers
+    )
+
+
+@app.delete(
+    "/v1/admin/integrations/<integration_id>",
+    summary="Delete an integration (409 while subscriptions use it)",
+    responses={204: {}},
+)
+@requires(Scope.ADMIN)
+def delete_integration(integration_id: Annotated[IntegrationId, Path()]) -> Response[None]:
+    event_config.delete_integration(container(), principal(app).merchant_id, integration_id, now=utcnow())
+    return Response(status_code=204)
+
+
+@app.get("/v1/admin/events/settings", summary="The global events switch")
+@requires(Scope.ADMIN)
+def get_events_settings() -> EventsSettings:
+    enabled, updated_at = event_config.get_settings(container(), principal(app).merchant_id)
+    return EventsSettings(enabled=enabled, updated_at=updated_at)
+
+
+@app.put("/v1/admin/events/settings", summary="Turn sending events to integrations on or off")
+@requires(Scope.ADMIN)
+def put_events_settings(body: Annotated[EventsSettingsInput, Body()]) -> EventsSettings:
+    enabled, updated_at = event_config.put_settings(
+        container(), principal(app).merchant_id, enabled=body.enabled, now=utcnow()
+    )
+    return EventsSettings(enabled=enabled, updated_at=updated_at)
+
+
+@app.post("/v1/admin/event-subscriptions", summary="Send an event to an integration", responses={201: {}})
+@requires(Scope.ADMIN)
+def create_event_subscription(body: Annotated[SubscriptionInput, Body()]) -> Response[Subscription]:
+    subscription = event_config.create_subscription(
+        container(), principal(app).merchant_id, body, now=utcnow()
+    )
+    metrics.add_metric(name="EventSubscriptionsCreated", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=201,
+        content_type="application/json",
+        body=subscription,
+        headers={"Location": f"/v1/admin/event-subscriptions/{subscription.subscription_id}"},
+    )
+
+
+@app.get("/v1/admin/event-subscriptions", summary="List event subscriptions")
+@requires(Scope.ADMIN)
+def list_event_subscriptions() -> SubscriptionList:
+    return SubscriptionList(items=event_config.list_subscriptions(container(), principal(app).merchant_id))
+
+
+@app.get("/v1/admin/event-subscriptions/<subscription_id>", summary="Read an event subscription")
+@requires(Scope.ADMIN)
+def get_event_subscription(subscription_id: Annotated[SubscriptionId, Path()]) -> Subscription:
+    return event_config.get_subscription(container(), principal(app).merchant_id, subscription_id)
+
+
+@app.put("/v1/admin/event-subscriptions/<subscription_id>", summary="Replace an event subscription")
+@requires(Scope.ADMIN)
+def put_event_subscription(
+    subscription_id: Annotated[SubscriptionId, Path()], body: Annotated[SubscriptionInput, Body()]
+) -> Subscription:
+    return event_config.replace_subscription(
+        container(), principal(app).merchant_id, subscription_id, body, now=utcnow()
+    )
+
+
+@app.delete(
+    "/v1/admin/event-subscriptions/<subscription_id>",
+    summary="Delete an event subscription",
+    responses={204: {}},
+)
+@requires(Scope.ADMIN)
+def delete_event_subscription(subscription_id: Annotated[SubscriptionId, Path()]) -> Response[None]:
+    event_config.delete_subscription(container(), principal(app).merchant_id, subscription_id, now=utcnow())
+    return Response(status_code=204)
 
 
 @lambda_entry

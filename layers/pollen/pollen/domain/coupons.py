@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +67,10 @@ class Coupon(BaseModel):
     discount_amount: Decimal | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
+    contact: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The customer's email/phone/name when issued, for events sent later.",
+    )
     shopify: ShopifyState = "none"
     shopify_discount_id: str | None = None
     version: int = 1

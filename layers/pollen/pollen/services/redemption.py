@@ -146,7 +146,9 @@ def coupon_event(
             "expires_at": coupon.expires_at.isoformat(),
             "channel": coupon.channel,
             **extra,
-            "customer": customer_fields(record.customer) if record else {"customer_id": coupon.customer_id},
+            "customer": customer_fields(record.customer)
+            if record
+            else coupon.contact or {"customer_id": coupon.customer_id},
         },
     )
 
@@ -218,6 +220,7 @@ def redeem(
             transaction_id=entry.txn_id,
             lots=_lots_taken(record.wallet, wallet),
             shopify="pending" if shopify else "none",
+            contact=customer_fields(record.customer),
         )
         issued["coupon"] = coupon
 

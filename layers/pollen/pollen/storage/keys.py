@@ -1,7 +1,8 @@
 """Key builders for the single table. Every primary key starts with ``M#{merchant_id}#``.
 
 Layout (PK → SK):
-  M#{m}#CONFIG         → MERCHANT | PROGRAM | SHOPIFY | TRIGGER#{id} | REWARD#{id} | ... (one cached read)
+  M#{m}#CONFIG         → MERCHANT | PROGRAM | SHOPIFY | TRIGGER#{id} | REWARD#{id} | INTEGRATION#{id} |
+                         SUBSCRIPTION#{id} | EVENTS | ... (read together, cached)
   M#{m}#APIKEY         → K#{key_id}
   M#{m}#C#{customer}   → CUSTOMER (profile + wallet) | TXN#{seq} | TRIG#{trigger} | EVT#{ulid} (outbox)
   M#{m}#O#{order}      → ORDER (the facts received and what they applied)
@@ -78,6 +79,19 @@ def coupon_pending_key(merchant_id: str, code: str) -> Key:
 
 def customer_coupons_gsi1pk(merchant_id: str, customer_id: str) -> str:
     return f"{customer_pk(merchant_id, customer_id)}#CPN"
+
+
+def integration_key(merchant_id: str, integration_id: str) -> Key:
+    return Key(config_pk(merchant_id), f"INTEGRATION#{part(integration_id)}")
+
+
+def subscription_key(merchant_id: str, subscription_id: str) -> Key:
+    return Key(config_pk(merchant_id), f"SUBSCRIPTION#{part(subscription_id)}")
+
+
+def events_settings_key(merchant_id: str) -> Key:
+    """The global events switch."""
+    return Key(config_pk(merchant_id), "EVENTS")
 
 
 def api_keys_pk(merchant_id: str) -> str:

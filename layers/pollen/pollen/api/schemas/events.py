@@ -1,0 +1,89 @@
+"""Admin API shapes for the event catalogue, integrations, subscriptions and the events switch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pollen.domain.integrations import Integration, IntegrationKind, PrimarySelector, Subscription, mask
+from pollen.events.catalogue import EventSpec
+
+
+class EventTypeView(BaseModel):
+    name: str = Field(examples=["wallet_transaction"])
+    display_name: str = Field(
+        description="The default event (metric) name in the tool; a prefix goes in front."
+    )
+    description: str
+    fields: dict[str, str] = Field(description="Payload field -> what it holds.")
+    filters: list[str] = Field(description="Filter keys a subscription to this event may use.")
+
+    @classmethod
+    def of(cls, spec: EventSpec) -> EventTypeView:
+        return cls(
+            name=spec.name,
+            display_name=spec.display_name,
+            description=spec.description,
+            fields=spec.fields,
+            filters=list(spec.filters),
+        )
+
+
+class EventTypeList(BaseModel):
+    items: list[EventTypeView]
+
+
+class IntegrationView(BaseModel):
+    """An integration as the API shows it: credentials masked, never in full."""
+
+    integration_id: str
+    kind: IntegrationKind
+    enabled: bool
+    primary_selector: PrimarySelector | None = Field(description="klaviyo / omnisend.")
+    masked_api_key: str | None = Field(description="klaviyo / omnisend: the key, masked (pk_…abcd).")
+    url: str | None = Field(description="webhook.")
+    masked_secret: str | None = Field(description="webhook: the signing secret, masked (whsec_…abcd).")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, integration: Integration) -> IntegrationView:
+        return cls(
+            integration_id=integration.integration_id,
+            kind=integration.kind,
+            enabled=integration.enabled,
+            primary_selector=integration.primary_selector,
+            masked_api_key=mask(integration.api_key) if integration.api_key else None,
+            url=integration.url,
+            masked_secret=mask(integration.secret) if integration.secret else None,
+            created_at=integration.created_at,
+            updated_at=integration.updated_at,
+        )
+
+
+class WrittenIntegration(IntegrationView):
+    secret: str | None = Field(
+        default=None,
+        description="The webhook signing secret Pollen generated for this request. Shown once: store it "
+        "now; afterwards only its masked form is shown. Null when none was generated.",
+    )
+
+
+class IntegrationList(BaseModel):
+    items: list[IntegrationView]
+
+
+class SubscriptionList(BaseModel):
+    items: list[Subscription]
+
+
+class EventsSettingsInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(description="The global switch: off, no event is sent to any integration.")
+
+
+class EventsSettings(BaseModel):
+    enabled: bool
+    updated_at: datetime | None = Field(description="When the switch was last set; null if never.")

@@ -1,0 +1,325 @@
+"""Integrations (Klaviyo, Omnisend, signed webhooks), event subscriptions and the rules that check them.
+
+An :class:`Integration` is where events go and with which credentials; a :class:`Subscription` sends
+one event of the catalogue to one integration, optionally filtered and with a name prefix. The
+merchant's whole set, with the global switch, is an :class:`EventsConfig`, which answers where a
+given event goes (:meth:`EventsConfig.routes`).
+
+Credentials are stored in clear in the merchant's config partition (the integrations need them) and
+never leave the admin API but masked; a generated webhook secret is shown once, when it is created.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.events.catalogue import EventFilters, event_spec, filters_match
+from pollen.events.envelope import OutboxEvent
+
+IntegrationId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+SubscriptionId = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+NamePrefix = Annotated[str, StringConstraints(max_length=100)]
+
+
+class IntegrationKind(StrEnum):
+    KLAVIYO = "klaviyo"
+    OMNISEND = "omnisend"
+    WEBHOOK = "webhook"
+
+
+class PrimarySelector(StrEnum):
+    """How a Pollen customer maps to the tool's profile: by email or by mobile number."""
+
+    EMAIL = "email"
+    MOBILE = "mobile"
+
+
+# ---- webhook secrets and URLs ------------------------------------------------------------------
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
+SECRET_MIN_BYTES = 24  # the Standard Webhooks spec: secrets of 24 to 64 random bytes
+SECRET_MAX_BYTES = 64
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def generate_webhook_secret(nbytes: int = 32) -> str:
+    """A fresh signing secret in the Standard Webhooks form: ``whsec_`` + base64 of random bytes."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(nbytes)).decode("ascii")
+
+
+def webhook_secret_key(secret: str) -> bytes:
+    """The HMAC key a ``whsec_`` secret stands for (ValueError when it is not one)."""
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        raise ValueError(f"a webhook secret starts with {WEBHOOK_SECRET_PREFIX!r}")
+    try:
+        key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("a webhook secret is 'whsec_' followed by base64") from exc
+    if not SECRET_MIN_BYTES <= len(key) <= SECRET_MAX_BYTES:
+        raise ValueError(f"a webhook secret holds {SECRET_MIN_BYTES} to {SECRET_MAX_BYTES} bytes")
+    return key
+
+
+def _check_secret(secret: str) -> str:
+    webhook_secret_key(secret)
+    return secret
+
+
+def check_webhook_url(url: str) -> str:
+    """https, or http for this machine only (local receivers in development). ValueError otherwise."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in {"https", "http"} or not host:
+        raise ValueError("the URL must be an absolute https:// URL")
+    if parts.scheme == "http" and host not in LOCAL_HOSTS:
+        raise ValueError("the URL must use https (http is allowed for localhost and 127.0.0.1 only)")
+    if parts.username or parts.password:
+        raise ValueError("the URL must not carry credentials; receivers verify the signature instead")
+    if parts.fragment:
+        raise ValueError("the URL must not have a #fragment")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None  # a name, not an address literal
+    if address is not None and address.is_unspecified:
+        raise ValueError("the URL's host is not an address one can send to")
+    return url
+
+
+WebhookUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(check_webhook_url)]
+WebhookSecret = Annotated[str, StringConstraints(max_length=200), AfterValidator(_check_secret)]
+
+
+def _check_api_key(key: str) -> str:
+    if "…" in key:
+        raise ValueError(
+            "this looks like a masked key; send the key itself, or omit it to keep the stored one"
+        )
+    return key
+
+
+ApiKeyValue = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=512),
+    AfterValidator(_check_api_key),
+]
+
+
+def mask(secret: str) -> str:
+    """``pk_…abcd``: a short alphabetic prefix (``pk_``, ``whsec_``) and the last four characters."""
+    head, sep, _ = secret.partition("_")
+    prefix = f"{head}_" if sep and len(head) <= 6 else ""
+    tail = secret[-4:] if len(secret) >= 16 else ""
+    return f"{prefix}…{tail}"
+
+
+# ---- stored forms --------------------------------------------------------------------------------
+
+
+class Integration(BaseModel):
+    """Stored form: credentials in clear, never returned by the API (see :func:`mask`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    integration_id: IntegrationId
+    kind: IntegrationKind
+    enabled: bool
+    api_key: str | None = None  # klaviyo / omnisend
+    primary_selector: PrimarySelector | None = None  # klaviyo / omnisend
+    url: str | None = None  # webhook
+    secret: str | None = None  # webhook: "whsec_" + base64
+    created_at: datetime
+    updated_at: datetime
+
+    @model_validator(mode="after")
+    def _credentials_fit_the_kind(self) -> Self:
+        if self.kind == IntegrationKind.WEBHOOK:
+            if not self.url or not self.secret or self.api_key or self.primary_selector:
+                raise ValueError("a webhook integration has a url and a secret, and nothing else")
+        elif not self.api_key or not self.primary_selector or self.url or self.secret:
+            raise ValueError(f"a {self.kind} integration has an api_key and a primary_selector")
+        return self
+
+
+class Subscription(BaseModel):
+    """Send ``event`` to ``integration_id``, named ``name_prefix`` + the event's display name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subscription_id: str
+    event: str
+    integration_id: str
+    name_prefix: str = ""
+    filters: EventFilters = Field(default_factory=EventFilters)
+    enabled: bool = True
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EventsConfig:
+    enabled: bool  # the global switch (default True)
+    integrations: dict[str, Integration]
+    subscriptions: list[Subscription]
+
+    def routes(self, event: OutboxEvent) -> list[tuple[Subscription, Integration]]:
+        """Where ``event`` goes: each enabled subscription to it whose integration exists and is
+        enabled and whose filters let it through. Nothing when the switch is off or the event is
+        internal (not in the catalogue)."""
+        if not self.enabled or event_spec(event.event_type) is None:
+            return []
+        found = []
+        for subscription in self.subscriptions:
+            if not subscription.enabled or subscription.event != event.event_type:
+                continue
+            integration = self.integrations.get(subscription.integration_id)
+            if integration is None or not integration.enabled:
+                continue
+            if filters_match(subscription.filters, event):
+                found.append((subscription, integration))
+        return found
+
+
+# ---- admin input ---------------------------------------------------------------------------------
+
+
+class ToolIntegrationInput(BaseModel):
+    """Klaviyo or Omnisend. ``api_key`` may be omitted when replacing an integration of the same
+    kind: the stored key is kept (so ``enabled`` can be toggled without re-entering it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal[IntegrationKind.KLAVIYO, IntegrationKind.OMNISEND]
+    api_key: ApiKeyValue | None = Field(default=None, description="Private API key; write-only.")
+    primary_selector: PrimarySelector = Field(
+        default=PrimarySelector.EMAIL,
+        description="email or mobile: how a customer maps to the tool's profile. "
+        "Customers without that field are skipped.",
+    )
+    enabled: bool = True
+
+
+class WebhookIntegrationInput(BaseModel):
+    """A signed webhook. Without ``secret`` the stored one is kept, or a new one is generated (shown once)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal[IntegrationKind.WEBHOOK]
+    url: WebhookUrl = Field(description="https (http for localhost/127.0.0.1 only).")
+    secret: WebhookSecret | None = Field(
+        default=None, description="Standard Webhooks signing secret, 'whsec_' + base64 of 24-64 bytes."
+    )
+    enabled: bool = True
+
+
+IntegrationInput = Annotated[ToolIntegrationInput | WebhookIntegrationInput, Field(discriminator="kind")]
+
+
+def build_integration(
+    integration_id: str,
+    body: ToolIntegrationInput | WebhookIntegrationInput,
+    existing: Integration | None,
+    *,
+    now: datetime,
+) -> tuple[Integration, str | None]:
+    """The integration a PUT stores, and the webhook secret generated for it (None if none was).
+
+    Omitted credentials are kept from an existing integration of the same kind; a Klaviyo/Omnisend
+    integration without any key is a 422."""
+    same_kind = existing if existing is not None and existing.kind == body.kind else None
+    created_at = existing.created_at if existing else now
+    if isinstance(body, WebhookIntegrationInput):
+        generated = None
+        secret = body.secret or (same_kind.secret if same_kind else None)
+        if secret is None:
+            secret = generated = generate_webhook_secret()
+        integration = Integration(
+            integration_id=integration_id,
+            kind=body.kind,
+            enabled=body.enabled,
+            url=body.url,
+            secret=secret,
+            created_at=created_at,
+            updated_at=now,
+        )
+        return integration, generated
+    api_key = body.api_key or (same_kind.api_key if same_kind else None)
+    if api_key is None:
+        message = f"A {body.kind.value} integration needs its api_key."
+        raise ValidationFailed(message, errors=[FieldError("api_key", message, "missing")])
+    integration = Integration(
+        integration_id=integration_id,
+        kind=body.kind,
+        enabled=body.enabled,
+        api_key=api_key,
+        primary_selector=body.primary_selector,
+        created_at=created_at,
+        updated_at=now,
+    )
+    return integration, None
+
+
+class SubscriptionInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="A catalogue event (GET /v1/admin/event-types).", examples=["wallet_transaction"]
+    )
+    integration_id: IntegrationId
+    name_prefix: NamePrefix = Field(default="", description="Put in front of the event's display name.")
+    filters: EventFilters = Field(default_factory=EventFilters)
+    enabled: bool = True
+
+
+def check_subscription(body: SubscriptionInput, integrations: dict[str, Integration]) -> None:
+    """422 for an unknown event, filters the event does not support, or an unknown integration."""
+    errors = []
+    spec = event_spec(body.event)
+    if spec is None:
+        errors.append(
+            FieldError(
+                "event",
+                f"'{body.event}' is not an event Pollen sends; see GET /v1/admin/event-types.",
+                "unknown",
+            )
+        )
+    else:
+        for key in body.filters.used():
+            if key not in spec.filters:
+                errors.append(
+                    FieldError(
+                        f"filters.{key}",
+                        f"The '{spec.name}' event cannot be filtered by {key}.",
+                        "not_applicable",
+                    )
+                )
+    if body.integration_id not in integrations:
+        errors.append(FieldError("integration_id", "No integration with this id.", "unknown"))
+    if errors:
+        raise ValidationFailed("The subscription is not valid; see `errors`.", errors=errors)
+
+
+def build_subscription(
+    subscription_id: str, body: SubscriptionInput, existing: Subscription | None, *, now: datetime
+) -> Subscription:
+    return Subscription(
+        subscription_id=subscription_id,
+        event=body.event,
+        integration_id=body.integration_id,
+        name_prefix=body.name_prefix,
+        filters=body.filters,
+        enabled=body.enabled,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+    )

@@ -1,0 +1,351 @@
+"""The catalogue of events Pollen delivers to external tools, with their typed payloads.
+
+Every deliverable event is one :class:`_Entry` in ``_ENTRIES``: its stable name, the name merchants see
+(the default metric name in Klaviyo/Omnisend), the payload model (whose field descriptions are the
+``fields`` listed by ``GET /v1/admin/event-types``), the filters it supports and a sample payload for
+test events. Adding a referral, tier or review-request event is one more entry. Events not in the
+catalogue (``order_updated``, ``program_updated``...) are internal and never delivered.
+
+Payload models accept fields they do not know (``extra="allow"``): an emitter that adds a field
+must not make its events undeliverable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pollen.clock import isoformat
+from pollen.domain.customers import Customer
+from pollen.domain.wallet import Operation, TxnType
+from pollen.events.envelope import OutboxEvent
+from pollen.ids import new_ulid
+
+RewardType = Literal["fixed_amount", "percentage", "free_shipping", "dynamic"]
+
+
+class EventSpec(BaseModel):
+    """What a merchant (and ``GET /v1/admin/event-types``) sees of one deliverable event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    display_name: str
+    description: str
+    filters: tuple[str, ...]
+    fields: dict[str, str]
+
+
+# ---- payloads ----------------------------------------------------------------------------------
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class EventCustomer(_Payload):
+    """Who the event is about: enough for Klaviyo/Omnisend to find the profile without another read."""
+
+    customer_id: str
+    email: str | None = None
+    phone: str | None = Field(default=None, description="As stored; E.164 (+16135551111) when given so.")
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+_CUSTOMER = "The customer: customer_id, email, phone, first_name, last_name."
+
+
+class WalletTransactionPayload(_Payload):
+    transaction_id: str = Field(description="The ledger entry's id.")
+    transaction_type: TxnType = Field(description="reward | redeem | refund | expire | adjust | reversal.")
+    operation: Operation = Field(description="credit (coins added) or debit (coins taken).")
+    coins: int = Field(ge=0, description="Coins moved, always positive.")
+    balance_after: int = Field(description="The wallet's balance after this entry.")
+    source: str = Field(description="order | trigger | admin | redemption | expiry | referral.")
+    reference: str = Field(description="What caused it: an order id, trigger id, coupon code...")
+    expires_on: date | None = Field(description="When the credited coins expire (credits only).")
+    note: str | None = Field(description="A note, e.g. the trigger's name or the adjustment reason.")
+    pending: int = Field(description="Coins awaiting confirmation (orders not yet confirmed).")
+    customer: EventCustomer = Field(description=_CUSTOMER)
+
+
+class CouponCreatedPayload(_Payload):
+    code: str = Field(description="The coupon code to give the customer.")
+    reward_id: str = Field(description="The reward the coins were spent on.")
+    reward_type: RewardType = Field(description="fixed_amount | percentage | free_shipping | dynamic.")
+    value: Decimal | None = Field(
+        description="Amount or percent off, as a decimal string; null for shipping."
+    )
+    currency: str | None = Field(description="ISO 4217 currency of an amount.")
+    coins: int = Field(description="Coins spent on the coupon.")
+    min_order: Decimal | None = Field(description="Minimum order subtotal, as a decimal string, if any.")
+    expires_at: datetime = Field(description="When the coupon stops working.")
+    channel: str = Field(description="Where the coupon was created (online, pos...).")
+    customer: EventCustomer = Field(description=_CUSTOMER)
+
+
+class CouponUsedPayload(_Payload):
+    code: str = Field(description="The coupon code used.")
+    reward_id: str = Field(description="The reward the coupon came from.")
+    reward_type: RewardType = Field(description="fixed_amount | percentage | free_shipping | dynamic.")
+    order_id: str = Field(description="The order the coupon was used on.")
+    discount_amount: Decimal | None = Field(description="Discount applied, as a decimal string.")
+    currency: str | None = Field(description="ISO 4217 currency of the discount.")
+    channel: str = Field(description="Where the coupon was created (online, pos...).")
+    used_at: datetime = Field(description="When the order used it.")
+    customer: EventCustomer = Field(description=_CUSTOMER)
+
+
+class CoinsExpiringPayload(_Payload):
+    coins: int = Field(description="Coins that expire on expires_on.")
+    expires_on: date = Field(description="The day they expire.")
+    days_left: int = Field(description="Days from the announcement to expires_on.")
+    balance: int = Field(description="The wallet's balance now.")
+    customer: EventCustomer = Field(description=_CUSTOMER)
+
+
+class CustomerCreatedPayload(_Payload):
+    customer: EventCustomer = Field(description=_CUSTOMER)
+    source: str = Field(description="Where the customer came from: shopify | api.")
+
+
+# ---- filters -------------------------------------------------------------------------------------
+
+
+class EventFilters(BaseModel):
+    """Restrictions on which events of a subscription are sent. A filter that is absent (or empty)
+    does not restrict; a filter only applies to the events that list it in ``EventSpec.filters``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    transaction_types: Annotated[
+        list[TxnType] | None, Field(description="Send only these wallet transaction types.")
+    ] = None
+    operations: Annotated[
+        list[Operation] | None, Field(description="Send only credits, only debits, or both.")
+    ] = None
+
+    @field_validator("transaction_types", "operations", mode="after")
+    @classmethod
+    def _empty_is_no_restriction(cls, value: list[Any] | None) -> list[Any] | None:
+        return sorted(set(value)) if value else None
+
+    def used(self) -> dict[str, list[str]]:
+        """The filters set: key → allowed values."""
+        return {key: [str(v) for v in values] for key, values in self if values is not None}
+
+
+# Filter key → the payload field it restricts. A new filter is a field above and a line here.
+_FILTERED_FIELD: dict[str, str] = {"transaction_types": "transaction_type", "operations": "operation"}
+
+
+def filters_match(filters: EventFilters, event: OutboxEvent) -> bool:
+    """True when every filter set allows the event (matched on the raw payload: no parsing)."""
+    spec = event_spec(event.event_type)
+    for key, allowed in filters.used().items():
+        if spec is None or key not in spec.filters:
+            return False  # validation keeps such subscriptions out; never send on a filter we can't apply
+        if str(event.payload.get(_FILTERED_FIELD[key])) not in allowed:
+            return False
+    return True
+
+
+# ---- the catalogue -------------------------------------------------------------------------------
+
+
+def _customer(customer: Customer) -> dict[str, Any]:
+    return customer.model_dump(
+        mode="json", include={"customer_id", "email", "phone", "first_name", "last_name"}
+    )
+
+
+_WALLET_NAMES = {
+    TxnType.REWARD: "Wallet Coins Rewarded",
+    TxnType.REDEEM: "Wallet Coins Redeemed",
+    TxnType.REFUND: "Wallet Coins Refunded",
+    TxnType.EXPIRE: "Wallet Coins Expired",
+    TxnType.ADJUST: "Wallet Coins Adjusted",
+    TxnType.REVERSAL: "Wallet Coins Reversed",
+}
+
+
+def _wallet_name(payload: dict[str, Any]) -> str | None:
+    try:
+        return _WALLET_NAMES[TxnType(str(payload.get("transaction_type")))]
+    except ValueError:
+        return None
+
+
+def _wallet_sample(customer: Customer, now: datetime) -> dict[str, Any]:
+    return {
+        "transaction_id": new_ulid(),
+        "transaction_type": "reward",
+        "operation": "credit",
+        "coins": 120,
+        "balance_after": 420,
+        "source": "order",
+        "reference": "TEST-1001",
+        "expires_on": (now.date() + timedelta(days=365)).isoformat(),
+        "note": "Test event",
+        "pending": 0,
+        "customer": _customer(customer),
+    }
+
+
+def _coupon_created_sample(customer: Customer, now: datetime) -> dict[str, Any]:
+    return {
+        "code": "TEST-5OFF-0000",
+        "reward_id": "test-reward",
+        "reward_type": "fixed_amount",
+        "value": "5.00",
+        "currency": "USD",
+        "coins": 500,
+        "min_order": None,
+        "expires_at": isoformat(now + timedelta(days=30)),
+        "channel": "online",
+        "customer": _customer(customer),
+    }
+
+
+def _coupon_used_sample(customer: Customer, now: datetime) -> dict[str, Any]:
+    return {
+        "code": "TEST-5OFF-0000",
+        "reward_id": "test-reward",
+        "reward_type": "fixed_amount",
+        "order_id": "TEST-1002",
+        "discount_amount": "5.00",
+        "currency": "USD",
+        "channel": "online",
+        "used_at": isoformat(now),
+        "customer": _customer(customer),
+    }
+
+
+def _coins_expiring_sample(customer: Customer, now: datetime) -> dict[str, Any]:
+    return {
+        "coins": 150,
+        "expires_on": (now.date() + timedelta(days=7)).isoformat(),
+        "days_left": 7,
+        "balance": 420,
+        "customer": _customer(customer),
+    }
+
+
+def _customer_created_sample(customer: Customer, now: datetime) -> dict[str, Any]:
+    return {"customer": _customer(customer), "source": customer.source}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    display_name: str
+    description: str
+    payload: type[_Payload]
+    sample: Callable[[Customer, datetime], dict[str, Any]]
+    filters: tuple[str, ...] = ()
+    # The metric name of one concrete event when it depends on the payload (None: display_name).
+    name_of: Callable[[dict[str, Any]], str | None] | None = None
+
+    def spec(self) -> EventSpec:
+        fields = {name: info.description or "" for name, info in self.payload.model_fields.items()}
+        return EventSpec(
+            name=self.name,
+            display_name=self.display_name,
+            description=self.description,
+            filters=self.filters,
+            fields=fields,
+        )
+
+
+_ENTRIES: tuple[_Entry, ...] = (
+    _Entry(
+        name="wallet_transaction",
+        display_name="Wallet Transaction",
+        description=(
+            "Every change to a customer's coins: rewarded, redeemed, refunded, expired, adjusted or "
+            "reversed. Sent as 'Wallet Coins Rewarded', 'Wallet Coins Redeemed'... by transaction type."
+        ),
+        payload=WalletTransactionPayload,
+        sample=_wallet_sample,
+        filters=("transaction_types", "operations"),
+        name_of=_wallet_name,
+    ),
+    _Entry(
+        name="coupon_created",
+        display_name="Coupon Is Created",
+        description="A customer spent coins on a reward and received a coupon code.",
+        payload=CouponCreatedPayload,
+        sample=_coupon_created_sample,
+    ),
+    _Entry(
+        name="coupon_used",
+        display_name="Coupon Is Used",
+        description="An order used a coupon a customer got for their coins.",
+        payload=CouponUsedPayload,
+        sample=_coupon_used_sample,
+    ),
+    _Entry(
+        name="coins_expiring",
+        display_name="Wallet Coins Expiring",
+        description="Some of a customer's coins expire soon (sent the program's reminder lead ahead).",
+        payload=CoinsExpiringPayload,
+        sample=_coins_expiring_sample,
+    ),
+    _Entry(
+        name="customer_created",
+        display_name="Customer Is Created",
+        description="Pollen saw a customer for the first time (from the store platform or the API).",
+        payload=CustomerCreatedPayload,
+        sample=_customer_created_sample,
+    ),
+)
+_BY_NAME: dict[str, _Entry] = {entry.name: entry for entry in _ENTRIES}
+_SPECS: dict[str, EventSpec] = {entry.name: entry.spec() for entry in _ENTRIES}
+
+
+def catalogue() -> list[EventSpec]:
+    return list(_SPECS.values())
+
+
+def event_spec(name: str) -> EventSpec | None:
+    """The deliverable event called ``name``; None for internal events, which are never delivered."""
+    return _SPECS.get(name)
+
+
+def _entry(name: str) -> _Entry:
+    entry = _BY_NAME.get(name)
+    if entry is None:
+        raise ValueError(f"{name!r} is not a deliverable event")
+    return entry
+
+
+def event_display_name(event: OutboxEvent) -> str:
+    """The default metric name of this concrete event (the subscription's prefix goes in front).
+    ValueError for an event that is not in the catalogue."""
+    entry = _entry(event.event_type)
+    return (entry.name_of(event.payload) if entry.name_of else None) or entry.display_name
+
+
+def parse_payload(event: OutboxEvent) -> BaseModel:
+    """The event's typed payload; ValueError when it is not deliverable or its payload is invalid."""
+    return _entry(event.event_type).payload.model_validate(event.payload)
+
+
+def sample_event(name: str, merchant_id: str, customer: Customer, now: datetime) -> OutboxEvent:
+    """A realistic event of kind ``name`` about ``customer`` (for test events); a fresh id each time."""
+    entry = _entry(name)
+    payload = entry.sample(customer, now)
+    entry.payload.model_validate(payload)  # a sample is always a valid payload
+    return OutboxEvent(
+        event_type=name,
+        merchant_id=merchant_id,
+        customer_id=customer.customer_id,
+        occurred_at=now,
+        payload=payload,
+    )

@@ -1,0 +1,269 @@
+"""The merchant's events configuration: integrations, subscriptions and the global switch.
+
+Reads come from the cached config partition; writes read what they replace consistently, commit
+conditionally (a concurrent change is a 409 to retry, never a lost update) together with an internal
+outbox event (credentials masked, as for every config change), then invalidate this container's
+config cache so it reads its own writes.
+
+Deleting an integration that subscriptions still use is a 409 naming them (no silent cascade): the
+merchant deletes or moves those subscriptions first. A subscription created at the same instant as
+its integration is deleted can survive it; it then routes nowhere (routing skips subscriptions whose
+integration is missing) until an integration of that id exists again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pollen.clock import isoformat
+from pollen.domain.errors import Conflict, FieldError, NotFound, RetryableConflict, ValidationFailed
+from pollen.domain.integrations import (
+    EventsConfig,
+    Integration,
+    Subscription,
+    SubscriptionInput,
+    ToolIntegrationInput,
+    WebhookIntegrationInput,
+    build_integration,
+    build_subscription,
+    check_subscription,
+    mask,
+)
+from pollen.events.envelope import OutboxEvent
+from pollen.ids import new_ulid
+from pollen.services.container import Container
+from pollen.storage.errors import ConditionFailed
+from pollen.storage.event_config import (
+    EVENTS_SETTINGS_ENTITY,
+    events_config,
+    events_settings_item,
+    integration_item,
+    parse_integration,
+    parse_subscription,
+    subscription_item,
+)
+from pollen.storage.keys import config_pk, events_settings_key, integration_key, subscription_key
+from pollen.storage.transactions import Transaction
+
+INTEGRATION_UPDATED = "integration_updated"
+INTEGRATION_DELETED = "integration_deleted"
+SUBSCRIPTION_UPDATED = "event_subscription_updated"
+SUBSCRIPTION_DELETED = "event_subscription_deleted"
+EVENTS_SETTINGS_UPDATED = "events_settings_updated"
+
+
+def current(c: Container, merchant_id: str) -> EventsConfig:
+    config = c.config.get(merchant_id)
+    if config is None:
+        raise NotFound("This merchant does not exist.")
+    return events_config(config)
+
+
+def _stored_precision(now: datetime) -> datetime:
+    """Items keep milliseconds; answer with the time as it will read back."""
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _event(merchant_id: str, event_type: str, now: datetime, payload: dict[str, Any]) -> OutboxEvent:
+    return OutboxEvent(event_type=event_type, merchant_id=merchant_id, occurred_at=now, payload=payload)
+
+
+def _audit(integration: Integration) -> dict[str, Any]:
+    """What the outbox may say about an integration: never its credentials."""
+    return {
+        **integration.model_dump(mode="json", exclude={"api_key", "secret"}),
+        "masked_api_key": mask(integration.api_key) if integration.api_key else None,
+        "masked_secret": mask(integration.secret) if integration.secret else None,
+    }
+
+
+def _guard(tx: Transaction, item: dict[str, Any], *, label: str, seen: dict[str, Any] | None) -> None:
+    """Put ``item`` only if what we read is still there (or still absent)."""
+    if seen is None:
+        tx.put(item, label=label, condition="attribute_not_exists(PK)")
+    else:
+        tx.put(
+            item,
+            label=label,
+            condition="#u = :seen",
+            names={"#u": "updated_at"},
+            values={":seen": seen["updated_at"]},
+        )
+
+
+def _commit(c: Container, merchant_id: str, tx: Transaction) -> None:
+    try:
+        tx.commit()
+    finally:
+        c.config.invalidate(merchant_id)
+
+
+# ---- integrations --------------------------------------------------------------------------------
+
+
+def list_integrations(c: Container, merchant_id: str) -> list[Integration]:
+    return sorted(current(c, merchant_id).integrations.values(), key=lambda i: i.integration_id)
+
+
+def get_integration(c: Container, merchant_id: str, integration_id: str) -> Integration:
+    integration = current(c, merchant_id).integrations.get(integration_id)
+    if integration is None:
+        raise NotFound("No integration with this id.")
+    return integration
+
+
+def put_integration(
+    c: Container,
+    merchant_id: str,
+    integration_id: str,
+    body: ToolIntegrationInput | WebhookIntegrationInput,
+    *,
+    now: datetime,
+) -> tuple[Integration, bool, str | None]:
+    """Create or replace. Returns the integration, whether it is new, and the webhook secret generated
+    for it (to show once), if one was."""
+    now = _stored_precision(now)
+    current(c, merchant_id)  # the merchant exists
+    seen = c.table.get(integration_key(merchant_id, integration_id), consistent=True)
+    existing = parse_integration(seen) if seen else None
+    integration, generated = build_integration(integration_id, body, existing, now=now)
+    tx = c.table.transaction()
+    _guard(tx, integration_item(merchant_id, integration), label="integration", seen=seen)
+    tx.put(_event(merchant_id, INTEGRATION_UPDATED, now, _audit(integration)).to_item(), label="event")
+    try:
+        _commit(c, merchant_id, tx)
+    except ConditionFailed as exc:
+        raise RetryableConflict("The integration was changed concurrently; retry the request.") from exc
+    return integration, existing is None, generated
+
+
+def delete_integration(c: Container, merchant_id: str, integration_id: str, *, now: datetime) -> None:
+    """404 if absent; 409 naming the subscriptions that still send to it."""
+    now = _stored_precision(now)
+    current(c, merchant_id)
+    users = sorted(
+        item["subscription_id"]
+        for item in c.table.query_all(config_pk(merchant_id), sk_prefix="SUBSCRIPTION#", consistent=True)
+        if item.get("integration_id") == integration_id
+    )
+    if users:
+        raise Conflict(
+            f"Subscriptions still send events to this integration: {', '.join(users)}. "
+            "Delete them, or point them at another integration, first."
+        )
+    tx = c.table.transaction()
+    tx.delete(
+        integration_key(merchant_id, integration_id), label="integration", condition="attribute_exists(PK)"
+    )
+    payload = {"integration_id": integration_id}
+    tx.put(_event(merchant_id, INTEGRATION_DELETED, now, payload).to_item(), label="event")
+    try:
+        _commit(c, merchant_id, tx)
+    except ConditionFailed as exc:
+        raise NotFound("No integration with this id.") from exc
+
+
+# ---- subscriptions -------------------------------------------------------------------------------
+
+
+def list_subscriptions(c: Container, merchant_id: str) -> list[Subscription]:
+    return current(c, merchant_id).subscriptions
+
+
+def get_subscription(c: Container, merchant_id: str, subscription_id: str) -> Subscription:
+    for subscription in current(c, merchant_id).subscriptions:
+        if subscription.subscription_id == subscription_id:
+            return subscription
+    raise NotFound("No event subscription with this id.")
+
+
+def _write_subscription(
+    c: Container,
+    merchant_id: str,
+    subscription_id: str,
+    body: SubscriptionInput,
+    seen: dict[str, Any] | None,
+    *,
+    now: datetime,
+) -> Subscription:
+    now = _stored_precision(now)
+    check_subscription(body, current(c, merchant_id).integrations)
+    existing = parse_subscription(seen) if seen else None
+    subscription = build_subscription(subscription_id, body, existing, now=now)
+    tx = c.table.transaction()
+    _guard(tx, subscription_item(merchant_id, subscription), label="subscription", seen=seen)
+    # The integration must still exist when the subscription is written (the cache may be behind).
+    tx.check(
+        integration_key(merchant_id, body.integration_id),
+        label="integration",
+        condition="attribute_exists(PK)",
+    )
+    tx.put(
+        _event(merchant_id, SUBSCRIPTION_UPDATED, now, subscription.model_dump(mode="json")).to_item(),
+        label="event",
+    )
+    try:
+        _commit(c, merchant_id, tx)
+    except ConditionFailed as exc:
+        if "integration" in exc.labels:
+            message = "No integration with this id."
+            raise ValidationFailed(
+                message, errors=[FieldError("integration_id", message, "unknown")]
+            ) from exc
+        raise RetryableConflict("The subscription was changed concurrently; retry the request.") from exc
+    return subscription
+
+
+def create_subscription(
+    c: Container, merchant_id: str, body: SubscriptionInput, *, now: datetime
+) -> Subscription:
+    return _write_subscription(c, merchant_id, new_ulid(), body, None, now=now)
+
+
+def replace_subscription(
+    c: Container, merchant_id: str, subscription_id: str, body: SubscriptionInput, *, now: datetime
+) -> Subscription:
+    seen = c.table.get(subscription_key(merchant_id, subscription_id), consistent=True)
+    if seen is None:
+        raise NotFound("No event subscription with this id.")
+    return _write_subscription(c, merchant_id, subscription_id, body, seen, now=now)
+
+
+def delete_subscription(c: Container, merchant_id: str, subscription_id: str, *, now: datetime) -> None:
+    now = _stored_precision(now)
+    tx = c.table.transaction()
+    tx.delete(
+        subscription_key(merchant_id, subscription_id), label="subscription", condition="attribute_exists(PK)"
+    )
+    payload = {"subscription_id": subscription_id}
+    tx.put(_event(merchant_id, SUBSCRIPTION_DELETED, now, payload).to_item(), label="event")
+    try:
+        _commit(c, merchant_id, tx)
+    except ConditionFailed as exc:
+        raise NotFound("No event subscription with this id.") from exc
+
+
+# ---- the switch ----------------------------------------------------------------------------------
+
+
+def get_settings(c: Container, merchant_id: str) -> tuple[bool, datetime | None]:
+    """The switch and when it was last set (None: never set, so on)."""
+    config = c.config.get(merchant_id)
+    if config is None:
+        raise NotFound("This merchant does not exist.")
+    item = config.items.get(events_settings_key(merchant_id).sk)
+    if item is None or item.get("entity") != EVENTS_SETTINGS_ENTITY:
+        return True, None
+    return bool(item["enabled"]), datetime.fromisoformat(str(item["updated_at"]))
+
+
+def put_settings(c: Container, merchant_id: str, *, enabled: bool, now: datetime) -> tuple[bool, datetime]:
+    now = _stored_precision(now)
+    current(c, merchant_id)
+    tx = c.table.transaction()
+    tx.put(events_settings_item(merchant_id, enabled=enabled, updated_at=now), label="settings")
+    payload = {"enabled": enabled, "updated_at": isoformat(now)}
+    tx.put(_event(merchant_id, EVENTS_SETTINGS_UPDATED, now, payload).to_item(), label="event")
+    _commit(c, merchant_id, tx)
+    return enabled, now
