@@ -338,6 +338,31 @@ def _event_config_samples() -> list[Sample]:
     ]
 
 
+SUBSCRIPTION_ID = "01JNF40B7C2M8Q5T1V9X3Z6K4D"
+DELIVERY_ID = "01JNF3Z8X6Q4M2V7T9K1R5W3YB.01JNF40B7C2M8Q5T1V9X3Z6K4D"
+
+
+def _delivery_samples() -> list[Sample]:
+    """The delivery log, dead letters and test events (admin)."""
+    return [
+        Sample("admin_list_deliveries", "GET", "/v1/admin/deliveries", query="status=dead&limit=25"),
+        Sample("admin_list_dead_letters", "GET", "/v1/admin/deliveries/dead-letters"),
+        Sample(
+            "admin_replay_dead_letters",
+            "POST",
+            "/v1/admin/deliveries/dead-letters/replay",
+            body=_json({"delivery_ids": [DELIVERY_ID]}),
+        ),
+        Sample(
+            "admin_send_test_event",
+            "POST",
+            "/v1/admin/event-subscriptions/{subscription_id}/test",
+            {"subscription_id": SUBSCRIPTION_ID},
+            body=_json({"email": "jon@example.com"}),
+        ),
+    ]
+
+
 def _shopify_samples(first: datetime) -> list[Sample]:
     samples = []
     for index, topic in enumerate(SHOPIFY_TOPICS):
@@ -409,7 +434,7 @@ def samples() -> dict[str, dict[str, Any]]:
     later = _event_config_samples()
     return {
         sample.name: _event(sample, START + timedelta(seconds=index))
-        for index, sample in enumerate([*api, *shopify, *later])
+        for index, sample in enumerate([*api, *shopify, *later, *_delivery_samples()])
     }
 
 

@@ -1,12 +1,13 @@
-"""Admin API: health, API keys, program, triggers, adjustments, orders and the events configuration
-(event types, integrations, subscriptions, the events switch); admin scope unless public."""
+"""Admin API: health, API keys, program, triggers, adjustments, orders, Shopify, the events
+configuration (event types, integrations, subscriptions, switch), the delivery log, dead letters
+and test events (admin scope unless public)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,6 +16,12 @@ from pollen.api.app import create_app, principal
 from pollen.api.auth import public, requires
 from pollen.api.schemas.api_keys import ApiKeyList, ApiKeyView, CreateApiKeyRequest, CreatedApiKey, KeyId
 from pollen.api.schemas.customers import AdjustmentRequest
+from pollen.api.schemas.deliveries import (
+    DeliveryPage,
+    ReplayRequest,
+    SendTestEventRequest,
+    SubscriptionPathId,
+)
 from pollen.api.schemas.events import (
     EventsSettings,
     EventsSettingsInput,
@@ -33,6 +40,7 @@ from pollen.api.schemas.triggers import TriggerList
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.customers import CustomerId
+from pollen.domain.deliveries import DeliveryStatus
 from pollen.domain.errors import FieldError, ValidationFailed
 from pollen.domain.integrations import (
     IntegrationId,
@@ -47,7 +55,17 @@ from pollen.domain.program import ProgramSettings
 from pollen.domain.triggers import Trigger, TriggerId, TriggerSettings
 from pollen.events.catalogue import catalogue
 from pollen.observability import lambda_entry, metrics
-from pollen.services import adjustments, api_keys, event_config, merchants, orders, program, triggers
+from pollen.services import (
+    adjustments,
+    api_keys,
+    dead_letters,
+    event_config,
+    merchants,
+    orders,
+    program,
+    test_events,
+    triggers,
+)
 from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
@@ -345,6 +363,59 @@ def put_event_subscription(
 def delete_event_subscription(subscription_id: Annotated[SubscriptionId, Path()]) -> Response[None]:
     event_config.delete_subscription(container(), principal(app).merchant_id, subscription_id, now=utcnow())
     return Response(status_code=204)
+
+
+@app.get("/v1/admin/deliveries", summary="The delivery log, newest first (attempts included)")
+@requires(Scope.ADMIN)
+def list_deliveries(
+    status: Annotated[DeliveryStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> DeliveryPage:
+    page = container().deliveries.page(principal(app).merchant_id, status=status, limit=limit, cursor=cursor)
+    return DeliveryPage(items=page.items, next_cursor=page.next_cursor)
+
+
+@app.get("/v1/admin/deliveries/dead-letters", summary="What sits in the dead-letter queue, with reasons")
+@requires(Scope.ADMIN)
+def list_dead_letters() -> dead_letters.DeadLetterList:
+    return dead_letters.list_dead_letters(container(), principal(app).merchant_id)
+
+
+@app.post(
+    "/v1/admin/deliveries/dead-letters/replay",
+    summary="Queue dead letters again (all, or the ids given) with a fresh retry budget",
+)
+@requires(Scope.ADMIN)
+def replay_dead_letters(body: Annotated[ReplayRequest | None, Body()] = None) -> dead_letters.ReplayResult:
+    ids = body.delivery_ids if body is not None else None
+    result = dead_letters.replay(container(), principal(app).merchant_id, ids, now=utcnow())
+    metrics.add_metric(name="DeadLettersReplayed", unit=MetricUnit.Count, value=result.replayed)
+    return result
+
+
+@app.post(
+    "/v1/admin/event-subscriptions/<subscription_id>/test",
+    summary="Send a sample of the subscription's event about an existing customer, now",
+)
+@requires(Scope.ADMIN)
+def send_test_event(
+    subscription_id: Annotated[SubscriptionPathId, Path()], body: Annotated[SendTestEventRequest, Body()]
+) -> test_events.SentTestEvent:
+    if (body.email is None) == (body.mobile is None):
+        message = "Give exactly one of email and mobile."
+        field = "email" if body.email is None else "mobile"
+        raise ValidationFailed(message, errors=[FieldError(field, message, "exactly_one")])
+    result = test_events.send_test_event(
+        container(),
+        principal(app).merchant_id,
+        subscription_id,
+        email=body.email,
+        mobile=body.mobile,
+        now=utcnow(),
+    )
+    metrics.add_metric(name="TestEventsSent", unit=MetricUnit.Count, value=1)
+    return result
 
 
 @lambda_entry

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from infra.apigw import FakeLambdaContext
 from pollen.events.envelope import OutboxEvent
 from pollen.services import jobs
+from pollen.services.container import container
 from pollen.services.jobs import Cadence, JobResult
 from tests.support.events import load_event
 
@@ -58,14 +59,16 @@ def test_outbox_items_written_by_the_layer_read_back_from_the_stream(function: s
 
 
 @pytest.mark.usefixtures("aws")
-def test_delivery_never_acknowledges_what_it_could_not_deliver() -> None:
+def test_delivery_never_acknowledges_an_unreadable_message_and_skips_a_gone_merchant() -> None:
     sample = load_event("integration_delivery_delivery")
     broken = copy.deepcopy(sample["Records"][0])
     broken["messageId"] = "broken"
     broken["body"] = "{not json"
     result = _invoke("integration_delivery", {"Records": [sample["Records"][0], broken]})
-    failed = {item["itemIdentifier"] for item in result["batchItemFailures"]}
-    assert failed == {sample["Records"][0]["messageId"], "broken"}
+    # The sample's merchant does not exist here: nothing to send, acknowledged and logged as skipped.
+    assert result == {"batchItemFailures": [{"itemIdentifier": "broken"}]}
+    record = container().deliveries.page("demo-store", status=None, limit=5, cursor=None).items
+    assert [(r.status, r.attempts[0].error) for r in record] == [("skipped", "the merchant no longer exists")]
 
 
 @pytest.mark.usefixtures("aws")

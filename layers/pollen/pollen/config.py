@@ -21,6 +21,12 @@ class Settings(BaseModel):
     auth_cache_ttl_seconds: int = Field(default=60, ge=0, le=3600, alias="AUTH_CACHE_TTL_SECONDS")
     config_cache_ttl_seconds: int = Field(default=30, ge=0, le=3600, alias="CONFIG_CACHE_TTL_SECONDS")
     aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    # Integration delivery retries: the n-th retry waits min(max, base * 2**(n-1)) seconds (or the
+    # receiver's Retry-After when longer), times ``scale``; the local stack scales them down.
+    delivery_retry_base_seconds: float = Field(default=60, ge=0, le=3600, alias="DELIVERY_RETRY_BASE_SECONDS")
+    delivery_retry_max_seconds: float = Field(default=900, ge=0, le=43200, alias="DELIVERY_RETRY_MAX_SECONDS")
+    delivery_retry_scale: float = Field(default=1.0, ge=0, le=1, alias="DELIVERY_RETRY_SCALE")
+    delivery_log_retention_days: int = Field(default=30, ge=1, le=365, alias="DELIVERY_LOG_RETENTION_DAYS")
 
 
 class SettingsError(RuntimeError):

@@ -1,7 +1,7 @@
 """The one place that creates the logger, tracer and metrics (STYLE.md rule 4).
 
 Every handler is wrapped by :func:`lambda_entry`, which applies the Powertools decorators in one
-fixed order and starts a fresh DynamoDB call count for the invocation.
+fixed order and starts fresh DynamoDB and SQS call counts for the invocation.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pollen.storage.client import call_counter
+from pollen.storage.client import call_counter, sqs_call_counter
 
 logger = Logger(utc=True)
 tracer = Tracer()
@@ -32,10 +32,14 @@ def lambda_entry(handler: Handler) -> Handler:
     @wraps(handler)
     def counted(event: dict[str, Any], context: LambdaContext) -> Any:
         call_counter.reset()
+        sqs_call_counter.reset()
         try:
             return handler(event, context)
         finally:
-            logger.debug("dynamodb calls", extra={"dynamodb_calls": call_counter.snapshot()})
+            logger.debug(
+                "aws calls",
+                extra={"dynamodb_calls": call_counter.snapshot(), "sqs_calls": sqs_call_counter.snapshot()},
+            )
 
     decorated = logger.inject_lambda_context(clear_state=True)(
         tracer.capture_lambda_handler(capture_response=False)(

@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from pollen.config import Settings, get_settings
 from pollen.storage.api_keys import ApiKeyStore, KeyCache
+from pollen.storage.deliveries import DeliveryLog
 from pollen.storage.merchant_config import MerchantConfigStore
 from pollen.storage.orders import OrderCustomerCache
+from pollen.storage.queues import DeliveryQueues
 from pollen.storage.table import Table
+
+if TYPE_CHECKING:
+    import httpx
+
+
+class OutboundHttp:
+    """The one outbound HTTP client of a container (10 s timeouts, connections reused), made on
+    first use; tests and tools install a transport (``httpx.MockTransport``) instead of the network."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                from pollen.integrations.outbound import outbound_client  # noqa: PLC0415 - httpx on use
+
+                self._client = outbound_client()
+            return self._client
+
+    def install(self, transport: httpx.BaseTransport) -> httpx.Client:
+        from pollen.integrations.outbound import outbound_client  # noqa: PLC0415 - httpx on use
+
+        with self._lock:
+            self._client = outbound_client(transport)
+            return self._client
 
 
 @dataclass(frozen=True)
@@ -20,6 +53,9 @@ class Container:
     api_keys: ApiKeyStore
     key_cache: KeyCache
     order_customers: OrderCustomerCache
+    deliveries: DeliveryLog
+    queues: DeliveryQueues
+    http: OutboundHttp = field(default_factory=OutboundHttp)
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +69,8 @@ def container() -> Container:
         api_keys=ApiKeyStore(table),
         key_cache=KeyCache(settings.auth_cache_ttl_seconds),
         order_customers=OrderCustomerCache(),
+        deliveries=DeliveryLog(table, timedelta(days=settings.delivery_log_retention_days)),
+        queues=DeliveryQueues(settings.delivery_queue_url, settings.delivery_dlq_url),
     )
 
 

@@ -16,7 +16,7 @@ from pollen.services.ledger import customer_fields
 from pollen.services.orders import record_order_fact
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
-from pollen.storage.customers import CustomerRecord, CustomerStore, put_customer, put_email_link
+from pollen.storage.customers import CustomerRecord, CustomerStore, put_contact_links, put_customer
 from pollen.storage.keys import guest_orders_gsi1pk
 from pollen.storage.table import GSI1
 
@@ -73,8 +73,7 @@ def upsert_customer(
             expected_version=existing.version if existing else None,
             reminder_days=program.expiry.reminder_days_before,
         )
-        if profile.email and (existing is None or existing.customer.email != profile.email):
-            put_email_link(tx, merchant_id, profile.email, profile.customer_id)
+        put_contact_links(tx, merchant_id, profile, existing.customer if existing else None)
         if existing is None:
             tx.put(customer_event(merchant_id, profile, now).to_item(), label="event")
         tx.commit()

@@ -28,7 +28,7 @@ from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import WalletChange, customer_fields, new_customer, stage_wallet_change
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
-from pollen.storage.customers import CustomerRecord, parse_customer_item, put_email_link
+from pollen.storage.customers import CustomerRecord, parse_customer_item, put_contact_links
 from pollen.storage.errors import DuplicateRequest
 from pollen.storage.keys import Key, customer_key, email_key, order_key
 from pollen.storage.orders import OrderRecord, parse_order_item, put_order
@@ -209,8 +209,8 @@ def record_order_fact(
             change = WalletChange(existing, CustomerRecord(start.customer, wallet), entries)
             if change.changed:
                 stage_wallet_change(tx, merchant_id, change, program)
-                if existing is None and start.customer.email:
-                    put_email_link(tx, merchant_id, start.customer.email, customer_id)
+                if existing is None:
+                    put_contact_links(tx, merchant_id, start.customer, None)
         order = order.model_copy(update={"version": before.version + 1, "updated_at": now})
         put_order(tx, merchant_id, order, expected_version=before.version)
         after = change.after if change else None

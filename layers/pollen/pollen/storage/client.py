@@ -1,8 +1,9 @@
-"""Lazily created boto3 clients and the DynamoDB call counter.
+"""Lazily created boto3 clients and the DynamoDB and SQS call counters.
 
 Clients are built on first use, not at import, so an import costs no client construction and
-tests can set up moto first. The counter hooks botocore's ``before-call`` event, so every
-DynamoDB API call made through these clients is counted, per thread (one invocation = one thread).
+tests can set up moto first. The counters hook botocore's ``before-call`` event, so every
+DynamoDB (and SQS) API call made through these clients is counted, per thread (one invocation =
+one thread). Endpoints come from the environment (``AWS_ENDPOINT_URL`` points at moto locally).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class CallCounter:
 
 
 call_counter = CallCounter()
+sqs_call_counter = CallCounter()
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -54,6 +56,10 @@ _clients: dict[str, Any] = {}
 
 def _count_call(model: Any, **_: Any) -> None:
     call_counter.record(model.name)
+
+
+def _count_sqs_call(model: Any, **_: Any) -> None:
+    sqs_call_counter.record(model.name)
 
 
 def _client(service: str) -> Any:
@@ -72,6 +78,8 @@ def _client(service: str) -> Any:
             client = boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
             if service == "dynamodb":
                 client.meta.events.register("before-call.dynamodb", _count_call)
+            elif service == "sqs":
+                client.meta.events.register("before-call.sqs", _count_sqs_call)
             _clients[service] = client
     return client
 

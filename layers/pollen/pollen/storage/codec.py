@@ -14,6 +14,11 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+def plain(value: Any) -> Any:
+    """Integral ``Decimal`` numbers (as boto3 and Powertools read them) as ``int``, in any nesting."""
+    return _plain(value)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else value

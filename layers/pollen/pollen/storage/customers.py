@@ -9,7 +9,15 @@ from typing import Any
 from pollen.clock import isoformat
 from pollen.domain.customers import Customer
 from pollen.domain.wallet import LedgerEntry, Wallet
-from pollen.storage.keys import customer_key, customer_pk, due_index, email_key, ledger_key
+from pollen.storage.keys import (
+    customer_key,
+    customer_pk,
+    due_index,
+    email_key,
+    ledger_key,
+    phone_digits,
+    phone_key,
+)
 from pollen.storage.pagination import Page
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
@@ -100,6 +108,26 @@ def put_email_link(tx: Transaction, merchant_id: str, email: str, customer_id: s
     )
 
 
+def put_phone_link(tx: Transaction, merchant_id: str, phone: str, customer_id: str) -> None:
+    """Which customer has this phone number (digits only), for look-ups such as test events."""
+    if not phone_digits(phone).lstrip("+"):
+        return  # nothing that could be dialled: nothing to look up by
+    tx.put(
+        {**phone_key(merchant_id, phone).as_dict(), "entity": "phone", "customer_id": customer_id},
+        label="phone",
+    )
+
+
+def put_contact_links(
+    tx: Transaction, merchant_id: str, customer: Customer, previous: Customer | None
+) -> None:
+    """The email and phone look-up items of a new customer, or of contact details that changed."""
+    if customer.email and (previous is None or previous.email != customer.email):
+        put_email_link(tx, merchant_id, customer.email, customer.customer_id)
+    if customer.phone and (previous is None or previous.phone != customer.phone):
+        put_phone_link(tx, merchant_id, customer.phone, customer.customer_id)
+
+
 class CustomerStore:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -110,6 +138,12 @@ class CustomerStore:
 
     def customer_id_for_email(self, merchant_id: str, email: str) -> str | None:
         item = self._table.get(email_key(merchant_id, email))
+        return str(item["customer_id"]) if item else None
+
+    def customer_id_for_phone(self, merchant_id: str, phone: str) -> str | None:
+        if not phone_digits(phone).lstrip("+"):
+            return None
+        item = self._table.get(phone_key(merchant_id, phone))
         return str(item["customer_id"]) if item else None
 
     def history(

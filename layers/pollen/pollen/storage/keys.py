@@ -11,9 +11,12 @@ Layout (PK → SK):
   M#{m}#EMAIL#{email}  → EMAIL (which customer has this email)
   M#{m}#RCPT#{key}     → RCPT (idempotency receipts, TTL)
   M#{m}#EVT            → EVT#{ulid} (outbox events that belong to no customer)
+  M#{m}#PHONE#{phone}  → PHONE (which customer has this phone number, digits only)
+  M#{m}#DLV            → D#{event_id}.{subscription_id} (delivery log: one item per delivery,
+                         its attempts inside; GSI1 lists them by status)
 GSI1 holds look-ups: a customer's coupons (``M#{m}#C#{customer}#CPN``), a Shopify shop domain
 (which cannot know the merchant), items by the day they fall due (wallets with coins to expire or
-announce, orders to confirm, coupons to settle with Shopify), guest orders by email.
+announce, orders to confirm, coupons to settle with Shopify), guest orders by email, deliveries by status.
 """
 
 from __future__ import annotations
@@ -156,3 +159,27 @@ def due_shard_pk(shard: int) -> str:
 
 def guest_orders_gsi1pk(merchant_id: str, email: str) -> str:
     return f"{merchant_prefix(merchant_id)}GUEST#{part(email.strip().lower())}"
+
+
+def phone_digits(phone: str) -> str:
+    """A phone number as a key: ``+`` and digits only (``+1 (613) 555-1111`` → ``+16135551111``)."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return f"+{digits}" if phone.strip().startswith("+") else digits
+
+
+def phone_key(merchant_id: str, phone: str) -> Key:
+    return Key(f"{merchant_prefix(merchant_id)}PHONE#{part(phone_digits(phone))}", "PHONE")
+
+
+def deliveries_pk(merchant_id: str) -> str:
+    """The merchant's delivery log: one item per delivery (attempts inside), newest event last."""
+    return f"{merchant_prefix(merchant_id)}DLV"
+
+
+def delivery_key(merchant_id: str, delivery_id: str) -> Key:
+    return Key(deliveries_pk(merchant_id), f"D#{part(delivery_id)}")
+
+
+def delivery_status_gsi1pk(merchant_id: str, status: str) -> str:
+    """GSI1 partition listing the merchant's deliveries in one status (the item moves as it changes)."""
+    return f"{merchant_prefix(merchant_id)}DLV#{part(status)}"

@@ -28,7 +28,7 @@ def encode_cursor(last_evaluated_key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _invalid() -> InvalidRequest:
+def invalid_cursor() -> InvalidRequest:
     return InvalidRequest(
         "The cursor is not valid for this list.",
         errors=[FieldError("cursor", "not a cursor returned by this list", "invalid_cursor")],
@@ -40,10 +40,10 @@ def decode_cursor(cursor: str, *, partition_attr: str, partition_value: str) -> 
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise _invalid() from exc
+        raise invalid_cursor() from exc
     if not isinstance(key, dict) or key.get(partition_attr) != {"S": partition_value}:
-        raise _invalid()
+        raise invalid_cursor()
     for value in key.values():
         if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in {"S", "N"}:
-            raise _invalid()
+            raise invalid_cursor()
     return key

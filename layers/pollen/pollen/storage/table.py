@@ -55,6 +55,35 @@ class Table:
                 raise ConditionFailed([label], {label: deserialize(old) if old else {}}) from exc
             raise
 
+    def update(
+        self,
+        key: Key,
+        *,
+        update: str,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        condition: str | None = None,
+        label: str = "item",
+    ) -> None:
+        """One UpdateItem (creates the item when absent, unless ``condition`` says otherwise)."""
+        args: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": serialize(key.as_dict()),
+            "UpdateExpression": update,
+        }
+        if condition:
+            args["ConditionExpression"] = condition
+        if names:
+            args["ExpressionAttributeNames"] = names
+        if values:
+            args["ExpressionAttributeValues"] = {k: serialize_value(v) for k, v in values.items()}
+        try:
+            client.dynamodb().update_item(**args)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConditionFailed([label], {label: {}}) from exc
+            raise
+
     def query(
         self,
         pk: str,

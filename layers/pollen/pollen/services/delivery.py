@@ -1,0 +1,150 @@
+"""Delivering one queued message: send, log the attempt, then acknowledge, retry later or dead-letter.
+
+The retry budget is the queue's: the attempt's place in it is SQS's ``ApproximateReceiveCount``.
+
+- ``delivered`` / ``skipped``: logged, acknowledged.
+- ``retry`` before the last receive: logged ``retrying``; the message's visibility timeout is set to
+  the backoff and the message reported failed, so SQS hands it back after the delay.
+- ``retry`` on the last receive (6th), or ``permanent``: logged ``dead`` with the reason, then sent
+  to the DLQ with the reason as message attributes, then acknowledged. The log is written first: if
+  the DLQ send fails the message is reported failed and the queue's redrive policy moves it to the
+  DLQ on its next receive, so a delivery is never acknowledged before it sits in the DLQ.
+
+A message that cannot even be handled (the function crashes or times out on it six times) reaches
+the DLQ through the same redrive policy, without reason attributes; its log shows the last attempt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pollen.domain.deliveries import AttemptLog, DeliveryStatus, RetryPolicy, decide
+from pollen.domain.integrations import Integration, Subscription
+from pollen.events.delivery import DeliveryMessage
+from pollen.integrations.outbound import Attempt, deliver
+from pollen.observability import logger
+from pollen.services.container import Container
+from pollen.services.routing import merchant_events
+from pollen.storage.queues import DeadLetterReason
+
+
+class RetryLater(Exception):
+    """Report the message as failed: SQS delivers it again when the visibility timeout set ends."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """What the delivery needs of one SQS record."""
+
+    body: str
+    receive_count: int
+    receipt_handle: str
+    message_id: str
+
+
+def retry_policy(c: Container) -> RetryPolicy:
+    s = c.settings
+    return RetryPolicy(
+        base_seconds=s.delivery_retry_base_seconds,
+        max_seconds=s.delivery_retry_max_seconds,
+        scale=s.delivery_retry_scale,
+    )
+
+
+def _why_not(subscription: Subscription | None, integration: Integration | None) -> str | None:
+    if subscription is None:
+        return "the subscription was deleted"
+    if not subscription.enabled:
+        return "the subscription is disabled"
+    if integration is None:
+        return "the integration was deleted"
+    if not integration.enabled:
+        return "the integration is disabled"
+    return None
+
+
+def current_target(c: Container, message: DeliveryMessage) -> tuple[Subscription, Integration] | str:
+    """The subscription and integration as configured now, or why there is nothing to send."""
+    config = merchant_events(c, message.merchant_id)
+    if config is None:
+        return "the merchant no longer exists"
+    if not config.enabled:
+        return "events are switched off"
+    subscription = next(
+        (s for s in config.subscriptions if s.subscription_id == message.subscription_id), None
+    )
+    integration = config.integrations.get(message.integration_id)
+    if subscription is None or integration is None or not (subscription.enabled and integration.enabled):
+        return _why_not(subscription, integration) or "not deliverable"
+    return subscription, integration
+
+
+def attempt_log(number: int, attempt: Attempt, now: datetime, retry_in: int | None = None) -> AttemptLog:
+    return AttemptLog(
+        attempt=number,
+        at=now,
+        outcome=attempt.outcome,
+        http_status=attempt.http_status,
+        latency_ms=attempt.latency_ms,
+        error=attempt.error,
+        retry_in_seconds=retry_in,
+    )
+
+
+def handle_message(c: Container, received: Received, *, now: datetime) -> DeliveryStatus:
+    """Deliver one message; returns the delivery's new status, or raises :class:`RetryLater`."""
+    message = DeliveryMessage.model_validate_json(received.body)
+    number = message.attempt_offset + received.receive_count
+    logger.append_keys(delivery_id=message.delivery_id, attempt=number)
+    target = current_target(c, message)
+    if isinstance(target, str):
+        attempt = Attempt(
+            outcome="skipped", http_status=None, latency_ms=0, error=target, retry_after_seconds=None
+        )
+        log = attempt_log(number, attempt, now)
+        c.deliveries.record_attempt(message, log, DeliveryStatus.SKIPPED, now=now)
+        logger.info("delivery skipped", extra={"reason": target})
+        return DeliveryStatus.SKIPPED
+
+    subscription, integration = target
+    attempt = deliver(
+        c.http.client, integration, message.event, name_prefix=subscription.name_prefix, now=now
+    )
+    decision = decide(
+        attempt.outcome,
+        error=attempt.error,
+        receive_count=received.receive_count,
+        retry_after=attempt.retry_after_seconds,
+        policy=retry_policy(c),
+        spread_key=message.delivery_id,
+    )
+    log = attempt_log(number, attempt, now, decision.delay_seconds)
+    extra = {"outcome": attempt.outcome, "http_status": attempt.http_status, "latency_ms": attempt.latency_ms}
+    if decision.action == "retry":
+        c.deliveries.record_attempt(message, log, DeliveryStatus.RETRYING, now=now)
+        delay = decision.delay_seconds or 0
+        try:
+            c.queues.retry_later(received.receipt_handle, delay)
+        except Exception:  # the message comes back after the queue's own visibility timeout instead
+            logger.exception("could not set the retry delay", extra=extra)
+        logger.info("delivery will be retried", extra={**extra, "retry_in_seconds": delay})
+        raise RetryLater(f"{message.delivery_id}: {attempt.error}")
+    if decision.action == "dead_letter":
+        reason = decision.reason or "failed"
+        c.deliveries.record_attempt(message, log, DeliveryStatus.DEAD, now=now, dead_reason=reason)
+        c.queues.dead_letter(
+            message,
+            DeadLetterReason(
+                reason=reason,
+                outcome="permanent" if attempt.outcome == "permanent" else "exhausted",
+                attempts=number,
+                http_status=attempt.http_status,
+                failed_at=now,
+            ),
+        )
+        logger.warning("delivery dead-lettered", extra={**extra, "reason": reason})
+        return DeliveryStatus.DEAD
+    c.deliveries.record_attempt(message, log, decision.status, now=now)
+    logger.info("delivery done", extra=extra)
+    return decision.status

@@ -1,0 +1,111 @@
+"""Routing: each outbox event becomes one queued delivery per matching subscription.
+
+Per stream batch: the merchants' configs come from the warm cache (0 DynamoDB calls), the
+deliveries' log items are created ``pending`` in one ``TransactWriteItems`` per 100, and the messages
+go out with ``SendMessageBatch`` (10 a call). A record is reported failed, and so routed again by the
+stream, when its config could not be read, its log items could not be written, or any of its
+messages was not queued.
+
+Routing the same record again is safe: delivery ids are derived from event and subscription, so the
+log keeps one item per delivery, and a delivery whose item shows it was already handled (anything but
+``pending``) is not queued a second time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pollen.domain.deliveries import DeliveryStatus
+from pollen.domain.integrations import EventsConfig
+from pollen.events.delivery import DeliveryMessage
+from pollen.events.envelope import OutboxEvent
+from pollen.observability import logger
+from pollen.services.container import Container
+from pollen.storage.event_config import events_config
+from pollen.storage.merchant_config import MerchantConfig
+
+_parsed_lock = threading.Lock()
+_parsed: dict[str, tuple[MerchantConfig, EventsConfig]] = {}
+
+
+def merchant_events(c: Container, merchant_id: str) -> EventsConfig | None:
+    """The merchant's events config from the cached config; parsed once per cached config object."""
+    config = c.config.get(merchant_id)
+    if config is None:
+        return None
+    with _parsed_lock:
+        hit = _parsed.get(merchant_id)
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    parsed = events_config(config)
+    with _parsed_lock:
+        _parsed[merchant_id] = (config, parsed)
+    return parsed
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    failed: dict[str, str]  # record id -> why it must be routed again
+    queued: int  # messages sent
+    already_handled: int  # deliveries a re-routed record had queued before
+
+
+def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMessage]:
+    """The messages ``event`` becomes (none when the switch is off or nothing subscribes)."""
+    config = merchant_events(c, event.merchant_id)
+    if config is None:
+        logger.warning("event of an unknown merchant", extra={"merchant_id": event.merchant_id})
+        return []
+    messages = [
+        DeliveryMessage.for_route(
+            event, subscription.subscription_id, integration.integration_id, routed_at=now
+        )
+        for subscription, integration in config.routes(event)
+    ]
+    logger.info(
+        "outbox event",
+        extra={"event_type": event.event_type, "event_id": event.event_id, "deliveries": len(messages)},
+    )
+    return messages
+
+
+def route(c: Container, records: Sequence[tuple[str, OutboxEvent]], *, now: datetime) -> RouteResult:
+    failed: dict[str, str] = {}
+    planned: list[tuple[str, DeliveryMessage]] = []
+    for record_id, event in records:
+        try:
+            planned.extend((record_id, message) for message in plan(c, event, now=now))
+        except Exception as exc:  # a config read failed: this record is routed again
+            logger.exception("cannot route event", extra={"event_id": event.event_id})
+            failed[record_id] = f"routing failed: {exc}"
+    if not planned:
+        return RouteResult(failed, 0, 0)
+
+    try:
+        existing = c.deliveries.create_pending([message for _, message in planned], now=now)
+    except Exception as exc:
+        logger.exception("cannot write the delivery log", extra={"deliveries": len(planned)})
+        for record_id, _ in planned:
+            failed[record_id] = f"delivery log not written: {exc}"
+        return RouteResult(failed, 0, 0)
+
+    to_send: list[tuple[str, DeliveryMessage]] = []
+    seen: set[str] = set()
+    for record_id, message in planned:
+        status = existing.get(message.delivery_id)
+        if message.delivery_id in seen or (status is not None and status != DeliveryStatus.PENDING):
+            continue  # queued before and already tried (or dead-lettered: replay is the way back)
+        seen.add(message.delivery_id)
+        to_send.append((record_id, message))
+
+    not_queued = c.queues.send([message for _, message in to_send])
+    for record_id, message in to_send:
+        if message.delivery_id in not_queued:
+            failed[record_id] = f"delivery {message.delivery_id} not queued"
+    handled = len(planned) - len(to_send)
+    if handled:
+        logger.info("re-routed record: deliveries already handled", extra={"deliveries": handled})
+    return RouteResult(failed, len(to_send) - len(not_queued), handled)

@@ -1,0 +1,304 @@
+"""event_router on moto: outbox stream records become exactly the SQS messages their subscriptions ask
+for (SendMessageBatch, 10 a call), with a pending delivery log item each, and nothing else."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra.aws_resources import LocalResources
+from pollen.domain.deliveries import DeliveryStatus
+from pollen.events.delivery import DeliveryMessage
+from pollen.events.envelope import OutboxEvent
+from pollen.services.container import container, reset_container
+from pollen.storage import client
+from pollen.storage.codec import serialize
+from pollen.storage.keys import delivery_key
+from tests.support.flow import Flow, configure, subscription, wallet_event, webhook, write_outbox
+
+M = "shop-a"
+
+
+@pytest.fixture
+def flow(template: dict[str, Any], aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Flow:
+    monkeypatch.setenv("DELIVERY_RETRY_SCALE", "0")
+    reset_container()
+    return Flow(template, aws)
+
+
+@pytest.fixture
+def sent() -> Iterator[list[dict[str, Any]]]:
+    """The parameters of every SendMessageBatch call, exactly as boto3 sends them."""
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(json.loads(json.dumps(params)))
+
+    sqs = client.sqs()
+    sqs.meta.events.register("provide-client-params.sqs.SendMessageBatch", record)
+    yield calls
+    sqs.meta.events.unregister("provide-client-params.sqs.SendMessageBatch", record)
+
+
+def _entries(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [entry for call in calls for entry in call["Entries"]]
+
+
+def _attributes(message: DeliveryMessage) -> dict[str, Any]:
+    return {
+        "merchant_id": {"DataType": "String", "StringValue": message.merchant_id},
+        "delivery_id": {"DataType": "String", "StringValue": message.delivery_id},
+        "event_type": {"DataType": "String", "StringValue": message.event_type},
+    }
+
+
+def _queued(flow: Flow) -> list[str]:
+    """Event ids of the messages in the DeliveryQueue (taken out of sight for a minute)."""
+    ids: list[str] = []
+    while True:
+        received = flow.sqs.receive_message(
+            QueueUrl=flow.resources.queues["DeliveryQueue"].url, MaxNumberOfMessages=10, VisibilityTimeout=60
+        ).get("Messages", [])
+        if not received:
+            return ids
+        ids.extend(DeliveryMessage.model_validate_json(m["Body"]).event_id for m in received)
+
+
+def test_each_event_is_queued_once_per_matching_subscription(flow: Flow, sent: list[dict[str, Any]]) -> None:
+    credits_only = subscription(
+        "wallet_transaction", "hooks", prefix="Acme ", filters={"operations": ["credit"]}
+    )
+    redeems = subscription("wallet_transaction", "crm", filters={"transaction_types": ["redeem"]})
+    signups = subscription("customer_created", "crm")
+    configure(M, [webhook("hooks"), webhook("crm")], [credits_only, redeems, signups])
+    flow.settle()
+    reward = wallet_event(M, "c-1", transaction_type="reward", operation="credit")
+    redeem = wallet_event(M, "c-1", transaction_type="redeem", operation="debit")
+    internal = OutboxEvent(event_type="program_updated", merchant_id=M, occurred_at=reward.occurred_at)
+    coupon = OutboxEvent(  # in the catalogue, but nobody subscribes
+        event_type="coupon_used", merchant_id=M, customer_id="c-1", occurred_at=reward.occurred_at
+    )
+    write_outbox([reward, redeem, internal, coupon])
+
+    flow.route()
+
+    (call,) = sent
+    assert call["QueueUrl"] == flow.resources.queues["DeliveryQueue"].url
+    bodies = [DeliveryMessage.model_validate_json(e["MessageBody"]) for e in call["Entries"]]
+    expected = [
+        (reward.event_id, credits_only.subscription_id, "hooks"),
+        (redeem.event_id, redeems.subscription_id, "crm"),
+    ]
+    assert [(b.event_id, b.subscription_id, b.integration_id) for b in bodies] == expected
+    for index, (entry, body) in enumerate(zip(call["Entries"], bodies, strict=True)):
+        assert entry["Id"] == str(index)
+        assert entry["MessageAttributes"] == _attributes(body)
+        assert body.delivery_id == f"{body.event_id}.{body.subscription_id}"
+        assert body.event == (reward if body.event_id == reward.event_id else redeem)  # the whole event
+        assert (body.attempt_offset, body.replays) == (0, 0)
+    log = container().deliveries.page(M, status=DeliveryStatus.PENDING, limit=10, cursor=None).items
+    assert sorted(r.delivery_id for r in log) == sorted(b.delivery_id for b in bodies)
+    assert all(r.attempts == [] and r.status == "pending" for r in log)
+
+
+def test_messages_go_out_ten_per_call_and_the_log_in_one_transaction(
+    flow: Flow, sent: list[dict[str, Any]]
+) -> None:
+    configure(M, [webhook()], [subscription("wallet_transaction")])
+    flow.settle()
+    events = [wallet_event(M, f"c-{i}") for i in range(25)]
+    write_outbox(events)
+
+    flow.route()
+
+    assert [len(call["Entries"]) for call in sent] == [10, 10, 5]
+    assert {DeliveryMessage.model_validate_json(e["MessageBody"]).event_id for e in _entries(sent)} == {
+        e.event_id for e in events
+    }
+    (invocation,) = flow.calls("EventRouterFunction")
+    assert invocation.records == 25
+    assert invocation.result == {"batchItemFailures": []}
+    assert invocation.dynamodb == {"TransactWriteItems": 1}  # config cached: no read
+    assert invocation.sqs == {"SendMessageBatch": 3}
+
+
+def test_a_cold_router_reads_the_config_once_per_merchant(flow: Flow) -> None:
+    configure(M, [webhook()], [subscription("wallet_transaction")])
+    configure("shop-b", [webhook()], [subscription("wallet_transaction")])
+    flow.settle()
+    write_outbox([wallet_event(M, "c-1"), wallet_event("shop-b", "c-1"), wallet_event(M, "c-2")])
+    reset_container()  # a cold start
+
+    flow.route()
+
+    (invocation,) = flow.calls("EventRouterFunction")
+    assert invocation.dynamodb == {"Query": 2, "TransactWriteItems": 1}
+    assert invocation.sqs == {"SendMessageBatch": 1}
+
+
+@pytest.mark.parametrize(
+    ("integration_enabled", "subscription_enabled", "switch"),
+    [(False, True, True), (True, False, True), (True, True, False)],
+    ids=["integration-disabled", "subscription-disabled", "switch-off"],
+)
+def test_nothing_is_sent_when_something_is_off(
+    flow: Flow,
+    sent: list[dict[str, Any]],
+    integration_enabled: bool,
+    subscription_enabled: bool,
+    switch: bool,
+) -> None:
+    configure(
+        M,
+        [webhook(enabled=integration_enabled)],
+        [subscription("wallet_transaction", enabled=subscription_enabled)],
+        enabled=switch,
+    )
+    flow.settle()
+    write_outbox([wallet_event(M, "c-1")])
+
+    flow.route()
+
+    assert sent == []
+    assert container().deliveries.page(M, status=None, limit=10, cursor=None).items == []
+    (invocation,) = flow.calls("EventRouterFunction")
+    assert (invocation.dynamodb, invocation.sqs) == ({}, {})  # config cached, nothing written or sent
+
+
+def test_filters_pick_events_by_type_and_operation(flow: Flow, sent: list[dict[str, Any]]) -> None:
+    sub = subscription(
+        "wallet_transaction", filters={"transaction_types": ["reward", "refund"], "operations": ["credit"]}
+    )
+    configure(M, [webhook()], [sub])
+    flow.settle()
+    cases = {
+        ("reward", "credit"): True,
+        ("refund", "credit"): True,
+        ("redeem", "debit"): False,
+        ("expire", "debit"): False,
+        ("adjust", "credit"): False,
+    }
+    events = {case: wallet_event(M, "c-1", transaction_type=case[0], operation=case[1]) for case in cases}
+    write_outbox(events.values())
+
+    flow.route()
+
+    routed = {DeliveryMessage.model_validate_json(e["MessageBody"]).event_id for e in _entries(sent)}
+    assert {case for case, event in events.items() if event.event_id in routed} == {
+        case for case, wanted in cases.items() if wanted
+    }
+
+
+def _stream_event(flow: Flow, event: OutboxEvent) -> dict[str, Any]:
+    """A stream event carrying ``event``'s outbox insert, as Lambda would send it again."""
+    image = serialize(event.to_item())
+    record = {
+        "eventID": "1",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "Keys": {"PK": image["PK"], "SK": image["SK"]},
+            "NewImage": image,
+            "SequenceNumber": "900",
+            "SizeBytes": 1,
+            "StreamViewType": "NEW_IMAGE",
+        },
+        "eventSourceARN": flow.stream.source.stream_arn,
+    }
+    return {"Records": [record]}
+
+
+def test_routing_a_record_again_names_the_same_delivery_and_does_not_queue_it_twice(
+    flow: Flow, sent: list[dict[str, Any]]
+) -> None:
+    configure(M, [webhook()], [subscription("wallet_transaction")])
+    flow.settle()
+    event = wallet_event(M, "c-1")
+    write_outbox([event])
+    flow.route()
+    assert [i.result for i in flow.calls("EventRouterFunction")] == [{"batchItemFailures": []}]
+    again = _stream_event(flow, event)
+
+    # Not tried yet (for all the router knows, its message was never queued): queued again, same id.
+    flow.invoke(flow.stream.spec, again)
+    first, second = (DeliveryMessage.model_validate_json(e["MessageBody"]) for e in _entries(sent))
+    assert (first.delivery_id, first.event) == (second.delivery_id, second.event)
+
+    # Once tried, the log item says so: routing the record a third time queues nothing.
+    container().table.update(
+        delivery_key(M, first.delivery_id),
+        update="SET #s = :s",
+        names={"#s": "status"},
+        values={":s": "delivered"},
+    )
+    assert flow.invoke(flow.stream.spec, again) == {"batchItemFailures": []}
+    assert len(_entries(sent)) == 2
+    assert len(container().deliveries.page(M, status=None, limit=10, cursor=None).items) == 1
+
+
+def test_a_message_sqs_refuses_fails_only_its_record(flow: Flow) -> None:
+    configure(M, [webhook()], [subscription("wallet_transaction")])
+    flow.settle()
+    good, refused = wallet_event(M, "c-1"), wallet_event(M, "c-2")
+    write_outbox([good, refused])
+    refused_entry: list[str] = []  # the entry SQS refused (once)
+
+    def strip(params: dict[str, Any], **_: Any) -> None:
+        for entry in list(params["Entries"]):
+            event_id = DeliveryMessage.model_validate_json(entry["MessageBody"]).event_id
+            if event_id == refused.event_id and not refused_entry:
+                refused_entry.append(entry["Id"])
+                params["Entries"].remove(entry)
+
+    def report(parsed: dict[str, Any], **_: Any) -> None:
+        if len(refused_entry) == 1:  # answer for the stripped entry as SQS does, entry by entry
+            failure = {"Id": refused_entry[0], "SenderFault": False, "Code": "InternalError", "Message": "x"}
+            parsed.setdefault("Failed", []).append(failure)
+            refused_entry.append("reported")
+
+    sqs = client.sqs()
+    sqs.meta.events.register("provide-client-params.sqs.SendMessageBatch", strip)
+    sqs.meta.events.register("after-call.sqs.SendMessageBatch", report)
+    try:
+        flow.route()
+    finally:
+        sqs.meta.events.unregister("provide-client-params.sqs.SendMessageBatch", strip)
+        sqs.meta.events.unregister("after-call.sqs.SendMessageBatch", report)
+
+    first, retry = (i.result for i in flow.calls("EventRouterFunction"))
+    assert len(first["batchItemFailures"]) == 1  # the refused record only: the stream routes it again
+    assert retry == {"batchItemFailures": []}
+    assert sorted(_queued(flow)) == sorted([good.event_id, refused.event_id])  # each exactly once
+
+
+def test_a_config_that_cannot_be_read_fails_its_records_only(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(M, [webhook()], [subscription("wallet_transaction")])
+    configure("shop-b", [webhook()], [subscription("wallet_transaction")])
+    flow.settle()
+    ok, broken = wallet_event(M, "c-1"), wallet_event("shop-b", "c-1")
+    store = container().config
+    real_get = store.get
+
+    def get(merchant_id: str) -> Any:
+        if merchant_id == "shop-b":
+            raise RuntimeError("DynamoDB is having a bad day")
+        return real_get(merchant_id)
+
+    monkeypatch.setattr(store, "get", get)
+    write_outbox([ok, broken])
+    flow.stream.source = dataclasses.replace(flow.stream.source, maximum_retry_attempts=0)
+
+    flow.route()
+
+    first = flow.calls("EventRouterFunction")[0]
+    assert first.records == 2
+    assert len(first.result["batchItemFailures"]) == 1
+    assert _queued(flow) == [ok.event_id]
