@@ -147,6 +147,28 @@ def _wallet_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
             lambda _: api.post(f"/v1/customers/{customer}/triggers/bench", key=write).status,
         ),
         Case("POST /v1/cart/coins", 0, lambda _: api.post("/v1/cart/coins", key=read, json_body=cart).status),
+        # the webhooks above leave the customer thousands of coins to spend
+        Case(
+            "POST /v1/customers/{id}/redemptions (dynamic)",
+            2,
+            lambda _: (
+                api.post(
+                    f"/v1/customers/{customer}/redemptions",
+                    key=write,
+                    json_body={"reward_id": "pay-with-coins", "coins": 20, "cart_total": "100.00"},
+                ).status
+            ),
+        ),
+        Case(
+            "GET /v1/rewards?customer_id",
+            1,
+            lambda _: api.get("/v1/rewards", key=read, query={"customer_id": customer}).status,
+        ),
+        Case(
+            "GET /v1/customers/{id}/coupons",
+            1,
+            lambda _: api.get(f"/v1/customers/{customer}/coupons", key=read).status,
+        ),
     ]
 
 

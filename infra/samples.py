@@ -212,6 +212,63 @@ def _api_samples() -> list[Sample]:
             ),
             idempotent=True,
         ),
+        # redemption: the rewards catalogue (admin), offers, redemptions, coupons
+        Sample("redemption_list_rewards", "GET", "/v1/admin/rewards"),
+        Sample("redemption_get_reward", "GET", "/v1/admin/rewards/{reward_id}", {"reward_id": "five-off"}),
+        Sample(
+            "redemption_put_reward",
+            "PUT",
+            "/v1/admin/rewards/{reward_id}",
+            {"reward_id": "five-off"},
+            body=_json({"type": "fixed_amount", "name": "$5 off", "coins": 100, "amount": "5.00"}),
+        ),
+        Sample(
+            "redemption_delete_reward", "DELETE", "/v1/admin/rewards/{reward_id}", {"reward_id": "five-off"}
+        ),
+        Sample(
+            "redemption_list_offers",
+            "GET",
+            "/v1/rewards",
+            query=f"customer_id={CUSTOMER_ID}&cart_total=80.00",
+        ),
+        Sample(
+            "redemption_redeem",
+            "POST",
+            "/v1/customers/{customer_id}/redemptions",
+            customer,
+            body=_json(
+                {"reward_id": "pay-with-coins", "coins": 100, "cart_total": "80.00", "channel": "widget"}
+            ),
+            idempotent=True,
+        ),
+        Sample(
+            "redemption_list_coupons",
+            "GET",
+            "/v1/customers/{customer_id}/coupons",
+            customer,
+            query="status=issued",
+        ),
+        Sample(
+            "redemption_cancel_coupon",
+            "DELETE",
+            "/v1/customers/{customer_id}/coupons/{code}",
+            {**customer, "code": "K7QX-M4TR-9BWE"},
+        ),
+        # admin: the Shopify connection
+        Sample(
+            "admin_put_shopify",
+            "PUT",
+            "/v1/admin/shopify",
+            body=_json(
+                {
+                    "shop_domain": SHOP_DOMAIN,
+                    "webhook_secret": WEBHOOK_SECRET,
+                    "admin_access_token": "shpat_REPLACE-WITH-A-REAL-TOKEN",
+                    "api_version": SHOPIFY_API_VERSION,
+                }
+            ),
+        ),
+        Sample("admin_get_shopify", "GET", "/v1/admin/shopify"),
     ]
 
 
@@ -281,7 +338,8 @@ def _event_config_samples() -> list[Sample]:
     ]
 
 
-DELIVERY_ID = f"01JNF3Z8X6Q4M2V7T9K1R5W3YB.{SUBSCRIPTION_ID}"
+SUBSCRIPTION_ID = "01JNF40B7C2M8Q5T1V9X3Z6K4D"
+DELIVERY_ID = "01JNF3Z8X6Q4M2V7T9K1R5W3YB.01JNF40B7C2M8Q5T1V9X3Z6K4D"
 
 
 def _delivery_samples() -> list[Sample]:

@@ -1,4 +1,5 @@
-"""The demo store `make dev` starts with: a merchant, its program, three API keys, a Shopify link."""
+"""The demo store `make dev` starts with: a merchant, its program, three API keys, a Shopify link,
+two triggers and one reward of each kind."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from infra.onboard import onboard
 from pollen.clock import utcnow
 from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.program import EarningRule, ExpiryRule, ProgramSettings
+from pollen.domain.rewards import (
+    DynamicReward,
+    FixedAmountReward,
+    FreeShippingReward,
+    PercentageReward,
+    RewardSettings,
+    RewardType,
+)
 from pollen.domain.triggers import TriggerSettings
 from pollen.ids import new_token
 from pollen.services.container import container
+from pollen.services.rewards import put_reward
 from pollen.services.triggers import put_trigger
 
 DEMO_MERCHANT_ID = "demo-store"
@@ -53,12 +63,38 @@ DEMO_TRIGGERS = {
 }
 
 
+DEMO_REWARDS: dict[str, RewardSettings] = {
+    "five-off": FixedAmountReward(
+        type=RewardType.FIXED_AMOUNT, name="$5 off", coins=100, amount=Decimal("5.00"), validity_days=30
+    ),
+    "ten-percent": PercentageReward(
+        type=RewardType.PERCENTAGE,
+        name="10% off (up to $20)",
+        coins=150,
+        percentage=Decimal(10),
+        max_discount=Decimal("20.00"),
+        min_order_subtotal=Decimal("30.00"),
+    ),
+    "free-shipping": FreeShippingReward(type=RewardType.FREE_SHIPPING, name="Free shipping", coins=80),
+    "pay-with-coins": DynamicReward(
+        type=RewardType.DYNAMIC,
+        name="Pay with coins",
+        min_coins=20,
+        max_coins=2000,
+        step=10,
+        max_cart_percent=Decimal(50),
+    ),
+}
+
+
 def seed_demo_store(base_url: str, merchant_id: str = DEMO_MERCHANT_ID) -> DemoStore:
     """Create the demo merchant in the table the environment points at, with fresh keys and secret."""
     shopify = ShopifyConnection(shop_domain=DEMO_SHOP_DOMAIN, webhook_secret=new_token(32))
     keys = onboard(merchant_id, "Pollen Demo Store", DEMO_PROGRAM, shopify=shopify)
     for trigger_id, settings in DEMO_TRIGGERS.items():
         put_trigger(container(), merchant_id, trigger_id, settings, now=utcnow())
+    for reward_id, reward in DEMO_REWARDS.items():
+        put_reward(container(), merchant_id, reward_id, reward, now=utcnow())
     return DemoStore(
         base_url=base_url,
         merchant_id=merchant_id,

@@ -1,6 +1,6 @@
-"""Admin API: health, API keys, program, triggers, adjustments, orders, the events configuration
-(event types, integrations, subscriptions, the events switch), the delivery log, dead letters and
-test events; admin scope unless public."""
+"""Admin API: health, API keys, program, triggers, adjustments, orders, Shopify, the events
+configuration (event types, integrations, subscriptions, switch), the delivery log, dead letters
+and test events (admin scope unless public)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from pollen.api.schemas.events import (
 from pollen.api.schemas.health import Health
 from pollen.api.schemas.orders import AdminOrderView, IdempotencyKey
 from pollen.api.schemas.program import ProgramView, parse_if_match
+from pollen.api.schemas.shopify import ShopifyConnectionBody, ShopifyConnectionView
 from pollen.api.schemas.triggers import TriggerList
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
@@ -47,6 +48,7 @@ from pollen.domain.integrations import (
     SubscriptionId,
     SubscriptionInput,
 )
+from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.orders import ExternalId
 from pollen.domain.program import ProgramSettings
 from pollen.domain.triggers import Trigger, TriggerId, TriggerSettings
@@ -57,6 +59,7 @@ from pollen.services import (
     api_keys,
     dead_letters,
     event_config,
+    merchants,
     orders,
     program,
     test_events,
@@ -212,6 +215,34 @@ def get_order(order_id: Annotated[ExternalId, Path()]) -> AdminOrderView:
     )
 
 
+@app.put(
+    "/v1/admin/shopify", summary="Connect the Shopify shop (secrets are write-only)", responses={201: {}}
+)
+@requires(Scope.ADMIN)
+def put_shopify(body: Annotated[ShopifyConnectionBody, Body()]) -> Response[ShopifyConnectionView]:
+    connection, created = merchants.connect_shopify(
+        container(), principal(app).merchant_id, ShopifyConnection(**body.model_dump()), now=utcnow()
+    )
+    return Response(
+        status_code=201 if created else 200, content_type="application/json", body=_shopify_view(connection)
+    )
+
+
+@app.get("/v1/admin/shopify", summary="The Shopify connection (without its secrets)")
+@requires(Scope.ADMIN)
+def get_shopify() -> ShopifyConnectionView:
+    return _shopify_view(merchants.get_shopify(container(), principal(app).merchant_id))
+
+
+def _shopify_view(connection: ShopifyConnection) -> ShopifyConnectionView:
+    return ShopifyConnectionView(
+        shop_domain=connection.shop_domain,
+        api_version=connection.api_version,
+        webhook_secret_set=bool(connection.webhook_secret),
+        admin_access_token_set=bool(connection.admin_access_token),
+    )
+
+
 # ---- events: catalogue, integrations, subscriptions, switch ------------------------------------
 
 
@@ -331,9 +362,6 @@ def put_event_subscription(
 def delete_event_subscription(subscription_id: Annotated[SubscriptionId, Path()]) -> Response[None]:
     event_config.delete_subscription(container(), principal(app).merchant_id, subscription_id, now=utcnow())
     return Response(status_code=204)
-
-
-# ---- events: deliveries, dead letters, test events ----------------------------------------------
 
 
 @app.get("/v1/admin/deliveries", summary="The delivery log, newest first (attempts included)")

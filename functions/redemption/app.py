@@ -1,15 +1,157 @@
-"""Redemption: rewards catalogue, redeeming coins for coupons (routes arrive with the redemption issue)."""
+"""Redemption API: the rewards catalogue (admin), offers, redeeming coins for coupons, coupons."""
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pollen.api.app import create_app
-from pollen.observability import lambda_entry
+from pollen.api.app import create_app, principal
+from pollen.api.auth import requires
+from pollen.api.schemas.orders import IdempotencyKey
+from pollen.api.schemas.rewards import (
+    CartTotal,
+    CouponPage,
+    OfferList,
+    OfferView,
+    RedeemBody,
+    RewardList,
+    reward_view,
+)
+from pollen.clock import utcnow
+from pollen.domain.api_keys import Scope
+from pollen.domain.coupons import CouponStatus
+from pollen.domain.customers import CustomerId
+from pollen.domain.rewards import RewardId, RewardSettings
+from pollen.observability import lambda_entry, metrics
+from pollen.services import redemption, rewards
+from pollen.services.container import container
+from pollen.services.idempotency import Idempotency
+from pollen.services.program import get_program
+from pollen.services.redemption import Redeemed, RedeemRequest
 
 app = create_app(title="Pollen Redemption API")
+
+CouponCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{4,40}$")]
+
+
+@app.get("/v1/admin/rewards", summary="List the rewards catalogue")
+@requires(Scope.ADMIN)
+def list_rewards() -> RewardList:
+    return RewardList(
+        items=[reward_view(r) for r in rewards.list_rewards(container(), principal(app).merchant_id)]
+    )
+
+
+@app.get("/v1/admin/rewards/<reward_id>", summary="Read a reward")
+@requires(Scope.ADMIN)
+def get_reward(reward_id: Annotated[RewardId, Path()]) -> dict[str, Any]:
+    return reward_view(rewards.get_reward(container(), principal(app).merchant_id, reward_id))
+
+
+@app.put("/v1/admin/rewards/<reward_id>", summary="Create or replace a reward", responses={201: {}})
+@requires(Scope.ADMIN)
+def put_reward(
+    reward_id: Annotated[RewardId, Path()], body: Annotated[RewardSettings, Body()]
+) -> Response[dict[str, Any]]:
+    reward, created = rewards.put_reward(
+        container(), principal(app).merchant_id, reward_id, body, now=utcnow()
+    )
+    return Response(
+        status_code=201 if created else 200, content_type="application/json", body=reward_view(reward)
+    )
+
+
+@app.delete(
+    "/v1/admin/rewards/<reward_id>",
+    summary="Delete a reward (issued coupons stay valid)",
+    responses={204: {}},
+)
+@requires(Scope.ADMIN)
+def delete_reward(reward_id: Annotated[RewardId, Path()]) -> Response[None]:
+    rewards.delete_reward(container(), principal(app).merchant_id, reward_id)
+    return Response(status_code=204)
+
+
+@app.get("/v1/rewards", summary="Rewards a customer can redeem, with eligibility for their balance and cart")
+@requires(Scope.READ)
+def list_offers(
+    customer_id: Annotated[CustomerId | None, Query()] = None,
+    cart_total: Annotated[CartTotal | None, Query()] = None,
+) -> OfferList:
+    c, merchant_id = container(), principal(app).merchant_id
+    found = rewards.offers(c, merchant_id, customer_id=customer_id, cart_total=cart_total)
+    coin_value: Decimal = get_program(c, merchant_id).coin_value
+    return OfferList(items=[OfferView.of(offer, coin_value) for offer in found])
+
+
+@app.post(
+    "/v1/customers/<customer_id>/redemptions",
+    summary="Redeem coins for a coupon code (Idempotency-Key honoured)",
+    responses={201: {}},
+)
+@requires(Scope.WRITE)
+def redeem(
+    customer_id: Annotated[CustomerId, Path()],
+    body: Annotated[RedeemBody, Body()],
+    idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
+) -> Response[Redeemed]:
+    idempotency = (
+        Idempotency(
+            "redemption", idempotency_key, {"customer_id": customer_id, **body.model_dump(mode="json")}
+        )
+        if idempotency_key
+        else None
+    )
+    status, result = redemption.redeem(
+        container(),
+        principal(app).merchant_id,
+        customer_id,
+        RedeemRequest(
+            reward_id=body.reward_id, coins=body.coins, cart_total=body.cart_total, channel=body.channel
+        ),
+        now=utcnow(),
+        idempotency=idempotency,
+    )
+    metrics.add_metric(name="Redemptions", unit=MetricUnit.Count, value=1)
+    return Response(status_code=status, content_type="application/json", body=result)
+
+
+@app.get("/v1/customers/<customer_id>/coupons", summary="A customer's coupons, newest first")
+@requires(Scope.READ)
+def list_coupons(
+    customer_id: Annotated[CustomerId, Path()],
+    status: Annotated[CouponStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> CouponPage:
+    page = redemption.list_coupons(
+        container(),
+        principal(app).merchant_id,
+        customer_id,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+        now=utcnow(),
+    )
+    return CouponPage(items=page.items, next_cursor=page.next_cursor)
+
+
+@app.delete(
+    "/v1/customers/<customer_id>/coupons/<code>",
+    summary="Cancel an unused coupon and give its coins back",
+)
+@requires(Scope.WRITE)
+def cancel_coupon(customer_id: Annotated[CustomerId, Path()], code: CouponCode) -> Redeemed:
+    result = redemption.cancel_coupon(
+        container(), principal(app).merchant_id, customer_id, code.strip().upper(), now=utcnow()
+    )
+    metrics.add_metric(name="CouponsCancelled", unit=MetricUnit.Count, value=1)
+    return result
 
 
 @lambda_entry

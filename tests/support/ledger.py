@@ -24,8 +24,9 @@ def _items(table_name: str) -> list[dict[str, Any]]:
 
 def assert_ledgers_balance(table_name: str) -> int:
     """For every customer: balance = sum of signed ledger coins ≥ 0, lots sum to the balance, entries
-    are numbered 1..n with each ``balance_after`` following from the one before. Returns the number
-    of wallets checked, so callers can assert the check saw something."""
+    are numbered 1..n with each ``balance_after`` following from the one before, and the coins
+    redeemed (net of refunds) are exactly those held by coupons not cancelled — no coins taken
+    without a coupon, no coupon without coins. Returns the number of wallets checked."""
     items = _items(table_name)
     wallets = {i["PK"]: i for i in items if i.get("entity") == "customer"}
     entries: dict[str, list[dict[str, Any]]] = {}
@@ -46,4 +47,19 @@ def assert_ledgers_balance(table_name: str) -> int:
         assert sum(wallet["lots"].values()) == wallet["balance"], f"{pk}: lots do not sum to the balance"
         assert wallet["ledger_seq"] == len(ledger)
         assert wallet["pending"] >= 0
+        spent = sum(
+            e["coins"] if e["type"] == "redeem" else -e["coins"]
+            for e in ledger
+            if e["type"] in {"redeem", "refund"}
+        )
+        merchant = customer["merchant_id"]
+        held = sum(
+            c["coins"]
+            for c in items
+            if c.get("entity") == "coupon"
+            and c["merchant_id"] == merchant
+            and f"M#{merchant}#C#{c['customer_id']}" == pk
+            and c["stored_status"] != "cancelled"
+        )
+        assert spent == held, f"{pk}: {spent} coins redeemed net of refunds, but live coupons hold {held}"
     return len(wallets)

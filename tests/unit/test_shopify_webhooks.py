@@ -73,6 +73,7 @@ EXPECTED_ORDER = OrderData(
     ],
     total=Decimal("311.69"),
     discount_codes=["WELCOME10"],
+    discount_amounts={"WELCOME10": Decimal("26.10")},
     created_at=datetime(2024, 5, 14, 10, 21, 43, tzinfo=timezone(timedelta(hours=-4))),
 )
 

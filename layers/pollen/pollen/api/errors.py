@@ -22,6 +22,8 @@ from pollen.domain.errors import (
     PreconditionFailed,
     RetryableConflict,
     Unauthenticated,
+    UpstreamRejected,
+    UpstreamUnavailable,
     ValidationFailed,
 )
 from pollen.observability import logger
@@ -35,6 +37,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     RetryableConflict: 409,
     PreconditionFailed: 412,
     ValidationFailed: 422,
+    UpstreamRejected: 502,
+    UpstreamUnavailable: 503,
 }
 
 
@@ -47,7 +51,7 @@ def status_for(exc: DomainError) -> int:
 
 def domain_problem(exc: DomainError) -> Response[str]:
     status = status_for(exc)
-    headers = {"Retry-After": "1"} if isinstance(exc, RetryableConflict) else None
+    headers = {"Retry-After": "1"} if isinstance(exc, RetryableConflict | UpstreamUnavailable) else None
     if status == 401:
         headers = {"WWW-Authenticate": 'ApiKey header="X-Api-Key"'}
     return problem_response(

@@ -65,3 +65,17 @@ class RetryableConflict(Conflict):
 
     title = "Concurrent update"
     slug = "concurrent-update"
+
+
+class UpstreamUnavailable(DomainError):
+    """A peer (Shopify) did not answer in time; nothing is left half done and the request may be retried."""
+
+    title = "Upstream unavailable"
+    slug = "upstream-unavailable"
+
+
+class UpstreamRejected(DomainError):
+    """A peer (Shopify) refused the request; nothing is left half done."""
+
+    title = "Upstream rejected the request"
+    slug = "upstream-rejected"

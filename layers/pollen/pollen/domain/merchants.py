@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 MerchantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 
@@ -24,6 +24,6 @@ class ShopifyConnection(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     shop_domain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")]
-    webhook_secret: str
-    admin_access_token: str | None = None
+    webhook_secret: str = Field(repr=False)
+    admin_access_token: str | None = Field(default=None, repr=False)
     api_version: str = "2025-10"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -55,6 +55,9 @@ class OrderData(BaseModel):
     lines: list[OrderLine] = Field(default_factory=list)
     total: Money | None = None  # everything paid: merchandise, shipping, tax, tips
     discount_codes: list[str] = Field(default_factory=list)
+    discount_amounts: dict[str, Money] = Field(
+        default_factory=dict, description="Amount each discount code took off the order, by code."
+    )
     created_at: datetime | None = None
 
 
@@ -99,6 +102,18 @@ def _later(a: OrderData | None, b: OrderData | None) -> OrderData | None:
     if a is None or b is None:
         return a or b
     return max(a, b, key=lambda d: (len(d.lines), d.customer_id is not None, d.model_dump_json()))
+
+
+class Attribution(BaseModel):
+    """Why Pollen can claim an order: a coupon it issued was used on it (later: a referral)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: Literal["redemption", "referral"]
+    channel: str | None = None
+    code: str | None = None
+    reward_id: str | None = None
+    discount_amount: Money | None = None
 
 
 class Target(BaseModel):

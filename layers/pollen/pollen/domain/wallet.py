@@ -147,6 +147,40 @@ class Wallet(BaseModel):
         )
         return Wallet.model_validate(wallet.model_dump()), entry
 
+    def restore(
+        self, lots: dict[str, int], *, source: Source, reference: str, now: datetime, note: str | None = None
+    ) -> tuple[Wallet, LedgerEntry]:
+        """Give back coins a redemption took, into the lots they came from (a refund must not make
+        coins live longer than they would have; a lot already past its date expires on the next run)."""
+        coins = sum(lots.values())
+        if coins <= 0 or any(c <= 0 for c in lots.values()):
+            raise ValueError("restore needs positive lots")
+        merged = dict(self.lots)
+        for lot, n in lots.items():
+            merged[lot] = merged.get(lot, 0) + n
+        dated = sorted(d for d in lots if d != NEVER)
+        wallet = self.model_copy(
+            update={
+                "balance": self.balance + coins,
+                "lots": merged,
+                "lifetime_redeemed": max(0, self.lifetime_redeemed - coins),
+                "ledger_seq": self.ledger_seq + 1,
+                "version": self.version + 1,
+            }
+        )
+        entry = self._entry(
+            wallet.balance,
+            coins,
+            type=TxnType.REFUND,
+            operation=Operation.CREDIT,
+            source=source,
+            reference=reference,
+            created_at=now,
+            expires_on=date.fromisoformat(dated[0]) if dated else None,
+            note=note,
+        )
+        return Wallet.model_validate(wallet.model_dump()), entry
+
     def debit(
         self,
         coins: int,

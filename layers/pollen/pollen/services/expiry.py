@@ -1,4 +1,5 @@
-"""The due-items job: expire coin lots, announce lots about to expire, confirm paid orders.
+"""The due-items job: expire coin lots, announce lots about to expire, confirm paid orders, settle
+coupons whose Shopify discount a request left unsettled.
 
 Wallets and orders list themselves in GSI1 under the day they fall due (:func:`due_index`), so the
 job reads only what is due: one Query per shard (plus pages), never a scan. The index is eventually
@@ -25,7 +26,9 @@ from pollen.services.jobs import Cadence, JobResult, register
 from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_change
 from pollen.services.orders import record_order_fact
 from pollen.services.program import get_program
+from pollen.services.redemption import settle_pending
 from pollen.services.retry import retrying
+from pollen.storage.coupons import PENDING_ENTITY
 from pollen.storage.customers import CustomerRecord, parse_customer_item
 from pollen.storage.keys import DUE_SHARDS, customer_key, due_shard_pk
 from pollen.storage.table import GSI1
@@ -149,7 +152,7 @@ def run_due(now: datetime) -> JobResult:
     """Handle every wallet and order due by ``now``. One failing item does not stop the others;
     failures are logged and raised together at the end, so the run is marked failed."""
     c = container()
-    processed = coins = wallets = reminders = confirmed = 0
+    processed = coins = wallets = reminders = confirmed = coupons = 0
     errors: list[Exception] = []
     for item in due_items(c, now.date()):
         entity = item.get("entity")
@@ -159,6 +162,15 @@ def run_due(now: datetime) -> JobResult:
                 coins, wallets, reminders = coins + expired, wallets + (expired > 0), reminders + sent
             elif entity == "order":
                 confirmed += _confirm_order(c, item, now)
+            elif entity == PENDING_ENTITY:
+                outcome = settle_pending(
+                    c,
+                    str(item["merchant_id"]),
+                    str(item["code"]),
+                    datetime.fromisoformat(item["created_at"]),
+                    now,
+                )
+                coupons += outcome in {"created", "cancelled"}
             else:
                 logger.warning("unexpected item in the due index", extra={"pk": item.get("PK")})
                 continue
@@ -170,6 +182,8 @@ def run_due(now: datetime) -> JobResult:
         f"expired {_plural(coins, 'coin')} in {_plural(wallets, 'wallet')}, "
         f"{_plural(reminders, 'reminder')}, {_plural(confirmed, 'order')} confirmed"
     )
+    if coupons:
+        detail += f", {_plural(coupons, 'pending coupon')} settled with Shopify"
     logger.info("expiry run", extra={"processed": processed, "failed": len(errors), "detail": detail})
     if errors:
         raise ExceptionGroup(f"expiry: {len(errors)} of {processed + len(errors)} due items failed", errors)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pollen.domain.errors import Conflict
+from pollen.domain.errors import Conflict, NotFound
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program, ProgramSettings
 from pollen.events.envelope import OutboxEvent
@@ -43,3 +43,44 @@ def onboard_merchant(
     finally:
         c.config.invalidate(merchant.merchant_id)
     return program
+
+
+def connect_shopify(
+    c: Container, merchant_id: str, connection: ShopifyConnection, *, now: datetime
+) -> tuple[ShopifyConnection, bool]:
+    """Connect (or reconnect) the merchant's Shopify shop; returns it and whether it is new.
+
+    A shop belongs to one merchant: a domain another merchant holds is a 409. An omitted admin
+    token keeps the stored one, so the webhook secret can be rotated without re-entering it."""
+    config = c.config.get(merchant_id)
+    if config is None:
+        raise NotFound("This merchant does not exist.")
+    owner = c.config.merchant_for_shop(connection.shop_domain)
+    if owner is not None and owner != merchant_id:
+        raise Conflict("This Shopify shop is connected to another Pollen store.")
+    previous = config.shopify
+    if connection.admin_access_token is None and previous is not None:
+        connection = connection.model_copy(update={"admin_access_token": previous.admin_access_token})
+    tx = c.table.transaction()
+    tx.put(shopify_item(merchant_id, connection), label="shopify")
+    tx.put(
+        OutboxEvent(
+            event_type="shopify_connected",
+            merchant_id=merchant_id,
+            occurred_at=now,
+            payload={"shop_domain": connection.shop_domain, "api_version": connection.api_version},
+        ).to_item(),
+        label="event",
+    )
+    tx.commit()
+    c.config.invalidate(merchant_id)
+    for domain in {connection.shop_domain, previous.shop_domain if previous else connection.shop_domain}:
+        c.config.forget_shop(domain)
+    return connection, previous is None
+
+
+def get_shopify(c: Container, merchant_id: str) -> ShopifyConnection:
+    config = c.config.get(merchant_id)
+    if config is None or config.shopify is None:
+        raise NotFound("Shopify is not connected.")
+    return config.shopify

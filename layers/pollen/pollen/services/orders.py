@@ -23,6 +23,7 @@ from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
+from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import WalletChange, customer_fields, new_customer, stage_wallet_change
 from pollen.services.program import get_program
@@ -57,6 +58,7 @@ def order_view(order: OrderRecord) -> dict[str, Any]:
         "coins_credited": order.applied_credited,
         "coins_pending": order.applied_pending,
         "shortfall": order.shortfall,
+        "attributions": [a.model_dump(mode="json") for a in order.attributions],
     }
 
 
@@ -139,6 +141,7 @@ def order_event(
             "currency": data.currency if data else None,
             "total": str(data.total) if data and data.total is not None else None,
             "discount_codes": list(data.discount_codes) if data else [],
+            "attributions": [a.model_dump(mode="json") for a in order.attributions],
             "coins_credited": order.applied_credited,
             "coins_pending": order.applied_pending,
             "shortfall": order.shortfall,
@@ -176,6 +179,7 @@ def record_order_fact(
         guest_email = fact.data.email if fact.data and not known_customer else None
         if guest_email:
             keys.append(email_key(merchant_id, guest_email))
+        keys.extend(coupon_keys(merchant_id, fact.data))  # usage of Pollen coupons: same read
         if idempotency:
             keys.append(idempotency.receipt_key(merchant_id))
         found = c.table.batch_get(keys)
@@ -190,6 +194,7 @@ def record_order_fact(
         existing = _customer(c, merchant_id, customer_id, found, keys)
 
         order = settle(before, before.facts.merge(fact), program, now)
+        order, uses = plan_usage(merchant_id, order, found, now)
         if order == before and order_found is not None and customer_id == before.customer_id:
             return OrderOutcome(order, existing.wallet if existing else None)  # nothing new: nothing to write
 
@@ -209,6 +214,7 @@ def record_order_fact(
         order = order.model_copy(update={"version": before.version + 1, "updated_at": now})
         put_order(tx, merchant_id, order, expected_version=before.version)
         after = change.after if change else None
+        stage_usage(tx, merchant_id, uses, after or existing, now)
         tx.put(order_event(merchant_id, order, after, now).to_item(), label="order-event")
         outcome = OrderOutcome(order, after.wallet if after else None, change.entries if change else [])
         if idempotency:

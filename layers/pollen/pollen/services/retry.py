@@ -12,7 +12,7 @@ from pollen.storage.errors import ConditionFailed, WriteConflict
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 12
-VERSIONED = frozenset({"customer", "order", "trigger-usage"})
+VERSIONED = frozenset({"customer", "order", "trigger-usage", "coupon"})
 
 
 def retrying(attempt: Callable[[], T]) -> T:
@@ -24,7 +24,7 @@ def retrying(attempt: Callable[[], T]) -> T:
         except WriteConflict:
             pass
         except ConditionFailed as exc:
-            if not set(exc.labels) <= VERSIONED:
+            if not {label.rstrip("-0123456789") for label in exc.labels} <= VERSIONED:
                 raise
         time.sleep(random.uniform(0, 0.005 * 2 ** min(n, 6)))  # noqa: S311 - jitter, not security
     raise RetryableConflict("Too many concurrent changes to this customer; retry the request.")

@@ -59,17 +59,17 @@ def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMes
     if config is None:
         logger.warning("event of an unknown merchant", extra={"merchant_id": event.merchant_id})
         return []
-    routes = config.routes(event)
-    logger.info(
-        "outbox event",
-        extra={"event_type": event.event_type, "event_id": event.event_id, "deliveries": len(routes)},
-    )
-    return [
+    messages = [
         DeliveryMessage.for_route(
             event, subscription.subscription_id, integration.integration_id, routed_at=now
         )
-        for subscription, integration in routes
+        for subscription, integration in config.routes(event)
     ]
+    logger.info(
+        "outbox event",
+        extra={"event_type": event.event_type, "event_id": event.event_id, "deliveries": len(messages)},
+    )
+    return messages
 
 
 def route(c: Container, records: Sequence[tuple[str, OutboxEvent]], *, now: datetime) -> RouteResult:

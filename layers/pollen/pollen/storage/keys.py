@@ -1,19 +1,22 @@
 """Key builders for the single table. Every primary key starts with ``M#{merchant_id}#``.
 
 Layout (PK → SK):
-  M#{m}#CONFIG         → MERCHANT | PROGRAM | SHOPIFY | TRIGGER#{id} | INTEGRATION#{id} |
+  M#{m}#CONFIG         → MERCHANT | PROGRAM | SHOPIFY | TRIGGER#{id} | REWARD#{id} | INTEGRATION#{id} |
                          SUBSCRIPTION#{id} | EVENTS | ... (read together, cached)
   M#{m}#APIKEY         → K#{key_id}
   M#{m}#C#{customer}   → CUSTOMER (profile + wallet) | TXN#{seq} | TRIG#{trigger} | EVT#{ulid} (outbox)
   M#{m}#O#{order}      → ORDER (the facts received and what they applied)
+  M#{m}#CPN#{code}     → COUPON (one per code: unique per merchant, read by code at checkout) |
+                         SHOPIFY_PENDING (a coupon whose Shopify discount is not yet settled)
   M#{m}#EMAIL#{email}  → EMAIL (which customer has this email)
   M#{m}#RCPT#{key}     → RCPT (idempotency receipts, TTL)
   M#{m}#EVT            → EVT#{ulid} (outbox events that belong to no customer)
   M#{m}#PHONE#{phone}  → PHONE (which customer has this phone number, digits only)
   M#{m}#DLV            → D#{event_id}.{subscription_id} (delivery log: one item per delivery,
                          its attempts inside; GSI1 lists them by status)
-GSI1 holds look-ups: a Shopify shop domain (which cannot know the merchant), items by the day
-they fall due (wallets with coins to expire or announce, orders to confirm), guest orders by email.
+GSI1 holds look-ups: a customer's coupons (``M#{m}#C#{customer}#CPN``), a Shopify shop domain
+(which cannot know the merchant), items by the day they fall due (wallets with coins to expire or
+announce, orders to confirm, coupons to settle with Shopify), guest orders by email, deliveries by status.
 """
 
 from __future__ import annotations
@@ -63,6 +66,22 @@ def shop_domain_gsi1pk(shop_domain: str) -> str:
 
 def trigger_key(merchant_id: str, trigger_id: str) -> Key:
     return Key(config_pk(merchant_id), f"TRIGGER#{part(trigger_id)}")
+
+
+def reward_key(merchant_id: str, reward_id: str) -> Key:
+    return Key(config_pk(merchant_id), f"REWARD#{part(reward_id)}")
+
+
+def coupon_key(merchant_id: str, code: str) -> Key:
+    return Key(f"{merchant_prefix(merchant_id)}CPN#{part(code)}", "COUPON")
+
+
+def coupon_pending_key(merchant_id: str, code: str) -> Key:
+    return Key(f"{merchant_prefix(merchant_id)}CPN#{part(code)}", "SHOPIFY_PENDING")
+
+
+def customer_coupons_gsi1pk(merchant_id: str, customer_id: str) -> str:
+    return f"{customer_pk(merchant_id, customer_id)}#CPN"
 
 
 def integration_key(merchant_id: str, integration_id: str) -> Key:

@@ -108,6 +108,11 @@ class MerchantConfigStore:
         with self._lock:
             self._cache.pop(merchant_id, None)
 
+    def forget_shop(self, shop_domain: str) -> None:
+        """Called after this container connects a shop, so its webhooks find the merchant at once."""
+        with self._lock:
+            self._shops.pop(shop_domain.strip().lower(), None)
+
     def merchant_for_shop(self, shop_domain: str) -> str | None:
         """Which merchant a Shopify shop belongs to (GSI1; the webhook cannot know the merchant id)."""
         domain = shop_domain.strip().lower()

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.clock import isoformat
-from pollen.domain.orders import OrderFacts
+from pollen.domain.orders import Attribution, OrderFacts
 from pollen.storage.keys import Key, due_index, guest_orders_gsi1pk, order_key
 from pollen.storage.transactions import Transaction
 
@@ -30,6 +30,7 @@ class OrderRecord(BaseModel):
     shortfall: int = Field(default=0, description="Coins a clawback could not take back (balance too low).")
     paid_at: datetime | None = None
     confirm_on: date | None = Field(default=None, description="When pending coins are due to be confirmed.")
+    attributions: list[Attribution] = Field(default_factory=list)
     version: int = 0
     updated_at: datetime | None = None
 

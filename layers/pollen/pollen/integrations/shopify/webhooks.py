@@ -196,6 +196,7 @@ def order_data(order: ShopifyOrder) -> OrderData:
         ],
         total=order.total_price,
         discount_codes=[code.code for code in order.discount_codes],
+        discount_amounts={c.code: c.amount for c in order.discount_codes if c.amount is not None},
         created_at=order.created_at,
     )
 

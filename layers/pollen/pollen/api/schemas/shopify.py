@@ -1,0 +1,27 @@
+"""Bodies of the admin Shopify connection API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ShopifyConnectionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shop_domain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")]
+    webhook_secret: Annotated[str, Field(min_length=8, max_length=200)]
+    admin_access_token: Annotated[str, Field(min_length=8, max_length=200)] | None = None
+    api_version: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")] = "2025-10"
+
+
+class ShopifyConnectionView(BaseModel):
+    """Secrets are write-only: the view says only whether they are set."""
+
+    shop_domain: str
+    api_version: str
+    webhook_secret_set: bool
+    admin_access_token_set: bool
+    updated_at: datetime | None = None

@@ -1,0 +1,101 @@
+"""The rewards catalogue: the merchant edits it; customers see what they can redeem now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from pollen.domain.errors import NotFound
+from pollen.domain.rewards import AllowedCoins, Reward, RewardSettings, eligibility
+from pollen.events.envelope import OutboxEvent
+from pollen.services.container import Container
+from pollen.services.program import get_program
+from pollen.storage.customers import parse_customer_item
+from pollen.storage.keys import customer_key, reward_key
+from pollen.storage.merchant_config import MerchantConfig
+from pollen.storage.rewards import reward_item, rewards_of
+
+
+def _config(c: Container, merchant_id: str) -> MerchantConfig:
+    config = c.config.get(merchant_id)
+    if config is None:
+        raise NotFound("This merchant does not exist.")
+    return config
+
+
+def list_rewards(c: Container, merchant_id: str) -> list[Reward]:
+    return sorted(rewards_of(_config(c, merchant_id)).values(), key=lambda r: r.reward_id)
+
+
+def get_reward(c: Container, merchant_id: str, reward_id: str) -> Reward:
+    reward = rewards_of(_config(c, merchant_id)).get(reward_id)
+    if reward is None:
+        raise NotFound("No reward with this id.")
+    return reward
+
+
+def put_reward(
+    c: Container, merchant_id: str, reward_id: str, settings: RewardSettings, *, now: datetime
+) -> tuple[Reward, bool]:
+    """Create or replace; coupons already issued keep the terms they were issued with."""
+    existing = rewards_of(_config(c, merchant_id)).get(reward_id)
+    reward = Reward(
+        reward_id=reward_id,
+        settings=settings,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+    )
+    tx = c.table.transaction()
+    tx.put(reward_item(merchant_id, reward), label="reward")
+    event = OutboxEvent(
+        event_type="reward_updated",
+        merchant_id=merchant_id,
+        occurred_at=now,
+        payload={"reward_id": reward_id, **settings.model_dump(mode="json")},
+    )
+    tx.put(event.to_item(), label="event")
+    tx.commit()
+    c.config.invalidate(merchant_id)
+    return reward, existing is None
+
+
+def delete_reward(c: Container, merchant_id: str, reward_id: str) -> None:
+    get_reward(c, merchant_id, reward_id)
+    tx = c.table.transaction()
+    tx.delete(reward_key(merchant_id, reward_id), label="reward")
+    tx.commit()
+    c.config.invalidate(merchant_id)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A reward as one customer sees it now."""
+
+    reward: Reward
+    eligible: bool
+    reason: str | None
+    allowed_coins: AllowedCoins | None
+
+
+def offers(
+    c: Container, merchant_id: str, *, customer_id: str | None, cart_total: Decimal | None
+) -> list[Offer]:
+    """Enabled rewards with eligibility for this customer and cart; one GetItem when a customer is named."""
+    program = get_program(c, merchant_id)
+    balance: int | None = None
+    if customer_id is not None:
+        item = c.table.get(customer_key(merchant_id, customer_id))
+        if item is None:
+            raise NotFound("No customer with this id.")
+        balance = parse_customer_item(item).wallet.balance
+    # Without a customer the offer says what each reward asks, not whether they can pay for it.
+    spendable = balance if balance is not None else 10**9
+    result = []
+    for reward in list_rewards(c, merchant_id):
+        if reward.settings.enabled:
+            eligible, reason, allowed = eligibility(
+                reward, coin_value=program.coin_value, balance=spendable, cart_total=cart_total
+            )
+            result.append(Offer(reward, eligible, reason, allowed))
+    return result
