@@ -339,8 +339,12 @@ def test_redemption_costs_two_calls_warm(api: InProcessApi, demo: DemoStore, cal
     assert calls.snapshot() == {"BatchGetItem": 1, "TransactWriteItems": 1}
     api.get(f"/v1/customers/{CUSTOMER}/coupons", key=demo.api_keys.read)  # warms the read key
     calls.reset()
-    api.get(f"/v1/customers/{CUSTOMER}/coupons", key=demo.api_keys.read)
+    coupons = api.get(f"/v1/customers/{CUSTOMER}/coupons", key=demo.api_keys.read).json()["items"]
     assert calls.snapshot() == {"Query": 1}
+    calls.reset()
+    code = coupons[0]["code"]
+    assert api.delete(f"/v1/customers/{CUSTOMER}/coupons/{code}", key=demo.api_keys.write).status == 200
+    assert calls.snapshot() == {"BatchGetItem": 1, "TransactWriteItems": 1}
 
 
 def test_admin_rewards_crud_validation_and_auth(api: InProcessApi, demo: DemoStore) -> None:

@@ -18,14 +18,17 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from infra.inprocess import ApiResponse, InProcessApi
-from infra.seed import DemoStore
+from infra.onboard import onboard
+from infra.seed import DEMO_PROGRAM, DemoStore
 from pollen.clock import isoformat, utcnow
 from pollen.domain.customers import CustomerData
+from pollen.domain.merchants import ShopifyConnection
 from pollen.services import shopify_admin
 from pollen.services.adjustments import adjust
 from pollen.services.container import container
 from pollen.services.customers import upsert_customer
 from pollen.services.expiry import run_due
+from pollen.services.redemption import cancel_coupon
 from pollen.storage.client import CallCounter
 from tests.support.ledger import assert_ledgers_balance
 
@@ -384,4 +387,77 @@ def test_the_hourly_job_settles_a_coupon_left_pending(
     assert coupon["stored_status"] == ("issued" if outcome == "created" else "cancelled")
     assert not [i for i in items(table_name) if i.get("entity") == "coupon_shopify_pending"]
     assert balance(api, demo) == balance_after
+    assert_ledgers_balance(table_name)
+
+
+def test_a_coupon_cancelled_while_shopify_creates_it_loses_its_discount(
+    api: InProcessApi, demo: DemoStore, shopify: FakeShopify, table_name: str
+) -> None:
+    def cancel_then_create(request: httpx.Request) -> httpx.Response:
+        [pending] = coupons(table_name)  # the customer cancels while Shopify is still working
+        cancel_coupon(container(), demo.merchant_id, CUSTOMER, pending["code"], now=utcnow())
+        return CREATED_BASIC(request)
+
+    shopify.on("discountCodeBasicCreate", cancel_then_create)
+    shopify.on(
+        "discountCodeDelete", ok("discountCodeDelete", {"deletedCodeDiscountId": GID, "userErrors": []})
+    )
+    response = redeem(api, demo, {"reward_id": "five-off"})
+    assert response.status == 201, response.body
+    assert response.json()["coupon"]["status"] == "cancelled"
+    deleted = [
+        b["variables"] for b in shopify.bodies() if b["query"].startswith("mutation discountCodeDelete")
+    ]
+    assert deleted == [{"id": GID}]
+    assert balance(api, demo) == 500
+    assert "coupon_created" not in event_types(table_name)
+    assert_ledgers_balance(table_name)
+
+
+def test_reconnecting_keeps_the_token_and_a_shop_belongs_to_one_store(
+    api: InProcessApi, demo: DemoStore, shopify: FakeShopify
+) -> None:
+    admin = demo.api_keys.admin
+    rotated = api.put(
+        "/v1/admin/shopify",
+        key=admin,
+        json_body={"shop_domain": demo.shopify.shop_domain, "webhook_secret": "a-new-webhook-secret"},
+    )
+    assert rotated.status == 200, rotated.body
+    assert rotated.json()["admin_access_token_set"] is True
+    other = ShopifyConnection(shop_domain="other-shop.myshopify.com", webhook_secret="other-secret")
+    onboard("other-store", "Other Store", DEMO_PROGRAM, shopify=other)
+    taken = api.put(
+        "/v1/admin/shopify",
+        key=admin,
+        json_body={"shop_domain": "other-shop.myshopify.com", "webhook_secret": "x" * 12},
+    )
+    assert taken.status == 409
+    assert api.get("/v1/admin/shopify", key=admin).json()["shop_domain"] == demo.shopify.shop_domain
+
+
+def test_the_job_takes_down_the_discount_of_a_pending_coupon_the_customer_cancelled(
+    api: InProcessApi, demo: DemoStore, shopify: FakeShopify, table_name: str
+) -> None:
+    shopify.on("discountCodeBasicCreate", read_timeout)
+    shopify.on("codeDiscountNodeByCode", read_timeout, FOUND)
+    shopify.on(
+        "discountCodeDelete", ok("discountCodeDelete", {"deletedCodeDiscountId": GID, "userErrors": []})
+    )
+    assert redeem(api, demo, {"reward_id": "five-off"}).status == 503
+    [pending] = coupons(table_name)
+    assert (
+        api.delete(f"/v1/customers/{CUSTOMER}/coupons/{pending['code']}", key=demo.api_keys.write).status
+        == 200
+    )
+    assert balance(api, demo) == 500
+    result = run_due(utcnow() + timedelta(minutes=5))
+    assert result.detail.endswith("1 pending coupon settled with Shopify")
+    deleted = [
+        b["variables"] for b in shopify.bodies() if b["query"].startswith("mutation discountCodeDelete")
+    ]
+    assert deleted == [{"id": GID}]
+    [coupon] = coupons(table_name)
+    assert (coupon["stored_status"], coupon["shopify"]) == ("cancelled", "failed")
+    assert not [i for i in items(table_name) if i.get("entity") == "coupon_shopify_pending"]
     assert_ledgers_balance(table_name)

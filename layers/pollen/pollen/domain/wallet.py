@@ -120,41 +120,29 @@ class Wallet(BaseModel):
             raise ValueError("credit needs a positive number of coins")
         expires_on = (now.date() + timedelta(days=expiry_days)) if expiry_days else None
         lot = expires_on.isoformat() if expires_on else NEVER
-        lots = dict(self.lots)
-        lots[lot] = lots.get(lot, 0) + coins
-        earned = coins if type in {TxnType.REWARD} else 0
-        refunded = coins if type == TxnType.REFUND else 0
-        wallet = self.model_copy(
-            update={
-                "balance": self.balance + coins,
-                "lots": lots,
-                "lifetime_earned": self.lifetime_earned + earned,
-                "lifetime_redeemed": max(0, self.lifetime_redeemed - refunded),
-                "ledger_seq": self.ledger_seq + 1,
-                "version": self.version + 1,
-            }
-        )
-        entry = self._entry(
-            wallet.balance,
-            coins,
-            type=type,
-            operation=Operation.CREDIT,
-            source=source,
-            reference=reference,
-            created_at=now,
-            expires_on=expires_on,
-            note=note,
-        )
-        return Wallet.model_validate(wallet.model_dump()), entry
+        return self._add({lot: coins}, type=type, source=source, reference=reference, now=now, note=note)
 
     def restore(
         self, lots: dict[str, int], *, source: Source, reference: str, now: datetime, note: str | None = None
     ) -> tuple[Wallet, LedgerEntry]:
         """Give back coins a redemption took, into the lots they came from (a refund must not make
         coins live longer than they would have; a lot already past its date expires on the next run)."""
-        coins = sum(lots.values())
-        if coins <= 0 or any(c <= 0 for c in lots.values()):
+        if not lots or any(c <= 0 for c in lots.values()):
             raise ValueError("restore needs positive lots")
+        return self._add(lots, type=TxnType.REFUND, source=source, reference=reference, now=now, note=note)
+
+    def _add(
+        self,
+        lots: dict[str, int],
+        *,
+        type: TxnType,
+        source: Source,
+        reference: str,
+        now: datetime,
+        note: str | None,
+    ) -> tuple[Wallet, LedgerEntry]:
+        """Credit ``lots`` (expiry date or NEVER -> coins); the entry shows the soonest expiry."""
+        coins = sum(lots.values())
         merged = dict(self.lots)
         for lot, n in lots.items():
             merged[lot] = merged.get(lot, 0) + n
@@ -163,7 +151,10 @@ class Wallet(BaseModel):
             update={
                 "balance": self.balance + coins,
                 "lots": merged,
-                "lifetime_redeemed": max(0, self.lifetime_redeemed - coins),
+                "lifetime_earned": self.lifetime_earned + (coins if type == TxnType.REWARD else 0),
+                "lifetime_redeemed": max(
+                    0, self.lifetime_redeemed - (coins if type == TxnType.REFUND else 0)
+                ),
                 "ledger_seq": self.ledger_seq + 1,
                 "version": self.version + 1,
             }
@@ -171,7 +162,7 @@ class Wallet(BaseModel):
         entry = self._entry(
             wallet.balance,
             coins,
-            type=TxnType.REFUND,
+            type=type,
             operation=Operation.CREDIT,
             source=source,
             reference=reference,

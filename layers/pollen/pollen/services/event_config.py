@@ -33,6 +33,7 @@ from pollen.domain.integrations import (
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
 from pollen.services.container import Container
+from pollen.services.merchants import merchant_config
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.event_config import (
     EVENTS_SETTINGS_ENTITY,
@@ -54,9 +55,7 @@ EVENTS_SETTINGS_UPDATED = "events_settings_updated"
 
 
 def current(c: Container, merchant_id: str) -> EventsConfig:
-    config = c.config.get(merchant_id)
-    if config is None:
-        raise NotFound("This merchant does not exist.")
+    config = merchant_config(c, merchant_id)
     return events_config(config)
 
 
@@ -249,9 +248,7 @@ def delete_subscription(c: Container, merchant_id: str, subscription_id: str, *,
 
 def get_settings(c: Container, merchant_id: str) -> tuple[bool, datetime | None]:
     """The switch and when it was last set (None: never set, so on)."""
-    config = c.config.get(merchant_id)
-    if config is None:
-        raise NotFound("This merchant does not exist.")
+    config = merchant_config(c, merchant_id)
     item = config.items.get(events_settings_key(merchant_id).sk)
     if item is None or item.get("entity") != EVENTS_SETTINGS_ENTITY:
         return True, None

@@ -10,7 +10,15 @@ from pollen.domain.program import Program, ProgramSettings
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.merchant_config import merchant_item, program_item, shopify_item
+from pollen.storage.merchant_config import MerchantConfig, merchant_item, program_item, shopify_item
+
+
+def merchant_config(c: Container, merchant_id: str) -> MerchantConfig:
+    """The merchant's cached config partition, or a 404 when there is no such merchant."""
+    config = c.config.get(merchant_id)
+    if config is None:
+        raise NotFound("This merchant does not exist.")
+    return config
 
 
 def onboard_merchant(
@@ -52,9 +60,7 @@ def connect_shopify(
 
     A shop belongs to one merchant: a domain another merchant holds is a 409. An omitted admin
     token keeps the stored one, so the webhook secret can be rotated without re-entering it."""
-    config = c.config.get(merchant_id)
-    if config is None:
-        raise NotFound("This merchant does not exist.")
+    config = merchant_config(c, merchant_id)
     owner = c.config.merchant_for_shop(connection.shop_domain)
     if owner is not None and owner != merchant_id:
         raise Conflict("This Shopify shop is connected to another Pollen store.")

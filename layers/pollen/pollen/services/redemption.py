@@ -38,6 +38,7 @@ from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Plan, customer_fields, operate_as
+from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.storage.coupons import (
     customer_coupons,
@@ -114,6 +115,15 @@ class Redeemed(BaseModel):
     balance: int
 
 
+def _answer(customer_id: str, coupon: Coupon, plan: Plan, now: datetime) -> Redeemed:
+    return Redeemed(
+        customer_id=customer_id,
+        coupon=CouponView.of(coupon, now),
+        transaction=plan.entries[0],
+        balance=plan.wallet.balance,
+    )
+
+
 @dataclass(frozen=True)
 class RedeemRequest:
     reward_id: str
@@ -153,13 +163,6 @@ def coupon_event(
     )
 
 
-def _config(c: Container, merchant_id: str) -> MerchantConfig:
-    config = c.config.get(merchant_id)
-    if config is None:
-        raise NotFound("This merchant does not exist.")
-    return config
-
-
 def _connected(config: MerchantConfig) -> ShopifyConnection | None:
     shopify = config.shopify
     return shopify if shopify is not None and shopify.admin_access_token else None
@@ -179,7 +182,7 @@ def redeem(
     idempotency: Idempotency | None = None,
 ) -> tuple[int, Redeemed]:
     """Two round trips without Shopify (BatchGetItem, TransactWriteItems); one more write with it."""
-    config = _config(c, merchant_id)
+    config = merchant_config(c, merchant_id)
     program = get_program(c, merchant_id)
     reward = rewards_of(config).get(request.reward_id)
     if reward is None:
@@ -236,20 +239,12 @@ def redeem(
 
         return Plan(wallet, [entry], stage)
 
-    def respond(plan: Plan) -> Redeemed:
-        return Redeemed(
-            customer_id=customer_id,
-            coupon=CouponView.of(issued["coupon"], now),
-            transaction=plan.entries[0],
-            balance=plan.wallet.balance,
-        )
-
     status, result = operate_as(
         c,
         merchant_id,
         customer_id,
         decide,
-        respond=respond,
+        respond=lambda plan: _answer(customer_id, issued["coupon"], plan, now),
         response_type=Redeemed,
         now=now,
         idempotency=idempotency,
@@ -351,7 +346,7 @@ def confirm_shopify(
 
     current: Coupon | None = coupon
     for _ in range(5):
-        if current is None or current.shopify != "pending":
+        if current is None or current.shopify != "pending" or current.stored_status != CouponStatus.ISSUED:
             break
         after = current.model_copy(
             update={"shopify": "created", "shopify_discount_id": discount_id, "version": current.version + 1}
@@ -359,10 +354,7 @@ def confirm_shopify(
         tx = c.table.transaction()
         put_coupon(tx, merchant_id, after, expected_version=current.version)
         delete_pending_marker(tx, merchant_id, current.code)
-        if after.stored_status == CouponStatus.ISSUED:
-            tx.put(
-                coupon_event(COUPON_CREATED, merchant_id, after, None, now).to_item(), label="coupon-event"
-            )
+        tx.put(coupon_event(COUPON_CREATED, merchant_id, after, None, now).to_item(), label="coupon-event")
         try:
             tx.commit()
             return after
@@ -445,27 +437,22 @@ class _AlreadySettled(Exception):
 
 def cancel_coupon(c: Container, merchant_id: str, customer_id: str, code: str, *, now: datetime) -> Redeemed:
     """Cancel an unused coupon and give its coins back (ledger ``refund``); Shopify first, see above."""
-    config = _config(c, merchant_id)
     program = get_program(c, merchant_id)
     key = coupon_key(merchant_id, code)
-    item = c.table.get(key, consistent=True)
-    coupon = parse_coupon_item(item) if item else None
-    if coupon is None or coupon.customer_id != customer_id:
-        raise NotFound("No coupon with this code for this customer.")
-    _check_cancellable(coupon, now)
-    shopify = _connected(config)
-    if shopify and coupon.shopify == "created" and coupon.shopify_discount_id:
-        from pollen.integrations.shopify.discounts import ShopifyFailure  # noqa: PLC0415 - lazy
+    shopify = _connected(merchant_config(c, merchant_id))
+    if shopify:  # the discount must be dead in Shopify before the coins come back: read it first
+        coupon = _cancellable(c.table.get(key, consistent=True), customer_id, now)
+        if coupon.shopify == "created" and coupon.shopify_discount_id:
+            from pollen.integrations.shopify.discounts import ShopifyFailure  # noqa: PLC0415 - lazy
 
-        try:
-            _admin(shopify).deactivate_discount(coupon.shopify_discount_id)
-        except ShopifyFailure as failure:
-            _raise_for(failure)
+            try:
+                _admin(shopify).deactivate_discount(coupon.shopify_discount_id)
+            except ShopifyFailure as failure:
+                _raise_for(failure)
     cancelled: dict[str, Coupon] = {}
 
     def decide(record: CustomerRecord, found: dict[Key, dict[str, Any]]) -> Plan:
-        current = parse_coupon_item(found[key])
-        _check_cancellable(current, now)
+        current = _cancellable(found.get(key), customer_id, now)
         wallet, entry = record.wallet.restore(
             current.lots, source=Source.REDEMPTION, reference=current.code, now=now, note="coupon cancelled"
         )
@@ -481,8 +468,7 @@ def cancel_coupon(c: Container, merchant_id: str, customer_id: str, code: str, *
 
         def stage(tx: Any) -> None:
             put_coupon(tx, merchant_id, after, expected_version=current.version)
-            if current.shopify == "pending":
-                delete_pending_marker(tx, merchant_id, current.code)
+            # a pending coupon keeps its marker: the job makes sure no Shopify discount outlives it
             tx.put(
                 coupon_event(COUPON_CANCELLED, merchant_id, after, record, now).to_item(),
                 label="coupon-event",
@@ -490,20 +476,12 @@ def cancel_coupon(c: Container, merchant_id: str, customer_id: str, code: str, *
 
         return Plan(wallet, [entry], stage)
 
-    def respond(plan: Plan) -> Redeemed:
-        return Redeemed(
-            customer_id=customer_id,
-            coupon=CouponView.of(cancelled["coupon"], now),
-            transaction=plan.entries[0],
-            balance=plan.wallet.balance,
-        )
-
     _, result = operate_as(
         c,
         merchant_id,
         customer_id,
         decide,
-        respond=respond,
+        respond=lambda plan: _answer(customer_id, cancelled["coupon"], plan, now),
         response_type=Redeemed,
         now=now,
         idempotency=None,
@@ -514,12 +492,16 @@ def cancel_coupon(c: Container, merchant_id: str, customer_id: str, code: str, *
     return result
 
 
-def _check_cancellable(coupon: Coupon, now: datetime) -> None:
+def _cancellable(item: dict[str, Any] | None, customer_id: str, now: datetime) -> Coupon:
+    coupon = parse_coupon_item(item) if item else None
+    if coupon is None or coupon.customer_id != customer_id:
+        raise NotFound("No coupon with this code for this customer.")
     status = coupon.status(now)
     if status != CouponStatus.ISSUED:
         raise CouponNotCancellable(
             f"The coupon is {status.value}; only an unused, unexpired coupon can be cancelled."
         )
+    return coupon
 
 
 def list_coupons(
@@ -556,16 +538,45 @@ def settle_pending(c: Container, merchant_id: str, code: str, created_at: dateti
         delete_pending_marker(tx, merchant_id, code)
         tx.commit()
         return "stale"
-    connection = _connected(_config(c, merchant_id))
+    connection = _connected(merchant_config(c, merchant_id))
     if connection is None:  # Shopify was disconnected meanwhile: no code can be usable there
         compensate(c, merchant_id, coupon, now=now, reason="shopify_disconnected")
         return "cancelled"
+    if coupon.stored_status == CouponStatus.CANCELLED:  # cancelled while pending: no discount may live
+        return _take_down(c, merchant_id, coupon, connection)
+    return _settle_again(c, merchant_id, coupon, connection, now)
+
+
+def _settle_again(
+    c: Container, merchant_id: str, coupon: Coupon, connection: ShopifyConnection, now: datetime
+) -> str:
     try:
         settled = settle_shopify(c, merchant_id, coupon, connection, now=now, fresh=False)
     except UpstreamRejected:
         return "cancelled"
     except UpstreamUnavailable:
-        item = c.table.get(coupon_key(merchant_id, code), consistent=True)
+        item = c.table.get(coupon_key(merchant_id, coupon.code), consistent=True)
         after = parse_coupon_item(item) if item else None
         return "cancelled" if after and after.stored_status == CouponStatus.CANCELLED else "unknown"
     return "created" if settled.shopify == "created" else "cancelled"
+
+
+def _take_down(c: Container, merchant_id: str, coupon: Coupon, connection: ShopifyConnection) -> str:
+    from pollen.integrations.shopify.discounts import ShopifyFailure  # noqa: PLC0415 - lazy: see _admin
+
+    admin = _admin(connection)
+    try:
+        if (found := admin.find_discount(coupon.code)) is not None:
+            admin.delete_discount(found)
+    except ShopifyFailure:
+        return "unknown"
+    tx = c.table.transaction()
+    put_coupon(
+        tx,
+        merchant_id,
+        coupon.model_copy(update={"shopify": "failed", "version": coupon.version + 1}),
+        expected_version=coupon.version,
+    )
+    delete_pending_marker(tx, merchant_id, coupon.code)
+    tx.commit()
+    return "cancelled"

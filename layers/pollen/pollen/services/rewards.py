@@ -10,26 +10,19 @@ from pollen.domain.errors import NotFound
 from pollen.domain.rewards import AllowedCoins, Reward, RewardSettings, eligibility
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
+from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.storage.customers import parse_customer_item
 from pollen.storage.keys import customer_key, reward_key
-from pollen.storage.merchant_config import MerchantConfig
 from pollen.storage.rewards import reward_item, rewards_of
 
 
-def _config(c: Container, merchant_id: str) -> MerchantConfig:
-    config = c.config.get(merchant_id)
-    if config is None:
-        raise NotFound("This merchant does not exist.")
-    return config
-
-
 def list_rewards(c: Container, merchant_id: str) -> list[Reward]:
-    return sorted(rewards_of(_config(c, merchant_id)).values(), key=lambda r: r.reward_id)
+    return sorted(rewards_of(merchant_config(c, merchant_id)).values(), key=lambda r: r.reward_id)
 
 
 def get_reward(c: Container, merchant_id: str, reward_id: str) -> Reward:
-    reward = rewards_of(_config(c, merchant_id)).get(reward_id)
+    reward = rewards_of(merchant_config(c, merchant_id)).get(reward_id)
     if reward is None:
         raise NotFound("No reward with this id.")
     return reward
@@ -39,7 +32,7 @@ def put_reward(
     c: Container, merchant_id: str, reward_id: str, settings: RewardSettings, *, now: datetime
 ) -> tuple[Reward, bool]:
     """Create or replace; coupons already issued keep the terms they were issued with."""
-    existing = rewards_of(_config(c, merchant_id)).get(reward_id)
+    existing = rewards_of(merchant_config(c, merchant_id)).get(reward_id)
     reward = Reward(
         reward_id=reward_id,
         settings=settings,

@@ -12,27 +12,20 @@ from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated, Plan, operate
+from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.storage.customers import CustomerRecord
 from pollen.storage.keys import Key, trigger_count_key, trigger_key
-from pollen.storage.merchant_config import MerchantConfig
 from pollen.storage.transactions import Transaction
 from pollen.storage.triggers import parse_usage, put_usage, trigger_item, triggers_of
 
 
-def _config(c: Container, merchant_id: str) -> MerchantConfig:
-    config = c.config.get(merchant_id)
-    if config is None:
-        raise NotFound("This merchant does not exist.")
-    return config
-
-
 def list_triggers(c: Container, merchant_id: str) -> list[Trigger]:
-    return sorted(triggers_of(_config(c, merchant_id)).values(), key=lambda t: t.trigger_id)
+    return sorted(triggers_of(merchant_config(c, merchant_id)).values(), key=lambda t: t.trigger_id)
 
 
 def get_trigger(c: Container, merchant_id: str, trigger_id: str) -> Trigger:
-    trigger = triggers_of(_config(c, merchant_id)).get(trigger_id)
+    trigger = triggers_of(merchant_config(c, merchant_id)).get(trigger_id)
     if trigger is None:
         raise NotFound("No trigger with this id.")
     return trigger
@@ -42,7 +35,7 @@ def put_trigger(
     c: Container, merchant_id: str, trigger_id: str, settings: TriggerSettings, *, now: datetime
 ) -> tuple[Trigger, bool]:
     """Create or replace; returns the trigger and whether it is new. Its usage counters are kept."""
-    created = trigger_id not in triggers_of(_config(c, merchant_id))
+    created = trigger_id not in triggers_of(merchant_config(c, merchant_id))
     trigger = Trigger(**settings.model_dump(), trigger_id=trigger_id)
     tx = c.table.transaction()
     tx.put(trigger_item(merchant_id, trigger), label="trigger")
