@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
-from pollen.api.auth import requires
+from pollen.api.auth import for_customer, requires
 from pollen.api.schemas.orders import IdempotencyKey
 from pollen.api.schemas.rewards import (
     CartTotal,
@@ -94,7 +94,7 @@ def list_offers(
     summary="Redeem coins for a coupon code (Idempotency-Key honoured)",
     responses={201: {}},
 )
-@requires(Scope.WRITE)
+@for_customer(Scope.WRITE)
 def redeem(
     customer_id: Annotated[CustomerId, Path()],
     body: Annotated[RedeemBody, Body()],
@@ -122,7 +122,7 @@ def redeem(
 
 
 @app.get("/v1/customers/<customer_id>/coupons", summary="A customer's coupons, newest first")
-@requires(Scope.READ)
+@for_customer(Scope.READ)
 def list_coupons(
     customer_id: Annotated[CustomerId, Path()],
     status: Annotated[CouponStatus | None, Query()] = None,
@@ -145,7 +145,7 @@ def list_coupons(
     "/v1/customers/<customer_id>/coupons/<code>",
     summary="Cancel an unused coupon and give its coins back",
 )
-@requires(Scope.WRITE)
+@for_customer(Scope.WRITE)
 def cancel_coupon(customer_id: Annotated[CustomerId, Path()], code: CouponCode) -> Redeemed:
     result = redemption.cancel_coupon(
         container(), principal(app).merchant_id, customer_id, code.strip().upper(), now=utcnow()

@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
-from pollen.api.auth import requires
+from pollen.api.auth import for_customer, requires
 from pollen.api.schemas.customers import CustomerUpsert, CustomerView, TransactionPage
 from pollen.api.schemas.orders import IdempotencyKey
 from pollen.clock import utcnow
@@ -47,13 +47,13 @@ def upsert_customer(
 
 
 @app.get("/v1/customers/<customer_id>/wallet", summary="Balance, pending and expiring coins")
-@requires(Scope.READ)
+@for_customer(Scope.READ)
 def get_wallet(customer_id: Annotated[CustomerId, Path()]) -> wallet.WalletView:
     return wallet.wallet_view(container(), principal(app).merchant_id, customer_id)
 
 
 @app.get("/v1/customers/<customer_id>/transactions", summary="Ledger history, newest first")
-@requires(Scope.READ)
+@for_customer(Scope.READ)
 def get_transactions(
     customer_id: Annotated[CustomerId, Path()],
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
@@ -71,7 +71,7 @@ def get_transactions(
     summary="Award a trigger's coins (409 when its frequency forbids it)",
     responses={201: {}},
 )
-@requires(Scope.WRITE)
+@for_customer(Scope.WRITE)
 def award_trigger(
     customer_id: Annotated[CustomerId, Path()],
     trigger_id: Annotated[TriggerId, Path()],

@@ -15,6 +15,7 @@ from pollen.domain.api_keys import Scope
 F = TypeVar("F", bound=Callable[..., Any])
 
 AUTH_ATTRIBUTE: Final = "__pollen_auth__"
+CUSTOMER_ATTRIBUTE: Final = "__pollen_customer_bound__"
 PUBLIC: Final = "public"
 
 Requirement = Scope | Literal["public"]
@@ -37,6 +38,26 @@ def requires(scope: Scope) -> Callable[[F], F]:
         return func
 
     return mark
+
+
+def for_customer(scope: Scope) -> Callable[[F], F]:
+    """Mark a route as acting for the one customer named by its ``customer_id`` path parameter.
+
+    Server keys of at least ``scope`` may call it for any customer of their merchant. The route is
+    also marked customer-bound, so the customer-token access model (app keys plus a token for that
+    customer) applies to it: every route about one customer must use this, not :func:`requires`.
+    """
+
+    def mark(func: F) -> F:
+        setattr(func, AUTH_ATTRIBUTE, scope)
+        setattr(func, CUSTOMER_ATTRIBUTE, True)
+        return func
+
+    return mark
+
+
+def is_customer_bound(func: Callable[..., Any]) -> bool:
+    return getattr(func, CUSTOMER_ATTRIBUTE, False) is True
 
 
 def public(func: F) -> F:
