@@ -1,7 +1,10 @@
-"""Folds outbox events into daily rollup items (DESIGN.md invariant 4).
+"""Folds outbox events and delivery-log attempts into daily rollup items (DESIGN.md invariant 4).
 
-Rollup arithmetic arrives with the analytics issue; until then the aggregator validates and counts
-every event, failing unreadable records alone (partial batch response) so none is skipped.
+The whole batch is folded at once, not record by record: per merchant one transaction with one write
+per local day touched (plus a marker per fact, which makes redelivery, retries, split batches and
+replays count nothing twice). So Powertools' per-record BatchProcessor does not fit; the handler
+answers the same partial-batch response shape itself. A record that cannot be read, or whose
+merchant's write failed, is reported; the stream retries from it, and markers skip what did commit.
 """
 
 from __future__ import annotations
@@ -9,25 +12,61 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pollen.clock import utcnow
+from pollen.events.envelope import OUTBOX_ENTITY
 from pollen.events.stream import outbox_event
 from pollen.observability import lambda_entry, logger, metrics
+from pollen.services.analytics import StreamFact, aggregate
+from pollen.services.container import container
+from pollen.storage.codec import plain
+from pollen.storage.deliveries import DELIVERY_ENTITY
 
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
-
-def record_handler(record: DynamoDBRecord) -> None:
-    event = outbox_event(record)
-    logger.debug("event for rollups", extra={"event_type": event.event_type, "event_id": event.event_id})
-    metrics.add_metric(name="OutboxEventsAggregated", unit=MetricUnit.Count, value=1)
+def read_fact(record: DynamoDBRecord) -> StreamFact | None:
+    """The record as a fact to count; None for records the aggregator has no use for."""
+    image = record.dynamodb.new_image if record.dynamodb else None
+    if not image:
+        return None
+    entity = image.get("entity")
+    record_id = str(record.dynamodb.sequence_number if record.dynamodb else record.event_id)
+    if entity == OUTBOX_ENTITY:
+        event = outbox_event(record)
+        return StreamFact(record_id, event.merchant_id, event=event)
+    if entity == DELIVERY_ENTITY:
+        item = plain(image)
+        pk = str(item.get("PK", ""))
+        merchant_id = pk.split("#")[1] if pk.startswith("M#") else ""
+        return StreamFact(record_id, merchant_id, delivery=item) if merchant_id else None
+    return None
 
 
 @lambda_entry
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    facts: list[StreamFact] = []
+    failures: list[str] = []
+    for raw in event.get("Records", []):
+        record = DynamoDBRecord(raw)
+        try:
+            fact = read_fact(record)
+        except Exception:  # noqa: BLE001 - an unreadable record fails alone
+            logger.exception("unreadable stream record", extra={"event_id": record.event_id})
+            failures.append(str(record.dynamodb.sequence_number if record.dynamodb else record.event_id))
+            continue
+        if fact is not None:
+            facts.append(fact)
+    results, failed = aggregate(container(), facts, utcnow())
+    failures.extend(sorted(failed))
+    applied = sum(r.applied for r in results.values())
+    duplicates = sum(r.duplicates for r in results.values())
+    metrics.add_metric(name="RollupFactsApplied", unit=MetricUnit.Count, value=applied)
+    if duplicates:
+        metrics.add_metric(name="RollupFactsAlreadyCounted", unit=MetricUnit.Count, value=duplicates)
+    logger.info(
+        "stream batch folded",
+        extra={"records": len(event.get("Records", [])), "applied": applied, "duplicates": duplicates,
+               "failed": len(failures)},
     )
+    return {"batchItemFailures": [{"itemIdentifier": f} for f in failures]}

@@ -7,7 +7,7 @@ from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD", "INR", "EUR"])]
@@ -75,6 +75,34 @@ class ProgramSettings(BaseModel):
     earning: EarningRule
     coin_value: Amount = Field(description='Value of one coin in `currency`, e.g. "0.25".')
     expiry: ExpiryRule = Field(default_factory=ExpiryRule)
+    timezone: str = Field(
+        default="UTC",
+        description=(
+            "IANA time zone of the store (e.g. America/New_York): analytics days start at its "
+            "midnight. Coin expiry dates stay in UTC."
+        ),
+        examples=["UTC", "America/New_York", "Asia/Kolkata"],
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if not is_timezone(value):
+            raise ValueError("must be an IANA time zone name, e.g. America/New_York")
+        return value
+
+
+def is_timezone(name: str) -> bool:
+    """True for a time zone name this runtime knows (IANA database)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415 - rarely used
+
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 class Program(ProgramSettings):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from pollen.clock import isoformat
 from pollen.domain.customers import CustomerData
 from pollen.domain.errors import NotFound
 from pollen.domain.orders import OrderFacts, Target, target
@@ -140,6 +141,7 @@ def order_event(
             "status": order_status(order),
             "currency": data.currency if data else None,
             "total": str(data.total) if data and data.total is not None else None,
+            "created_at": isoformat(data.created_at) if data and data.created_at else None,
             "discount_codes": list(data.discount_codes) if data else [],
             "attributions": [a.model_dump(mode="json") for a in order.attributions],
             "coins_credited": order.applied_credited,

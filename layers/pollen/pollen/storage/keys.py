@@ -183,3 +183,38 @@ def delivery_key(merchant_id: str, delivery_id: str) -> Key:
 def delivery_status_gsi1pk(merchant_id: str, status: str) -> str:
     """GSI1 partition listing the merchant's deliveries in one status (the item moves as it changes)."""
     return f"{merchant_prefix(merchant_id)}DLV#{part(status)}"
+
+
+def rollup_pk(merchant_id: str) -> str:
+    """The merchant's analytics: one item per local day (``D#YYYY-MM-DD``) and the running ``TOTAL``,
+    so any range (plus the total) is one Query."""
+    return f"{merchant_prefix(merchant_id)}ROLLUP"
+
+
+def rollup_day_key(merchant_id: str, day: str) -> Key:
+    return Key(rollup_pk(merchant_id), f"D#{part(day)}")
+
+
+def rollup_total_key(merchant_id: str) -> Key:
+    return Key(rollup_pk(merchant_id), "TOTAL")
+
+
+def rollup_marker_key(merchant_id: str, identity: str) -> Key:
+    """Proof that one fact was folded into the rollups (its own partition: no hot spot)."""
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:40]
+    return Key(f"{merchant_prefix(merchant_id)}AGG#{digest}", "AGG")
+
+
+def rollup_job_key(merchant_id: str, job_id: str) -> Key:
+    return Key(f"{merchant_prefix(merchant_id)}ROLLUPJOB", f"JOB#{part(job_id)}")
+
+
+def tracked_id_key(merchant_id: str, client_event_id: str) -> Key:
+    """An anonymous tracked event's client id, kept for dedupe."""
+    digest = hashlib.sha256(client_event_id.encode()).hexdigest()[:40]
+    return Key(f"{merchant_prefix(merchant_id)}TRK#{digest}", "TRK")
+
+
+def tracked_day_key(merchant_id: str, customer_id: str, day: str) -> Key:
+    """A customer's tracked events of one day: their client ids (dedupe) and count (cap)."""
+    return Key(customer_pk(merchant_id, customer_id), f"TRK#{part(day)}")

@@ -90,6 +90,7 @@ class Table:
         *,
         sk_prefix: str | None = None,
         sk_upto: str | None = None,
+        sk_from: str | None = None,
         index: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
@@ -110,6 +111,10 @@ class Table:
             condition += " AND #sk <= :sk"
             names["#sk"] = sk_attr
             values[":sk"] = serialize_value(sk_upto)
+        elif sk_from:
+            condition += " AND #sk >= :sk"
+            names["#sk"] = sk_attr
+            values[":sk"] = serialize_value(sk_from)
         args: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": condition,
