@@ -18,6 +18,7 @@ from pollen.events.delivery import DeliveryMessage
 from pollen.events.envelope import OutboxEvent
 from pollen.services import rebuild
 from pollen.services.container import container
+from pollen.storage import client
 from pollen.storage.client import call_counter
 from tests.support.analytics import Aggregator
 
@@ -158,3 +159,183 @@ def test_rebuild_equals_streamed(api: InProcessApi, demo: DemoStore, agg: Aggreg
         sk: {k: v for k, v in counters.items() if not k.startswith("sign_ups")} for sk, counters in streamed.items()
     }
     assert rebuilt == expected, stream_only
+
+
+def test_summary_and_series_read_one_query_and_bad_ranges_are_422(
+    api: InProcessApi, demo: DemoStore, agg: Aggregator
+) -> None:
+    store_activity(api, demo)
+    agg.drain()
+    admin = demo.api_keys.admin
+    c = container()
+    from pollen.services import analytics  # noqa: PLC0415
+
+    call_counter.reset()
+    analytics.summary(c, demo.merchant_id, "90d", None, None, 0, utcnow())
+    assert call_counter.snapshot() == {"Query": 1}
+    call_counter.reset()
+    analytics.series(c, demo.merchant_id, ["orders"], "30d", None, None, -1, "week", utcnow())
+    assert call_counter.snapshot() == {"Query": 1}
+
+    today = utcnow().date()
+    series = api.get(
+        "/v1/admin/analytics/series", key=admin,
+        query={"metrics": "orders,revenue,liability_coins", "range": "7d", "granularity": "day"},
+    ).json()
+    assert series["metrics"] == ["orders", "revenue", "liability_coins"]
+    assert [p["start"] for p in series["points"]][-1] == today.isoformat()
+    assert series["points"][-1]["values"]["orders"] == 3
+    assert series["points"][-1]["values"]["revenue"] == "75.50"
+    assert series["points"][0]["values"] == {"orders": 0, "revenue": "0.00", "liability_coins": 0}
+    monthly = api.get(
+        "/v1/admin/analytics/series", key=admin, query={"metrics": "orders", "range": "90d", "granularity": "month"}
+    ).json()
+    assert sum(p["values"]["orders"] for p in monthly["points"]) == 3
+    assert all(p["start"] == monthly["range"]["from"] or p["start"].endswith("-01") for p in monthly["points"])
+
+    back = api.get("/v1/admin/analytics/summary", key=admin, query={"range": "7d", "offset": "-1"}).json()
+    assert back["range"]["to"] == (today - timedelta(days=7)).isoformat()
+    assert _metrics(back)["orders"] == 0
+    assert _metrics(back)["liability_coins"] == 0
+
+    csv = api.get("/v1/admin/analytics/export", key=admin, query={"format": "csv", "range": "7d"})
+    assert csv.status == 200
+    assert csv.content_type.startswith("text/csv")
+    lines = csv.body.decode().splitlines()
+    assert lines[0].startswith("date,orders,revenue,")
+    assert len(lines) == 8
+    assert lines[-1].startswith(f"{today.isoformat()},3,75.50,")
+
+    for query in (
+        {"range": "custom", "from": today.isoformat(), "to": (today - timedelta(days=1)).isoformat()},
+        {"range": "custom", "from": (today - timedelta(days=400)).isoformat(), "to": today.isoformat()},
+        {"range": "custom", "from": today.isoformat(), "to": (today + timedelta(days=1)).isoformat()},
+        {"range": "custom", "from": today.isoformat()},
+        {"range": "7d", "offset": "1"},
+        {"range": "yesterday"},
+    ):
+        bad = api.get("/v1/admin/analytics/summary", key=admin, query=query)
+        assert bad.status == 422, (query, bad.body)
+        assert bad.content_type == "application/problem+json"
+    assert api.get("/v1/admin/analytics/series", key=admin, query={"metrics": "nope"}).status == 422
+    assert api.get("/v1/admin/analytics/summary", key=demo.api_keys.write).status == 403
+    assert api.get("/v1/admin/analytics/summary", key="pollen.demo-store.x.y").status == 401
+
+
+def test_custom_range_and_previous_period(api: InProcessApi, demo: DemoStore, agg: Aggregator) -> None:
+    store_activity(api, demo)
+    agg.drain()
+    today = utcnow().date()
+    body = api.get(
+        "/v1/admin/analytics/summary", key=demo.api_keys.admin,
+        query={"range": "custom", "from": (today - timedelta(days=2)).isoformat(), "to": today.isoformat()},
+    ).json()
+    assert body["range"]["days"] == 3
+    assert body["previous_range"] == {
+        "from": (today - timedelta(days=5)).isoformat(), "to": (today - timedelta(days=3)).isoformat(), "days": 3
+    }
+    orders = next(m for m in body["metrics"] if m["name"] == "orders")
+    assert orders == {
+        "name": "orders", "label": "Orders", "group": "orders", "unit": "count",
+        "current": 3, "previous": 0, "delta": 3, "delta_percent": None,
+    }
+
+
+def test_track_dedupes_caps_and_writes_once_per_batch(api: InProcessApi, demo: DemoStore, agg: Aggregator) -> None:
+    read = demo.api_keys.read
+    events = [{"id": f"t-{i}", "type": "widget_opened", "customer_id": "c-9"} for i in range(50)]
+    call_counter.reset()
+    first = api.post("/v1/events/track", key=read, json_body={"events": events})
+    assert (first.status, first.json()) == (202, {"accepted": 50, "duplicates": 0, "capped": 0})
+    again = api.post("/v1/events/track", key=read, json_body={"events": events[:10] + events[:1]})
+    assert again.json() == {"accepted": 0, "duplicates": 11, "capped": 0}
+    more = [{"id": f"u-{i}", "type": "widget_clicked", "customer_id": "c-9"} for i in range(50)]
+    assert api.post("/v1/events/track", key=read, json_body={"events": more}).json()["accepted"] == 50
+    over = [{"id": f"v-{i}", "type": "widget_clicked", "customer_id": "c-9"} for i in range(3)]
+    over.append({"id": "anon-1", "type": "widget_opened"})
+    assert api.post("/v1/events/track", key=read, json_body={"events": over}).json() == {
+        "accepted": 1, "duplicates": 0, "capped": 3,
+    }
+    assert api.post("/v1/events/track", key=read, json_body={"events": over[-1:]}).json()["duplicates"] == 1
+    for bad in (
+        {"events": []},
+        {"events": [{"id": "x", "type": "order_placed"}]},
+        {"events": [{"id": f"x{i}", "type": "widget_opened"} for i in range(51)]},
+    ):
+        assert api.post("/v1/events/track", key=read, json_body=bad).status == 422
+    agg.drain()
+    totals = _metrics(api.get("/v1/admin/analytics/summary", key=demo.api_keys.admin, query={"range": "today"}).json())
+    assert (totals["widget_opens"], totals["widget_clicks"]) == (51, 50)
+
+
+def test_track_costs_one_read_and_one_write(demo: DemoStore) -> None:
+    from pollen.services import analytics  # noqa: PLC0415
+
+    events = [analytics.TrackInput(id=f"k-{i}", type="widget_opened", customer_id=f"c-{i % 5}") for i in range(40)]
+    events += [analytics.TrackInput(id=f"a-{i}", type="widget_clicked") for i in range(10)]
+    container().config.get(demo.merchant_id)  # a warm container: the program is cached
+    call_counter.reset()
+    outcome = analytics.track(container(), demo.merchant_id, events, utcnow())
+    assert outcome.accepted == 50
+    assert call_counter.snapshot() == {"BatchGetItem": 1, "TransactWriteItems": 1}
+
+
+def test_aggregator_writes_each_day_once_per_batch_and_ignores_unknown_events(
+    api: InProcessApi, demo: DemoStore, agg: Aggregator
+) -> None:
+    agg.drain()  # what setting up the store wrote (and a warm config cache)
+    c = container()
+    now = utcnow()
+    for i in range(40):
+        c.table.put(OutboxEvent(event_type="customer_created", merchant_id=M, customer_id=f"x-{i}",
+                                occurred_at=now - timedelta(days=i % 2), payload={}).to_item())
+    c.table.put(OutboxEvent(event_type="something_new", merchant_id=M, occurred_at=now, payload={"a": 1}).to_item())
+    c.table.put(OutboxEvent(event_type="tier_changed", merchant_id=M, customer_id="x-1", occurred_at=now,
+                            payload={"from": "silver", "to": "gold", "direction": "up"}).to_item())
+    agg.records.clear()
+    agg.calls.clear()
+    sent: list[list[dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append(params["TransactItems"])
+
+    ddb = client.dynamodb()
+    ddb.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", record)
+    try:
+        agg.drain()
+    finally:
+        ddb.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", record)
+    assert len(agg.records) == 42
+    # one batch, one transaction: a marker per counted fact, one update per day touched, nothing else
+    assert agg.calls == [{"TransactWriteItems": 1}]
+    updates = [i["Update"]["Key"]["SK"]["S"] for i in sent[0] if "Update" in i]
+    assert sorted(updates) == sorted({f"D#{now.date()}", f"D#{(now - timedelta(days=1)).date()}"})
+    assert sum(1 for i in sent[0] if "Put" in i) == 41  # the unknown event is ignored, not counted
+    rollups = agg.rollups(M)
+    assert rollups[f"D#{now.date().isoformat()}"]["sign_ups"] == 20
+    assert rollups[f"D#{(now - timedelta(days=1)).date().isoformat()}"]["sign_ups"] == 20
+    assert (rollups[f"D#{now.date().isoformat()}"]["tier_changes"], rollups[f"D#{now.date().isoformat()}"]["tier_upgrades"]) == (1, 1)
+
+
+def test_days_follow_the_merchant_timezone(api: InProcessApi, demo: DemoStore, agg: Aggregator) -> None:
+    admin = demo.api_keys.admin
+    program = api.get("/v1/admin/program", key=admin).json()
+    assert program["timezone"] == "UTC"
+    settings = {k: v for k, v in program.items() if k not in ("version", "updated_at")}
+    bad = api.put("/v1/admin/program", key=admin, json_body={**settings, "timezone": "Mars/Olympus"})
+    assert bad.status == 422
+    assert api.put("/v1/admin/program", key=admin, json_body={**settings, "timezone": "Pacific/Kiritimati"}).status == 200
+    from pollen.services.container import reset_container  # noqa: PLC0415
+
+    reset_container()
+    now = utcnow()
+    c = container()
+    # 23:30 UTC yesterday is already today (UTC+14) in Kiritimati
+    late = now.replace(hour=23, minute=30) - timedelta(days=1)
+    c.table.put(OutboxEvent(event_type="customer_created", merchant_id=M, customer_id="tz-1", occurred_at=late,
+                            payload={}).to_item())
+    agg.drain()
+    from pollen.domain.analytics import local_day  # noqa: PLC0415
+
+    assert f"D#{local_day(late, 'Pacific/Kiritimati').isoformat()}" in agg.rollups(M)
+    assert local_day(late, "Pacific/Kiritimati") == late.date() + timedelta(days=1)

@@ -13,13 +13,16 @@ from pollen.domain.analytics import TRACKED_TYPES
 Metric = int | str
 
 
-class RangeView(BaseModel):
+class PeriodView(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     from_: str = Field(alias="from", description="First day (merchant's time zone), YYYY-MM-DD.")
     to: str = Field(description="Last day, inclusive.")
     days: int
-    timezone: str | None = None
+
+
+class RangeView(PeriodView):
+    timezone: str = Field(description="The merchant's IANA time zone the days are in.")
 
 
 class MetricView(BaseModel):
@@ -43,7 +46,7 @@ class BreakdownRow(BaseModel):
 
 class Summary(BaseModel):
     range: RangeView
-    previous_range: RangeView
+    previous_range: PeriodView
     currency: str
     coin_value: str
     metrics: list[MetricView]
