@@ -363,6 +363,52 @@ def _delivery_samples() -> list[Sample]:
     ]
 
 
+def _analytics_samples() -> list[Sample]:
+    """Analytics reports (admin), the rebuild job, and event tracking (widgets and apps)."""
+    job = {"job_id": "01JNF5A1B2C3D4E5F6G7H8J9K0"}
+    return [
+        Sample("analytics_summary", "GET", "/v1/admin/analytics/summary", query="range=30d&offset=-1"),
+        Sample(
+            "analytics_series",
+            "GET",
+            "/v1/admin/analytics/series",
+            query="metrics=orders,revenue,attributed_revenue&range=90d&granularity=week",
+        ),
+        Sample(
+            "analytics_export",
+            "GET",
+            "/v1/admin/analytics/export",
+            query="format=csv&range=custom&from=2025-11-01&to=2025-11-22",
+        ),
+        Sample(
+            "analytics_start_rebuild",
+            "POST",
+            "/v1/admin/analytics/rebuild",
+            body=_json({"from": "2025-10-01", "to": "2025-11-22"}),
+        ),
+        Sample("analytics_get_rebuild", "GET", "/v1/admin/analytics/rebuild/{job_id}", job),
+        Sample("analytics_resume_rebuild", "POST", "/v1/admin/analytics/rebuild/{job_id}/resume", job),
+        Sample(
+            "analytics_track_events",
+            "POST",
+            "/v1/events/track",
+            body=_json(
+                {
+                    "events": [
+                        {"id": "5b0f8f9e-2c1d-4c5e-9a51-1f3b0c6d7e80", "type": "widget_opened"},
+                        {
+                            "id": "5b0f8f9e-2c1d-4c5e-9a51-1f3b0c6d7e81",
+                            "type": "referral_link_copied",
+                            "customer_id": CUSTOMER_ID,
+                            "channel": "widget",
+                        },
+                    ]
+                }
+            ),
+        ),
+    ]
+
+
 def _shopify_samples(first: datetime) -> list[Sample]:
     samples = []
     for index, topic in enumerate(SHOPIFY_TOPICS):
@@ -434,7 +480,7 @@ def samples() -> dict[str, dict[str, Any]]:
     later = _event_config_samples()
     return {
         sample.name: _event(sample, START + timedelta(seconds=index))
-        for index, sample in enumerate([*api, *shopify, *later, *_delivery_samples()])
+        for index, sample in enumerate([*api, *shopify, *later, *_delivery_samples(), *_analytics_samples()])
     }
 
 
