@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.clock import utcnow
 from pollen.events.envelope import OUTBOX_ENTITY
-from pollen.events.stream import outbox_event
+from pollen.events.stream import NotAnOutboxRecord, outbox_event
 from pollen.observability import lambda_entry, logger, metrics
 from pollen.services.analytics import StreamFact, aggregate
 from pollen.services.container import container
@@ -26,10 +26,9 @@ from pollen.storage.deliveries import DELIVERY_ENTITY
 
 
 def read_fact(record: DynamoDBRecord) -> StreamFact | None:
-    """The record as a fact to count; None for records the aggregator has no use for."""
-    image = record.dynamodb.new_image if record.dynamodb else None
-    if not image:
-        return None
+    """The record as a fact to count (None: a delivery item of no merchant). Anything but an outbox
+    event or a delivery log item is refused: the stream filter should have kept it away."""
+    image = (record.dynamodb.new_image if record.dynamodb else None) or {}
     entity = image.get("entity")
     record_id = str(record.dynamodb.sequence_number if record.dynamodb else record.event_id)
     if entity == OUTBOX_ENTITY:
@@ -40,7 +39,7 @@ def read_fact(record: DynamoDBRecord) -> StreamFact | None:
         pk = str(item.get("PK", ""))
         merchant_id = pk.split("#")[1] if pk.startswith("M#") else ""
         return StreamFact(record_id, merchant_id, delivery=item) if merchant_id else None
-    return None
+    raise NotAnOutboxRecord(f"record {record.event_id} is neither an outbox event nor a delivery attempt")
 
 
 @lambda_entry

@@ -339,3 +339,17 @@ def test_days_follow_the_merchant_timezone(api: InProcessApi, demo: DemoStore, a
 
     assert f"D#{local_day(late, 'Pacific/Kiritimati').isoformat()}" in agg.rollups(M)
     assert local_day(late, "Pacific/Kiritimati") == late.date() + timedelta(days=1)
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_aggregator_accepts_its_delivery_sample() -> None:
+    from tests.integration.test_consumer_functions import _invoke  # noqa: PLC0415
+    from tests.support.events import load_event  # noqa: PLC0415
+
+    assert _invoke("analytics_aggregator", load_event("analytics_aggregator_delivery_attempt")) == {
+        "batchItemFailures": []
+    }
+    days = container().table.query_all("M#demo-store#ROLLUP")
+    assert [(d["SK"], d["n:events_delivered"], d["n:comm_integration:klaviyo-main:sent"]) for d in days] == [
+        ("D#2025-11-23", 1, 1)
+    ]
