@@ -353,3 +353,48 @@ def test_the_aggregator_accepts_its_delivery_sample() -> None:
     assert [(d["SK"], d["n:events_delivered"], d["n:comm_integration:klaviyo-main:sent"]) for d in days] == [
         ("D#2025-11-23", 1, 1)
     ]
+
+
+def _all_balances(table_name: str) -> int:
+    import boto3  # noqa: PLC0415
+
+    from pollen.storage.codec import deserialize  # noqa: PLC0415
+
+    items = [deserialize(i) for i in boto3.client("dynamodb").scan(TableName=table_name)["Items"]]
+    return sum(int(i["wallet"]["balance"]) for i in items if i.get("entity") == "customer" and i["PK"].startswith(f"M#{M}#"))
+
+
+def test_demo_store_acceptance(api: InProcessApi, demo: DemoStore, agg: Aggregator, table_name: str) -> None:
+    """The issue's demo: 3 orders (an email coupon, a referral code, a plain one), a redemption, a
+    tracked widget open; then the whole stream replayed changes no number."""
+    write, admin = demo.api_keys.write, demo.api_keys.admin
+    assert api.put("/v1/customers/c-1", key=write, json_body={"email": "ann@example.com"}).status == 201
+    assert api.post("/v1/admin/customers/c-1/adjustments", key=admin, json_body={"coins": 300, "reason": "welcome"}).status in (200, 201)
+    coupon = api.post("/v1/customers/c-1/redemptions", key=write, json_body={"reward_id": "five-off", "channel": "email"})
+    code = coupon.json()["coupon"]["code"]
+    assert api.post("/v1/orders", key=write, json_body=_order("o-email", "c-1", "50.00", [code])).status == 200
+    assert api.post("/v1/orders", key=write, json_body=_order("o-plain", "c-1", "20.00")).status == 200
+    # the referrals work attributes orders in the order's own transaction; its event, as it will emit it:
+    container().table.put(OutboxEvent(
+        event_type="order_updated", merchant_id=M, customer_id="c-2", occurred_at=utcnow(),
+        payload={"order_id": "o-ref", "status": "paid", "currency": "USD", "total": "30.00",
+                 "attributions": [{"source": "referral", "code": "ANN-REF", "referrer_customer_id": "c-1"}]},
+    ).to_item())
+    assert api.post("/v1/events/track", key=demo.api_keys.read,
+                    json_body={"events": [{"id": "w-1", "type": "widget_opened"}]}).status == 202
+    agg.drain()
+    body = api.get("/v1/admin/analytics/summary", key=admin, query={"range": "today"}).json()
+    m = _metrics(body)
+    assert (m["orders"], m["revenue"], m["attributed_orders"], m["attributed_revenue"]) == (3, "100.00", 2, "80.00")
+    assert m["attributed_aov"] == "40.00"
+    by_source = {r["key"]: r["current"] for r in body["breakdowns"]["attributed_revenue_by_source"]}
+    assert (by_source["email"], by_source["referral"], by_source["widget"]) == ("50.00", "30.00", "0.00")
+    assert (m["coins_credited"], m["coins_redeemed"]) == (300, 100)  # orders not yet paid: no coins
+    assert (m["coupons_redeemed"], m["coupons_used"], m["widget_opens"]) == (1, 1, 1)
+    balances = _all_balances(table_name)
+    assert balances == 200
+    assert (m["liability_coins"], Decimal(m["liability_value"])) == (balances, balances * Decimal(body["coin_value"]))
+
+    records = list(agg.records)
+    agg.feed(records, batch=48, seed=5)  # the whole stream, a second time
+    assert api.get("/v1/admin/analytics/summary", key=admin, query={"range": "today"}).json() == body
