@@ -172,6 +172,83 @@ def _wallet_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
     ]
 
 
+def _analytics_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
+    admin, read = demo.api_keys.admin, demo.api_keys.read
+
+    def track(_: str) -> int:
+        events = [
+            {"id": str(uuid.uuid4()), "type": "widget_opened", "customer_id": f"b-{i % 10}"} for i in range(40)
+        ] + [{"id": str(uuid.uuid4()), "type": "widget_clicked"} for _ in range(10)]
+        return api.post("/v1/events/track", key=read, json_body={"events": events}).status
+
+    return [
+        Case(
+            "GET analytics summary 90d",
+            1,
+            lambda _: api.get("/v1/admin/analytics/summary", key=admin, query={"range": "90d"}).status,
+        ),
+        Case(
+            "GET analytics series 90d by week",
+            1,
+            lambda _: api.get(
+                "/v1/admin/analytics/series",
+                key=admin,
+                query={"metrics": "orders,revenue,liability_value", "range": "90d", "granularity": "week"},
+            ).status,
+        ),
+        Case("POST /v1/events/track (50)", 2, track),
+    ]
+
+
+def _analytics_volume(api: InProcessApi) -> int:
+    """The 90-day summary of a store with 1,000 orders against one with 100,000, in the same run: the
+    orders are folded through the aggregator's rules into day items (as the stream would leave them);
+    the summary reads one item per day either way, so its time must not grow (ratio <= 1.2)."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from infra.onboard import onboard  # noqa: PLC0415
+    from infra.seed import DEMO_PROGRAM  # noqa: PLC0415
+    from pollen.clock import utcnow  # noqa: PLC0415
+    from pollen.domain import analytics as rules  # noqa: PLC0415
+    from pollen.services.container import container  # noqa: PLC0415
+    from pollen.storage.analytics import RollupStore  # noqa: PLC0415
+
+    now = utcnow()
+    timings: dict[int, list[float]] = {}
+    keys: dict[int, str] = {}
+    for orders in (1_000, 100_000):
+        merchant = f"bench-{orders}"
+        keys[orders] = onboard(merchant, merchant, DEMO_PROGRAM).admin
+        days: dict[object, dict[str, rules.Number]] = {}
+        sources = ("widget", "app", "email", "referral", "pos", "api")
+        for n in range(orders):
+            day = (now - timedelta(days=n % 180)).date()
+            attributions = [{"source": "redemption", "channel": sources[n % 6]}] if n % 3 == 0 else []
+            rules.add(days.setdefault(day, {}), rules.order_counters(f"{20 + n % 50}.{n % 100:02d}", attributions))
+            rules.add(days[day], rules.wallet_counters("reward", "credit", 20 + n % 50, "order"))
+            if n % 5 == 0:
+                rules.add(days[day], rules.comm_counters("wallet_transaction", "klaviyo", "delivered", False))
+        contributions = [rules.Contribution(f"bench:{d}", d, c) for d, c in days.items()]  # type: ignore[arg-type]
+        RollupStore(container().table).apply(merchant, contributions, now)
+    for orders in (1_000, 100_000):  # warm both
+        api.get("/v1/admin/analytics/summary", key=keys[orders], query={"range": "90d"})
+    for _ in range(max(5, WARM_RUNS // 10)):
+        for orders in (1_000, 100_000):  # interleaved, so machine noise hits both alike
+            call_counter.reset()
+            started = time.perf_counter()
+            status = api.get("/v1/admin/analytics/summary", key=keys[orders], query={"range": "90d"}).status
+            timings.setdefault(orders, []).append((time.perf_counter() - started) * 1000)
+            assert status == 200 and call_counter.snapshot() == {"Query": 1}, call_counter.snapshot()
+    small, large = statistics.median(timings[1_000]), statistics.median(timings[100_000])
+    ratio = large / small
+    flag = "" if ratio <= 1.2 else "  OVER 1.2"
+    print(
+        f"\nAnalytics 90-day summary, 1 Query each: 1,000 orders {small:.2f} ms, "
+        f"100,000 orders {large:.2f} ms (median), ratio {ratio:.2f}{flag}"
+    )
+    return 0 if ratio <= 1.2 else 1
+
+
 def main() -> int:
     _env()
     make_dynamodb_writes_atomic()
@@ -219,6 +296,7 @@ def main() -> int:
             ),
             Case("GET, unknown key (401)", 0, lambda _: api.get("/v1/admin/program", key=unknown_key).status),
             *_wallet_cases(api, demo),
+            *_analytics_cases(api, demo),
         ]
         header = f"{'request':34} {'status':>6} {'ddb calls':>9} {'budget':>6}  {'p50 ms':>7} {'p95 ms':>7}"
         print(f"{header}  operations")
@@ -233,6 +311,7 @@ def main() -> int:
             print(
                 f"{case.name:34} {status:>6} {total:>9} {case.budget:>6}  {p50:7.2f} {p95:7.2f}  {ops}{flag}"
             )
+        failures += _analytics_volume(api)
     print("\nCold-start import time per function (fresh interpreter, ms):")
     for name, ms in import_times().items():
         print(f"  {name:22} {ms:7.1f}")
