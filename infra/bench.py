@@ -177,7 +177,8 @@ def _analytics_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
 
     def track(_: str) -> int:
         events = [
-            {"id": str(uuid.uuid4()), "type": "widget_opened", "customer_id": f"b-{i % 10}"} for i in range(40)
+            {"id": str(uuid.uuid4()), "type": "widget_opened", "customer_id": f"b-{i % 10}"}
+            for i in range(40)
         ] + [{"id": str(uuid.uuid4()), "type": "widget_clicked"} for _ in range(10)]
         return api.post("/v1/events/track", key=read, json_body={"events": events}).status
 
@@ -190,11 +191,17 @@ def _analytics_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
         Case(
             "GET analytics series 90d by week",
             1,
-            lambda _: api.get(
-                "/v1/admin/analytics/series",
-                key=admin,
-                query={"metrics": "orders,revenue,liability_value", "range": "90d", "granularity": "week"},
-            ).status,
+            lambda _: (
+                api.get(
+                    "/v1/admin/analytics/series",
+                    key=admin,
+                    query={
+                        "metrics": "orders,revenue,liability_value",
+                        "range": "90d",
+                        "granularity": "week",
+                    },
+                ).status
+            ),
         ),
         Case("POST /v1/events/track (50)", 2, track),
     ]
@@ -224,7 +231,9 @@ def _analytics_volume(api: InProcessApi) -> int:
         for n in range(orders):
             day = (now - timedelta(days=n % 180)).date()
             attributions = [{"source": "redemption", "channel": sources[n % 6]}] if n % 3 == 0 else []
-            rules.add(days.setdefault(day, {}), rules.order_counters(f"{20 + n % 50}.{n % 100:02d}", attributions))
+            rules.add(
+                days.setdefault(day, {}), rules.order_counters(f"{20 + n % 50}.{n % 100:02d}", attributions)
+            )
             rules.add(days[day], rules.wallet_counters("reward", "credit", 20 + n % 50, "order"))
             if n % 5 == 0:
                 rules.add(days[day], rules.comm_counters("wallet_transaction", "klaviyo", "delivered", False))
@@ -238,7 +247,8 @@ def _analytics_volume(api: InProcessApi) -> int:
             started = time.perf_counter()
             status = api.get("/v1/admin/analytics/summary", key=keys[orders], query={"range": "90d"}).status
             timings.setdefault(orders, []).append((time.perf_counter() - started) * 1000)
-            assert status == 200 and call_counter.snapshot() == {"Query": 1}, call_counter.snapshot()
+            assert status == 200, status
+            assert call_counter.snapshot() == {"Query": 1}, call_counter.snapshot()
     small, large = statistics.median(timings[1_000]), statistics.median(timings[100_000])
     ratio = large / small
     flag = "" if ratio <= 1.2 else "  OVER 1.2"

@@ -13,7 +13,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
 from pollen.api.auth import requires
-from pollen.api.schemas.analytics import RebuildJob, RebuildRequest, Series, Summary, TrackRequest, TrackResult
+from pollen.api.schemas.analytics import (
+    RebuildJob,
+    RebuildRequest,
+    Series,
+    Summary,
+    TrackRequest,
+    TrackResult,
+)
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.observability import lambda_entry, metrics
@@ -39,14 +46,18 @@ TRACK_SCOPE = Scope.READ
 def get_summary(
     range_: RangeQuery = "30d", from_: FromQuery = None, to: ToQuery = None, offset: OffsetQuery = 0
 ) -> Summary:
-    data = analytics.summary(container(), principal(app).merchant_id, range_, from_, to, offset, utcnow())
+    q = analytics.RangeQuery(range_, from_, to, offset)
+    data = analytics.summary(container(), principal(app).merchant_id, q, utcnow())
     return Summary.model_validate(data)
 
 
 @app.get("/v1/admin/analytics/series", summary="Metrics per day, week or month, for charts")
 @requires(Scope.ADMIN)
 def get_series(
-    metrics_: Annotated[str | None, Query(alias="metrics", description="Comma-separated metric names.")] = None,
+    *,
+    metrics_: Annotated[
+        str | None, Query(alias="metrics", description="Comma-separated metric names.")
+    ] = None,
     range_: RangeQuery = "30d",
     from_: FromQuery = None,
     to: ToQuery = None,
@@ -55,9 +66,8 @@ def get_series(
 ) -> Series:
     c = container()
     names = analytics.parse_metrics(metrics_)
-    data = analytics.series(
-        c, principal(app).merchant_id, names, range_, from_, to, offset, granularity, utcnow()
-    )
+    q = analytics.RangeQuery(range_, from_, to, offset)
+    data = analytics.series(c, principal(app).merchant_id, names, q, granularity=granularity, now=utcnow())
     return Series.model_validate(data)
 
 
@@ -70,7 +80,8 @@ def export(
     to: ToQuery = None,
     offset: OffsetQuery = 0,
 ) -> Response[str]:
-    body = analytics.export_csv(container(), principal(app).merchant_id, range_, from_, to, offset, utcnow())
+    q = analytics.RangeQuery(range_, from_, to, offset)
+    body = analytics.export_csv(container(), principal(app).merchant_id, q, utcnow())
     filename = f"pollen-analytics-{principal(app).merchant_id}.{format_}"
     return Response(
         status_code=200,
@@ -107,7 +118,11 @@ def resume_rebuild(job_id: Annotated[str, Path(pattern=r"^[0-9A-Z]{26}$")]) -> R
     return RebuildJob.model_validate(job)
 
 
-@app.post("/v1/events/track", summary="Report events only a widget or app sees (batched, deduped)", responses={202: {}})
+@app.post(
+    "/v1/events/track",
+    summary="Report events only a widget or app sees (batched, deduped)",
+    responses={202: {}},
+)
 @requires(TRACK_SCOPE)
 def track(body: Annotated[TrackRequest, Body()]) -> Response[TrackResult]:
     events = [analytics.TrackInput(**e.model_dump()) for e in body.events]

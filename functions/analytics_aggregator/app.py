@@ -50,7 +50,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         record = DynamoDBRecord(raw)
         try:
             fact = read_fact(record)
-        except Exception:  # noqa: BLE001 - an unreadable record fails alone
+        except Exception:
             logger.exception("unreadable stream record", extra={"event_id": record.event_id})
             failures.append(str(record.dynamodb.sequence_number if record.dynamodb else record.event_id))
             continue
@@ -65,7 +65,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="RollupFactsAlreadyCounted", unit=MetricUnit.Count, value=duplicates)
     logger.info(
         "stream batch folded",
-        extra={"records": len(event.get("Records", [])), "applied": applied, "duplicates": duplicates,
-               "failed": len(failures)},
+        extra={
+            "records": len(event.get("Records", [])),
+            "applied": applied,
+            "duplicates": duplicates,
+            "failed": len(failures),
+        },
     )
     return {"batchItemFailures": [{"itemIdentifier": f} for f in failures]}

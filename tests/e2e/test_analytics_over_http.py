@@ -40,8 +40,11 @@ def _values(body: dict[str, Any]) -> dict[str, Any]:
 
 def _ddb(stack: LocalStack) -> tuple[Any, str]:
     ddb = boto3.client(
-        "dynamodb", endpoint_url=stack.moto_url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "dynamodb",
+        endpoint_url=stack.moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     (table,) = [t for t in ddb.list_tables()["TableNames"] if "PollenTable" in t]
     return ddb, table
@@ -84,7 +87,9 @@ def test_demo_day_reaches_the_summary_through_the_stream(http: httpx.Client, sta
     # a paid order credits coins; the customer redeems them in a coupon from an email
     assert _post(http, stack, "orders/paid", _today_order(customer, plain_id)).status_code == 200
     redeemed = http.post(
-        f"/v1/customers/{customer}/redemptions", headers=write, json={"reward_id": "five-off", "channel": "email"}
+        f"/v1/customers/{customer}/redemptions",
+        headers=write,
+        json={"reward_id": "five-off", "channel": "email"},
     )
     assert redeemed.status_code == 201, redeemed.text
     code = redeemed.json()["coupon"]["code"]
@@ -93,21 +98,41 @@ def test_demo_day_reaches_the_summary_through_the_stream(http: httpx.Client, sta
     assert _post(http, stack, "orders/create", with_coupon).status_code == 200
     # a referral order, as the referrals work emits it (attributed in the order's own transaction)
     ddb, table = _ddb(stack)
-    ddb.put_item(TableName=table, Item=serialize(OutboxEvent(
-        event_type="order_updated", merchant_id="demo-store", customer_id=f"r-{customer}", occurred_at=utcnow(),
-        payload={"order_id": f"ref-{customer}", "status": "paid", "currency": "USD", "total": "30.00",
-                 "attributions": [{"source": "referral", "code": "REF", "referrer_customer_id": str(customer)}]},
-    ).to_item()))
+    ddb.put_item(
+        TableName=table,
+        Item=serialize(
+            OutboxEvent(
+                event_type="order_updated",
+                merchant_id="demo-store",
+                customer_id=f"r-{customer}",
+                occurred_at=utcnow(),
+                payload={
+                    "order_id": f"ref-{customer}",
+                    "status": "paid",
+                    "currency": "USD",
+                    "total": "30.00",
+                    "attributions": [
+                        {"source": "referral", "code": "REF", "referrer_customer_id": str(customer)}
+                    ],
+                },
+            ).to_item()
+        ),
+    )
     tracked = http.post(
-        "/v1/events/track", headers={"x-api-key": stack.key("read")},
+        "/v1/events/track",
+        headers={"x-api-key": stack.key("read")},
         json={"events": [{"id": str(uuid.uuid4()), "type": "widget_opened"}]},
     )
     assert (tracked.status_code, tracked.json()["accepted"]) == (202, 1)
 
     body = _wait_for(
-        http, stack,
-        lambda v: v["orders"] >= before["orders"] + 3 and v["widget_opens"] >= before["widget_opens"] + 1
-        and v["coupons_used"] >= before["coupons_used"] + 1,
+        http,
+        stack,
+        lambda v: (
+            v["orders"] >= before["orders"] + 3
+            and v["widget_opens"] >= before["widget_opens"] + 1
+            and v["coupons_used"] >= before["coupons_used"] + 1
+        ),
     )
     after = _values(body)
     assert after["orders"] - before["orders"] == 3
@@ -125,7 +150,9 @@ def test_demo_day_reaches_the_summary_through_the_stream(http: httpx.Client, sta
     assert after["coins_credited"] - before["coins_credited"] >= 234
     assert after["coins_redeemed"] - before["coins_redeemed"] == 100
     assert after["attributed_aov"] == str(
-        (Decimal(after["attributed_revenue"]) / after["attributed_orders"]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        (Decimal(after["attributed_revenue"]) / after["attributed_orders"]).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
     )
     time.sleep(2)  # anything still in flight from other tests' writes settles
     settled = _summary(http, stack)

@@ -51,13 +51,25 @@ def store_activity(api: InProcessApi, demo: DemoStore) -> dict[str, str]:
     one, an adjustment both ways, a trigger, tracked events and delivery attempts."""
     admin, write, read = demo.api_keys.admin, demo.api_keys.write, demo.api_keys.read
     for cid in ("c-1", "c-2"):
-        assert api.put(f"/v1/customers/{cid}", key=write, json_body={"email": f"{cid}@example.com"}).status == 201
-    assert api.post("/v1/admin/customers/c-1/adjustments", key=admin, json_body={"coins": 400, "reason": "gift"}).status in (200, 201)
-    redeemed = api.post("/v1/customers/c-1/redemptions", key=write, json_body={"reward_id": "five-off", "channel": "email"})
+        assert (
+            api.put(f"/v1/customers/{cid}", key=write, json_body={"email": f"{cid}@example.com"}).status
+            == 201
+        )
+    assert api.post(
+        "/v1/admin/customers/c-1/adjustments", key=admin, json_body={"coins": 400, "reason": "gift"}
+    ).status in (200, 201)
+    redeemed = api.post(
+        "/v1/customers/c-1/redemptions", key=write, json_body={"reward_id": "five-off", "channel": "email"}
+    )
     assert redeemed.status == 201, redeemed.body
     code = redeemed.json()["coupon"]["code"]
-    second = api.post("/v1/customers/c-1/redemptions", key=write, json_body={"reward_id": "five-off", "channel": "widget"})
-    assert api.delete(f"/v1/customers/c-1/coupons/{second.json()['coupon']['code']}", key=write).status in (200, 204)
+    second = api.post(
+        "/v1/customers/c-1/redemptions", key=write, json_body={"reward_id": "five-off", "channel": "widget"}
+    )
+    assert api.delete(f"/v1/customers/c-1/coupons/{second.json()['coupon']['code']}", key=write).status in (
+        200,
+        204,
+    )
     assert api.post("/v1/orders", key=write, json_body=_order("o-1", "c-1", "40.00", [code])).status == 200
     assert api.post("/v1/orders/o-1/paid", key=write).status == 200
     assert api.post("/v1/orders", key=write, json_body=_order("o-2", "c-2", "25.50")).status == 200
@@ -65,28 +77,44 @@ def store_activity(api: InProcessApi, demo: DemoStore) -> dict[str, str]:
     assert api.post("/v1/orders", key=write, json_body=_order("o-3", "c-2", "10.00")).status == 200
     assert api.post("/v1/orders/o-3/paid", key=write).status == 200
     assert api.post("/v1/orders/o-3/cancel", key=write).status == 200
-    assert api.post("/v1/admin/customers/c-2/adjustments", key=admin, json_body={"coins": -10, "reason": "fix"}).status in (200, 201)
+    assert api.post(
+        "/v1/admin/customers/c-2/adjustments", key=admin, json_body={"coins": -10, "reason": "fix"}
+    ).status in (200, 201)
     tracked = api.post(
         "/v1/events/track",
         key=read,
-        json_body={"events": [
-            {"id": "e-1", "type": "widget_opened"},
-            {"id": "e-2", "type": "widget_clicked", "customer_id": "c-1"},
-            {"id": "e-3", "type": "referral_link_copied", "customer_id": "c-1"},
-        ]},
+        json_body={
+            "events": [
+                {"id": "e-1", "type": "widget_opened"},
+                {"id": "e-2", "type": "widget_clicked", "customer_id": "c-1"},
+                {"id": "e-3", "type": "referral_link_copied", "customer_id": "c-1"},
+            ]
+        },
     )
     assert tracked.status == 202, tracked.body
     log = container().deliveries
     event = OutboxEvent(event_type="coupon_used", merchant_id=demo.merchant_id, occurred_at=utcnow())
     message = DeliveryMessage(
-        delivery_id=f"{event.event_id}.s-1", merchant_id=demo.merchant_id, subscription_id="s-1",
-        integration_id="klaviyo-main", event=event, routed_at=utcnow(),
+        delivery_id=f"{event.event_id}.s-1",
+        merchant_id=demo.merchant_id,
+        subscription_id="s-1",
+        integration_id="klaviyo-main",
+        event=event,
+        routed_at=utcnow(),
     )
     log.create_pending([message], now=utcnow())
-    log.record_attempt(message, AttemptLog(attempt=1, at=utcnow(), outcome="retry", http_status=503),
-                       DeliveryStatus.RETRYING, now=utcnow())
-    log.record_attempt(message, AttemptLog(attempt=2, at=utcnow(), outcome="delivered", http_status=202),
-                       DeliveryStatus.DELIVERED, now=utcnow())
+    log.record_attempt(
+        message,
+        AttemptLog(attempt=1, at=utcnow(), outcome="retry", http_status=503),
+        DeliveryStatus.RETRYING,
+        now=utcnow(),
+    )
+    log.record_attempt(
+        message,
+        AttemptLog(attempt=2, at=utcnow(), outcome="delivered", http_status=202),
+        DeliveryStatus.DELIVERED,
+        now=utcnow(),
+    )
     return {"code": code}
 
 
@@ -148,7 +176,9 @@ def test_rebuild_equals_streamed(api: InProcessApi, demo: DemoStore, agg: Aggreg
     c = container()
     tomorrow = utcnow() + timedelta(days=1)
     today = utcnow().date()
-    job = rebuild.start(c, demo.merchant_id, today - timedelta(days=2), today, tomorrow, max_pages=1, page_items=25)
+    job = rebuild.start(
+        c, demo.merchant_id, today - timedelta(days=2), today, tomorrow, max_pages=1, page_items=25
+    )
     assert job["status"] == "running"
     while job["status"] != "done":
         job = rebuild.resume(c, demo.merchant_id, job["job_id"], tomorrow, max_pages=1, page_items=25)
@@ -156,7 +186,8 @@ def test_rebuild_equals_streamed(api: InProcessApi, demo: DemoStore, agg: Aggreg
     rebuilt = agg.rollups(demo.merchant_id)
     stream_only = ("n:sign_ups",)
     expected = {
-        sk: {k: v for k, v in counters.items() if not k.startswith("sign_ups")} for sk, counters in streamed.items()
+        sk: {k: v for k, v in counters.items() if not k.startswith("sign_ups")}
+        for sk, counters in streamed.items()
     }
     assert rebuilt == expected, stream_only
 
@@ -171,15 +202,23 @@ def test_summary_and_series_read_one_query_and_bad_ranges_are_422(
     from pollen.services import analytics  # noqa: PLC0415
 
     call_counter.reset()
-    analytics.summary(c, demo.merchant_id, "90d", None, None, 0, utcnow())
+    analytics.summary(c, demo.merchant_id, analytics.RangeQuery("90d"), utcnow())
     assert call_counter.snapshot() == {"Query": 1}
     call_counter.reset()
-    analytics.series(c, demo.merchant_id, ["orders"], "30d", None, None, -1, "week", utcnow())
+    analytics.series(
+        c,
+        demo.merchant_id,
+        ["orders"],
+        analytics.RangeQuery("30d", offset=-1),
+        granularity="week",
+        now=utcnow(),
+    )
     assert call_counter.snapshot() == {"Query": 1}
 
     today = utcnow().date()
     series = api.get(
-        "/v1/admin/analytics/series", key=admin,
+        "/v1/admin/analytics/series",
+        key=admin,
         query={"metrics": "orders,revenue,liability_coins", "range": "7d", "granularity": "day"},
     ).json()
     assert series["metrics"] == ["orders", "revenue", "liability_coins"]
@@ -188,10 +227,14 @@ def test_summary_and_series_read_one_query_and_bad_ranges_are_422(
     assert series["points"][-1]["values"]["revenue"] == "75.50"
     assert series["points"][0]["values"] == {"orders": 0, "revenue": "0.00", "liability_coins": 0}
     monthly = api.get(
-        "/v1/admin/analytics/series", key=admin, query={"metrics": "orders", "range": "90d", "granularity": "month"}
+        "/v1/admin/analytics/series",
+        key=admin,
+        query={"metrics": "orders", "range": "90d", "granularity": "month"},
     ).json()
     assert sum(p["values"]["orders"] for p in monthly["points"]) == 3
-    assert all(p["start"] == monthly["range"]["from"] or p["start"].endswith("-01") for p in monthly["points"])
+    assert all(
+        p["start"] == monthly["range"]["from"] or p["start"].endswith("-01") for p in monthly["points"]
+    )
 
     back = api.get("/v1/admin/analytics/summary", key=admin, query={"range": "7d", "offset": "-1"}).json()
     assert back["range"]["to"] == (today - timedelta(days=7)).isoformat()
@@ -227,21 +270,32 @@ def test_custom_range_and_previous_period(api: InProcessApi, demo: DemoStore, ag
     agg.drain()
     today = utcnow().date()
     body = api.get(
-        "/v1/admin/analytics/summary", key=demo.api_keys.admin,
+        "/v1/admin/analytics/summary",
+        key=demo.api_keys.admin,
         query={"range": "custom", "from": (today - timedelta(days=2)).isoformat(), "to": today.isoformat()},
     ).json()
     assert body["range"]["days"] == 3
     assert body["previous_range"] == {
-        "from": (today - timedelta(days=5)).isoformat(), "to": (today - timedelta(days=3)).isoformat(), "days": 3
+        "from": (today - timedelta(days=5)).isoformat(),
+        "to": (today - timedelta(days=3)).isoformat(),
+        "days": 3,
     }
     orders = next(m for m in body["metrics"] if m["name"] == "orders")
     assert orders == {
-        "name": "orders", "label": "Orders", "group": "orders", "unit": "count",
-        "current": 3, "previous": 0, "delta": 3, "delta_percent": None,
+        "name": "orders",
+        "label": "Orders",
+        "group": "orders",
+        "unit": "count",
+        "current": 3,
+        "previous": 0,
+        "delta": 3,
+        "delta_percent": None,
     }
 
 
-def test_track_dedupes_caps_and_writes_once_per_batch(api: InProcessApi, demo: DemoStore, agg: Aggregator) -> None:
+def test_track_dedupes_caps_and_writes_once_per_batch(
+    api: InProcessApi, demo: DemoStore, agg: Aggregator
+) -> None:
     read = demo.api_keys.read
     events = [{"id": f"t-{i}", "type": "widget_opened", "customer_id": "c-9"} for i in range(50)]
     call_counter.reset()
@@ -254,7 +308,9 @@ def test_track_dedupes_caps_and_writes_once_per_batch(api: InProcessApi, demo: D
     over = [{"id": f"v-{i}", "type": "widget_clicked", "customer_id": "c-9"} for i in range(3)]
     over.append({"id": "anon-1", "type": "widget_opened"})
     assert api.post("/v1/events/track", key=read, json_body={"events": over}).json() == {
-        "accepted": 1, "duplicates": 0, "capped": 3,
+        "accepted": 1,
+        "duplicates": 0,
+        "capped": 3,
     }
     assert api.post("/v1/events/track", key=read, json_body={"events": over[-1:]}).json()["duplicates"] == 1
     for bad in (
@@ -264,14 +320,18 @@ def test_track_dedupes_caps_and_writes_once_per_batch(api: InProcessApi, demo: D
     ):
         assert api.post("/v1/events/track", key=read, json_body=bad).status == 422
     agg.drain()
-    totals = _metrics(api.get("/v1/admin/analytics/summary", key=demo.api_keys.admin, query={"range": "today"}).json())
+    totals = _metrics(
+        api.get("/v1/admin/analytics/summary", key=demo.api_keys.admin, query={"range": "today"}).json()
+    )
     assert (totals["widget_opens"], totals["widget_clicks"]) == (51, 50)
 
 
 def test_track_costs_one_read_and_one_write(demo: DemoStore) -> None:
     from pollen.services import analytics  # noqa: PLC0415
 
-    events = [analytics.TrackInput(id=f"k-{i}", type="widget_opened", customer_id=f"c-{i % 5}") for i in range(40)]
+    events = [
+        analytics.TrackInput(id=f"k-{i}", type="widget_opened", customer_id=f"c-{i % 5}") for i in range(40)
+    ]
     events += [analytics.TrackInput(id=f"a-{i}", type="widget_clicked") for i in range(10)]
     container().config.get(demo.merchant_id)  # a warm container: the program is cached
     call_counter.reset()
@@ -287,11 +347,27 @@ def test_aggregator_writes_each_day_once_per_batch_and_ignores_unknown_events(
     c = container()
     now = utcnow()
     for i in range(40):
-        c.table.put(OutboxEvent(event_type="customer_created", merchant_id=M, customer_id=f"x-{i}",
-                                occurred_at=now - timedelta(days=i % 2), payload={}).to_item())
-    c.table.put(OutboxEvent(event_type="something_new", merchant_id=M, occurred_at=now, payload={"a": 1}).to_item())
-    c.table.put(OutboxEvent(event_type="tier_changed", merchant_id=M, customer_id="x-1", occurred_at=now,
-                            payload={"from": "silver", "to": "gold", "direction": "up"}).to_item())
+        c.table.put(
+            OutboxEvent(
+                event_type="customer_created",
+                merchant_id=M,
+                customer_id=f"x-{i}",
+                occurred_at=now - timedelta(days=i % 2),
+                payload={},
+            ).to_item()
+        )
+    c.table.put(
+        OutboxEvent(event_type="something_new", merchant_id=M, occurred_at=now, payload={"a": 1}).to_item()
+    )
+    c.table.put(
+        OutboxEvent(
+            event_type="tier_changed",
+            merchant_id=M,
+            customer_id="x-1",
+            occurred_at=now,
+            payload={"from": "silver", "to": "gold", "direction": "up"},
+        ).to_item()
+    )
     agg.records.clear()
     agg.calls.clear()
     sent: list[list[dict[str, Any]]] = []
@@ -314,7 +390,10 @@ def test_aggregator_writes_each_day_once_per_batch_and_ignores_unknown_events(
     rollups = agg.rollups(M)
     assert rollups[f"D#{now.date().isoformat()}"]["sign_ups"] == 20
     assert rollups[f"D#{(now - timedelta(days=1)).date().isoformat()}"]["sign_ups"] == 20
-    assert (rollups[f"D#{now.date().isoformat()}"]["tier_changes"], rollups[f"D#{now.date().isoformat()}"]["tier_upgrades"]) == (1, 1)
+    assert (
+        rollups[f"D#{now.date().isoformat()}"]["tier_changes"],
+        rollups[f"D#{now.date().isoformat()}"]["tier_upgrades"],
+    ) == (1, 1)
 
 
 def test_days_follow_the_merchant_timezone(api: InProcessApi, demo: DemoStore, agg: Aggregator) -> None:
@@ -324,7 +403,12 @@ def test_days_follow_the_merchant_timezone(api: InProcessApi, demo: DemoStore, a
     settings = {k: v for k, v in program.items() if k not in ("version", "updated_at")}
     bad = api.put("/v1/admin/program", key=admin, json_body={**settings, "timezone": "Mars/Olympus"})
     assert bad.status == 422
-    assert api.put("/v1/admin/program", key=admin, json_body={**settings, "timezone": "Pacific/Kiritimati"}).status == 200
+    assert (
+        api.put(
+            "/v1/admin/program", key=admin, json_body={**settings, "timezone": "Pacific/Kiritimati"}
+        ).status
+        == 200
+    )
     from pollen.services.container import reset_container  # noqa: PLC0415
 
     reset_container()
@@ -332,8 +416,11 @@ def test_days_follow_the_merchant_timezone(api: InProcessApi, demo: DemoStore, a
     c = container()
     # 23:30 UTC yesterday is already today (UTC+14) in Kiritimati
     late = now.replace(hour=23, minute=30) - timedelta(days=1)
-    c.table.put(OutboxEvent(event_type="customer_created", merchant_id=M, customer_id="tz-1", occurred_at=late,
-                            payload={}).to_item())
+    c.table.put(
+        OutboxEvent(
+            event_type="customer_created", merchant_id=M, customer_id="tz-1", occurred_at=late, payload={}
+        ).to_item()
+    )
     agg.drain()
     from pollen.domain.analytics import local_day  # noqa: PLC0415
 
@@ -361,7 +448,11 @@ def _all_balances(table_name: str) -> int:
     from pollen.storage.codec import deserialize  # noqa: PLC0415
 
     items = [deserialize(i) for i in boto3.client("dynamodb").scan(TableName=table_name)["Items"]]
-    return sum(int(i["wallet"]["balance"]) for i in items if i.get("entity") == "customer" and i["PK"].startswith(f"M#{M}#"))
+    return sum(
+        int(i["wallet"]["balance"])
+        for i in items
+        if i.get("entity") == "customer" and i["PK"].startswith(f"M#{M}#")
+    )
 
 
 def test_demo_store_acceptance(api: InProcessApi, demo: DemoStore, agg: Aggregator, table_name: str) -> None:
@@ -369,23 +460,50 @@ def test_demo_store_acceptance(api: InProcessApi, demo: DemoStore, agg: Aggregat
     tracked widget open; then the whole stream replayed changes no number."""
     write, admin = demo.api_keys.write, demo.api_keys.admin
     assert api.put("/v1/customers/c-1", key=write, json_body={"email": "ann@example.com"}).status == 201
-    assert api.post("/v1/admin/customers/c-1/adjustments", key=admin, json_body={"coins": 300, "reason": "welcome"}).status in (200, 201)
-    coupon = api.post("/v1/customers/c-1/redemptions", key=write, json_body={"reward_id": "five-off", "channel": "email"})
+    assert api.post(
+        "/v1/admin/customers/c-1/adjustments", key=admin, json_body={"coins": 300, "reason": "welcome"}
+    ).status in (200, 201)
+    coupon = api.post(
+        "/v1/customers/c-1/redemptions", key=write, json_body={"reward_id": "five-off", "channel": "email"}
+    )
     code = coupon.json()["coupon"]["code"]
-    assert api.post("/v1/orders", key=write, json_body=_order("o-email", "c-1", "50.00", [code])).status == 200
+    assert (
+        api.post("/v1/orders", key=write, json_body=_order("o-email", "c-1", "50.00", [code])).status == 200
+    )
     assert api.post("/v1/orders", key=write, json_body=_order("o-plain", "c-1", "20.00")).status == 200
     # the referrals work attributes orders in the order's own transaction; its event, as it will emit it:
-    container().table.put(OutboxEvent(
-        event_type="order_updated", merchant_id=M, customer_id="c-2", occurred_at=utcnow(),
-        payload={"order_id": "o-ref", "status": "paid", "currency": "USD", "total": "30.00",
-                 "attributions": [{"source": "referral", "code": "ANN-REF", "referrer_customer_id": "c-1"}]},
-    ).to_item())
-    assert api.post("/v1/events/track", key=demo.api_keys.read,
-                    json_body={"events": [{"id": "w-1", "type": "widget_opened"}]}).status == 202
+    container().table.put(
+        OutboxEvent(
+            event_type="order_updated",
+            merchant_id=M,
+            customer_id="c-2",
+            occurred_at=utcnow(),
+            payload={
+                "order_id": "o-ref",
+                "status": "paid",
+                "currency": "USD",
+                "total": "30.00",
+                "attributions": [{"source": "referral", "code": "ANN-REF", "referrer_customer_id": "c-1"}],
+            },
+        ).to_item()
+    )
+    assert (
+        api.post(
+            "/v1/events/track",
+            key=demo.api_keys.read,
+            json_body={"events": [{"id": "w-1", "type": "widget_opened"}]},
+        ).status
+        == 202
+    )
     agg.drain()
     body = api.get("/v1/admin/analytics/summary", key=admin, query={"range": "today"}).json()
     m = _metrics(body)
-    assert (m["orders"], m["revenue"], m["attributed_orders"], m["attributed_revenue"]) == (3, "100.00", 2, "80.00")
+    assert (m["orders"], m["revenue"], m["attributed_orders"], m["attributed_revenue"]) == (
+        3,
+        "100.00",
+        2,
+        "80.00",
+    )
     assert m["attributed_aov"] == "40.00"
     by_source = {r["key"]: r["current"] for r in body["breakdowns"]["attributed_revenue_by_source"]}
     assert (by_source["email"], by_source["referral"], by_source["widget"]) == ("50.00", "30.00", "0.00")
@@ -393,7 +511,10 @@ def test_demo_store_acceptance(api: InProcessApi, demo: DemoStore, agg: Aggregat
     assert (m["coupons_redeemed"], m["coupons_used"], m["widget_opens"]) == (1, 1, 1)
     balances = _all_balances(table_name)
     assert balances == 200
-    assert (m["liability_coins"], Decimal(m["liability_value"])) == (balances, balances * Decimal(body["coin_value"]))
+    assert (m["liability_coins"], Decimal(m["liability_value"])) == (
+        balances,
+        balances * Decimal(body["coin_value"]),
+    )
 
     records = list(agg.records)
     agg.feed(records, batch=48, seed=5)  # the whole stream, a second time

@@ -261,9 +261,7 @@ def delivery_contribution(image: Mapping[str, Any], timezone: str) -> Contributi
         return None
     number = _int(last.get("attempt"))
     dead = image.get("status") == "dead"
-    counters = comm_counters(
-        str(image.get("event_type")), str(image.get("integration_id")), outcome, dead
-    )
+    counters = comm_counters(str(image.get("event_type")), str(image.get("integration_id")), outcome, dead)
     return Contribution(f"delivery:{image.get('delivery_id')}:{number}", local_day(at, timezone), counters)
 
 
@@ -355,48 +353,77 @@ class MetricDef:
 
 
 METRICS: tuple[MetricDef, ...] = (
-    MetricDef("orders", "Orders", "orders", "count", "Orders placed in the store (counted once, on the day placed)."),
+    MetricDef(
+        "orders", "Orders", "orders", "count", "Orders placed in the store (counted once, on the day placed)."
+    ),
     MetricDef("revenue", "Revenue", "orders", "money", "Total paid on those orders, as first reported."),
     MetricDef(
-        "attributed_orders", "Pollen orders", "orders", "count",
+        "attributed_orders",
+        "Pollen orders",
+        "orders",
+        "count",
         "Orders that used a Pollen coupon or a referral code.",
     ),
     MetricDef("attributed_revenue", "Pollen revenue", "orders", "money", "Revenue of the Pollen orders."),
     MetricDef(
-        "attributed_aov", "Pollen average order value", "orders", "money",
+        "attributed_aov",
+        "Pollen average order value",
+        "orders",
+        "money",
         "Pollen revenue divided by Pollen orders.",
     ),
     MetricDef(
-        "attributed_revenue_percent", "Pollen share of revenue", "orders", "percent",
+        "attributed_revenue_percent",
+        "Pollen share of revenue",
+        "orders",
+        "percent",
         "Pollen revenue as a percentage of revenue.",
     ),
     MetricDef(
-        "coins_credited", "Coins credited", "coins", "coins",
+        "coins_credited",
+        "Coins credited",
+        "coins",
+        "coins",
         "Coins added to wallets by orders, triggers, referrals, tiers and adjustments.",
     ),
     MetricDef("coins_redeemed", "Coins redeemed", "coins", "coins", "Coins spent on coupons."),
     MetricDef(
-        "coins_refunded", "Coins returned", "coins", "coins",
+        "coins_refunded",
+        "Coins returned",
+        "coins",
+        "coins",
         "Coins given back when a coupon was cancelled.",
     ),
     MetricDef("coins_expired", "Coins expired", "coins", "coins", "Coins that reached their expiry date."),
     MetricDef(
-        "coins_reversed", "Coins reversed", "coins", "coins",
+        "coins_reversed",
+        "Coins reversed",
+        "coins",
+        "coins",
         "Coins taken back from cancelled or refunded orders.",
     ),
     MetricDef("coins_deducted", "Coins deducted", "coins", "coins", "Coins removed by manual adjustments."),
     MetricDef(
-        "liability_coins", "Outstanding coins", "liability", "coins",
+        "liability_coins",
+        "Outstanding coins",
+        "liability",
+        "coins",
         "Sum of all wallet balances at the end of the period's last day.",
     ),
     MetricDef(
-        "liability_value", "Points liability", "liability", "money",
+        "liability_value",
+        "Points liability",
+        "liability",
+        "money",
         "Outstanding coins times the program's coin value.",
     ),
     MetricDef("coupons_redeemed", "Coupons redeemed", "coupons", "count", "Coupons created from coins."),
     MetricDef("coupons_used", "Coupons used", "coupons", "count", "Pollen coupons used on an order."),
     MetricDef(
-        "coupon_use_rate", "Redemption-to-use rate", "coupons", "percent",
+        "coupon_use_rate",
+        "Redemption-to-use rate",
+        "coupons",
+        "percent",
         "Coupons used as a percentage of coupons redeemed in the same period.",
     ),
     MetricDef("sign_ups", "Sign-ups", "engagement", "count", "Customers Pollen saw for the first time."),
@@ -405,38 +432,57 @@ METRICS: tuple[MetricDef, ...] = (
         "widget_clicks", "Widget clicks", "engagement", "count", "Clicks inside the rewards widget (tracked)."
     ),
     MetricDef(
-        "referral_invitations", "Referral invitations", "engagement", "count",
+        "referral_invitations",
+        "Referral invitations",
+        "engagement",
+        "count",
         "Referral invitations sent.",
     ),
     MetricDef(
-        "referral_shares", "Referral shares", "engagement", "count",
+        "referral_shares",
+        "Referral shares",
+        "engagement",
+        "count",
         "Referral links shared or copied.",
     ),
     MetricDef(
-        "referral_signups", "Referral sign-ups", "engagement", "count",
+        "referral_signups",
+        "Referral sign-ups",
+        "engagement",
+        "count",
         "Referred friends who signed up.",
     ),
     MetricDef(
-        "referral_completions", "Referral completions", "engagement", "count",
+        "referral_completions",
+        "Referral completions",
+        "engagement",
+        "count",
         "Referrals completed (the friend's qualifying order).",
     ),
     MetricDef("tier_changes", "Tier changes", "engagement", "count", "Customers moving to another VIP tier."),
+    MetricDef("tier_upgrades", "Tier upgrades", "engagement", "count", "Customers moving up a VIP tier."),
     MetricDef(
-        "tier_upgrades", "Tier upgrades", "engagement", "count", "Customers moving up a VIP tier."
-    ),
-    MetricDef(
-        "events_sent", "Events sent", "communications", "count",
+        "events_sent",
+        "Events sent",
+        "communications",
+        "count",
         "Delivery attempts to Klaviyo, Omnisend and webhooks (retries included).",
     ),
     MetricDef(
         "events_delivered", "Events delivered", "communications", "count", "Attempts the receiver accepted."
     ),
     MetricDef(
-        "events_failed", "Events failed", "communications", "count",
+        "events_failed",
+        "Events failed",
+        "communications",
+        "count",
         "Attempts that failed (retried later or given up).",
     ),
     MetricDef(
-        "events_dead_lettered", "Events dead-lettered", "communications", "count",
+        "events_dead_lettered",
+        "Events dead-lettered",
+        "communications",
+        "count",
         "Deliveries moved to the dead-letter queue.",
     ),
 )
@@ -450,10 +496,22 @@ _DERIVED_COUNTS: dict[str, tuple[str, ...]] = {
     "widget_clicks": ("tracked:widget_clicked",),
     "referral_shares": ("tracked:referral_shared", "tracked:referral_link_copied", "referral_shares:server"),
 }
+# Metrics that are a ratio of two counters: numerator, denominator, scale.
+_RATIOS: dict[str, tuple[str, str, int]] = {
+    "attributed_aov": ("attributed_revenue", "attributed_orders", 1),
+    "attributed_revenue_percent": ("attributed_revenue", "revenue", 100),
+    "coupon_use_rate": ("coupons_used", "coupons_redeemed", 100),
+}
 # Counters only the stream knows (their outbox events are kept 7 days): a rebuild keeps them.
 STREAM_ONLY_PREFIXES: tuple[str, ...] = (
-    "sign_ups", "referral_invitations", "referral_shares:server", "referral_signups",
-    "referral_completions", "referral_rejections", "referral_incompletes", "tier_",
+    "sign_ups",
+    "referral_invitations",
+    "referral_shares:server",
+    "referral_signups",
+    "referral_completions",
+    "referral_rejections",
+    "referral_incompletes",
+    "tier_",
 )
 
 
@@ -481,12 +539,9 @@ class Totals:
             return self.liability
         if name == "liability_value":
             return Decimal(self.liability) * coin_value
-        if name == "attributed_aov":
-            return _ratio(self.get("attributed_revenue"), self.get("attributed_orders"))
-        if name == "attributed_revenue_percent":
-            return _ratio(self.get("attributed_revenue"), self.get("revenue"), 100)
-        if name == "coupon_use_rate":
-            return _ratio(self.get("coupons_used"), self.get("coupons_redeemed"), 100)
+        if name in _RATIOS:
+            num, den, scale = _RATIOS[name]
+            return _ratio(self.get(num), self.get(den), scale)
         if name in _DERIVED_COUNTS:
             return sum(int(self.get(part)) for part in _DERIVED_COUNTS[name])
         value = self.get(name)
@@ -506,9 +561,7 @@ def delta_percent(current: Number, previous: Number) -> str | None:
     return money((Decimal(current) - Decimal(previous)) * 100 / Decimal(previous))
 
 
-def liability_by_day(
-    days: Mapping[date, Mapping[str, Number]], total: int, upto: date
-) -> dict[date, int]:
+def liability_by_day(days: Mapping[date, Mapping[str, Number]], total: int, upto: date) -> dict[date, int]:
     """Outstanding coins at the end of each stored day ≤ ``upto``: the running total now minus every
     later day's net change. ``days`` must hold every stored day after the earliest one wanted."""
     out: dict[date, int] = {}
@@ -520,16 +573,12 @@ def liability_by_day(
     return out
 
 
-def liability_at(
-    days: Mapping[date, Mapping[str, Number]], total: int, when: date
-) -> int:
+def liability_at(days: Mapping[date, Mapping[str, Number]], total: int, when: date) -> int:
     """Outstanding coins at the end of ``when``."""
     return total - sum(int(c.get("coins_net", 0)) for d, c in days.items() if d > when)
 
 
-def totals(
-    days: Mapping[date, Mapping[str, Number]], window: DayRange, total: int
-) -> Totals:
+def totals(days: Mapping[date, Mapping[str, Number]], window: DayRange, total: int) -> Totals:
     summed: dict[str, Number] = {}
     for day, counters in days.items():
         if window.start <= day <= window.end:

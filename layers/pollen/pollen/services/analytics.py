@@ -64,7 +64,9 @@ def contribution_of(fact: StreamFact, timezone: str) -> Contribution | None:
     return None
 
 
-def aggregate(c: Container, facts: Sequence[StreamFact], now: datetime) -> tuple[dict[str, ApplyResult], set[str]]:
+def aggregate(
+    c: Container, facts: Sequence[StreamFact], now: datetime
+) -> tuple[dict[str, ApplyResult], set[str]]:
     """Fold a stream batch: per merchant, one transaction (one write per day touched). Returns the
     results by merchant and the record ids of merchants whose write failed (to be retried)."""
     store = RollupStore(c.table)
@@ -78,12 +80,22 @@ def aggregate(c: Container, facts: Sequence[StreamFact], now: datetime) -> tuple
             tz = timezone_of(c, merchant_id)
             contributions = [x for f in merchant_facts if (x := contribution_of(f, tz)) is not None]
             results[merchant_id] = store.apply(merchant_id, contributions, now)
-        except Exception:  # noqa: BLE001 - any failure: retry this merchant's records, keep the others
+        except Exception:
             failed.update(f.record_id for f in merchant_facts)
     return results, failed
 
 
 # ---- reports --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RangeQuery:
+    """What the caller asked for: a preset or custom range, moved by ``offset`` of its own lengths."""
+
+    name: str = "30d"
+    start: date | None = None
+    end: date | None = None
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,13 +117,11 @@ def _program(c: Container, merchant_id: str) -> Program:
     return program
 
 
-def resolve(
-    c: Container, merchant_id: str, name: str, start: date | None, end: date | None, offset: int, now: datetime
-) -> Window:
+def resolve(c: Container, merchant_id: str, q: RangeQuery, now: datetime) -> Window:
     program = _program(c, merchant_id)
     local_today = rules.today(now, program.timezone)
     try:
-        current = rules.resolve_range(name, start, end, offset, local_today)
+        current = rules.resolve_range(q.name, q.start, q.end, q.offset, local_today)
     except rules.RangeError as exc:
         raise ValidationFailed(str(exc), errors=[FieldError(exc.field, str(exc), location="query")]) from exc
     previous = current.previous()
@@ -120,7 +130,11 @@ def resolve(
 
 
 def _range_view(window: DayRange, timezone: str | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {"from": window.start.isoformat(), "to": window.end.isoformat(), "days": window.days}
+    view: dict[str, Any] = {
+        "from": window.start.isoformat(),
+        "to": window.end.isoformat(),
+        "days": window.days,
+    }
     if timezone is not None:
         view["timezone"] = timezone
     return view
@@ -130,10 +144,8 @@ def _value(totals: Totals, name: str, coin_value: Decimal) -> Number:
     return totals.value(name, coin_value)
 
 
-def summary(
-    c: Container, merchant_id: str, name: str, start: date | None, end: date | None, offset: int, now: datetime
-) -> dict[str, Any]:
-    w = resolve(c, merchant_id, name, start, end, offset, now)
+def summary(c: Container, merchant_id: str, q: RangeQuery, now: datetime) -> dict[str, Any]:
+    w = resolve(c, merchant_id, q, now)
     coin_value = w.program.coin_value
     cur, prev = w.totals(w.current), w.totals(w.previous)
     metrics = []
@@ -162,16 +174,28 @@ def summary(
 
 
 _SOURCE_LABELS = {
-    "widget": "Rewards widget", "app": "App", "email": "Email", "referral": "Referral",
-    "pos": "POS", "api": "API", "other": "Other",
+    "widget": "Rewards widget",
+    "app": "App",
+    "email": "Email",
+    "referral": "Referral",
+    "pos": "POS",
+    "api": "API",
+    "other": "Other",
 }
 _CREDIT_LABELS = {
-    "order": "Orders", "trigger": "Triggers", "referral": "Referrals", "adjustment": "Adjustments",
-    "tier": "Tiers", "other": "Other",
+    "order": "Orders",
+    "trigger": "Triggers",
+    "referral": "Referrals",
+    "adjustment": "Adjustments",
+    "tier": "Tiers",
+    "other": "Other",
 }
 _REWARD_LABELS = {
-    "fixed_amount": "Fixed amount", "percentage": "Percentage", "free_shipping": "Free shipping",
-    "dynamic": "Dynamic", "other": "Other",
+    "fixed_amount": "Fixed amount",
+    "percentage": "Percentage",
+    "free_shipping": "Free shipping",
+    "dynamic": "Dynamic",
+    "other": "Other",
 }
 
 
@@ -186,9 +210,14 @@ def _breakdowns(cur: Totals, prev: Totals) -> dict[str, list[dict[str, Any]]]:
     names = list(cur.counters) + list(prev.counters)
     revenue = [
         _row(
-            s, _SOURCE_LABELS[s],
-            rules.money(cur.get(f"attributed_revenue:{s}")), rules.money(prev.get(f"attributed_revenue:{s}")),
-            orders={"current": int(cur.get(f"attributed_orders:{s}")), "previous": int(prev.get(f"attributed_orders:{s}"))},
+            s,
+            _SOURCE_LABELS[s],
+            rules.money(cur.get(f"attributed_revenue:{s}")),
+            rules.money(prev.get(f"attributed_revenue:{s}")),
+            orders={
+                "current": int(cur.get(f"attributed_orders:{s}")),
+                "previous": int(prev.get(f"attributed_orders:{s}")),
+            },
         )
         for s in rules.SOURCES
         if s != "other" or cur.get("attributed_revenue:other") or prev.get("attributed_revenue:other")
@@ -204,12 +233,23 @@ def _breakdowns(cur: Totals, prev: Totals) -> dict[str, list[dict[str, Any]]]:
         used = (int(cur.get(f"coupons_used:{rt}")), int(prev.get(f"coupons_used:{rt}")))
         coupons.append(
             _row(
-                rt, _REWARD_LABELS[rt], redeemed[0], redeemed[1],
+                rt,
+                _REWARD_LABELS[rt],
+                redeemed[0],
+                redeemed[1],
                 redeemed={"current": redeemed[0], "previous": redeemed[1]},
                 used={"current": used[0], "previous": used[1]},
                 use_rate={
-                    "current": rules.money(rules.Totals({"coupons_used": used[0], "coupons_redeemed": redeemed[0]}).value("coupon_use_rate", Decimal(0))),
-                    "previous": rules.money(rules.Totals({"coupons_used": used[1], "coupons_redeemed": redeemed[1]}).value("coupon_use_rate", Decimal(0))),
+                    "current": rules.money(
+                        rules.Totals({"coupons_used": used[0], "coupons_redeemed": redeemed[0]}).value(
+                            "coupon_use_rate", Decimal(0)
+                        )
+                    ),
+                    "previous": rules.money(
+                        rules.Totals({"coupons_used": used[1], "coupons_redeemed": redeemed[1]}).value(
+                            "coupon_use_rate", Decimal(0)
+                        )
+                    ),
                 },
             )
         )
@@ -248,10 +288,15 @@ def parse_metrics(value: str | None) -> list[str]:
 
 
 def series(
-    c: Container, merchant_id: str, names: list[str], name: str, start: date | None, end: date | None,
-    offset: int, granularity: Granularity, now: datetime,
+    c: Container,
+    merchant_id: str,
+    names: list[str],
+    q: RangeQuery,
+    *,
+    granularity: Granularity,
+    now: datetime,
 ) -> dict[str, Any]:
-    w = resolve(c, merchant_id, name, start, end, offset, now)
+    w = resolve(c, merchant_id, q, now)
     points = []
     for bucket in rules.buckets(w.current, granularity):
         t = w.totals(bucket)
@@ -269,17 +314,17 @@ def series(
     }
 
 
-def export_csv(
-    c: Container, merchant_id: str, name: str, start: date | None, end: date | None, offset: int, now: datetime
-) -> str:
-    w = resolve(c, merchant_id, name, start, end, offset, now)
+def export_csv(c: Container, merchant_id: str, q: RangeQuery, now: datetime) -> str:
+    w = resolve(c, merchant_id, q, now)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     names = [m.name for m in rules.METRICS]
     writer.writerow(["date", *names])
     for day in w.current.dates():
         t = w.totals(DayRange(day, day))
-        writer.writerow([day.isoformat(), *(rules.render(n, t.value(n, w.program.coin_value)) for n in names)])
+        writer.writerow(
+            [day.isoformat(), *(rules.render(n, t.value(n, w.program.coin_value)) for n in names)]
+        )
     return out.getvalue()
 
 
@@ -360,12 +405,12 @@ def track(c: Container, merchant_id: str, events: Sequence[TrackInput], now: dat
         try:
             store.record(
                 merchant_id,
-                day,
-                [e.id for e in accepted if e.customer_id is None],
-                {k: v for k, v in by_customer.items() if v},
-                known_counts,
-                item,
-                now,
+                day=day,
+                anonymous=[e.id for e in accepted if e.customer_id is None],
+                by_customer={k: v for k, v in by_customer.items() if v},
+                known=known_counts,
+                outbox_item=item,
+                now=now,
             )
         except ConditionFailed:
             continue  # a concurrent batch recorded some of these ids: read again

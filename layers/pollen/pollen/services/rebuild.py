@@ -11,6 +11,7 @@ were). Each call works for a bounded time and reports progress; call resume unti
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -40,59 +41,87 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
+def _ledger(item: dict[str, Any], timezone: str) -> list[Contribution]:
+    at = _time(item.get("created_at"))
+    counters = rules.wallet_counters(
+        str(item.get("type")), str(item.get("operation")), int(item.get("coins", 0)), str(item.get("source"))
+    )
+    return [Contribution("", rules.local_day(at, timezone), counters)] if at and counters else []
+
+
+def _order(item: dict[str, Any], timezone: str) -> list[Contribution]:
+    order = parse_order_item(item)
+    data = order.facts.data
+    placed = (data.created_at if data else None) or order.paid_at or order.updated_at
+    if data is None or data.total is None or placed is None:
+        return []
+    attributions = [a.model_dump(mode="json") for a in order.attributions]
+    counters = rules.order_counters(str(data.total), attributions)
+    return [Contribution("", rules.local_day(placed, timezone), counters)]
+
+
+def _coupon(item: dict[str, Any], timezone: str) -> list[Contribution]:
+    coupon = parse_coupon_item(item)
+    out: list[Contribution] = []
+    if coupon.shopify in ("none", "created"):  # coupon_created was sent for these
+        counters = rules.coupon_counters("redeemed", coupon.reward_type)
+        out.append(Contribution("", rules.local_day(coupon.created_at, timezone), counters))
+    if coupon.used_at is not None:
+        counters = rules.coupon_counters("used", coupon.reward_type)
+        out.append(Contribution("", rules.local_day(coupon.used_at, timezone), counters))
+    return out
+
+
+def _tracked(item: dict[str, Any], timezone: str) -> list[Contribution]:
+    if item.get("event_type") != EVENTS_TRACKED:
+        return []
+    at = _time(item.get("occurred_at"))
+    payload = item.get("payload") or {}
+    counters = rules.tracked_counters(str(e.get("type")) for e in payload.get("events") or [])
+    return [Contribution("", rules.local_day(at, timezone), counters)] if at and counters else []
+
+
+_SOURCES: dict[str, Callable[[dict[str, Any], str], list[Contribution]]] = {
+    LEDGER_ENTITY: _ledger,
+    ORDER_ENTITY: _order,
+    COUPON_ENTITY: _coupon,
+    DELIVERY_ENTITY: rules.attempt_contributions,
+    "outbox": _tracked,
+}
+
+
 def source_contributions(item: dict[str, Any], timezone: str) -> list[Contribution]:
     """What one source item says, as the stream would have reported it."""
-    entity = item.get("entity")
-    if entity == LEDGER_ENTITY:
-        at = _time(item.get("created_at"))
-        counters = rules.wallet_counters(
-            str(item.get("type")), str(item.get("operation")), int(item.get("coins", 0)), str(item.get("source"))
-        )
-        return [Contribution("", rules.local_day(at, timezone), counters)] if at and counters else []
-    if entity == ORDER_ENTITY:
-        order = parse_order_item(item)
-        data = order.facts.data
-        placed = (data.created_at if data else None) or order.paid_at or order.updated_at
-        if data is None or data.total is None or placed is None:
-            return []
-        attributions = [a.model_dump(mode="json") for a in order.attributions]
-        counters = rules.order_counters(str(data.total), attributions)
-        return [Contribution("", rules.local_day(placed, timezone), counters)]
-    if entity == COUPON_ENTITY:
-        coupon = parse_coupon_item(item)
-        out: list[Contribution] = []
-        if coupon.shopify in ("none", "created"):  # coupon_created was sent for these
-            out.append(
-                Contribution("", rules.local_day(coupon.created_at, timezone),
-                             rules.coupon_counters("redeemed", coupon.reward_type))
-            )
-        if coupon.used_at is not None:
-            out.append(
-                Contribution("", rules.local_day(coupon.used_at, timezone),
-                             rules.coupon_counters("used", coupon.reward_type))
-            )
-        return out
-    if entity == DELIVERY_ENTITY:
-        return rules.attempt_contributions(item, timezone)
-    if entity == "outbox" and item.get("event_type") == EVENTS_TRACKED:
-        at = _time(item.get("occurred_at"))
-        payload = item.get("payload") or {}
-        counters = rules.tracked_counters(str(e.get("type")) for e in payload.get("events") or [])
-        return [Contribution("", rules.local_day(at, timezone), counters)] if at and counters else []
-    return []
+    reader = _SOURCES.get(str(item.get("entity")))
+    return reader(item, timezone) if reader else []
 
 
 def _view(job: dict[str, Any]) -> dict[str, Any]:
     keys = (
-        "job_id", "status", "from", "to", "timezone", "pages_scanned", "items_scanned", "days_written",
-        "started_at", "updated_at", "finished_at",
+        "job_id",
+        "status",
+        "from",
+        "to",
+        "timezone",
+        "pages_scanned",
+        "items_scanned",
+        "days_written",
+        "started_at",
+        "updated_at",
+        "finished_at",
     )
     return {k: job.get(k) for k in keys}
 
 
 def start(
-    c: Container, merchant_id: str, start_day: date, end_day: date, now: datetime, *,
-    max_pages: int | None = None, page_items: int = PAGE_ITEMS,
+    c: Container,
+    merchant_id: str,
+    start_day: date,
+    end_day: date,
+    now: datetime,
+    *,
+    max_pages: int | None = None,
+    page_items: int = PAGE_ITEMS,
 ) -> dict[str, Any]:
     """Create a job for the range and work on it for one slice."""
     tz = timezone_of(c, merchant_id)
@@ -134,7 +163,12 @@ def get(c: Container, merchant_id: str, job_id: str) -> dict[str, Any]:
 
 
 def resume(
-    c: Container, merchant_id: str, job_id: str, now: datetime, *, max_pages: int | None = None,
+    c: Container,
+    merchant_id: str,
+    job_id: str,
+    now: datetime,
+    *,
+    max_pages: int | None = None,
     page_items: int = PAGE_ITEMS,
 ) -> dict[str, Any]:
     """Work on the job for up to SLICE_SECONDS (or ``max_pages`` pages) and report where it is."""
@@ -182,8 +216,12 @@ def resume(
             day += timedelta(days=1)
         version = int(job["version"])
         job.update(
-            status="done", phase="done", days_written=written, version=version + 1,
-            updated_at=isoformat(now), finished_at=isoformat(now),
+            status="done",
+            phase="done",
+            days_written=written,
+            version=version + 1,
+            updated_at=isoformat(now),
+            finished_at=isoformat(now),
         )
         rollups.put_job(merchant_id, job, version)
     return _view(job)

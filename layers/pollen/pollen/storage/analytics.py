@@ -46,9 +46,9 @@ class ApplyResult:
     transactions: int = 0
 
 
-def _counter_update(counters: dict[str, Number], now: datetime, extra: dict[str, Any]) -> tuple[
-    str, dict[str, str], dict[str, Any]
-]:
+def _counter_update(
+    counters: dict[str, Number], now: datetime, extra: dict[str, Any]
+) -> tuple[str, dict[str, str], dict[str, Any]]:
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     adds: list[str] = []
@@ -121,9 +121,9 @@ class RollupStore:
             by_day: dict[date, dict[str, Number]] = {}
             net = 0
             for c in left.values():
-                day = by_day.setdefault(c.day, {})
+                into = by_day.setdefault(c.day, {})
                 for name, value in c.counters.items():
-                    day[name] = day.get(name, 0) + value
+                    into[name] = into.get(name, 0) + value
                 net += int(c.counters.get("coins_net", 0))
             for day, counters in sorted(by_day.items()):
                 update, names, values = _counter_update(
@@ -140,7 +140,9 @@ class RollupStore:
                 )
             if net:
                 update, names, values = _counter_update({"coins_net": net}, now, {"merchant_id": merchant_id})
-                tx.update(rollup_total_key(merchant_id), label="total", update=update, names=names, values=values)
+                tx.update(
+                    rollup_total_key(merchant_id), label="total", update=update, names=names, values=values
+                )
             try:
                 tx.commit()
             except ConditionFailed as exc:
@@ -166,9 +168,7 @@ class RollupStore:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            page = self.table.query(
-                rollup_pk(merchant_id), sk_from=f"D#{start.isoformat()}", cursor=cursor
-            )
+            page = self.table.query(rollup_pk(merchant_id), sk_from=f"D#{start.isoformat()}", cursor=cursor)
             items.extend(page.items)
             if page.next_cursor is None:
                 break
@@ -184,9 +184,7 @@ class RollupStore:
 
     # ---- rebuild ----------------------------------------------------------------------------------
 
-    def replace_day(
-        self, merchant_id: str, day: date, counters: dict[str, Number], now: datetime
-    ) -> None:
+    def replace_day(self, merchant_id: str, day: date, counters: dict[str, Number], now: datetime) -> None:
         """Set one day to ``counters`` (its old counters removed) and move the total by the change in
         its net coins: one transaction, guarded by the day's old image."""
         for n in range(MAX_ATTEMPTS):
@@ -208,12 +206,19 @@ class RollupStore:
                 tx.put(item, label="day", condition="attribute_not_exists(PK)")
             else:
                 tx.put(
-                    item, label="day", condition="#u = :u", names={"#u": "updated_at"},
+                    item,
+                    label="day",
+                    condition="#u = :u",
+                    names={"#u": "updated_at"},
                     values={":u": old.get("updated_at")},
                 )
             if diff:
-                update, names, values = _counter_update({"coins_net": diff}, now, {"merchant_id": merchant_id})
-                tx.update(rollup_total_key(merchant_id), label="total", update=update, names=names, values=values)
+                update, names, values = _counter_update(
+                    {"coins_net": diff}, now, {"merchant_id": merchant_id}
+                )
+                tx.update(
+                    rollup_total_key(merchant_id), label="total", update=update, names=names, values=values
+                )
             try:
                 tx.commit()
                 return
@@ -230,7 +235,11 @@ class RollupStore:
             self.table.put(item, condition="attribute_not_exists(PK)", label="job")
         else:
             self.table.put(
-                item, condition="#v = :v", names={"#v": "version"}, values={":v": expected_version}, label="job"
+                item,
+                condition="#v = :v",
+                names={"#v": "version"},
+                values={":v": expected_version},
+                label="job",
             )
 
 
@@ -280,6 +289,7 @@ class TrackedStore:
     def record(
         self,
         merchant_id: str,
+        *,
         day: str,
         anonymous: list[str],
         by_customer: dict[str, list[str]],
@@ -293,7 +303,11 @@ class TrackedStore:
         tx = self.table.transaction()
         for i, client_id in enumerate(anonymous):
             tx.put(
-                {**tracked_id_key(merchant_id, client_id).as_dict(), "entity": "tracked_id", "expires_at": expires},
+                {
+                    **tracked_id_key(merchant_id, client_id).as_dict(),
+                    "entity": "tracked_id",
+                    "expires_at": expires,
+                },
                 label=f"anon-{i}",
                 condition="attribute_not_exists(PK)",
             )
@@ -349,7 +363,11 @@ class RebuildStore:
         return items, response.get("LastEvaluatedKey"), int(response.get("ScannedCount", 0))
 
     def commit_page(
-        self, merchant_id: str, job: dict[str, Any], page: int, staged: dict[str, dict[str, Number]],
+        self,
+        merchant_id: str,
+        job: dict[str, Any],
+        page: int,
+        staged: dict[str, dict[str, Number]],
         expected_version: int,
     ) -> None:
         """The page's counters and the job's new position, together (a retried page rewrites both)."""
@@ -387,7 +405,9 @@ class RebuildStore:
                 into = summed.setdefault(day, {})
                 for name, value in counters.items():
                     number = Decimal(str(value))
-                    into[name] = into.get(name, 0) + (int(number) if number == number.to_integral_value() else number)
+                    into[name] = into.get(name, 0) + (
+                        int(number) if number == number.to_integral_value() else number
+                    )
         return summed
 
     def day(self, merchant_id: str, day: date) -> dict[str, Number]:

@@ -73,7 +73,9 @@ TrackedCustomerId = Annotated[str, StringConstraints(min_length=1, max_length=12
 class TrackedEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: ClientEventId = Field(description="The client's id for this event (a UUID): retries are deduped on it.")
+    id: ClientEventId = Field(
+        description="The client's id for this event (a UUID): retries are deduped on it."
+    )
     type: TrackedType = Field(description="One of: " + ", ".join(TRACKED_TYPES) + ".")
     customer_id: TrackedCustomerId | None = None
     channel: Annotated[str, StringConstraints(max_length=32)] | None = None
