@@ -22,6 +22,7 @@ from pollen.domain.errors import FieldError, NotFound, ValidationFailed
 from pollen.domain.program import Program
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
+from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.storage.analytics import ApplyResult, RollupStore, TrackedStore
 from pollen.storage.errors import ConditionFailed
