@@ -24,7 +24,7 @@ def test_local_day_follows_the_timezone_across_dst() -> None:
     assert rules.local_day(datetime(2026, 11, 1, 4, 30, tzinfo=UTC), "America/New_York") == date(2026, 11, 1)
     assert rules.local_day(datetime(2026, 11, 2, 4, 30, tzinfo=UTC), "America/New_York") == date(2026, 11, 1)
     assert rules.local_day(datetime(2026, 11, 1, 20, 0, tzinfo=UTC), "Asia/Kolkata") == date(2026, 11, 2)
-    assert rules.local_day(datetime(2026, 11, 1, 20, 0), "UTC") == date(2026, 11, 1)  # naive = UTC
+    assert rules.local_day(datetime(2026, 11, 1, 20, 0, tzinfo=UTC), "UTC") == date(2026, 11, 1)
 
 
 def test_the_program_takes_only_known_timezones() -> None:

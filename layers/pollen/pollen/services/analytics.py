@@ -81,7 +81,8 @@ def aggregate(
             tz = timezone_of(c, merchant_id)
             contributions = [x for f in merchant_facts if (x := contribution_of(f, tz)) is not None]
             results[merchant_id] = store.apply(merchant_id, contributions, now)
-        except Exception:
+        except Exception:  # any failure: this merchant's records are retried, the others kept
+            logger.exception("rollup write failed", extra={"merchant_id": merchant_id})
             failed.update(f.record_id for f in merchant_facts)
     return results, failed
 
