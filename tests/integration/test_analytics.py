@@ -519,3 +519,38 @@ def test_demo_store_acceptance(api: InProcessApi, demo: DemoStore, agg: Aggregat
     records = list(agg.records)
     agg.feed(records, batch=48, seed=5)  # the whole stream, a second time
     assert api.get("/v1/admin/analytics/summary", key=admin, query={"range": "today"}).json() == body
+
+
+def test_rebuild_over_the_api_reports_progress(api: InProcessApi, demo: DemoStore) -> None:
+    admin = demo.api_keys.admin
+    today = utcnow().date()
+    bad = api.post(
+        "/v1/admin/analytics/rebuild",
+        key=admin,
+        json_body={"from": today.isoformat(), "to": today.isoformat()},
+    )
+    assert bad.status == 422
+    assert bad.json()["errors"][0]["field"] == "to"
+    yesterday = (today - timedelta(days=1)).isoformat()
+    started = api.post(
+        "/v1/admin/analytics/rebuild",
+        key=admin,
+        json_body={"from": (today - timedelta(days=3)).isoformat(), "to": yesterday},
+    )
+    assert started.status == 202, started.body
+    job = started.json()
+    assert (job["status"], job["from"], job["to"], job["timezone"]) == (
+        "done",
+        (today - timedelta(days=3)).isoformat(),
+        yesterday,
+        "UTC",
+    )
+    assert job["pages_scanned"] >= 1
+    assert job["days_written"] == 3
+    again = api.get(f"/v1/admin/analytics/rebuild/{job['job_id']}", key=admin).json()
+    assert again == job
+    resumed = api.post(f"/v1/admin/analytics/rebuild/{job['job_id']}/resume", key=admin)
+    assert resumed.json()["status"] == "done"
+    missing = api.get("/v1/admin/analytics/rebuild/01JNF5A1B2C3D4E5F6G7H8J9K0", key=admin)
+    assert missing.status == 404
+    assert api.post("/v1/admin/analytics/rebuild", key=demo.api_keys.write, json_body={}).status == 403
