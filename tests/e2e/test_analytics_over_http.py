@@ -52,7 +52,8 @@ def _ddb(stack: LocalStack) -> tuple[Any, str]:
 
 def _balances(stack: LocalStack) -> int:
     ddb, table = _ddb(stack)
-    total, kwargs = 0, {}
+    total = 0
+    kwargs: dict[str, Any] = {}
     while True:
         page = ddb.scan(TableName=table, **kwargs)
         for raw in page["Items"]:

@@ -313,6 +313,7 @@ def test_track_dedupes_caps_and_writes_once_per_batch(
         "capped": 3,
     }
     assert api.post("/v1/events/track", key=read, json_body={"events": over[-1:]}).json()["duplicates"] == 1
+    bad: dict[str, Any]
     for bad in (
         {"events": []},
         {"events": [{"id": "x", "type": "order_placed"}]},

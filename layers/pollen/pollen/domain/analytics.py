@@ -238,8 +238,10 @@ def event_contribution(
     elif event_type == "tier_changed":
         direction = str(payload.get("direction") or "")
         counters = {"tier_changes": 1}
-        if direction in ("up", "down"):
-            counters[f"tier_{direction}grades"] = 1
+        if direction in ("up", "upgrade"):
+            counters["tier_upgrades"] = 1
+        elif direction in ("down", "downgrade"):
+            counters["tier_downgrades"] = 1
     else:
         counters = dict(_SIMPLE_EVENTS.get(event_type, {}))
     if not counters:
