@@ -252,8 +252,9 @@ def _receive_outside_lock(method: Callable[..., Any]) -> Callable[..., Any]:
         deadline = time.monotonic() + (wait_seconds_timeout or 0)
         while True:
             with _SQS_LOCK:
-                changes.bump()
                 result = method(self, queue_name, count, 0, visibility_timeout, *args, **kwargs)
+                if result:
+                    changes.bump()
             remaining = deadline - time.monotonic()
             if result or remaining <= 0:
                 return result
