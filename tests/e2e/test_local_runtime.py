@@ -115,6 +115,8 @@ def test_delivery_survives_a_412_a_409_and_cancelled_transactions(
         pollers = _pollers(http)
         assert all(p["state"] == "ok" for p in pollers.values()), pollers
         assert all(p["lag_seconds"] < 10 for p in pollers.values()), pollers
+        # Delivered by the root-cause fix, not by the pollers' recovery from a blind iterator.
+        assert all(p["errors"] == 0 for p in pollers.values() if p["source"] == "stream"), pollers
         print(f"credit delivered {delivered_in:.1f} s after the order webhook")
     finally:
         receiver.stop()
