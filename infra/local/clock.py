@@ -9,6 +9,7 @@ The offset is saved with the local state, so a restarted stack keeps its date.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pollen import clock
+
+log = logging.getLogger("pollen.local.clock")
 
 _DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -100,5 +103,8 @@ class LocalClock:
             else:
                 raise ClockError(f"unknown clock request {action!r}")
         if self.on_change is not None:
-            self.on_change()
+            try:
+                self.on_change()
+            except Exception:
+                log.exception("the clock moved but the local state could not be saved now")
         return self.status()

@@ -85,6 +85,7 @@ class LocalState:
     def __init__(self, path: Path, resources: LocalResources) -> None:
         self.path = path
         self.resources = resources
+        self._writing = threading.Lock()
 
     def _dynamodb(self) -> Any:
         return dynamodb_backends[self.resources.account_id][self.resources.region]
@@ -131,16 +132,17 @@ class LocalState:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(snapshot, default=_encode, separators=(",", ":"))
         partial = self.path.with_name(f".{self.path.name}.partial")
-        with partial.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(self.path)
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        with self._writing:
+            with partial.open("w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            partial.replace(self.path)
+            directory = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
 
     # ---- Restore ---------------------------------------------------------------------------------
 
@@ -270,6 +272,7 @@ class Autosave:
         self.snapshot = snapshot
         self.fingerprint = fingerprint
         self.saves = 0
+        self._lock = threading.Lock()
         self._saved: Any = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="autosave", daemon=True)
@@ -278,10 +281,11 @@ class Autosave:
         return (changes.count, self.fingerprint())
 
     def save_now(self) -> None:
-        current = self._current()
-        self.state.save(self.snapshot())
-        self._saved = current
-        self.saves += 1
+        with self._lock:  # one capture-and-write at a time, the newest last
+            current = self._current()
+            self.state.save(self.snapshot())
+            self._saved = current
+            self.saves += 1
 
     def start(self) -> None:
         self._saved = self._current()
