@@ -102,6 +102,9 @@ def local_aws_env(
     are scaled down and config changes apply within seconds."""
     return {
         "DELIVERY_RETRY_SCALE": f"{retry_scale:.6f}",
+        # moto shares this process with every function: on a busy machine an answer can take
+        # seconds, and a timed-out write retried by botocore would be refused as a conflict.
+        "POLLEN_AWS_READ_TIMEOUT_SECONDS": "30",
         "CONFIG_CACHE_TTL_SECONDS": str(config_ttl),
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": "testing",
