@@ -237,8 +237,8 @@ class LocalStack:
         pollers = Pollers(functions, runtime.invoke, region=REGION, queue_urls=queue_urls)
         if self.restored is not None:
             pollers.resume_from(self.restored.checkpoints)
-        self.pollers = pollers
         pollers.start()
+        self.pollers = pollers  # reported by /v1/health once running
         self.scheduler.start()
         if self.state is not None:
             self.autosave = _autosave(self.state, resources, pollers, self.clock)
