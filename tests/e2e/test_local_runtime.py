@@ -146,6 +146,7 @@ def test_two_hundred_concurrent_requests_get_answers_not_resets(
     assert 404 in results  # the wallet reads found no such customer: a DynamoDB read each
     print(f"200 concurrent requests answered in {elapsed:.1f} s")
     assert "dictionary changed size" not in stack.log()
+    assert '"_aws":' not in stack.log(), "an EMF metric line although local metrics are off"
 
 
 def test_a_body_that_never_arrives_times_out_with_408(stack: LocalStack) -> None:
