@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 3000
 PYTEST_ARGS ?=
 
-.PHONY: help install dev test lint format typecheck template-check unit integration e2e bench build deploy requirements clean
+.PHONY: help install dev dev-reset test lint format typecheck template-check unit integration e2e bench build deploy requirements clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -26,8 +26,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtualenv and install Pollen with its dev tools
 
-dev: $(STAMP) ## Serve the whole API locally on moto, seeded with a demo store (PORT=3000)
+dev: $(STAMP) ## Serve the whole API locally on moto; resumes the saved demo store (PORT=3000)
 	PORT=$(PORT) $(BIN)/python -m infra.local
+
+dev-reset: $(STAMP) ## Like dev, but delete the saved local state first and seed a new demo store
+	PORT=$(PORT) $(BIN)/python -m infra.local --reset
 
 test: $(STAMP) lint typecheck template-check ## Lint, type check, template checks and every test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

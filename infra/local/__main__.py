@@ -6,7 +6,11 @@ serves the HTTP API and runs the stream/queue pollers and the scheduler until SI
 Environment:
   PORT                      API port (default 3000; 0 picks a free one)
   MOTO_PORT                 moto server port (default 0: a free one)
-  POLLEN_STATE_DIR          where demo-store.json and stack.json are written (default .pollen)
+  POLLEN_STATE_DIR          where state.json (the saved data), demo-store.json (the demo store's
+                            keys) and stack.json are written (default .pollen)
+  POLLEN_LOCAL_RESET        1 (or the --reset flag, `make dev-reset`) to delete the saved state and
+                            start clean with a new demo store (default 0: resume)
+  POLLEN_LOCAL_PERSIST      0 to neither load nor save state.json (default 1)
   POLLEN_TEMPLATE           the SAM template (default template.yaml at the repository root)
   POLLEN_LOCAL_SEED         0 to start with an empty table (default 1)
   POLLEN_LOCAL_TIME_SCALE   divide rate() schedules by this (default 1)
@@ -38,9 +42,11 @@ from moto.server import ThreadedMotoServer
 
 from infra.aws_resources import LocalResources, create_resources
 from infra.local import LocalRuntime
+from infra.local.clock import LocalClock
 from infra.local.pollers import Pollers
 from infra.local.scheduler import Scheduler
 from infra.local.server import CorsConfig, LocalApi, LocalHttpServer
+from infra.local.state import Autosave, LocalState, Restored
 from infra.template import FunctionSpec, describe_functions, global_function_env, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +72,8 @@ class Settings:
     concurrency: int
     metrics: bool
     log_level: str
+    reset: bool = False
+    persist: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,6 +90,8 @@ class Settings:
             concurrency=int(env.get("POLLEN_LOCAL_CONCURRENCY", "4")),
             metrics=env.get("POLLEN_LOCAL_METRICS", "0") == "1",
             log_level=env.get("POLLEN_LOCAL_LOG_LEVEL", "INFO").upper(),
+            reset=env.get("POLLEN_LOCAL_RESET", "0") == "1" or "--reset" in sys.argv[1:],
+            persist=env.get("POLLEN_LOCAL_PERSIST", "1") != "0",
         )
 
 
@@ -92,6 +102,9 @@ def local_aws_env(
     are scaled down and config changes apply within seconds."""
     return {
         "DELIVERY_RETRY_SCALE": f"{retry_scale:.6f}",
+        # moto shares this process with every function: on a busy machine an answer can take
+        # seconds, and a timed-out write retried by botocore would be refused as a conflict.
+        "POLLEN_AWS_READ_TIMEOUT_SECONDS": "30",
         "CONFIG_CACHE_TTL_SECONDS": str(config_ttl),
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -130,6 +143,25 @@ class LocalStack:
         self.server: LocalHttpServer | None = None
         self.pollers: Pollers | None = None
         self.scheduler: Scheduler | None = None
+        self.clock = LocalClock()
+        self.state: LocalState | None = None
+        self.autosave: Autosave | None = None
+        self.restored: Restored | None = None
+
+    def health(self) -> dict[str, Any]:
+        """The local section of ``/v1/health``: pollers, clock and saved state."""
+        pollers = self.pollers.status() if self.pollers else []
+        saved = self.state.path if self.state else None
+        return {
+            "healthy": all(poller["state"] == "ok" for poller in pollers),
+            "pollers": pollers,
+            "clock": self.clock.status(),
+            "state": {
+                "file": str(saved) if saved else None,
+                "resumed": self.restored is not None,
+                "saves": self.autosave.saves if self.autosave else 0,
+            },
+        }
 
     def start(self) -> None:
         settings = self.settings
@@ -151,6 +183,7 @@ class LocalStack:
 
         template = load_template(settings.template)
         resources = create_resources(template, prefix=STACK, region=REGION, parameters=LOCAL_PARAMETERS)
+        self._load_state(resources)
         resolver = resources.resolver(template, parameters=LOCAL_PARAMETERS, stack_name=STACK)
         functions = describe_functions(template, resolver)
         os.environ.update(shared_env(template, functions, resources))
@@ -188,6 +221,9 @@ class LocalStack:
             runtime.invoke,
             openapi_source=openapi_documents,
             trigger_schedule=self.scheduler.trigger,
+            schedules=[(*job.key, job.source.expression) for job in self.scheduler.jobs.values()],
+            clock=self.clock,
+            health=self.health,
             cors=CorsConfig.from_template(template, resolver),
             account_id=resources.account_id,
         )
@@ -195,13 +231,20 @@ class LocalStack:
         self.server.start()
         base_url = f"http://{HOST}:{self.server.port}"
 
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        demo = _seed(base_url, settings.state_dir) if settings.seed else None
+        demo = self._demo_store(base_url)
 
         queue_urls = {queue.arn: queue.url for queue in resources.queues.values()}
-        self.pollers = Pollers(functions, runtime.invoke, region=REGION, queue_urls=queue_urls)
-        self.pollers.start()
+        pollers = Pollers(functions, runtime.invoke, region=REGION, queue_urls=queue_urls)
+        if self.restored is not None:
+            pollers.resume_from(self.restored.checkpoints)
+        pollers.start()
+        self.pollers = pollers  # reported by /v1/health once running
         self.scheduler.start()
+        if self.state is not None:
+            self.autosave = _autosave(self.state, resources, pollers, self.clock)
+            self.clock.on_change = self.autosave.save_now
+            self.autosave.save_now()
+            self.autosave.start()
 
         stack_file = settings.state_dir / "stack.json"
         _write_atomically(
@@ -213,10 +256,12 @@ class LocalStack:
             + "\n",
         )
         _print_banner(base_url, moto_url, resources, demo, settings.state_dir)
+        print(_state_line(self.restored, self.state, self.clock), flush=True)
         print(f"Pollen is up on {base_url}", flush=True)
 
     def stop(self) -> None:
-        for step in (self._stop_server, self._stop_pollers, self._stop_scheduler, self._stop_moto):
+        steps = (self._stop_server, self._stop_pollers, self._stop_scheduler, self._save, self._stop_moto)
+        for step in steps:
             try:
                 step()
             except Exception:
@@ -235,9 +280,64 @@ class LocalStack:
         if self.scheduler:
             self.scheduler.stop()
 
+    def _demo_store(self, base_url: str) -> dict[str, Any] | None:
+        """The resumed demo store's keys, or a newly seeded store."""
+        demo_file = self.settings.state_dir / "demo-store.json"
+        if self.restored is not None:
+            return json.loads(demo_file.read_text()) if demo_file.exists() else None
+        return _seed(base_url, self.settings.state_dir) if self.settings.seed else None
+
+    def _load_state(self, resources: LocalResources) -> None:
+        """Resume from the saved state (unless reset or not persisted), before anything runs."""
+        settings = self.settings
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        if settings.reset:
+            for name in ("state.json", "demo-store.json"):
+                (settings.state_dir / name).unlink(missing_ok=True)
+        if settings.persist:
+            self.state = LocalState(settings.state_dir / "state.json", resources)
+            snapshot = self.state.load()
+            if snapshot is not None:
+                self.restored = self.state.restore(snapshot)
+                self.clock.restore(self.restored.clock_offset_seconds)
+
+    def _save(self) -> None:
+        if self.autosave:
+            self.autosave.stop()
+            print(f"Saved the local state to {self.autosave.state.path}", flush=True)
+
     def _stop_moto(self) -> None:
         if self.moto:
             self.moto.stop()
+
+
+def _autosave(state: LocalState, resources: LocalResources, pollers: Pollers, clock: LocalClock) -> Autosave:
+    readers: dict[str, list[str]] = {}
+    for poller in pollers.threads:
+        arn = getattr(getattr(poller, "source", None), "stream_arn", None)
+        for logical_id, table in resources.tables.items():
+            if arn and table.stream_arn == arn:
+                readers.setdefault(logical_id, []).append(poller.name)
+
+    def snapshot() -> dict[str, Any]:
+        return state.capture(pollers.checkpoints(), readers, clock.offset.total_seconds())
+
+    def fingerprint() -> Any:
+        return json.dumps(pollers.checkpoints(), sort_keys=True), clock.offset
+
+    return Autosave(state, snapshot, fingerprint=fingerprint)
+
+
+def _state_line(restored: Restored | None, state: LocalState | None, clock: LocalClock) -> str:
+    moved = f"; the clock is {clock.status()['offset']} ahead" if clock.offset.total_seconds() else ""
+    if state is None:
+        return "State: not saved (POLLEN_LOCAL_PERSIST=0); every start is a new demo store"
+    if restored is None:
+        return f"State: new demo store; saved to {state.path} as it changes (make dev-reset starts clean)"
+    return (
+        f"State: resumed from {state.path} (saved {restored.saved_at}: {restored.items} items, "
+        f"{restored.messages} queued messages){moved}; make dev-reset starts clean"
+    )
 
 
 def _ensure_free(port: int) -> None:

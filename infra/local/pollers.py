@@ -44,6 +44,9 @@ Invoker = Callable[[FunctionSpec, Any], Any]
 ACTIVE_POLL_SECONDS = 0.2  # right after records arrived (Lambda polls a shard about 4 times a second)
 IDLE_POLL_SECONDS = 1.0  # after a quiet spell; each moto get_records call keeps a new iterator alive
 MAX_RETRY_BACKOFF_SECONDS = 10.0
+VERIFY_SECONDS = 5.0  # how often an idle stream poller checks its iterator against a fresh one
+STALLED_AFTER_SECONDS = 30.0  # no poll finished for this long (plus the function's timeout): stalled
+LAGGING_AFTER_SECONDS = 60.0  # the oldest record not yet processed is older than this: lagging
 
 
 def _wire(value: Any) -> Any:
@@ -161,10 +164,55 @@ class _Poller:
 
     sleeps_when_idle = True  # False when poll_once long-polls by itself
 
-    def __init__(self, name: str, stop: threading.Event) -> None:
+    kind = "poller"
+
+    def __init__(self, name: str, stop: threading.Event, *, timeout: float = 0.0) -> None:
         self.name = name
         self.stop_event = stop
         self.thread = threading.Thread(target=self.run, name=name, daemon=True)
+        self.timeout = timeout
+        self.heartbeat = time.time()  # the loop was last seen alive (a poll or an invocation ended)
+        self.last_progress: float | None = None  # records were last read or delivered
+        self.records = 0
+        self.errors = 0
+        self.last_error: tuple[float, str] | None = None
+
+    def beat(self) -> None:
+        self.heartbeat = time.time()
+
+    def failed(self, message: str) -> None:
+        self.errors += 1
+        self.last_error = (time.time(), message)
+
+    def lag_seconds(self) -> float:
+        """Age of the oldest record read or known to be waiting but not processed yet."""
+        return 0.0
+
+    def status(self) -> dict[str, Any]:
+        """What ``/v1/health`` shows for this poller locally."""
+        now = time.time()
+        lag = round(self.lag_seconds(), 1)
+        if not self.thread.is_alive():
+            state = "stopped" if self.stop_event.is_set() else "dead"
+        elif now - self.heartbeat > STALLED_AFTER_SECONDS + self.timeout:
+            state = "stalled"
+        elif lag > LAGGING_AFTER_SECONDS:
+            state = "lagging"
+        else:
+            state = "ok"
+        return {
+            "name": self.name,
+            "source": self.kind,
+            "state": state,
+            "lag_seconds": lag,
+            "last_poll": _iso(self.heartbeat),
+            "last_progress": _iso(self.last_progress) if self.last_progress else None,
+            "records": self.records,
+            "errors": self.errors,
+            "last_error": (
+                {"at": _iso(self.last_error[0]), "message": self.last_error[1]} if self.last_error else None
+            ),
+        }
 
     def start(self) -> None:
         self.thread.start()
@@ -187,12 +235,17 @@ class _Poller:
         while not self.stop_event.is_set():
             try:
                 handled = self.poll_once()
-            except Exception:
+            except Exception as exc:
                 if self.stop_event.is_set():
                     return
+                self.failed(f"{type(exc).__name__}: {exc}")
                 log.exception("%s: polling failed; retrying in %.0f s", self.name, IDLE_POLL_SECONDS)
                 self.stop_event.wait(IDLE_POLL_SECONDS)
                 continue
+            self.beat()
+            if handled:
+                self.records += handled
+                self.last_progress = time.time()
             if handled:
                 interval = ACTIVE_POLL_SECONDS
             delay = interval if self.sleeps_when_idle else 0.0
@@ -211,6 +264,8 @@ class _Poller:
 class StreamPoller(_Poller):
     """Reads every shard of one stream for one ``DynamoDB`` event source of one function."""
 
+    kind = "stream"
+
     def __init__(
         self,
         spec: FunctionSpec,
@@ -222,7 +277,7 @@ class StreamPoller(_Poller):
         client: DynamoDBStreamsClient | None = None,
         retry_backoff: Callable[[int], float] | None = None,
     ) -> None:
-        super().__init__(f"stream:{spec.logical_id}.{source.event_name}", stop)
+        super().__init__(f"stream:{spec.logical_id}.{source.event_name}", stop, timeout=spec.timeout)
         for pattern in source.filter_patterns:
             validate_pattern(pattern)
         self.spec = spec
@@ -247,6 +302,90 @@ class StreamPoller(_Poller):
         self._buffer: list[dict[str, Any]] = []
         self._buffer_since = 0.0
         self._shards_checked = 0.0
+        self._verified = 0.0
+        self._last_read: dict[str, str] = {}  # shard -> last sequence number read
+        self.checkpoints: dict[str, str] = {}  # shard -> last sequence number processed (or discarded)
+        self._delivering: float | None = None  # creation time of the oldest record being invoked
+        self._unread_since: float | None = None  # a record the iterator did not return was written then
+
+    def lag_seconds(self) -> float:
+        created = [self._delivering, self._unread_since]
+        if self._buffer:
+            created.append(self._buffer[0]["dynamodb"].get("ApproximateCreationDateTime"))
+        oldest = min((moment for moment in created if moment is not None), default=None)
+        return max(0.0, time.time() - oldest) if oldest is not None else 0.0
+
+    def resume_from(self, checkpoints: Mapping[str, str]) -> None:
+        """Start each shard after its checkpoint (a restored local state) instead of the horizon."""
+        self.checkpoints.update(checkpoints)
+        self._last_read.update(checkpoints)
+
+    def _fresh_iterator(self, shard_id: str) -> str:
+        after = self._last_read.get(shard_id)
+        position: dict[str, Any] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+            if after
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        return self.client.get_shard_iterator(StreamArn=self.source.stream_arn, ShardId=shard_id, **position)[
+            "ShardIterator"
+        ]
+
+    def _read_shard(self, shard_id: str, iterator: str) -> dict[str, Any] | None:
+        """One GetRecords; a shard that cannot be read is logged and gets a fresh iterator."""
+        try:
+            return dict(self.client.get_records(ShardIterator=iterator, Limit=1000))
+        except Exception as exc:
+            if self.stop_event.is_set():
+                return None
+            self.failed(f"cannot read {shard_id}: {type(exc).__name__}: {exc}")
+            log.error(
+                "%s: cannot read shard %s (%s); resuming after sequence number %s with a new iterator",
+                self.name,
+                shard_id,
+                exc,
+                self._last_read.get(shard_id, "(start)"),
+            )
+            try:
+                self._iterators[shard_id] = self._fresh_iterator(shard_id)
+            except Exception as again:
+                log.error("%s: no new iterator for shard %s either: %s", self.name, shard_id, again)
+                self._iterators.pop(shard_id, None)  # the next shard refresh starts it again
+            return None
+
+    def _verify(self) -> int:
+        """An iterator that returned nothing is compared with a fresh one from the same position. If
+        the fresh one sees a record, the old one is asked again (the record may have just arrived);
+        if it still returns nothing it went blind (as when moto swapped a table): it is replaced and
+        the error logged. Returns the records read on the way."""
+        read = 0
+        for shard_id in list(self._iterators):
+            try:
+                probe = self.client.get_records(ShardIterator=self._fresh_iterator(shard_id), Limit=1)
+            except Exception as exc:
+                log.warning("%s: could not verify shard %s: %s", self.name, shard_id, exc)
+                continue
+            records = probe.get("Records", [])
+            if not records:
+                self._unread_since = None
+                continue
+            if shard_id in self._iterators:
+                again = self._take(shard_id, self._read_shard(shard_id, self._iterators[shard_id]))
+                if again:
+                    read += again
+                    continue
+            created = records[0]["dynamodb"].get("ApproximateCreationDateTime")
+            self._unread_since = created.timestamp() if isinstance(created, datetime) else time.time()
+            self.failed(f"the iterator of {shard_id} stopped returning records the shard holds")
+            log.error(
+                "%s: the iterator of shard %s returned nothing while the shard holds records after "
+                "sequence number %s; switching to a new iterator",
+                self.name,
+                shard_id,
+                self._last_read.get(shard_id, "(start)"),
+            )
+            self._iterators[shard_id] = self._fresh_iterator(shard_id)
+        return read
 
     def poll_once(self, *, flush: bool = False) -> int:
         """Read what the shards hold, invoke for every batch that is due; returns records read."""
@@ -256,22 +395,40 @@ class StreamPoller(_Poller):
             self._shards_checked = now
         read = 0
         for shard_id, iterator in list(self._iterators.items()):
-            response = self.client.get_records(ShardIterator=iterator, Limit=1000)
-            next_iterator = response.get("NextShardIterator")
-            if next_iterator:
-                self._iterators[shard_id] = next_iterator
-            else:
-                del self._iterators[shard_id]
-                self._finished_shards.add(shard_id)
-            for raw in response.get("Records", []):
-                read += 1
-                record = lambda_stream_record(raw, stream_arn=self.source.stream_arn, region=self.region)
-                if record_matches(self.source.filter_patterns, record):
-                    self._shard_of[record["dynamodb"]["SequenceNumber"]] = shard_id
-                    if not self._buffer:
-                        self._buffer_since = time.monotonic()
-                    self._buffer.append(record)
+            read += self._take(shard_id, self._read_shard(shard_id, iterator))
+        if read:
+            self._unread_since = None
+            self._verified = now
+        elif now - self._verified > VERIFY_SECONDS:
+            self._verified = now
+            read += self._verify()
         self._deliver_due(flush=flush)
+        return read
+
+    def _take(self, shard_id: str, response: Mapping[str, Any] | None) -> int:
+        """Move the shard's iterator on and buffer the records that match the filter."""
+        if response is None:
+            return 0
+        next_iterator = response.get("NextShardIterator")
+        if next_iterator:
+            self._iterators[shard_id] = next_iterator
+        else:
+            self._iterators.pop(shard_id, None)
+            self._finished_shards.add(shard_id)
+        read = 0
+        for raw in response.get("Records", []):
+            read += 1
+            record = lambda_stream_record(raw, stream_arn=self.source.stream_arn, region=self.region)
+            sequence_number = record["dynamodb"]["SequenceNumber"]
+            self._last_read[shard_id] = sequence_number
+            self._shard_of[sequence_number] = shard_id
+            if record_matches(self.source.filter_patterns, record):
+                if not self._buffer:
+                    self._buffer_since = time.monotonic()
+                self._buffer.append(record)
+            elif not self._buffer and self._delivering is None:
+                self.checkpoints[shard_id] = sequence_number  # filtered out, nothing before it open
+                self._shard_of.pop(sequence_number, None)
         return read
 
     def due_in(self) -> float | None:
@@ -285,9 +442,7 @@ class StreamPoller(_Poller):
             shard_id = shard["ShardId"]
             if shard_id in self._iterators or shard_id in self._finished_shards:
                 continue
-            self._iterators[shard_id] = self.client.get_shard_iterator(
-                StreamArn=self.source.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
+            self._iterators[shard_id] = self._fresh_iterator(shard_id)
 
     def _deliver_due(self, *, flush: bool) -> None:
         size = max(1, self.source.batch_size)
@@ -297,9 +452,19 @@ class StreamPoller(_Poller):
                 return
             batch, self._buffer = self._buffer[:size], self._buffer[size:]
             self._buffer_since = time.monotonic()
-            self.deliver(batch)
+            self._delivering = batch[0]["dynamodb"].get("ApproximateCreationDateTime")
+            try:
+                self.deliver(batch)
+            finally:
+                self._delivering = None
+            if self.stop_event.is_set():
+                return  # not processed: the checkpoint stays before them
             for record in batch:
-                self._shard_of.pop(record["dynamodb"]["SequenceNumber"], None)
+                sequence_number = record["dynamodb"]["SequenceNumber"]
+                shard_id = self._shard_of.pop(sequence_number, None)
+                if shard_id is not None:
+                    self.checkpoints[shard_id] = sequence_number
+            self.last_progress = time.time()
 
     def deliver(self, records: Sequence[dict[str, Any]]) -> None:
         """Invoke with ``records`` until they are processed, retried out or discarded, in order.
@@ -388,8 +553,11 @@ class StreamPoller(_Poller):
         try:
             result = self.invoke(self.spec, {"Records": batch})
         except Exception as exc:
+            self.beat()
+            self.failed(f"function error: {exc}")
             log.error("%s: %d records -> function error: %s", self.name, len(batch), exc, exc_info=exc)
             return batch, True
+        self.beat()
         elapsed_ms = (time.monotonic() - started) * 1000
         failed = _failed_ids(result) if self.source.report_batch_item_failures else []
         sequence_numbers = [record["dynamodb"]["SequenceNumber"] for record in batch]
@@ -416,6 +584,8 @@ class StreamPoller(_Poller):
 class SqsPoller(_Poller):
     """Receives from one queue for one ``SQS`` event source of one function."""
 
+    kind = "sqs"
+
     def __init__(
         self,
         spec: FunctionSpec,
@@ -428,7 +598,7 @@ class SqsPoller(_Poller):
         client: SQSClient | None = None,
         wait_seconds: int = 1,
     ) -> None:
-        super().__init__(f"sqs:{spec.logical_id}.{source.event_name}", stop)
+        super().__init__(f"sqs:{spec.logical_id}.{source.event_name}", stop, timeout=spec.timeout)
         for pattern in source.filter_patterns:
             validate_pattern(pattern)
         self.spec = spec
@@ -439,6 +609,10 @@ class SqsPoller(_Poller):
         self.wait_seconds = wait_seconds
         self.sleeps_when_idle = wait_seconds == 0
         self._queue_url = queue_url
+        self._lag = 0.0
+
+    def lag_seconds(self) -> float:
+        return self._lag
 
     @property
     def queue_url(self) -> str:
@@ -451,6 +625,12 @@ class SqsPoller(_Poller):
     def poll_once(self) -> int:
         """Receive one batch, invoke, delete what succeeded; returns the number of messages received."""
         messages = self._receive_batch()
+        first_receipts = [
+            int(message.get("Attributes", {}).get("SentTimestamp", 0)) / 1000
+            for message in messages
+            if str(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")) == "1"
+        ]
+        self._lag = max(0.0, time.time() - min(first_receipts)) if first_receipts else 0.0
         if not messages:
             return 0
         records = [
@@ -492,8 +672,11 @@ class SqsPoller(_Poller):
         try:
             result = self.invoke(self.spec, {"Records": records})
         except Exception as exc:
+            self.beat()
+            self.failed(f"function error: {exc}")
             log.error("%s: %d messages -> function error: %s", self.name, len(records), exc, exc_info=exc)
             return []
+        self.beat()
         elapsed_ms = (time.monotonic() - started) * 1000
         failed = _failed_ids(result) if self.source.report_batch_item_failures else []
         message_ids = {record["messageId"] for record in records}
@@ -548,6 +731,22 @@ class Pollers:
     def start(self) -> None:
         for thread in self.threads:
             thread.start()
+
+    def status(self) -> list[dict[str, Any]]:
+        return [poller.status() for poller in self.threads]
+
+    def healthy(self) -> bool:
+        return all(poller["state"] == "ok" for poller in self.status())
+
+    def checkpoints(self) -> dict[str, dict[str, str]]:
+        """Each stream poller's last processed sequence number per shard (for a local snapshot)."""
+        streams = [poller for poller in self.threads if isinstance(poller, StreamPoller)]
+        return {poller.name: dict(poller.checkpoints) for poller in streams}
+
+    def resume_from(self, checkpoints: Mapping[str, Mapping[str, str]]) -> None:
+        for poller in self.threads:
+            if isinstance(poller, StreamPoller) and poller.name in checkpoints:
+                poller.resume_from(checkpoints[poller.name])
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stop_event.set()

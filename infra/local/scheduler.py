@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from infra.template import FunctionSpec, ScheduleSource
+from pollen.clock import utcnow
 
 log = logging.getLogger("pollen.local.scheduler")
 
@@ -193,7 +194,7 @@ class Scheduler:
         """The schedule's ``Input``, or EventBridge's own "Scheduled Event" when it has none."""
         if job.source.input is not None:
             return job.source.input
-        moment = now or datetime.now(UTC)
+        moment = now or utcnow()  # the local clock, moved or not
         rule = f"{self.stack_name}-{job.spec.logical_id}-{job.source.event_name}"
         return {
             "version": "0",

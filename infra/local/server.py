@@ -7,8 +7,17 @@ requests get API Gateway's ``404 {"message":"Not Found"}``; a function that rais
 API's ``CorsConfiguration``: preflights are answered without calling a function and the
 configured headers replace any a function sets, as on AWS.
 
-Local extras: ``GET /openapi.json`` (every HTTP function's OpenAPI document merged), ``GET /docs``
-(Swagger UI) and ``POST /_local/schedules/{FunctionLogicalId}/{EventName}`` (run a schedule now).
+Local extras (:attr:`LocalApi.local_routes`; add more with :meth:`LocalApi.add_route`):
+``GET /openapi.json`` (every HTTP function's OpenAPI document merged), ``GET /docs`` (Swagger UI),
+``GET /_local/schedules`` (the schedules and how to run each), ``POST
+/_local/schedules/{FunctionLogicalId}/{EventName}`` (run a schedule now), ``GET|POST /_local/clock``
+(see :mod:`infra.local.clock`). ``GET /v1/health`` is the function's answer plus a ``local`` section
+(each poller's state, lag and progress, the clock, the saved state); a stalled, dead or lagging
+poller turns it into ``503 {"status": "degraded"}``.
+
+The server holds load: a listen backlog of 1024, a thread per connection, and a read timeout, so a
+client that sends less body than its ``Content-Length`` (or idles on a keep-alive connection) is
+dropped after :data:`READ_TIMEOUT_SECONDS` instead of holding a thread forever.
 """
 
 from __future__ import annotations
@@ -31,9 +40,14 @@ log = logging.getLogger("pollen.local.http")
 Invoker = Callable[[FunctionSpec, Any], Any]
 ScheduleTrigger = Callable[[str, str], Any]
 OpenApiSource = Callable[[], Iterable[dict[str, Any]]]
+HealthSource = Callable[[], dict[str, Any]]
 
 JSON = "application/json"
 SCHEDULE_PREFIX = "/_local/schedules/"
+CLOCK_PATH = "/_local/clock"
+HEALTH_PATH = "/v1/health"
+READ_TIMEOUT_SECONDS = 10.0
+LISTEN_BACKLOG = 1024
 SWAGGER_UI = """<!doctype html>
 <html lang="en">
 <head>
@@ -132,6 +146,24 @@ class LocalRequest:
         return next((value for key, value in self.headers if key.lower() == wanted), None)
 
 
+LocalHandler = Callable[["LocalRequest", str], ResponseParts]
+
+
+@dataclass(frozen=True)
+class LocalRoute:
+    """A route the local server answers itself: ``path`` exactly, or every path under it (``prefix``)."""
+
+    method: str
+    path: str
+    handler: LocalHandler
+    prefix: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method not in (method, "*"):
+            return False
+        return path.startswith(self.path) if self.prefix else path == self.path
+
+
 def merge_openapi(documents: Iterable[dict[str, Any]], *, title: str = "Pollen API") -> dict[str, Any]:
     """One OpenAPI document from several resolvers' documents: paths, components and tags unioned."""
     merged: dict[str, Any] = {"openapi": "3.1.0", "info": {"title": title, "version": "0.1.0"}, "paths": {}}
@@ -168,6 +200,9 @@ class LocalApi:
     invoke: Invoker
     openapi_source: OpenApiSource | None = None
     trigger_schedule: ScheduleTrigger | None = None
+    schedules: Sequence[tuple[str, str, str]] = ()  # (function, event, expression)
+    clock: Any = None  # an infra.local.clock.LocalClock
+    health: HealthSource | None = None
     cors: CorsConfig | None = None
     stage: str = "$default"
     account_id: str = "123456789012"
@@ -175,6 +210,7 @@ class LocalApi:
     _owners: dict[HttpRoute, FunctionSpec] = field(default_factory=dict, init=False)
     _openapi: dict[str, Any] | None = field(default=None, init=False)
     _openapi_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    local_routes: list[LocalRoute] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         for spec in self.functions:
@@ -183,6 +219,27 @@ class LocalApi:
                     raise ValueError(f"route {route.route_key} is declared by two functions")
                 self._routes.append(route)
                 self._owners[route] = spec
+        if self.openapi_source is not None:
+            self.add_route(
+                "GET",
+                "/openapi.json",
+                lambda request, _: _json_response(200, self.openapi(request.header("host"))),
+            )
+        self.add_route(
+            "GET",
+            "/docs",
+            lambda *_: (200, [("content-type", "text/html; charset=utf-8")], SWAGGER_UI.encode()),
+        )
+        if self.trigger_schedule is not None:
+            self.add_route("GET", SCHEDULE_PREFIX.rstrip("/"), self._list_schedules)
+            self.add_route("*", SCHEDULE_PREFIX, self._schedule_route, prefix=True)
+        if self.clock is not None:
+            self.add_route("GET", CLOCK_PATH, lambda *_: _json_response(200, self.clock.status()))
+            self.add_route("POST", CLOCK_PATH, self._move_clock)
+
+    def add_route(self, method: str, path: str, handler: LocalHandler, *, prefix: bool = False) -> None:
+        """Answer ``method path`` (``*``: any method) locally, before the template's routes."""
+        self.local_routes.append(LocalRoute(method.upper(), path, handler, prefix))
 
     @property
     def routes(self) -> list[HttpRoute]:
@@ -207,6 +264,8 @@ class LocalApi:
             status, headers, body = self._call(
                 self._owners[route], route=route, params=params, path=path, query=query, request=request
             )
+            if method == "GET" and path == HEALTH_PATH:
+                status, headers, body = self._with_local_health((status, headers, body))
         if self.cors:
             headers = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
             headers += self.cors.response_headers(origin)
@@ -243,16 +302,54 @@ class LocalApi:
         return status, [*headers, ("apigw-requestid", request_id)], body
 
     def _local_route(self, method: str, path: str, request: LocalRequest) -> ResponseParts | None:
-        if method == "GET" and path == "/openapi.json" and self.openapi_source is not None:
-            return _json_response(200, self.openapi(request.header("host")))
-        if method == "GET" and path == "/docs":
-            return 200, [("content-type", "text/html; charset=utf-8")], SWAGGER_UI.encode()
-        if path.startswith(SCHEDULE_PREFIX) and self.trigger_schedule is not None:
-            parts = path[len(SCHEDULE_PREFIX) :].split("/")
-            if method != "POST" or len(parts) != 2:
-                return _json_response(404, {"message": "Not Found"})
-            return self._run_schedule(self.trigger_schedule, parts[0], parts[1])
+        for route in self.local_routes:
+            if route.matches(method, path):
+                return route.handler(request, path)
         return None
+
+    def _list_schedules(self, request: LocalRequest, path: str) -> ResponseParts:
+        return _json_response(
+            200,
+            [
+                {
+                    "function": function,
+                    "event": event,
+                    "schedule": expression,
+                    "run_now": f"POST {SCHEDULE_PREFIX}{function}/{event}",
+                }
+                for function, event, expression in self.schedules
+            ],
+        )
+
+    def _schedule_route(self, request: LocalRequest, path: str) -> ResponseParts:
+        parts = path[len(SCHEDULE_PREFIX) :].split("/")
+        if request.method.upper() != "POST" or len(parts) != 2 or self.trigger_schedule is None:
+            return _json_response(404, {"message": "Not Found"})
+        return self._run_schedule(self.trigger_schedule, parts[0], parts[1])
+
+    def _move_clock(self, request: LocalRequest, path: str) -> ResponseParts:
+        from infra.local.clock import ClockError  # noqa: PLC0415 - the clock is optional
+
+        try:
+            return _json_response(200, self.clock.move(json.loads(request.body or b"null")))
+        except (ClockError, json.JSONDecodeError) as exc:
+            return _problem(400, "Invalid clock request", str(exc))
+
+    def _with_local_health(self, response: ResponseParts) -> ResponseParts:
+        status, headers, body = response
+        if self.health is None or status != 200:
+            return response
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return response
+        local = self.health()
+        document["local"] = local
+        if not local.get("healthy", True):
+            document["status"] = "degraded"
+            status = 503
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        return status, headers, json.dumps(document, separators=(",", ":")).encode()
 
     @staticmethod
     def _run_schedule(trigger: ScheduleTrigger, function_id: str, event_name: str) -> ResponseParts:
@@ -280,9 +377,15 @@ def _json_response(status: int, payload: Any) -> ResponseParts:
     return status, [("content-type", JSON)], json.dumps(payload, separators=(",", ":")).encode()
 
 
+def _problem(status: int, title: str, detail: str) -> ResponseParts:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return status, [("content-type", "application/problem+json")], json.dumps(body).encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway offers
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stalls
+    timeout = READ_TIMEOUT_SECONDS  # every socket read: request line, headers, body
     server: LocalHttpServer
 
     def _serve(self) -> None:
@@ -290,7 +393,13 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except ValueError:
+            self.close_connection = True
             self._send(400, [("content-type", JSON)], b'{"message":"Bad Request"}')
+            return
+        except TimeoutError:
+            log.warning("%s %s: the body did not arrive within %.0f s", self.command, self.path, self.timeout)
+            self.close_connection = True
+            self._send(408, [("content-type", JSON)], b'{"message":"Request Timeout"}')
             return
         request = LocalRequest(
             method=self.command,
@@ -322,7 +431,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         if length < 0:
             raise ValueError("negative content-length")
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise ValueError("the connection closed before the whole body arrived")
+        return body
 
     def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
         try:
@@ -351,6 +463,7 @@ class _Handler(BaseHTTPRequestHandler):
 class LocalHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG  # socketserver's default of 5 resets bursts of connections
 
     def __init__(self, address: tuple[str, int], api: LocalApi) -> None:
         self.api = api

@@ -43,9 +43,8 @@ class LocalStack:
         return self.log_path.read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    state = tmp_path_factory.mktemp("pollen-state")
+def start_stack(state: Path, **extra_env: str) -> LocalStack:
+    """``python -m infra.local`` on free ports with its state in ``state``; healthy when returned."""
     port, moto_port = _free_port(), _free_port()
     log_path = state / "stack.log"
     env = {
@@ -56,20 +55,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         "POLLEN_LOCAL_TIME_SCALE": "60",
         "POLLEN_LOCAL_RETRY_SCALE": "0.005",  # retry delays of 1, 1, 2, 3 and 5 s
         "PYTHONUNBUFFERED": "1",
+        **extra_env,
     }
     env.pop("AWS_ENDPOINT_URL", None)
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     base_url = f"http://127.0.0.1:{port}"
-    demo_file = state / "demo-store.json"
+    ready = state / "stack.json"  # written last, once the stack is up (and removed on stop)
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         if process.poll() is not None:
             pytest.fail(f"local stack exited with {process.returncode}:\n{log_path.read_text()}")
         try:
-            if httpx.get(f"{base_url}/v1/health", timeout=1).status_code == 200 and demo_file.exists():
+            if httpx.get(f"{base_url}/v1/health", timeout=1).status_code == 200 and ready.exists():
                 break
         except httpx.TransportError:
             pass
@@ -79,16 +79,27 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         time.sleep(0.2)
     started = STARTUP_SECONDS - (deadline - time.monotonic())
     print(f"local stack healthy after {started:.1f}s")
-    yield LocalStack(
-        base_url, f"http://127.0.0.1:{moto_port}", json.loads(demo_file.read_text()), log_path, process
-    )
-    process.send_signal(signal.SIGINT)
+    demo_file = state / "demo-store.json"
+    demo = json.loads(demo_file.read_text()) if demo_file.exists() else {}
+    return LocalStack(base_url, f"http://127.0.0.1:{moto_port}", demo, log_path, process)
+
+
+def stop_stack(stack: LocalStack) -> None:
+    """Ctrl-C, as a developer stops `make dev`; it must exit 0 within 15 s."""
+    stack.process.send_signal(signal.SIGINT)
     try:
-        code = process.wait(timeout=15)
+        code = stack.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        process.kill()
+        stack.process.kill()
         pytest.fail("local stack did not stop within 15 s of Ctrl-C")
-    assert code == 0, f"Ctrl-C should stop the stack cleanly, got {code}:\n{log_path.read_text()[-3000:]}"
+    assert code == 0, f"Ctrl-C should stop the stack cleanly, got {code}:\n{stack.log()[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    running = start_stack(tmp_path_factory.mktemp("pollen-state"))
+    yield running
+    stop_stack(running)
 
 
 @pytest.fixture

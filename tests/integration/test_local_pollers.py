@@ -472,6 +472,82 @@ def test_poller_threads_deliver_and_stop_promptly(stack: Stack) -> None:
     assert sorted(event["Records"][0]["eventSource"] for event in fake.events) == ["aws:dynamodb", "aws:sqs"]
 
 
+def test_a_blind_iterator_is_noticed_logged_and_replaced(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What moto's old rollback did: the table (and its stream shard) swapped for a copy. The
+    poller's iterator then reads the orphaned shard; the poller must notice and recover."""
+    import copy  # noqa: PLC0415
+
+    from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415
+
+    monkeypatch.setattr("infra.local.pollers.VERIFY_SECONDS", 0.0)
+    fake = FakeFunction()
+    poller = stream_poller(stack, fake)
+    put(stack, "EVT#1", "outbox")
+    poller.poll_once()
+    assert sort_keys(fake.events[0]) == ["EVT#1"]
+    tables = dynamodb_backends["123456789012"]["us-east-1"].tables
+    name = stack.resources.tables["Table"].name
+    tables[name] = copy.deepcopy(tables[name])
+    put(stack, "EVT#2", "outbox")
+
+    assert poller.poll_once() == 0  # the old iterator sees nothing; the check replaces it
+    assert poller.status()["errors"] == 1
+    assert "stopped returning records" in poller.status()["last_error"]["message"]
+    assert any("returned nothing while the shard holds records" in r.message for r in caplog.records)
+    poller.poll_once()
+    assert [sort_keys(event) for event in fake.events] == [["EVT#1"], ["EVT#2"]]  # once each
+    assert poller.checkpoints
+    assert poller.lag_seconds() == 0.0
+
+
+def test_a_shard_that_cannot_be_read_is_logged_and_read_again(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeFunction()
+    poller = stream_poller(stack, fake)
+    put(stack, "EVT#1", "outbox")
+    real = poller.client.get_records
+    failures = iter([RuntimeError("expired iterator")])
+
+    def flaky(**kwargs: Any) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real(**kwargs)
+
+    poller.client.get_records = flaky  # type: ignore[method-assign]
+    poller.poll_once()  # the read fails; a new iterator (and the same poll's check) reads EVT#1
+    assert any("cannot read shard" in r.message for r in caplog.records if r.levelname == "ERROR")
+    put(stack, "EVT#2", "outbox")
+    poller.poll_once()
+    assert [key for event in fake.events for key in sort_keys(event)] == ["EVT#1", "EVT#2"]
+    status = poller.status()
+    assert status["errors"] == 1
+    assert status["source"] == "stream"
+
+
+def test_poller_status_shows_state_lag_and_progress(stack: Stack) -> None:
+    fake = FakeFunction()
+    pollers = Pollers(stack.functions.values(), fake)
+    assert {p["state"] for p in pollers.status()} == {"dead"}  # not started, not stopped
+    pollers.start()
+    try:
+        put(stack, "EVT#1", "outbox")
+        assert wait_until(lambda: len(fake.events) == 1)
+        assert wait_until(pollers.healthy)
+        router = next(p for p in pollers.status() if p["source"] == "stream")
+        assert router["last_progress"] is not None
+        assert router["records"] >= 1
+        assert router["lag_seconds"] < 5
+        assert router["last_error"] is None
+        assert pollers.checkpoints()[router["name"]]
+    finally:
+        pollers.stop(timeout=5)
+    assert {p["state"] for p in pollers.status()} == {"stopped"}
+
+
 # ---- Schedules -----------------------------------------------------------------------------------------
 
 

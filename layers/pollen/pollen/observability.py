@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.storage.client import call_counter, sqs_call_counter
@@ -43,7 +44,8 @@ def lambda_entry(handler: Handler) -> Handler:
 
     decorated = logger.inject_lambda_context(clear_state=True)(
         tracer.capture_lambda_handler(capture_response=False)(
-            metrics.log_metrics(capture_cold_start_metric=True)(counted)
+            # Powertools prints the ColdStart metric even with metrics disabled: ask for it only when on.
+            metrics.log_metrics(capture_cold_start_metric=not is_metrics_disabled())(counted)
         )
     )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from pollen.clock import wallclock
 from pollen.domain.deliveries import AttemptLog, DeliveryStatus, RetryPolicy, decide
 from pollen.domain.integrations import Integration, Subscription
 from pollen.events.delivery import DeliveryMessage
@@ -108,8 +109,9 @@ def handle_message(c: Container, received: Received, *, now: datetime) -> Delive
         return DeliveryStatus.SKIPPED
 
     subscription, integration = target
+    # Signed with the real send time: the receiver checks it against its own clock.
     attempt = deliver(
-        c.http.client, integration, message.event, name_prefix=subscription.name_prefix, now=now
+        c.http.client, integration, message.event, name_prefix=subscription.name_prefix, now=wallclock()
     )
     decision = decide(
         attempt.outcome,

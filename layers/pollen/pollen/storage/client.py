@@ -8,6 +8,7 @@ one thread). Endpoints come from the environment (``AWS_ENDPOINT_URL`` points at
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,8 @@ def _client(service: str) -> Any:
             config = Config(
                 retries={"mode": "standard", "max_attempts": 3},
                 connect_timeout=2,
-                read_timeout=5,
+                # 5 s against AWS; the local stack allows its stand-in more (a starved laptop).
+                read_timeout=float(os.environ.get("POLLEN_AWS_READ_TIMEOUT_SECONDS", "5")),
                 tcp_keepalive=True,
             )
             client = boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]

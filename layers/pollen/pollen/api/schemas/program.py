@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pollen.domain.errors import FieldError, InvalidRequest, PreconditionFailed
 from pollen.domain.program import Program, ProgramSettings
 
 
@@ -17,8 +18,20 @@ class ProgramView(ProgramSettings):
 
 
 def parse_if_match(value: str | None) -> int | None:
-    """``If-Match: "3"`` → 3. Anything else is not an ETag this API issued."""
-    if value is None:
+    """``If-Match: "3"`` → 3; ``*`` or no header → None (no precondition).
+
+    A well-formed entity tag this API never issued (``"stale-0"``) cannot match: 412. A header that
+    is not an entity tag at all: 400, naming the header."""
+    if value is None or value.strip() == "*":
         return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    return int(raw) if raw.isdigit() else -1
+    raw = value.strip().removeprefix("W/")
+    quoted = len(raw) >= 2 and raw[0] == raw[-1] == '"'
+    tag = raw[1:-1] if quoted else raw
+    if tag.isdigit() and tag.isascii() and int(tag) >= 1:
+        return int(tag)
+    if quoted and '"' not in tag and all(0x21 <= ord(ch) <= 0x7E or ord(ch) >= 0x80 for ch in tag):
+        raise PreconditionFailed("If-Match does not match the program's current version; fetch it again.")
+    raise InvalidRequest(
+        'If-Match must be the ETag this API returned, like "3".',
+        errors=[FieldError(field="if-match", message="not an entity tag", location="header")],
+    )
