@@ -252,6 +252,8 @@ def _first_seen(
     profile: dict[str, Any] = hint.model_dump(exclude={"customer_id"}) if hint else {}
     profile.setdefault("email", data.email if data else None)
     profile.setdefault("phone", data.phone if data else None)
+    # A signed Shopify order names Shopify's own customer record; an orders-API email is unproven.
+    profile["email_verified"] = source == "shopify" and bool(profile["email"])
     return new_customer(customer_id, now=now, source=source, **profile)
 
 

@@ -93,7 +93,7 @@ def handle(c: Container, delivery: Delivery, *, now: datetime) -> dict[str, Any]
     logger.append_keys(merchant_id=merchant_id, shopify_topic=topic, webhook_id=delivery.webhook_id)
     if topic == shopify.Topic.CUSTOMERS_CREATE:
         customer = shopify.customer_data(_parse(shopify.ShopifyCustomer, payload))
-        result = upsert_customer(c, merchant_id, customer, now=now, source="shopify")
+        result = upsert_customer(c, merchant_id, customer, now=now, source="shopify", email_verified=True)
         _signup(c, merchant_id, customer.customer_id, now)  # also when an order created the customer first
         return {"topic": topic, "customer_id": customer.customer_id, "created": result.created}
     if topic in {shopify.Topic.ORDERS_CREATE, shopify.Topic.ORDERS_PAID, shopify.Topic.ORDERS_CANCELLED}:

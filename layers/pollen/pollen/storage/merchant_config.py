@@ -103,6 +103,16 @@ class MerchantConfigStore:
             self._cache[merchant_id] = (now, config)
         return config
 
+    def refresh(self, merchant_id: str, *, min_age_seconds: float) -> MerchantConfig | None:
+        """Read again if the cached copy is at least ``min_age_seconds`` old (a config another
+        container just changed, e.g. a rotated token secret); otherwise the cached copy."""
+        with self._lock:
+            hit = self._cache.get(merchant_id)
+        if hit is not None and self._clock() - hit[0] < min_age_seconds:
+            return hit[1]
+        self.invalidate(merchant_id)
+        return self.get(merchant_id)
+
     def invalidate(self, merchant_id: str) -> None:
         """Called after this container changes the config, so it reads its own writes at once."""
         with self._lock:
