@@ -18,7 +18,7 @@ from typing import Any
 
 from pollen.domain.customers import CustomerData
 from pollen.domain.errors import NotFound
-from pollen.domain.orders import OrderFacts, Target, target
+from pollen.domain.orders import OrderFacts, Target, check_limits, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
@@ -170,6 +170,8 @@ def record_order_fact(
     """Merge ``fact`` into the order and settle its coins. ``customer`` describes the buyer when the
     payload does (Shopify orders carry the customer), so a first-time buyer is created on the way."""
     program = get_program(c, merchant_id)
+    if fact.data is not None:
+        check_limits(fact.data, program.limits, program.earning)  # 422 before anything is read or written
     known_customer = _customer_hint(fact, customer) or c.order_customers.get(merchant_id, order_id)
 
     def attempt() -> OrderOutcome:

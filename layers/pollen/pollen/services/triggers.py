@@ -35,6 +35,7 @@ def put_trigger(
     c: Container, merchant_id: str, trigger_id: str, settings: TriggerSettings, *, now: datetime
 ) -> tuple[Trigger, bool]:
     """Create or replace; returns the trigger and whether it is new. Its usage counters are kept."""
+    get_program(c, merchant_id).limits.check_coins(settings.coins)
     created = trigger_id not in triggers_of(merchant_config(c, merchant_id))
     trigger = Trigger(**settings.model_dump(), trigger_id=trigger_id)
     tx = c.table.transaction()
@@ -81,6 +82,7 @@ def award_trigger(
     if by_customer and not trigger.customer_runnable:
         raise Forbidden()
     program = get_program(c, merchant_id)
+    program.limits.check_coins(trigger.coins)
     usage_key = trigger_count_key(merchant_id, customer_id, trigger_id)
 
     def decide(record: CustomerRecord, found: dict[Key, dict[str, Any]]) -> Plan:

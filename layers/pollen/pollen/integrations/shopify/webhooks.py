@@ -24,7 +24,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from pollen.domain.customers import CustomerData
-from pollen.domain.orders import Money, OrderData, OrderLine, Refund, RefundLine
+from pollen.domain.orders import MAX_QUANTITY, Money, OrderData, OrderLine, Refund, RefundLine
 
 _NAME_MAX = 100  # CustomerData's limit; Shopify allows longer names
 _PAID = frozenset({"paid", "partially_refunded", "refunded"})
@@ -94,7 +94,7 @@ class ShopifyLineItem(_Payload):
     id: ShopifyId
     product_id: ShopifyId | None = None  # null for custom items and deleted products
     variant_id: ShopifyId | None = None
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
     price: Money  # unit price before discounts
     gift_card: bool = False
     discount_allocations: list[ShopifyDiscountAllocation] = Field(default_factory=list)
@@ -135,7 +135,7 @@ class ShopifyOrder(_Payload):
 
 class ShopifyRefundLineItem(_Payload):
     line_item_id: ShopifyId
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
     subtotal: Money | None = None  # a JSON number in Shopify's payload
     subtotal_set: MoneySet | None = None
 
