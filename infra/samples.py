@@ -52,6 +52,8 @@ START = datetime(2025, 11, 23, 10, 20, 0, 125000, tzinfo=UTC)
 _NAMESPACE = uuid.UUID("0b5c7f4e-2a61-4d0e-9c3b-6f1e8a2d4c70")
 
 SHOPIFY_TOPICS = ("orders_create", "orders_paid", "orders_cancelled", "refunds_create", "customers_create")
+# Added later, stamped after every other sample so the older ones stay byte-identical.
+MORE_SHOPIFY_TOPICS = ("customers_update", "customers_data_request", "customers_redact", "shop_redact")
 
 
 @dataclass(frozen=True)
@@ -395,6 +397,12 @@ def _access_samples() -> list[Sample]:
             body=_json({"grace_seconds": 86400}),
         ),
         Sample("wallet_get_public_program", "GET", "/v1/program"),
+        Sample(
+            "admin_get_data_request",
+            "GET",
+            "/v1/admin/privacy/data-requests/{request_id}",
+            {"request_id": "9999"},
+        ),
     ]
 
 
@@ -467,9 +475,10 @@ def samples() -> dict[str, dict[str, Any]]:
     api = _api_samples()
     shopify = _shopify_samples(START + timedelta(seconds=len(api)))
     later = _event_config_samples()
+    ordered = [*api, *shopify, *later, *_delivery_samples(), *_access_samples()]
+    ordered += _shopify_samples(START + timedelta(seconds=len(ordered)), MORE_SHOPIFY_TOPICS)
     return {
-        sample.name: _event(sample, START + timedelta(seconds=index))
-        for index, sample in enumerate([*api, *shopify, *later, *_delivery_samples(), *_access_samples()])
+        sample.name: _event(sample, START + timedelta(seconds=index)) for index, sample in enumerate(ordered)
     }
 
 

@@ -111,7 +111,7 @@ def token_from_app_proxy(c: Container, raw_query: str, *, now: datetime) -> tupl
     shop = params.get("shop", [""])[0]
     merchant_id = c.config.merchant_for_shop(shop) if len(params.get("shop", [])) == 1 else None
     config = c.config.get(merchant_id) if merchant_id else None
-    if merchant_id is None or config is None or config.shopify is None:
+    if merchant_id is None or config is None or config.shopify is None or config.shopify.redacted_at:
         raise refusal
     request = app_proxy.verify(config.shopify.webhook_secret, params, now=now)
     if request is None or request.customer_id is None or request.shop.lower() != config.shopify.shop_domain:

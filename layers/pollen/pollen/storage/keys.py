@@ -102,6 +102,11 @@ def token_keyring_key(merchant_id: str) -> Key:
     return Key(config_pk(merchant_id), "TOKEN_KEYS")
 
 
+def data_request_key(merchant_id: str, request_id: str) -> Key:
+    """The export answering one Shopify ``customers/data_request``."""
+    return Key(f"{merchant_prefix(merchant_id)}PRIVACY", f"DATA_REQUEST#{part(request_id)}")
+
+
 def api_keys_pk(merchant_id: str) -> str:
     return f"{merchant_prefix(merchant_id)}APIKEY"
 

@@ -38,6 +38,11 @@ class Topic(StrEnum):
     ORDERS_PAID = "orders/paid"
     ORDERS_CANCELLED = "orders/cancelled"
     REFUNDS_CREATE = "refunds/create"
+    CUSTOMERS_UPDATE = "customers/update"  # an email changed in Shopify: proven, so it may claim
+    # The mandatory privacy (compliance) topics.
+    CUSTOMERS_DATA_REQUEST = "customers/data_request"
+    CUSTOMERS_REDACT = "customers/redact"
+    SHOP_REDACT = "shop/redact"
 
 
 # --- signatures -------------------------------------------------------------------------------------
