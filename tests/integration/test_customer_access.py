@@ -15,9 +15,12 @@ from infra.inprocess import ApiResponse, InProcessApi
 from infra.onboard import onboard
 from infra.seed import DEMO_PROGRAM, DemoStore
 from pollen.clock import utcnow
+from pollen.domain import customer_tokens as rules
 from pollen.domain.customer_tokens import audience
 from pollen.integrations.shopify import app_proxy
+from pollen.services.container import container
 from pollen.storage.client import CallCounter
+from pollen.storage.customer_tokens import parse_keyring, put_keyring
 from pollen.storage.keys import token_keyring_key
 
 X, Y = "cust-x", "cust-y"
@@ -324,3 +327,27 @@ def test_shopify_app_proxy_signature_yields_a_token_for_the_signed_in_customer(
         problem(api.get(route, query=query), 401)
     no_signature = {k: v for k, v in _proxy_query(demo, X).items() if k != "signature"}
     problem(api.get(route, query=no_signature), 401)
+
+
+@pytest.mark.usefixtures("two_customers")
+def test_a_secret_rotated_by_another_container_verifies_after_one_read(
+    api: InProcessApi, demo: DemoStore, calls: CallCounter
+) -> None:
+    app, path = demo.api_keys.public, f"/v1/customers/{X}/wallet"
+    assert api.get(path, key=app, headers=bearer(mint(api, demo, X))).status == 200  # warm, keyring cached
+    c = container()
+    ring = parse_keyring(c.table.get(token_keyring_key(demo.merchant_id), consistent=True))
+    rotated = ring.rotated(utcnow(), timedelta(days=1))
+    tx = c.table.transaction()
+    put_keyring(tx, demo.merchant_id, rotated)
+    tx.commit()  # as another container would: this one's cache still has the old keyring
+    token, _ = rules.mint(rotated.secrets[0], demo.merchant_id, X, ttl_seconds=600, now=utcnow())
+
+    calls.reset()
+    assert api.get(path, key=app, headers=bearer(token)).status == 200
+    assert calls.snapshot() == {"Query": 1, "GetItem": 1}  # one config re-read, then the wallet
+    calls.reset()
+    forged = jwt.encode({"sub": X}, "x" * 40, algorithm="HS256", headers={"kid": "f" * 16})
+    for _ in range(20):
+        assert api.get(path, key=app, headers=bearer(forged)).status == 401
+    assert calls.total == 0  # unknown kids do not turn into reads

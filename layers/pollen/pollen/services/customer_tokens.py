@@ -42,7 +42,7 @@ def verify_token(c: Container, merchant_id: str, token: str, *, now: datetime) -
         config = merchant_config(c, merchant_id)
         secret = keyring_of(config).find(kid, now)
         if secret is None:
-            fresh = c.config.refresh(merchant_id, min_age_seconds=REFRESH_SECONDS)
+            fresh = c.config.refresh(merchant_id, min_interval_seconds=REFRESH_SECONDS)
             secret = keyring_of(fresh).find(kid, now) if fresh else None
         if secret is None:
             raise InvalidToken("unknown kid")

@@ -90,6 +90,7 @@ class MerchantConfigStore:
         self._clock = clock
         self._cache: dict[str, tuple[float, MerchantConfig | None]] = {}
         self._shops: dict[str, tuple[float, str | None]] = {}
+        self._refreshed: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def get(self, merchant_id: str) -> MerchantConfig | None:
@@ -103,14 +104,16 @@ class MerchantConfigStore:
             self._cache[merchant_id] = (now, config)
         return config
 
-    def refresh(self, merchant_id: str, *, min_age_seconds: float) -> MerchantConfig | None:
-        """Read again if the cached copy is at least ``min_age_seconds`` old (a config another
-        container just changed, e.g. a rotated token secret); otherwise the cached copy."""
+    def refresh(self, merchant_id: str, *, min_interval_seconds: float) -> MerchantConfig | None:
+        """Read again now (a config another container just changed, e.g. a rotated token secret),
+        but at most once per ``min_interval_seconds`` per merchant; in between, the cached copy."""
+        now = self._clock()
         with self._lock:
-            hit = self._cache.get(merchant_id)
-        if hit is not None and self._clock() - hit[0] < min_age_seconds:
-            return hit[1]
-        self.invalidate(merchant_id)
+            last = self._refreshed.get(merchant_id)
+            due = last is None or now - last >= min_interval_seconds
+            if due:
+                self._refreshed[merchant_id] = now
+                self._cache.pop(merchant_id, None)
         return self.get(merchant_id)
 
     def invalidate(self, merchant_id: str) -> None:
