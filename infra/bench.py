@@ -114,6 +114,8 @@ def _wallet_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
         "/v1/admin/triggers/bench", key=demo.api_keys.admin, json_body={"coins": 1, "frequency": "unlimited"}
     )
     cart = {"currency": "USD", "lines": [{"product_id": "p1", "quantity": 2, "unit_price": "19.99"}]}
+    minted = api.post("/v1/customer-tokens", key=write, json_body={"customer_id": customer}).json()["token"]
+    token = {"authorization": f"Bearer {minted}"}
 
     def api_order() -> str:
         return f"api-{next(counter)}"
@@ -168,6 +170,17 @@ def _wallet_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
             "GET /v1/customers/{id}/coupons",
             1,
             lambda _: api.get(f"/v1/customers/{customer}/coupons", key=read).status,
+        ),
+        # an app: the app key plus a customer token (verified from the cached keyring: 0 calls)
+        Case(
+            "GET wallet, app key + customer token",
+            1,
+            lambda _: (
+                api.get(f"/v1/customers/{customer}/wallet", key=demo.api_keys.public, headers=token).status
+            ),
+        ),
+        Case(
+            "GET /v1/program (app key)", 0, lambda _: api.get("/v1/program", key=demo.api_keys.public).status
         ),
     ]
 

@@ -4,7 +4,8 @@
         --currency USD [--shop-domain my-store.myshopify.com --webhook-secret ...] [--region eu-west-1]
 
 Uses your AWS credentials (the usual AWS_PROFILE / environment). The keys are printed once as
-JSON; only their SHA-256 hashes are stored. More keys can then be made with the admin API.
+JSON (an app key, ``public``, and server keys ``read``, ``write``, ``admin``); only their SHA-256
+hashes are stored. More keys can then be made with the admin API.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pollen.services.container import container
 
 
 class MerchantKeys(BaseModel):
+    public: str  # the app key
     read: str
     write: str
     admin: str

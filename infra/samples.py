@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from infra.apigw import build_http_event
+from pollen.integrations.shopify import app_proxy
 from pollen.integrations.shopify.webhooks import sign
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +52,8 @@ START = datetime(2025, 11, 23, 10, 20, 0, 125000, tzinfo=UTC)
 _NAMESPACE = uuid.UUID("0b5c7f4e-2a61-4d0e-9c3b-6f1e8a2d4c70")
 
 SHOPIFY_TOPICS = ("orders_create", "orders_paid", "orders_cancelled", "refunds_create", "customers_create")
+# Added later, stamped after every other sample so the older ones stay byte-identical.
+MORE_SHOPIFY_TOPICS = ("customers_update", "customers_data_request", "customers_redact", "shop_redact")
 
 
 @dataclass(frozen=True)
@@ -409,9 +413,48 @@ def _analytics_samples() -> list[Sample]:
     ]
 
 
-def _shopify_samples(first: datetime) -> list[Sample]:
+def _access_samples() -> list[Sample]:
+    """Customer tokens (mint, App Proxy, rotate) and the program apps read with the app key alone."""
+    proxy = {
+        "shop": SHOP_DOMAIN,
+        "logged_in_customer_id": CUSTOMER_ID,
+        "path_prefix": "/apps/pollen",
+        "timestamp": str(int(START.timestamp())),
+    }
+    proxy_signature = app_proxy.signature(WEBHOOK_SECRET, {k: [v] for k, v in proxy.items()})
+    return [
+        Sample(
+            "admin_mint_customer_token",
+            "POST",
+            "/v1/customer-tokens",
+            body=_json({"customer_id": CUSTOMER_ID, "ttl_seconds": 3600}),
+        ),
+        Sample(
+            "admin_app_proxy_customer_token",
+            "GET",
+            "/v1/shopify/app-proxy/customer-token",
+            query=urlencode({**proxy, "signature": proxy_signature}),
+            api_key=False,
+        ),
+        Sample(
+            "admin_rotate_customer_token_secret",
+            "POST",
+            "/v1/admin/customer-tokens/rotate",
+            body=_json({"grace_seconds": 86400}),
+        ),
+        Sample("wallet_get_public_program", "GET", "/v1/program"),
+        Sample(
+            "admin_get_data_request",
+            "GET",
+            "/v1/admin/privacy/data-requests/{request_id}",
+            {"request_id": "9999"},
+        ),
+    ]
+
+
+def _shopify_samples(first: datetime, topics: tuple[str, ...] = SHOPIFY_TOPICS) -> list[Sample]:
     samples = []
-    for index, topic in enumerate(SHOPIFY_TOPICS):
+    for index, topic in enumerate(topics):
         name = f"order_webhooks_shopify_{topic}"
         body = (FIXTURES_DIR / f"{topic}.json").read_bytes()
         triggered_at = first + timedelta(seconds=index) - timedelta(milliseconds=250)
@@ -478,9 +521,10 @@ def samples() -> dict[str, dict[str, Any]]:
     api = _api_samples()
     shopify = _shopify_samples(START + timedelta(seconds=len(api)))
     later = _event_config_samples()
+    ordered = [*api, *shopify, *later, *_delivery_samples(), *_analytics_samples(), *_access_samples()]
+    ordered += _shopify_samples(START + timedelta(seconds=len(ordered)), MORE_SHOPIFY_TOPICS)
     return {
-        sample.name: _event(sample, START + timedelta(seconds=index))
-        for index, sample in enumerate([*api, *shopify, *later, *_delivery_samples(), *_analytics_samples()])
+        sample.name: _event(sample, START + timedelta(seconds=index)) for index, sample in enumerate(ordered)
     }
 
 

@@ -1,5 +1,5 @@
-"""The demo store `make dev` starts with: a merchant, its program, three API keys, a Shopify link,
-two triggers and one reward of each kind."""
+"""The demo store `make dev` starts with: a merchant, its program, four API keys (the app key and three
+server keys), a Shopify link, two triggers and one reward of each kind."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ DEMO_SHOP_DOMAIN = "pollen-demo.myshopify.com"
 
 
 class DemoApiKeys(BaseModel):
+    public: str  # the app key: ships in apps and widgets (customer routes also need a customer token)
     read: str
     write: str
     admin: str
@@ -59,7 +60,9 @@ DEMO_PROGRAM = ProgramSettings(
 
 DEMO_TRIGGERS = {
     "signup": TriggerSettings(name="Signed up", coins=50, frequency="once"),
-    "app_install": TriggerSettings(name="Installed the app", coins=25, frequency="once"),
+    "app_install": TriggerSettings(
+        name="Installed the app", coins=25, frequency="once", customer_runnable=True
+    ),
 }
 
 

@@ -31,7 +31,10 @@ app = create_app(title="Pollen Orders API")
 SCOPE = "orders-api"
 
 
-@app.post("/webhooks/shopify", summary="Shopify webhooks: orders/*, refunds/create, customers/create")
+@app.post(
+    "/webhooks/shopify",
+    summary="Shopify webhooks: orders/*, refunds/create, customers/create|update and the privacy topics",
+)
 @public
 def shopify_webhook() -> WebhookAck:
     event = app.current_event

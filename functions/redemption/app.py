@@ -78,7 +78,7 @@ def delete_reward(reward_id: Annotated[RewardId, Path()]) -> Response[None]:
 
 
 @app.get("/v1/rewards", summary="Rewards a customer can redeem, with eligibility for their balance and cart")
-@requires(Scope.READ)
+@for_customer(Scope.READ, source="query")
 def list_offers(
     customer_id: Annotated[CustomerId | None, Query()] = None,
     cart_total: Annotated[CartTotal | None, Query()] = None,

@@ -13,11 +13,12 @@ from pollen.api.app import create_app, principal
 from pollen.api.auth import for_customer, requires
 from pollen.api.schemas.customers import CustomerUpsert, CustomerView, TransactionPage
 from pollen.api.schemas.orders import IdempotencyKey
+from pollen.api.schemas.program import PublicProgram
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.cart import CartCoins, CartRequest, cart_coins
 from pollen.domain.customers import CustomerData, CustomerId
-from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.errors import FieldError, Forbidden, ValidationFailed
 from pollen.domain.triggers import TriggerId
 from pollen.domain.wallet import TxnType
 from pollen.observability import lambda_entry, metrics
@@ -31,13 +32,21 @@ app = create_app(title="Pollen Wallet API")
 
 
 @app.put("/v1/customers/<customer_id>", summary="Create or update a customer", responses={201: {}})
-@requires(Scope.WRITE)
+@for_customer(Scope.WRITE)
 def upsert_customer(
     customer_id: Annotated[CustomerId, Path()], body: Annotated[CustomerUpsert, Body()]
 ) -> Response[CustomerView]:
-    data = CustomerData(customer_id=customer_id, **body.model_dump())
+    caller = principal(app)
+    if body.email_verified and caller.acts_as_customer:
+        raise Forbidden()  # only the merchant's server can vouch for an email
+    data = CustomerData(customer_id=customer_id, **body.model_dump(exclude={"email_verified"}))
     result = customers.upsert_customer(
-        container(), principal(app).merchant_id, data, now=utcnow(), source="api"
+        container(),
+        caller.merchant_id,
+        data,
+        now=utcnow(),
+        source="api",
+        email_verified=body.email_verified,
     )
     return Response(
         status_code=201 if result.created else 200,
@@ -82,20 +91,31 @@ def award_trigger(
         if idempotency_key
         else None
     )
+    caller = principal(app)
     status, result = triggers.award_trigger(
         container(),
-        principal(app).merchant_id,
+        caller.merchant_id,
         customer_id,
         trigger_id,
         now=utcnow(),
         idempotency=idempotency,
+        by_customer=caller.acts_as_customer,
     )
     metrics.add_metric(name="TriggersAwarded", unit=MetricUnit.Count, value=1)
     return Response(status_code=status, content_type="application/json", body=result)
 
 
+@app.get(
+    "/v1/program", summary="The program as apps show it: currency, coin value, earning, expiry, triggers"
+)
+@requires(Scope.PUBLIC)
+def get_public_program() -> PublicProgram:
+    c, merchant_id = container(), principal(app).merchant_id
+    return PublicProgram.of(get_program(c, merchant_id), triggers.list_triggers(c, merchant_id))
+
+
 @app.post("/v1/cart/coins", summary="Coins a cart (or a single product) will earn; writes nothing")
-@requires(Scope.READ)
+@requires(Scope.PUBLIC)
 def get_cart_coins(body: Annotated[CartRequest, Body()]) -> CartCoins:
     program = get_program(container(), principal(app).merchant_id)
     if body.currency != program.currency:

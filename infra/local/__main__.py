@@ -390,6 +390,7 @@ def _print_banner(
         keys, shopify = demo.get("api_keys", {}), demo.get("shopify", {})
         lines += [
             f"  Merchant        {demo.get('merchant_id')}",
+            f"  App key         {keys.get('public')}   (apps: plus a customer token)",
             f"  Read key        {keys.get('read')}",
             f"  Write key       {keys.get('write')}",
             f"  Admin key       {keys.get('admin')}",

@@ -29,7 +29,7 @@ def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
 def test_demo_store_file_has_the_documented_shape(stack: LocalStack) -> None:
     assert set(stack.demo) == {"base_url", "merchant_id", "api_keys", "shopify"}
     assert stack.demo["base_url"] == stack.base_url
-    assert set(stack.demo["api_keys"]) == {"read", "write", "admin"}
+    assert set(stack.demo["api_keys"]) == {"public", "read", "write", "admin"}
     assert set(stack.demo["shopify"]) == {"shop_domain", "webhook_secret"}
 
 

@@ -173,7 +173,7 @@ def test_created_key_is_shown_once_and_stored_only_as_a_hash(
     assert hashlib.sha256(plaintext.encode()).hexdigest() in raw_table
 
     listed = api.get("/v1/admin/api-keys", key=demo.api_keys.admin).json()["items"]
-    assert len(listed) == 4
+    assert len(listed) == 5  # the app key (public), the three server keys, and this one
     assert all("key" not in item for item in listed)
     assert secret not in json.dumps(listed)
     assert api.get("/v1/health").status == 200

@@ -17,11 +17,12 @@ def test_onboarding_prints_working_keys_once(
     args = ["--table", table_name, "--merchant-id", "acme", "--name", "Acme", "--currency", "EUR"]
     assert main([*args, "--shop-domain", "acme.myshopify.com", "--webhook-secret", "s3cret"]) == 0
     keys = json.loads(capsys.readouterr().out)
-    assert set(keys) == {"read", "write", "admin"}
+    assert set(keys) == {"public", "read", "write", "admin"}
     program = api.get("/v1/admin/program", key=keys["admin"])
     assert program.status == 200
     assert program.json()["currency"] == "EUR"
     assert api.get("/v1/admin/program", key=keys["read"]).status == 403
+    assert api.get("/v1/program", key=keys["public"]).json()["currency"] == "EUR"  # the app key
 
     with pytest.raises(Conflict):
         main(args)

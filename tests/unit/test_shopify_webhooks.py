@@ -101,6 +101,10 @@ def test_topics_are_the_header_values_shopify_sends() -> None:
         "orders/paid",
         "orders/cancelled",
         "refunds/create",
+        "customers/update",
+        "customers/data_request",
+        "customers/redact",
+        "shop/redact",
     ]
     assert Topic("refunds/create") is Topic.REFUNDS_CREATE
 

@@ -14,7 +14,7 @@ from pollen.api.auth import PUBLIC, requirement_of
 from tests.support.events import load_event, sample_names
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC_ROUTES = {"GET /v1/health", "POST /webhooks/shopify"}
+PUBLIC_ROUTES = {"GET /v1/health", "POST /webhooks/shopify", "GET /v1/shopify/app-proxy/customer-token"}
 # Declared in the template but not yet wired to any event: their issues add routes (and samples),
 # and must remove them from this set when they do.
 AWAITING_ROUTES = {"referrals"}

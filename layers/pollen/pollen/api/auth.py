@@ -16,18 +16,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 AUTH_ATTRIBUTE: Final = "__pollen_auth__"
 CUSTOMER_ATTRIBUTE: Final = "__pollen_customer_bound__"
-PUBLIC: Final = "public"
+# The marker of routes that need no key at all (``@public``). Deliberately not a Scope value: the
+# lowest key scope is also called "public" (app keys), and the two must never compare equal.
+PUBLIC: Final = "no-key"
+CUSTOMER_PARAMETER: Final = "customer_id"
 
-Requirement = Scope | Literal["public"]
+Requirement = Scope | Literal["no-key"]
+CustomerSource = Literal["path", "query"]
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the merchant the key belongs to, and the key's scope."""
+    """Who is calling: the merchant the key belongs to, the key's scope and, when the caller presented
+    a customer token (an app acting for its signed-in customer), that customer."""
 
     merchant_id: str
     key_id: str
     scope: Scope
+    customer_id: str | None = None
+
+    @property
+    def acts_as_customer(self) -> bool:
+        """True when the access came from a customer token, not from a server key's scope."""
+        return self.customer_id is not None
 
 
 def requires(scope: Scope) -> Callable[[F], F]:
@@ -40,24 +51,34 @@ def requires(scope: Scope) -> Callable[[F], F]:
     return mark
 
 
-def for_customer(scope: Scope) -> Callable[[F], F]:
-    """Mark a route as acting for the one customer named by its ``customer_id`` path parameter.
+def for_customer(scope: Scope, *, source: CustomerSource = "path") -> Callable[[F], F]:
+    """Mark a route as acting for the one customer named by its ``customer_id`` parameter.
 
-    Server keys of at least ``scope`` may call it for any customer of their merchant. The route is
-    also marked customer-bound, so the customer-token access model (app keys plus a token for that
-    customer) applies to it: every route about one customer must use this, not :func:`requires`.
+    Server keys of at least ``scope`` may call it for any customer of their merchant. Any key of the
+    merchant (the app key included) may call it with ``Authorization: Bearer <customer token>`` for
+    exactly that customer (:mod:`pollen.services.customer_tokens`). Every route about one customer
+    must use this, not :func:`requires`.
+
+    ``source="query"`` is for routes where the customer is optional (``GET /v1/rewards?customer_id=``):
+    without the parameter the route needs only the app key and answers nothing about any customer.
     """
 
     def mark(func: F) -> F:
         setattr(func, AUTH_ATTRIBUTE, scope)
-        setattr(func, CUSTOMER_ATTRIBUTE, True)
+        setattr(func, CUSTOMER_ATTRIBUTE, source)
         return func
 
     return mark
 
 
+def customer_source(func: Callable[..., Any]) -> CustomerSource | None:
+    """Where a customer-bound route names its customer, or ``None`` for other routes."""
+    value = getattr(func, CUSTOMER_ATTRIBUTE, None)
+    return value if value in ("path", "query") else None
+
+
 def is_customer_bound(func: Callable[..., Any]) -> bool:
-    return getattr(func, CUSTOMER_ATTRIBUTE, False) is True
+    return customer_source(func) is not None
 
 
 def public(func: F) -> F:

@@ -23,6 +23,9 @@ _KEY_RE = re.compile(r"^pollen\.([a-z0-9][a-z0-9-]{1,62})\.([0-9a-f]{16})\.([A-Z
 
 
 class Scope(StrEnum):
+    """``public``: the app key (ships in apps and widgets); ``read``/``write``/``admin``: server keys."""
+
+    PUBLIC = "public"
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
@@ -32,11 +35,16 @@ class Scope(StrEnum):
         return _RANK[self]
 
     def allows(self, required: Scope) -> bool:
-        """Scopes nest: an admin key can do what a write key can, a write key what a read key can."""
+        """Scopes nest: admin ⊃ write ⊃ read ⊃ public."""
         return self.rank >= required.rank
 
+    @property
+    def is_server(self) -> bool:
+        """A server key never ships in an app: it may act for any customer of its merchant."""
+        return self is not Scope.PUBLIC
 
-_RANK = {Scope.READ: 1, Scope.WRITE: 2, Scope.ADMIN: 3}
+
+_RANK = {Scope.PUBLIC: 0, Scope.READ: 1, Scope.WRITE: 2, Scope.ADMIN: 3}
 
 
 class KeyParts(NamedTuple):

@@ -28,3 +28,11 @@ class Customer(CustomerData):
     created_at: datetime
     updated_at: datetime
     source: str = Field(default="api", description="shopify | api")
+    email_verified: bool = Field(
+        default=False,
+        description=(
+            "The email came through a channel that proves it (a signed Shopify webhook, or a server key "
+            "that said so). Only a verified email is indexed for guest orders."
+        ),
+    )
+    redacted_at: datetime | None = Field(default=None, description="When personal data was erased.")

@@ -40,9 +40,17 @@ class Unauthenticated(DomainError):
     slug = "unauthenticated"
 
 
+FORBIDDEN_DETAIL = "This API key or customer token does not allow this operation."
+
+
 class Forbidden(DomainError):
+    """Every 403 carries the same detail (:data:`FORBIDDEN_DETAIL`): it never says why."""
+
     title = "Forbidden"
     slug = "forbidden"
+
+    def __init__(self, detail: str = FORBIDDEN_DETAIL) -> None:
+        super().__init__(detail)
 
 
 class NotFound(DomainError):

@@ -27,3 +27,6 @@ class ShopifyConnection(BaseModel):
     webhook_secret: str = Field(repr=False)
     admin_access_token: str | None = Field(default=None, repr=False)
     api_version: str = "2025-10"
+    redacted_at: datetime | None = Field(
+        default=None, description="Set by Shopify's shop/redact: the shop is gone (access token erased)."
+    )

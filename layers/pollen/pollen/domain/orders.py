@@ -15,9 +15,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from pollen.domain.program import EarningBasis, EarningRule
+from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.program import EarningBasis, EarningRule, Limits
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=4)]
+MAX_QUANTITY = 1_000_000  # absolute; the program's ``limits.max_quantity`` is usually lower
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^#\s]+$")]
 
 
@@ -27,7 +29,7 @@ class OrderLine(BaseModel):
     line_id: ExternalId
     product_id: str | None = None
     variant_id: str | None = None
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
     unit_price: Money
     discount: Money = Decimal(0)  # all discounts allocated to this line, order-level ones included
     tags: list[str] = Field(default_factory=list)
@@ -65,7 +67,7 @@ class RefundLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     line_id: ExternalId
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
     subtotal: Money  # merchandise refunded for this line, after its discounts
 
 
@@ -171,3 +173,20 @@ def target(facts: OrderFacts, rule: EarningRule) -> Target:
     if facts.paid and facts.confirmed:
         return Target(earned=earned, credited=earned, pending=0)
     return Target(earned=earned, credited=0, pending=earned)
+
+
+def check_limits(data: OrderData, limits: Limits, rule: EarningRule) -> None:
+    """422 (nothing written) when a line or the coins the order would earn exceed the program's limits."""
+    errors = []
+    for index, line in enumerate(data.lines):
+        if line.quantity > limits.max_quantity:
+            message = f"At most {limits.max_quantity} units per line (the program's limits.max_quantity)."
+            errors.append(FieldError(f"lines.{index}.quantity", message, "limit_exceeded"))
+        if line.unit_price > limits.max_unit_price:
+            message = f"At most {limits.max_unit_price} per unit (the program's limits.max_unit_price)."
+            errors.append(FieldError(f"lines.{index}.unit_price", message, "limit_exceeded"))
+    if not errors and rule.coins_for(eligible_amount(data, rule)) > limits.max_coins_per_order:
+        message = f"An order earns at most {limits.max_coins_per_order} coins (limits.max_coins_per_order)."
+        errors.append(FieldError("lines", message, "limit_exceeded"))
+    if errors:
+        raise ValidationFailed("The order exceeds the program's limits; see `errors`.", errors=errors)

@@ -9,6 +9,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pollen.domain.errors import FieldError, ValidationFailed
+
 Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD", "INR", "EUR"])]
 
@@ -66,6 +68,33 @@ class ExpiryRule(BaseModel):
         return self
 
 
+class Limits(BaseModel):
+    """Hard bounds on what one call may say (beyond them: 422, nothing written). Safe defaults; a
+    merchant with bigger orders raises them. Absolute ceilings keep every wallet readable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_quantity: int = Field(default=10_000, ge=1, le=1_000_000, description="Units on one order line.")
+    max_unit_price: Amount = Field(
+        default=Decimal(1_000_000), le=Decimal(10**9), description="Price of one unit, in `currency`."
+    )
+    max_coins_per_order: int = Field(
+        default=1_000_000, ge=1, le=10**9, description="Coins one order may earn."
+    )
+    max_coins_per_call: int = Field(
+        default=1_000_000,
+        ge=1,
+        le=10**9,
+        description="Coins one adjustment or one trigger award may move.",
+    )
+
+    def check_coins(self, coins: int, field: str = "coins") -> None:
+        """422 when one call would move more coins than ``max_coins_per_call``."""
+        if abs(coins) > self.max_coins_per_call:
+            message = f"At most {self.max_coins_per_call} coins per call (the program's limits)."
+            raise ValidationFailed(message, errors=[FieldError(field, message, "limit_exceeded")])
+
+
 class ProgramSettings(BaseModel):
     """What a merchant sets; the API reads and writes exactly this."""
 
@@ -83,6 +112,7 @@ class ProgramSettings(BaseModel):
         ),
         examples=["UTC", "America/New_York", "Asia/Kolkata"],
     )
+    limits: Limits = Field(default_factory=Limits)
 
     @field_validator("timezone")
     @classmethod

@@ -25,6 +25,10 @@ class TriggerSettings(BaseModel):
         description='"once", "daily" (once per UTC day), "unlimited", or a number: at most that many times.',
     )
     enabled: bool = True
+    customer_runnable: bool = Field(
+        default=False,
+        description="An app may award it with a customer token (e.g. app_install); else server keys only.",
+    )
 
 
 class Trigger(TriggerSettings):

@@ -13,10 +13,13 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pollen.domain.errors import Conflict
+from pollen.domain.errors import Conflict, ValidationFailed
 from pollen.ids import new_ulid
 
 NEVER = "never"  # the lot of coins that do not expire
+# The largest integer every JSON reader (JavaScript's numbers included) reads exactly: no credit may
+# take a wallet past it, so a wallet never holds a value its own reads cannot serve.
+MAX_COINS = 2**53 - 1
 
 
 class TxnType(StrEnum):
@@ -40,6 +43,11 @@ class Source(StrEnum):
     REDEMPTION = "redemption"
     EXPIRY = "expiry"
     REFERRAL = "referral"
+
+
+class WalletLimitExceeded(ValidationFailed):
+    title = "Wallet limit exceeded"
+    slug = "wallet-limit-exceeded"
 
 
 class InsufficientCoins(Conflict):
@@ -143,6 +151,8 @@ class Wallet(BaseModel):
     ) -> tuple[Wallet, LedgerEntry]:
         """Credit ``lots`` (expiry date or NEVER -> coins); the entry shows the soonest expiry."""
         coins = sum(lots.values())
+        if self.balance + self.pending + coins > MAX_COINS or self.lifetime_earned + coins > MAX_COINS:
+            raise WalletLimitExceeded(f"A wallet holds at most {MAX_COINS} coins; nothing was credited.")
         merged = dict(self.lots)
         for lot, n in lots.items():
             merged[lot] = merged.get(lot, 0) + n
@@ -226,6 +236,8 @@ class Wallet(BaseModel):
 
     def with_pending(self, delta: int) -> Wallet:
         """Pending coins move with unconfirmed orders; never below zero."""
+        if delta > 0 and self.balance + self.pending + delta > MAX_COINS:
+            raise WalletLimitExceeded(f"A wallet holds at most {MAX_COINS} coins; nothing was credited.")
         return self.model_copy(update={"pending": max(0, self.pending + delta), "version": self.version + 1})
 
     def expire(self, today: date, *, now: datetime) -> tuple[Wallet, LedgerEntry | None]:

@@ -28,6 +28,7 @@ def adjust(
     """Positive coins are credited (expiring per the program), negative ones debited: taking more
     than the balance is a 409 ``insufficient-coins`` problem and changes nothing."""
     program = get_program(c, merchant_id)
+    program.limits.check_coins(coins)
     reference = new_ulid()
 
     def decide(record: CustomerRecord, _: dict[Key, dict[str, Any]]) -> Plan:

@@ -30,12 +30,26 @@ class UpsertResult:
     claimed_orders: list[str]
 
 
-def merged_profile(existing: Customer | None, data: CustomerData, *, now: datetime, source: str) -> Customer:
-    """Known fields are updated; fields the caller leaves out keep their value."""
+def merged_profile(
+    existing: Customer | None,
+    data: CustomerData,
+    *,
+    now: datetime,
+    source: str,
+    email_verified: bool = False,
+) -> Customer:
+    """Known fields are updated; fields the caller leaves out keep their value. A new email is
+    verified only when the caller proves it; the same email again keeps what was proven."""
     if existing is None:
-        return Customer(**data.model_dump(), created_at=now, updated_at=now, source=source)
+        verified = bool(data.email) and email_verified
+        return Customer(
+            **data.model_dump(), created_at=now, updated_at=now, source=source, email_verified=verified
+        )
     fields = {k: v for k, v in data.model_dump().items() if v is not None}
-    return existing.model_copy(update={**fields, "updated_at": now})
+    verified = existing.email_verified
+    if data.email is not None:
+        verified = email_verified or (existing.email_verified and data.email == existing.email)
+    return existing.model_copy(update={**fields, "updated_at": now, "email_verified": verified})
 
 
 def customer_event(merchant_id: str, customer: Customer, now: datetime) -> OutboxEvent:
@@ -49,16 +63,30 @@ def customer_event(merchant_id: str, customer: Customer, now: datetime) -> Outbo
 
 
 def upsert_customer(
-    c: Container, merchant_id: str, data: CustomerData, *, now: datetime, source: str
+    c: Container,
+    merchant_id: str,
+    data: CustomerData,
+    *,
+    now: datetime,
+    source: str,
+    email_verified: bool = False,
 ) -> UpsertResult:
-    """Create or update the profile (the wallet is untouched), then credit guest orders placed with
-    this email, each through the ordinary order path (so each is exactly-once on its own)."""
+    """Create or update the profile (the wallet is untouched), then, if the email is verified (a
+    signed Shopify webhook, or a server key that says so), credit guest orders placed with it, each
+    through the ordinary order path (so each is exactly-once on its own). An unverified email moves
+    no coins: setting someone else's email never captures their guest orders."""
     store = CustomerStore(c.table)
     program = get_program(c, merchant_id)
 
     def attempt() -> tuple[CustomerRecord, bool]:
         existing = store.get(merchant_id, data.customer_id)
-        profile = merged_profile(existing.customer if existing else None, data, now=now, source=source)
+        profile = merged_profile(
+            existing.customer if existing else None,
+            data,
+            now=now,
+            source=source,
+            email_verified=email_verified,
+        )
         if existing is not None and profile.model_copy(
             update={"updated_at": existing.customer.updated_at}
         ) == (existing.customer):
@@ -80,15 +108,17 @@ def upsert_customer(
         return record, existing is None
 
     record, created = retrying(attempt)
-    claimed = claim_guest_orders(c, merchant_id, record.customer, now=now) if record.customer.email else []
+    verified = record.customer.email_verified and bool(record.customer.email)
+    claimed = claim_guest_orders(c, merchant_id, record.customer, now=now) if verified else []
     if claimed:
         record = store.get(merchant_id, data.customer_id) or record
     return UpsertResult(record, created, claimed)
 
 
 def claim_guest_orders(c: Container, merchant_id: str, customer: Customer, *, now: datetime) -> list[str]:
-    """Guest orders wait in GSI1 under their email; each is attached and settled like any order."""
-    if not customer.email:
+    """Guest orders wait in GSI1 under their email; each is attached and settled like any order.
+    Only for a verified email (see :func:`upsert_customer`)."""
+    if not customer.email or not customer.email_verified:
         return []
     items = c.table.query_all(guest_orders_gsi1pk(merchant_id, customer.email), index=GSI1)
     claimed = []

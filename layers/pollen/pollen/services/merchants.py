@@ -87,6 +87,6 @@ def connect_shopify(
 
 def get_shopify(c: Container, merchant_id: str) -> ShopifyConnection:
     config = c.config.get(merchant_id)
-    if config is None or config.shopify is None:
+    if config is None or config.shopify is None or config.shopify.redacted_at is not None:
         raise NotFound("Shopify is not connected.")
     return config.shopify

@@ -19,7 +19,7 @@ from typing import Any
 from pollen.clock import isoformat
 from pollen.domain.customers import CustomerData
 from pollen.domain.errors import NotFound
-from pollen.domain.orders import OrderFacts, Target, target
+from pollen.domain.orders import OrderFacts, Target, check_limits, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
@@ -172,6 +172,8 @@ def record_order_fact(
     """Merge ``fact`` into the order and settle its coins. ``customer`` describes the buyer when the
     payload does (Shopify orders carry the customer), so a first-time buyer is created on the way."""
     program = get_program(c, merchant_id)
+    if fact.data is not None:
+        check_limits(fact.data, program.limits, program.earning)  # 422 before anything is read or written
     known_customer = _customer_hint(fact, customer) or c.order_customers.get(merchant_id, order_id)
 
     def attempt() -> OrderOutcome:
@@ -254,6 +256,8 @@ def _first_seen(
     profile: dict[str, Any] = hint.model_dump(exclude={"customer_id"}) if hint else {}
     profile.setdefault("email", data.email if data else None)
     profile.setdefault("phone", data.phone if data else None)
+    # A signed Shopify order names Shopify's own customer record; an orders-API email is unproven.
+    profile["email_verified"] = source == "shopify" and bool(profile["email"])
     return new_customer(customer_id, now=now, source=source, **profile)
 
 

@@ -91,11 +91,23 @@ def handle(c: Container, delivery: Delivery, *, now: datetime) -> dict[str, Any]
         else None
     )
     logger.append_keys(merchant_id=merchant_id, shopify_topic=topic, webhook_id=delivery.webhook_id)
-    if topic == shopify.Topic.CUSTOMERS_CREATE:
+    if topic in _PRIVACY_TOPICS:
+        return {"topic": topic, **_privacy(c, merchant_id, topic, payload, now)}
+    if _shop_redacted(c, merchant_id):
+        logger.warning("webhook for a redacted shop acknowledged", extra={"topic": topic})
+        return {"topic": topic, "ignored": True}
+    if topic in {shopify.Topic.CUSTOMERS_CREATE, shopify.Topic.CUSTOMERS_UPDATE}:
+        # A signed webhook proves the email: Shopify's own customer record (claims guest orders).
         customer = shopify.customer_data(_parse(shopify.ShopifyCustomer, payload))
-        result = upsert_customer(c, merchant_id, customer, now=now, source="shopify")
-        _signup(c, merchant_id, customer.customer_id, now)  # also when an order created the customer first
-        return {"topic": topic, "customer_id": customer.customer_id, "created": result.created}
+        result = upsert_customer(c, merchant_id, customer, now=now, source="shopify", email_verified=True)
+        if topic == shopify.Topic.CUSTOMERS_CREATE:
+            _signup(c, merchant_id, customer.customer_id, now)  # also when an order created them first
+        return {
+            "topic": topic,
+            "customer_id": customer.customer_id,
+            "created": result.created,
+            "claimed_orders": result.claimed_orders,
+        }
     if topic in {shopify.Topic.ORDERS_CREATE, shopify.Topic.ORDERS_PAID, shopify.Topic.ORDERS_CANCELLED}:
         order = _parse(shopify.ShopifyOrder, payload)
         data = shopify.order_data(order)
@@ -130,6 +142,30 @@ def handle(c: Container, delivery: Delivery, *, now: datetime) -> dict[str, Any]
         return {"topic": topic, **outcome.view(), "duplicate": outcome.duplicate}
     logger.warning("unhandled shopify topic acknowledged", extra={"topic": topic})
     return {"topic": topic, "ignored": True}
+
+
+_PRIVACY_TOPICS = frozenset(
+    {shopify.Topic.CUSTOMERS_DATA_REQUEST, shopify.Topic.CUSTOMERS_REDACT, shopify.Topic.SHOP_REDACT}
+)
+
+
+def _shop_redacted(c: Container, merchant_id: str) -> bool:
+    config = c.config.get(merchant_id)
+    return config is not None and config.shopify is not None and config.shopify.redacted_at is not None
+
+
+def _privacy(
+    c: Container, merchant_id: str, topic: str, payload: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The mandatory privacy webhooks (:mod:`pollen.services.privacy`); each is idempotent."""
+    from pollen.services import privacy  # noqa: PLC0415 - rare topics: keep order webhooks lean
+
+    if topic == shopify.Topic.CUSTOMERS_DATA_REQUEST:
+        return privacy.data_request(c, merchant_id, _parse(privacy.DataRequest, payload), now=now)
+    if topic == shopify.Topic.CUSTOMERS_REDACT:
+        return privacy.redact_customer(c, merchant_id, _parse(privacy.CustomerRedact, payload), now=now)
+    _parse(privacy.ShopRedact, payload)
+    return privacy.redact_shop(c, merchant_id, now=now)
 
 
 def _signup(c: Container, merchant_id: str, customer_id: str, now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pollen.domain.errors import NotFound
+from pollen.domain.errors import Forbidden, NotFound
 from pollen.domain.triggers import Trigger, TriggerSettings, check_award
 from pollen.domain.wallet import Source, TxnType
 from pollen.events.envelope import OutboxEvent
@@ -35,6 +35,7 @@ def put_trigger(
     c: Container, merchant_id: str, trigger_id: str, settings: TriggerSettings, *, now: datetime
 ) -> tuple[Trigger, bool]:
     """Create or replace; returns the trigger and whether it is new. Its usage counters are kept."""
+    get_program(c, merchant_id).limits.check_coins(settings.coins)
     created = trigger_id not in triggers_of(merchant_config(c, merchant_id))
     trigger = Trigger(**settings.model_dump(), trigger_id=trigger_id)
     tx = c.table.transaction()
@@ -67,14 +68,21 @@ def award_trigger(
     *,
     now: datetime,
     idempotency: Idempotency | None = None,
+    by_customer: bool = False,
 ) -> tuple[int, Operated]:
     """Credit the trigger's coins, or raise a 409 when its frequency (or switch) forbids it.
+
+    ``by_customer`` (an app with a customer token): only triggers marked ``customer_runnable``; any
+    other is the same 403 as every refusal, so an app cannot mint coins through arbitrary triggers.
 
     Two round trips on a warm container: the customer, usage counter and receipt in one read; the
     wallet, ledger, counter, event and receipt in one write. Concurrent awards race on the
     customer's version and the counter's count; losers re-read and get the frequency's answer."""
     trigger = get_trigger(c, merchant_id, trigger_id)
+    if by_customer and not trigger.customer_runnable:
+        raise Forbidden()
     program = get_program(c, merchant_id)
+    program.limits.check_coins(trigger.coins)
     usage_key = trigger_count_key(merchant_id, customer_id, trigger_id)
 
     def decide(record: CustomerRecord, found: dict[Key, dict[str, Any]]) -> Plan:

@@ -121,8 +121,13 @@ def put_phone_link(tx: Transaction, merchant_id: str, phone: str, customer_id: s
 def put_contact_links(
     tx: Transaction, merchant_id: str, customer: Customer, previous: Customer | None
 ) -> None:
-    """The email and phone look-up items of a new customer, or of contact details that changed."""
-    if customer.email and (previous is None or previous.email != customer.email):
+    """The email and phone look-up items of a new customer, or of contact details that changed.
+
+    Only a verified email is linked: the link is what credits guest orders placed with that email,
+    so an unproven email (set by an app) must never point at, or take over, the look-up."""
+    email_changed = previous is None or previous.email != customer.email
+    newly_verified = previous is not None and customer.email_verified and not previous.email_verified
+    if customer.email and customer.email_verified and (email_changed or newly_verified):
         put_email_link(tx, merchant_id, customer.email, customer.customer_id)
     if customer.phone and (previous is None or previous.phone != customer.phone):
         put_phone_link(tx, merchant_id, customer.phone, customer.customer_id)

@@ -2,7 +2,7 @@
 
 Layout (PK → SK):
   M#{m}#CONFIG         → MERCHANT | PROGRAM | SHOPIFY | TRIGGER#{id} | REWARD#{id} | INTEGRATION#{id} |
-                         SUBSCRIPTION#{id} | EVENTS | ... (read together, cached)
+                         SUBSCRIPTION#{id} | EVENTS | TOKEN_KEYS | ... (read together, cached)
   M#{m}#APIKEY         → K#{key_id}
   M#{m}#C#{customer}   → CUSTOMER (profile + wallet) | TXN#{seq} | TRIG#{trigger} | EVT#{ulid} (outbox)
   M#{m}#O#{order}      → ORDER (the facts received and what they applied)
@@ -95,6 +95,16 @@ def subscription_key(merchant_id: str, subscription_id: str) -> Key:
 def events_settings_key(merchant_id: str) -> Key:
     """The global events switch."""
     return Key(config_pk(merchant_id), "EVENTS")
+
+
+def token_keyring_key(merchant_id: str) -> Key:
+    """The merchant's customer-token secrets (in the cached config partition)."""
+    return Key(config_pk(merchant_id), "TOKEN_KEYS")
+
+
+def data_request_key(merchant_id: str, request_id: str) -> Key:
+    """The export answering one Shopify ``customers/data_request``."""
+    return Key(f"{merchant_prefix(merchant_id)}PRIVACY", f"DATA_REQUEST#{part(request_id)}")
 
 
 def api_keys_pk(merchant_id: str) -> str:

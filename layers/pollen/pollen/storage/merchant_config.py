@@ -90,6 +90,7 @@ class MerchantConfigStore:
         self._clock = clock
         self._cache: dict[str, tuple[float, MerchantConfig | None]] = {}
         self._shops: dict[str, tuple[float, str | None]] = {}
+        self._refreshed: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def get(self, merchant_id: str) -> MerchantConfig | None:
@@ -102,6 +103,18 @@ class MerchantConfigStore:
         with self._lock:
             self._cache[merchant_id] = (now, config)
         return config
+
+    def refresh(self, merchant_id: str, *, min_interval_seconds: float) -> MerchantConfig | None:
+        """Read again now (a config another container just changed, e.g. a rotated token secret),
+        but at most once per ``min_interval_seconds`` per merchant; in between, the cached copy."""
+        now = self._clock()
+        with self._lock:
+            last = self._refreshed.get(merchant_id)
+            due = last is None or now - last >= min_interval_seconds
+            if due:
+                self._refreshed[merchant_id] = now
+                self._cache.pop(merchant_id, None)
+        return self.get(merchant_id)
 
     def invalidate(self, merchant_id: str) -> None:
         """Called after this container changes the config, so it reads its own writes at once."""

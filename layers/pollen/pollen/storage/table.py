@@ -84,6 +84,10 @@ class Table:
                 raise ConditionFailed([label], {label: {}}) from exc
             raise
 
+    def delete(self, key: Key) -> None:
+        """One DeleteItem (deleting an absent item succeeds)."""
+        client.dynamodb().delete_item(TableName=self.name, Key=serialize(key.as_dict()))
+
     def query(
         self,
         pk: str,

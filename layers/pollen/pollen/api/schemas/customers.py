@@ -30,6 +30,13 @@ class CustomerUpsert(BaseModel):
     ) = None
     first_name: Name | None = None
     last_name: Name | None = None
+    email_verified: bool = Field(
+        default=False,
+        description=(
+            "Server keys only: the merchant's server vouches that the customer proved this email, so "
+            "guest orders placed with it are credited to them. An app (customer token) cannot set it."
+        ),
+    )
 
 
 class CustomerView(BaseModel):
@@ -39,6 +46,7 @@ class CustomerView(BaseModel):
     first_name: str | None
     last_name: str | None
     source: str
+    email_verified: bool = False
     created_at: datetime
     updated_at: datetime
     claimed_orders: list[str] = Field(default_factory=list, description="Guest orders credited on this call.")

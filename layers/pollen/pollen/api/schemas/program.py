@@ -1,9 +1,15 @@
+"""Bodies of the program routes: the admin's settings and the public face apps read."""
+
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
 
 from pollen.domain.errors import FieldError, InvalidRequest, PreconditionFailed
-from pollen.domain.program import Program, ProgramSettings
+from pollen.domain.program import EarningRule, ExpiryRule, Program, ProgramSettings
+from pollen.domain.triggers import Trigger
 
 
 class ProgramView(ProgramSettings):
@@ -35,3 +41,41 @@ def parse_if_match(value: str | None) -> int | None:
         'If-Match must be the ETag this API returned, like "3".',
         errors=[FieldError(field="if-match", message="not an entity tag", location="header")],
     )
+
+
+class PublicTrigger(BaseModel):
+    trigger_id: str
+    name: str | None
+    coins: int
+    frequency: str | int
+    customer_runnable: bool
+
+
+class PublicProgram(BaseModel):
+    """What an app may show with the app key alone: nothing about any customer."""
+
+    currency: str
+    coin_value: Decimal
+    earning: EarningRule
+    expiry: ExpiryRule
+    triggers: list[PublicTrigger] = Field(description="Enabled triggers (ways to earn besides orders).")
+
+    @classmethod
+    def of(cls, program: Program, triggers: list[Trigger]) -> PublicProgram:
+        return cls(
+            currency=program.currency,
+            coin_value=program.coin_value,
+            earning=program.earning,
+            expiry=program.expiry,
+            triggers=[
+                PublicTrigger(
+                    trigger_id=t.trigger_id,
+                    name=t.name,
+                    coins=t.coins,
+                    frequency=t.frequency,
+                    customer_runnable=t.customer_runnable,
+                )
+                for t in triggers
+                if t.enabled
+            ],
+        )

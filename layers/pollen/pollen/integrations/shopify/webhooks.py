@@ -24,7 +24,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from pollen.domain.customers import CustomerData
-from pollen.domain.orders import Money, OrderData, OrderLine, Refund, RefundLine
+from pollen.domain.orders import MAX_QUANTITY, Money, OrderData, OrderLine, Refund, RefundLine
 
 _NAME_MAX = 100  # CustomerData's limit; Shopify allows longer names
 _PAID = frozenset({"paid", "partially_refunded", "refunded"})
@@ -38,6 +38,11 @@ class Topic(StrEnum):
     ORDERS_PAID = "orders/paid"
     ORDERS_CANCELLED = "orders/cancelled"
     REFUNDS_CREATE = "refunds/create"
+    CUSTOMERS_UPDATE = "customers/update"  # an email changed in Shopify: proven, so it may claim
+    # The mandatory privacy (compliance) topics.
+    CUSTOMERS_DATA_REQUEST = "customers/data_request"
+    CUSTOMERS_REDACT = "customers/redact"
+    SHOP_REDACT = "shop/redact"
 
 
 # --- signatures -------------------------------------------------------------------------------------
@@ -94,7 +99,7 @@ class ShopifyLineItem(_Payload):
     id: ShopifyId
     product_id: ShopifyId | None = None  # null for custom items and deleted products
     variant_id: ShopifyId | None = None
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
     price: Money  # unit price before discounts
     gift_card: bool = False
     discount_allocations: list[ShopifyDiscountAllocation] = Field(default_factory=list)
@@ -135,7 +140,7 @@ class ShopifyOrder(_Payload):
 
 class ShopifyRefundLineItem(_Payload):
     line_item_id: ShopifyId
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
     subtotal: Money | None = None  # a JSON number in Shopify's payload
     subtotal_set: MoneySet | None = None
 

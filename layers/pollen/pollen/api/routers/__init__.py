@@ -1,0 +1,1 @@
+"""Powertools routers shared by functions (included with ``app.include_router``)."""

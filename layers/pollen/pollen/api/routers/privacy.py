@@ -1,0 +1,39 @@
+"""Privacy: the exports answering Shopify's ``customers/data_request`` (admin scope)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, StringConstraints
+
+from pollen.api.app import principal
+from pollen.api.auth import requires
+from pollen.domain.api_keys import Scope
+from pollen.domain.errors import NotFound
+from pollen.services.container import container
+from pollen.storage.privacy import get_export
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+
+RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+
+
+class DataExport(BaseModel):
+    request_id: str
+    created_at: datetime
+    export: dict[str, Any]
+
+
+@router.get(
+    "/v1/admin/privacy/data-requests/<request_id>",
+    summary="What Pollen holds about a customer, collected for a Shopify customers/data_request",
+)
+@requires(Scope.ADMIN)
+def get_data_request(request_id: Annotated[RequestId, Path()]) -> DataExport:
+    item = get_export(container().table, principal(router).merchant_id, request_id)
+    if item is None:
+        raise NotFound("No data request with this id.")
+    return DataExport(request_id=item["request_id"], created_at=item["created_at"], export=item["export"])
