@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -23,8 +23,9 @@ from pollen.api.schemas.analytics import (
 )
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
+from pollen.domain.errors import Forbidden, Unauthenticated
 from pollen.observability import lambda_entry, metrics
-from pollen.services import analytics, rebuild
+from pollen.services import analytics, customer_tokens, rebuild
 from pollen.services.container import container
 
 app = create_app(title="Pollen Analytics API")
@@ -37,8 +38,9 @@ OffsetQuery = Annotated[
     int, Query(ge=-1000, le=1000, description="Move the window by its own length (-1: the period before).")
 ]
 
-# The tracking route's access: apps and widgets call it. Moves to the app key scope with the access work.
-TRACK_SCOPE = Scope.READ
+# The tracking route's access: apps and widgets call it with the app key. An event about a customer
+# needs, from an app key, that customer's token (a server key may report for any customer).
+TRACK_SCOPE = Scope.PUBLIC
 
 
 @app.get("/v1/admin/analytics/summary", summary="Totals for a range and the previous period, with deltas")
@@ -124,9 +126,20 @@ def resume_rebuild(job_id: Annotated[str, Path(pattern=r"^[0-9A-Z]{26}$")]) -> R
     responses={202: {}},
 )
 @requires(TRACK_SCOPE)
-def track(body: Annotated[TrackRequest, Body()]) -> Response[TrackResult]:
+def track(
+    body: Annotated[TrackRequest, Body()],
+    authorization: Annotated[str | None, Header(alias="authorization")] = None,
+) -> Response[TrackResult]:
+    caller, c = principal(app), container()
     events = [analytics.TrackInput(**e.model_dump()) for e in body.events]
-    outcome = analytics.track(container(), principal(app).merchant_id, events, utcnow())
+    if not caller.scope.is_server and any(e.customer_id for e in events):
+        token = customer_tokens.bearer_token(authorization)
+        if token is None:
+            raise Unauthenticated(customer_tokens.BAD_TOKEN)
+        subject = customer_tokens.verify_token(c, caller.merchant_id, token, now=utcnow())
+        if any(e.customer_id not in {None, subject} for e in events):
+            raise Forbidden()
+    outcome = analytics.track(c, caller.merchant_id, events, utcnow())
     metrics.add_metric(name="EventsTracked", unit=MetricUnit.Count, value=outcome.accepted)
     result = TrackResult(accepted=outcome.accepted, duplicates=outcome.duplicates, capped=outcome.capped)
     return Response(status_code=202, content_type="application/json", body=result)

@@ -351,3 +351,19 @@ def test_a_secret_rotated_by_another_container_verifies_after_one_read(
     for _ in range(20):
         assert api.get(path, key=app, headers=bearer(forged)).status == 401
     assert calls.total == 0  # unknown kids do not turn into reads
+
+
+def test_tracking_with_the_app_key_reports_only_for_the_tokens_customer(
+    api: InProcessApi, demo: DemoStore
+) -> None:
+    app = demo.api_keys.public
+    anonymous = {"events": [{"id": "e-anon-1", "type": "widget_opened", "channel": "widget"}]}
+    assert api.post("/v1/events/track", key=app, json_body=anonymous).status == 202  # a guest's open
+
+    about_x = {"events": [{"id": "e-x-1", "type": "widget_clicked", "customer_id": X}]}
+    assert api.post("/v1/events/track", key=app, json_body=about_x).status == 401  # no token
+    token = bearer(mint(api, demo, X))
+    assert api.post("/v1/events/track", key=app, headers=token, json_body=about_x).status == 202
+    about_y = {"events": [{"id": "e-y-1", "type": "widget_clicked", "customer_id": Y}]}
+    assert api.post("/v1/events/track", key=app, headers=token, json_body=about_y).status == 403
+    assert api.post("/v1/events/track", key=demo.api_keys.read, json_body=about_y).status == 202  # server
