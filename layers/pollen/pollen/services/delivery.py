@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pollen.domain.deliveries import AttemptLog, DeliveryStatus, RetryPolicy, decide
-from pollen.domain.integrations import Integration, Subscription
+from pollen.domain.integrations import Integration, IntegrationKind, Subscription
 from pollen.events.delivery import DeliveryMessage
 from pollen.integrations.outbound import Attempt, deliver
 from pollen.observability import logger
 from pollen.services.container import Container
+from pollen.services.profile import profile_properties
 from pollen.services.routing import merchant_events
 from pollen.storage.queues import DeadLetterReason
 
@@ -108,8 +109,18 @@ def handle_message(c: Container, received: Received, *, now: datetime) -> Delive
         return DeliveryStatus.SKIPPED
 
     subscription, integration = target
+    profile = (
+        profile_properties(c, message.merchant_id, message.event.customer_id)
+        if integration.kind != IntegrationKind.WEBHOOK
+        else None
+    )
     attempt = deliver(
-        c.http.client, integration, message.event, name_prefix=subscription.name_prefix, now=now
+        c.http.client,
+        integration,
+        message.event,
+        name_prefix=subscription.name_prefix,
+        now=now,
+        profile=profile,
     )
     decision = decide(
         attempt.outcome,
@@ -137,7 +148,7 @@ def handle_message(c: Container, received: Received, *, now: datetime) -> Delive
             message,
             DeadLetterReason(
                 reason=reason,
-                outcome="permanent" if attempt.outcome == "permanent" else "exhausted",
+                outcome=attempt.outcome if attempt.outcome in {"permanent", "uncertain"} else "exhausted",
                 attempts=number,
                 http_status=attempt.http_status,
                 failed_at=now,

@@ -40,7 +40,7 @@ class QueueNotConfigured(RuntimeError):
 @dataclass(frozen=True)
 class DeadLetterReason:
     reason: str
-    outcome: str  # "permanent" | "exhausted"
+    outcome: str  # "permanent" | "exhausted" | "uncertain"
     attempts: int
     http_status: int | None = None
     failed_at: datetime | None = None
