@@ -69,7 +69,13 @@ from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
 
+try:  # the repository layout: tests and the local stack import this module as functions.admin.app
+    from .customers import router as customers_router
+except ImportError:  # packaged by SAM: this folder is the function's root, its modules top-level
+    from customers import router as customers_router  # type: ignore[import-not-found,no-redef]
+
 app = create_app(title="Pollen Admin API")
+app.include_router(customers_router)
 
 
 @app.get("/v1/health", summary="Liveness check (no key needed)")

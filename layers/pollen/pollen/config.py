@@ -27,6 +27,9 @@ class Settings(BaseModel):
     delivery_retry_max_seconds: float = Field(default=900, ge=0, le=43200, alias="DELIVERY_RETRY_MAX_SECONDS")
     delivery_retry_scale: float = Field(default=1.0, ge=0, le=1, alias="DELIVERY_RETRY_SCALE")
     delivery_log_retention_days: int = Field(default=30, ge=1, le=365, alias="DELIVERY_LOG_RETENTION_DAYS")
+    # How long one upload of a migration import works before answering its progress (the client
+    # uploads the same file again to carry on); below the function's timeout.
+    import_budget_seconds: float = Field(default=5, gt=0, le=25, alias="IMPORT_BUDGET_SECONDS")
 
 
 class SettingsError(RuntimeError):

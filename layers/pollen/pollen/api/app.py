@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, ResponseBuilder, Route
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
 from pollen.api.auth import PUBLIC, Principal, requirement_of
@@ -65,8 +65,9 @@ def create_app(*, title: str, description: str = "") -> PollenResolver:
     return app
 
 
-def principal(app: APIGatewayHttpResolver) -> Principal:
-    """The authenticated caller of the current request (set by :class:`PollenResolver`)."""
+def principal(app: BaseRouter) -> Principal:
+    """The authenticated caller of the current request (set by :class:`PollenResolver`); a Router
+    included in the app shares the app's context, so this works from a Router too."""
     value: Any = app.context.get(PRINCIPAL)
     if not isinstance(value, Principal):
         raise RuntimeError("principal() used on a public route")
