@@ -150,6 +150,8 @@ class Integration(BaseModel):
     secret: str | None = None  # webhook: "whsec_" + base64
     omnisend_api: OmnisendApi | None = None  # omnisend; None (stored before the choice) is v5
     profile_property_prefix: str = ""  # klaviyo / omnisend: put in front of each profile property
+    key_check: str | None = None  # klaviyo / omnisend: verified | unverified, when the key was saved
+    key_check_detail: str | None = None
     created_at: datetime
     updated_at: datetime
 

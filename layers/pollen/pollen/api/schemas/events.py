@@ -53,6 +53,12 @@ class IntegrationView(BaseModel):
     masked_secret: str | None = Field(description="webhook: the signing secret, masked (whsec_…abcd).")
     omnisend_api: OmnisendApi | None = Field(default=None, description="omnisend: 2026-03-15 or v5.")
     profile_property_prefix: str = Field(default="", description="klaviyo / omnisend.")
+    key_check: str | None = Field(
+        default=None,
+        description="klaviyo / omnisend: verified (the service accepted the key when it was saved) or "
+        "unverified (the service could not be reached; the key is kept, check the delivery log).",
+    )
+    key_check_detail: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -70,6 +76,8 @@ class IntegrationView(BaseModel):
             if integration.kind == IntegrationKind.OMNISEND
             else None,
             profile_property_prefix=integration.profile_property_prefix,
+            key_check=integration.key_check,
+            key_check_detail=integration.key_check_detail,
             created_at=integration.created_at,
             updated_at=integration.updated_at,
         )
