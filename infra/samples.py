@@ -384,6 +384,9 @@ def _customer_ops_samples() -> list[Sample]:
             "/v1/admin/imports/{import_id}",
             {"import_id": hashlib.sha256(IMPORT_CSV).hexdigest()[:32]},
         ),
+        Sample(
+            "admin_list_rejected_webhooks", "GET", "/v1/admin/shopify/rejected-webhooks", query="limit=25"
+        ),
     ]
 
 

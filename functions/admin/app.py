@@ -71,11 +71,14 @@ from pollen.services.ledger import Operated
 
 try:  # the repository layout: tests and the local stack import this module as functions.admin.app
     from .customers import router as customers_router
+    from .rejected_webhooks import router as rejected_webhooks_router
 except ImportError:  # packaged by SAM: this folder is the function's root, its modules top-level
     from customers import router as customers_router  # type: ignore[import-not-found,no-redef]
+    from rejected_webhooks import router as rejected_webhooks_router  # type: ignore[import-not-found,no-redef]
 
 app = create_app(title="Pollen Admin API")
 app.include_router(customers_router)
+app.include_router(rejected_webhooks_router)
 
 
 @app.get("/v1/health", summary="Liveness check (no key needed)")

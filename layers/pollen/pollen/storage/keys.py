@@ -14,6 +14,7 @@ Layout (PK → SK):
   M#{m}#PHONE#{phone}  → PHONE (which customer has this phone number, digits only)
   M#{m}#CDIR           → C#{customer} (the customer directory: one item per customer, written when the
                          customer is created; id-prefix search and export page through it)
+  M#{m}#REJ            → R#{ulid} (signed Shopify webhooks Pollen could not use, with why; TTL)
   M#{m}#IMPORT#{id}    → IMPORT (a migration import's progress and report) | ROW#{n} (a row's receipt)
   M#{m}#DLV            → D#{event_id}.{subscription_id} (delivery log: one item per delivery,
                          its attempts inside; GSI1 lists them by status)
@@ -170,6 +171,14 @@ def customer_directory_pk(merchant_id: str) -> str:
 
 def customer_directory_key(merchant_id: str, customer_id: str) -> Key:
     return Key(customer_directory_pk(merchant_id), f"C#{part(customer_id)}")
+
+
+def rejected_webhooks_pk(merchant_id: str) -> str:
+    return f"{merchant_prefix(merchant_id)}REJ"
+
+
+def rejected_webhook_key(merchant_id: str, entry_id: str) -> Key:
+    return Key(rejected_webhooks_pk(merchant_id), f"R#{part(entry_id)}")
 
 
 def import_pk(merchant_id: str, import_id: str) -> str:
