@@ -130,6 +130,7 @@ def test_redeem_dynamic_then_list_and_history(api: InProcessApi, demo: DemoStore
     [
         ({"reward_id": "pay-with-coins", "coins": 600, "cart_total": "1000.00"}, 409, "insufficient-coins"),
         ({"reward_id": "five-off"}, 201, None),
+        ({"reward_id": "ten-percent"}, 422, "validation-failed"),  # a minimum needs the cart total
         ({"reward_id": "pay-with-coins", "coins": 25, "cart_total": "100.00"}, 422, "coins-out-of-range"),
         ({"reward_id": "pay-with-coins", "coins": 300, "cart_total": "10.00"}, 422, "coins-out-of-range"),
         ({"reward_id": "pay-with-coins", "coins": 300}, 422, "validation-failed"),
