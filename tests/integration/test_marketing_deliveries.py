@@ -15,8 +15,9 @@ from infra.seed import DemoStore
 from pollen.clock import utcnow
 from pollen.domain.deliveries import DeliveryStatus
 from pollen.domain.integrations import Integration, IntegrationKind, OmnisendApi, PrimarySelector
+from pollen.services import delivery, routing
 from pollen.services.container import container, reset_container
-from tests.support.flow import Flow, configure, subscription
+from tests.support.flow import Flow, configure, subscription, wallet_event, webhook
 
 M = "demo-store"
 KLAVIYO_KEY = "pk_live_0123456789abcdef0123456789abcd"
@@ -145,3 +146,51 @@ def test_omnisend_long_name_is_delivered_truncated(flow: Flow, api: InProcessApi
     assert body["contact"]["lastName"] == name[:50]
     assert body["contact"]["customProperties"]["balance"] == 100
     assert flow.dead_letters() == []
+
+
+def test_profile_updates_are_debounced_to_one_per_customer_per_window(
+    flow: Flow, api: InProcessApi, demo: DemoStore
+) -> None:
+    configure(
+        M,
+        [_tool(IntegrationKind.KLAVIYO), webhook()],
+        [subscription("profile_updated", "klaviyo"), subscription("profile_updated", "hooks")],
+    )
+    flow.settle()
+    peer = Peer().install()
+    _customer_with_coins(api, demo, 100)
+    for coins in (20, 30):  # two more changes in the same window
+        api.post(
+            "/v1/admin/customers/c-42/adjustments",
+            key=demo.api_keys.admin,
+            json_body={"coins": coins, "reason": "again"},
+        )
+
+    flow.route()
+
+    queue = flow.resources.queues["DeliveryQueue"].url
+    attributes = flow.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "2"  # one per subscription, not per change
+    page = container().deliveries.page(M, status=None, limit=10, cursor=None)
+    assert {r.event_type for r in page.items} == {"profile_updated"}
+    assert len(page.items) == 2
+
+    # what is sent when the window ends: the values then, read fresh
+    event = wallet_event(M, "c-42")
+    (klaviyo, hooks) = sorted(
+        (m for m in routing.plan(container(), event, now=utcnow()) if m.event_type == "profile_updated"),
+        key=lambda m: m.integration_id,
+    )
+    assert 0 < klaviyo.delay_seconds <= 300
+    for message in (klaviyo, hooks):
+        delivery.handle_message(
+            container(),
+            delivery.Received(message.model_dump_json(), 1, "receipt", "id"),
+            now=utcnow(),
+        )
+    sent = {r.url.host: json.loads(r.content) for r in peer.requests}
+    to_klaviyo = sent["a.klaviyo.com"]["data"]["attributes"]
+    assert to_klaviyo["metric"]["data"]["attributes"]["name"] == "Loyalty Profile Updated"
+    assert to_klaviyo["profile"]["data"]["attributes"]["properties"]["balance"] == 150
+    to_webhook = sent["hooks.example.com"]
+    assert to_webhook["data"]["balance"] == 150, to_webhook

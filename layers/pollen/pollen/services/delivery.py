@@ -26,7 +26,7 @@ from pollen.integrations.outbound import Attempt, deliver
 from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.profile import profile_properties
-from pollen.services.routing import merchant_events
+from pollen.services.routing import PROFILE_UPDATED, merchant_events
 from pollen.storage.queues import DeadLetterReason
 
 
@@ -109,15 +109,18 @@ def handle_message(c: Container, received: Received, *, now: datetime) -> Delive
         return DeliveryStatus.SKIPPED
 
     subscription, integration = target
+    event = message.event
     profile = (
-        profile_properties(c, message.merchant_id, message.event.customer_id)
-        if integration.kind != IntegrationKind.WEBHOOK
+        profile_properties(c, message.merchant_id, event.customer_id)
+        if integration.kind != IntegrationKind.WEBHOOK or event.event_type == PROFILE_UPDATED
         else None
     )
+    if event.event_type == PROFILE_UPDATED and profile is not None:  # the values as the window ends
+        event = event.model_copy(update={"payload": {**event.payload, **profile.named("")}})
     attempt = deliver(
         c.http.client,
         integration,
-        message.event,
+        event,
         name_prefix=subscription.name_prefix,
         now=now,
         profile=profile,
