@@ -67,6 +67,7 @@ class Sample:
     headers: dict[str, str] = field(default_factory=dict)
     api_key: bool = True
     idempotent: bool = False
+    content_type: str = "application/json"
 
 
 def _json(value: Any) -> bytes:
@@ -452,6 +453,32 @@ def _access_samples() -> list[Sample]:
     ]
 
 
+IMPORT_CSV = b"customer_id,email,first_name,last_name,balance,expires_on\n" + (
+    f"{CUSTOMER_ID},jon@example.com,Jon,Doe,1250,2027-06-30\n".encode()
+)
+
+
+def _customer_ops_samples() -> list[Sample]:
+    """Customer profile, admin search and export, migration imports, rejected webhooks."""
+    return [
+        Sample("wallet_get_customer", "GET", "/v1/customers/{customer_id}", {"customer_id": CUSTOMER_ID}),
+        Sample("admin_search_customers", "GET", "/v1/admin/customers", query="query=jon%40example.com"),
+        Sample("admin_export_customers", "GET", "/v1/admin/customers/export", query="limit=500"),
+        Sample(
+            "admin_import_customers", "POST", "/v1/admin/imports", body=IMPORT_CSV, content_type="text/csv"
+        ),
+        Sample(
+            "admin_get_import",
+            "GET",
+            "/v1/admin/imports/{import_id}",
+            {"import_id": hashlib.sha256(IMPORT_CSV).hexdigest()[:32]},
+        ),
+        Sample(
+            "admin_list_rejected_webhooks", "GET", "/v1/admin/shopify/rejected-webhooks", query="limit=25"
+        ),
+    ]
+
+
 def _shopify_samples(first: datetime, topics: tuple[str, ...] = SHOPIFY_TOPICS) -> list[Sample]:
     samples = []
     for index, topic in enumerate(topics):
@@ -485,7 +512,7 @@ def _event(sample: Sample, now: datetime) -> dict[str, Any]:
         headers = {"accept": "application/json"}
         if sample.body:
             headers["content-length"] = str(len(sample.body))
-            headers["content-type"] = "application/json"
+            headers["content-type"] = sample.content_type
         headers["host"] = HOST
         if sample.idempotent:
             headers["idempotency-key"] = _uuid(sample.name, "idempotency-key")
@@ -521,7 +548,15 @@ def samples() -> dict[str, dict[str, Any]]:
     api = _api_samples()
     shopify = _shopify_samples(START + timedelta(seconds=len(api)))
     later = _event_config_samples()
-    ordered = [*api, *shopify, *later, *_delivery_samples(), *_analytics_samples(), *_access_samples()]
+    ordered = [
+        *api,
+        *shopify,
+        *later,
+        *_delivery_samples(),
+        *_analytics_samples(),
+        *_access_samples(),
+        *_customer_ops_samples(),
+    ]
     ordered += _shopify_samples(START + timedelta(seconds=len(ordered)), MORE_SHOPIFY_TOPICS)
     return {
         sample.name: _event(sample, START + timedelta(seconds=index)) for index, sample in enumerate(ordered)

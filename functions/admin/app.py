@@ -15,7 +15,9 @@ from pollen import __version__
 from pollen.api.app import create_app, principal
 from pollen.api.auth import public, requires
 from pollen.api.routers import customer_tokens as customer_tokens_routes
+from pollen.api.routers import customers as customers_routes
 from pollen.api.routers import privacy as privacy_routes
+from pollen.api.routers import rejected_webhooks as rejected_webhooks_routes
 from pollen.api.schemas.api_keys import ApiKeyList, ApiKeyView, CreateApiKeyRequest, CreatedApiKey, KeyId
 from pollen.api.schemas.customers import AdjustmentRequest
 from pollen.api.schemas.deliveries import (
@@ -74,6 +76,8 @@ from pollen.services.ledger import Operated
 app = create_app(title="Pollen Admin API")
 app.include_router(customer_tokens_routes.router)
 app.include_router(privacy_routes.router)
+app.include_router(customers_routes.router)
+app.include_router(rejected_webhooks_routes.router)
 
 
 @app.get("/v1/health", summary="Liveness check (no key needed)")

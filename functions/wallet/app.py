@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
 from pollen.api.auth import for_customer, requires
-from pollen.api.schemas.customers import CustomerUpsert, CustomerView, TransactionPage
+from pollen.api.schemas.customers import CustomerProfile, CustomerUpsert, CustomerView, TransactionPage
 from pollen.api.schemas.orders import IdempotencyKey
 from pollen.api.schemas.program import PublicProgram
 from pollen.clock import utcnow
@@ -53,6 +53,12 @@ def upsert_customer(
         content_type="application/json",
         body=CustomerView.of(result.record, result.claimed_orders),
     )
+
+
+@app.get("/v1/customers/<customer_id>", summary="A customer's profile and wallet summary")
+@for_customer(Scope.READ)
+def get_customer(customer_id: Annotated[CustomerId, Path()]) -> CustomerProfile:
+    return CustomerProfile.of(customers.get_customer(container(), principal(app).merchant_id, customer_id))
 
 
 @app.get("/v1/customers/<customer_id>/wallet", summary="Balance, pending and expiring coins")

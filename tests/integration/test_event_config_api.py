@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
 from infra.inprocess import ApiResponse, InProcessApi
@@ -383,3 +384,35 @@ def test_only_admin_keys_configure_events(
     _problem(api.request(method, path, key=None, json_body=body), 401)
     assert _config(demo).integrations == {}
     assert _config(demo).enabled is True
+
+
+def test_a_key_the_service_refuses_is_a_422_and_a_toggle_does_not_check_again(
+    api: InProcessApi, demo: DemoStore
+) -> None:
+    answers = {"status": 401}
+    calls: list[str] = []
+
+    def klaviyo(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        return httpx.Response(answers["status"])
+
+    container().http.install(httpx.MockTransport(klaviyo))
+    admin = demo.api_keys.admin
+    body = {"kind": "klaviyo", "api_key": "pk_typo_0123456789abcdef", "primary_selector": "email"}
+    refused = api.put("/v1/admin/integrations/klaviyo", key=admin, json_body=body)
+    problem = _problem(refused, 422)
+    assert "refused this API key" in problem["detail"]
+    assert api.get("/v1/admin/integrations/klaviyo", key=admin).status == 404  # nothing written
+
+    answers["status"] = 200
+    saved = api.put("/v1/admin/integrations/klaviyo", key=admin, json_body=body)
+    assert saved.status == 201, saved.body
+    assert saved.json()["key_check"] == "verified"
+    toggled = api.put(
+        "/v1/admin/integrations/klaviyo",
+        key=admin,
+        json_body={"kind": "klaviyo", "primary_selector": "email", "enabled": False},
+    )
+    assert toggled.status == 200
+    assert toggled.json()["key_check"] == "verified"  # kept from when the key was checked
+    assert calls == ["https://a.klaviyo.com/api/accounts"] * 2  # the toggle made no call

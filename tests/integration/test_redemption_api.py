@@ -130,6 +130,7 @@ def test_redeem_dynamic_then_list_and_history(api: InProcessApi, demo: DemoStore
     [
         ({"reward_id": "pay-with-coins", "coins": 600, "cart_total": "1000.00"}, 409, "insufficient-coins"),
         ({"reward_id": "five-off"}, 201, None),
+        ({"reward_id": "ten-percent"}, 422, "validation-failed"),  # a minimum needs the cart total
         ({"reward_id": "pay-with-coins", "coins": 25, "cart_total": "100.00"}, 422, "coins-out-of-range"),
         ({"reward_id": "pay-with-coins", "coins": 300, "cart_total": "10.00"}, 422, "coins-out-of-range"),
         ({"reward_id": "pay-with-coins", "coins": 300}, 422, "validation-failed"),
@@ -265,6 +266,40 @@ def test_order_with_the_code_marks_it_used_and_attributes_the_order(
     used_events = [i for i in items(table_name) if i.get("event_type") == "coupon_used"]
     assert len(used_events) == 1
     assert used_events[0]["payload"]["order_id"] == "o-77"
+    assert_ledgers_balance(table_name)
+
+
+def test_another_customer_using_the_code_is_recorded_as_misuse_and_the_coupon_stays_issued(
+    api: InProcessApi, demo: DemoStore, table_name: str
+) -> None:
+    funded(demo, 500)
+    code = redeem_api(api, demo, {"reward_id": "five-off"}).json()["coupon"]["code"]
+    order = {
+        "order_id": "o-88",
+        "customer_id": "someone-else",
+        "currency": "USD",
+        "lines": [{"line_id": "l-1", "quantity": 1, "unit_price": "40.00", "discount": "5.00"}],
+        "total": "35.00",
+        "discount_codes": [code],
+    }
+    created = api.post("/v1/orders", key=demo.api_keys.write, json_body=order)
+    assert created.status == 200, created.body
+    assert created.json()["attributions"] == []  # not Pollen's doing: the code was not theirs
+    assert created.json()["coupon_misuse"] == [
+        {
+            "code": code,
+            "owner_customer_id": CUSTOMER,
+            "buyer_customer_id": "someone-else",
+            "reason": "another_customer",
+        }
+    ]
+    issued = api.get(
+        f"/v1/customers/{CUSTOMER}/coupons", key=demo.api_keys.read, query={"status": "issued"}
+    ).json()
+    assert [c["code"] for c in issued["items"]] == [code]  # still the owner's to use
+    assert [i for i in items(table_name) if i.get("event_type") == "coupon_used"] == []
+    replay = api.post("/v1/orders/o-88/paid", key=demo.api_keys.write).json()
+    assert len(replay["coupon_misuse"]) == 1  # recorded once
     assert_ledgers_balance(table_name)
 
 

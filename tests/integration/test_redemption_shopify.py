@@ -122,7 +122,7 @@ def shopify(monkeypatch: pytest.MonkeyPatch, api: InProcessApi, demo: DemoStore)
             "shop_domain": demo.shopify.shop_domain,
             "webhook_secret": demo.shopify.webhook_secret,
             "admin_access_token": TOKEN,
-            "api_version": "2025-10",
+            "api_version": "2026-10",
         },
     )
     assert connected.status == 200, connected.body
@@ -175,7 +175,7 @@ def test_fixed_amount_coupon_is_created_in_shopify_exactly_as_asked(
     coupon = response.json()["coupon"]
     assert coupon["shopify_status"] == "created"
     [request] = shopify.requests
-    assert str(request.url) == "https://pollen-demo.myshopify.com/admin/api/2025-10/graphql.json"
+    assert str(request.url) == "https://pollen-demo.myshopify.com/admin/api/2026-10/graphql.json"
     assert request.method == "POST"
     assert request.headers["X-Shopify-Access-Token"] == TOKEN
     assert request.headers["Content-Type"] == "application/json"
@@ -339,7 +339,7 @@ def test_shopify_connection_is_write_only_and_one_shop_per_store(api: InProcessA
     view = api.get("/v1/admin/shopify", key=admin).json()
     assert view == {
         "shop_domain": demo.shopify.shop_domain,
-        "api_version": "2025-10",
+        "api_version": "2026-10",
         "webhook_secret_set": True,
         "admin_access_token_set": False,
         "updated_at": None,
@@ -351,6 +351,18 @@ def test_shopify_connection_is_write_only_and_one_shop_per_store(api: InProcessA
     )
     assert bad.status == 422
     assert api.put("/v1/admin/shopify", key=demo.api_keys.write, json_body={}).status == 403
+    retired = api.put(
+        "/v1/admin/shopify",
+        key=admin,
+        json_body={
+            "shop_domain": demo.shopify.shop_domain,
+            "webhook_secret": demo.shopify.webhook_secret,
+            "api_version": "2024-01",
+        },
+    )
+    assert retired.status == 422, retired.body
+    assert retired.json()["errors"][0]["field"] == "api_version"
+    assert api.get("/v1/admin/shopify", key=admin).json()["api_version"] == "2026-10"  # nothing written
 
 
 @pytest.mark.parametrize(

@@ -151,19 +151,65 @@ def _refused(response: ApiResponse, status: int) -> dict[str, Any]:
     return body
 
 
-def test_bad_signature_unknown_shop_malformed_body_and_missing_field_write_nothing(
+def test_bad_signature_and_unknown_shop_are_refused_and_write_nothing(
     api: InProcessApi, demo: DemoStore, table_name: str
 ) -> None:
     before = scan(table_name)
     bad_hmac = _refused(deliver(api, demo, "orders/paid", secret="not-the-secret"), 401)
     unknown = _refused(deliver(api, demo, "orders/paid", shop="elsewhere.myshopify.com"), 401)
     assert bad_hmac["detail"] == unknown["detail"]  # says nothing about which shops exist
-    _refused(deliver(api, demo, "orders/paid", b"{not json"), 400)
+    assert scan(table_name) == before
+
+
+def _rejected(api: InProcessApi, demo: DemoStore) -> list[dict[str, Any]]:
+    response = api.get("/v1/admin/shopify/rejected-webhooks", key=demo.api_keys.admin)
+    assert response.status == 200, response.body
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def _business_items(table_name: str) -> list[dict[str, Any]]:
+    return [i for i in scan(table_name) if not i["PK"]["S"].endswith("#REJ")]
+
+
+def test_signed_webhooks_pollen_cannot_use_are_answered_200_and_logged_with_the_reason(
+    api: InProcessApi, demo: DemoStore, table_name: str
+) -> None:
+    """A 4xx makes Shopify retry and then drop the subscription: the store would stop earning."""
+    before = _business_items(table_name)
+    garbled = deliver(api, demo, "orders/paid", b"{not json", webhook_id="w-garbled")
+    assert garbled.status == 200, garbled.body
+    assert garbled.json()["rejected"] is True
     order = json.loads(body_of("orders/paid"))
     del order["line_items"]
-    problem = _refused(deliver(api, demo, "orders/paid", json.dumps(order).encode()), 422)
-    assert "line_items" in {e["field"] for e in problem["errors"]}
-    assert scan(table_name) == before
+    missing = deliver(api, demo, "orders/paid", json.dumps(order).encode(), webhook_id="w-missing")
+    assert missing.status == 200
+    assert _business_items(table_name) == before  # nothing credited, no partial write
+
+    newest, oldest = _rejected(api, demo)
+    assert (oldest["webhook_id"], oldest["reason"], oldest["topic"]) == (
+        "w-garbled",
+        "invalid_json",
+        "orders/paid",
+    )
+    assert newest["reason"] == "invalid_payload"
+    assert "line_items" in {e["field"] for e in newest["errors"]}
+    assert newest["body_bytes"] == len(json.dumps(order).encode())
+
+
+def test_an_order_in_another_currency_credits_nothing_and_is_listed(
+    api: InProcessApi, demo: DemoStore, table_name: str
+) -> None:
+    order = json.loads(body_of("orders/paid"))
+    order["currency"] = "HKD"  # the program is in USD: 284 HKD must not become 284 coins worth USD 14.20
+    before = _business_items(table_name)
+    response = deliver(api, demo, "orders/paid", json.dumps(order).encode())
+    assert response.status == 200
+    assert response.json()["reason"] == "currency_mismatch"
+    assert _business_items(table_name) == before
+    (entry,) = _rejected(api, demo)
+    assert entry["order_id"] == str(order["id"])
+    assert "HKD" in entry["detail"]
 
 
 def test_order_webhook_costs_two_dynamodb_calls_on_a_warm_container(

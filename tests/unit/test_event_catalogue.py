@@ -51,6 +51,7 @@ def test_the_catalogue_lists_every_deliverable_event_once_with_its_fields() -> N
         "coupon_used",
         "coins_expiring",
         "customer_created",
+        "profile_updated",
     ]
     assert len({s.display_name for s in specs}) == len(specs)
     for spec in specs:
@@ -112,6 +113,7 @@ def test_display_names_of_the_other_events() -> None:
         "coupon_used": "Coupon Is Used",
         "coins_expiring": "Wallet Coins Expiring",
         "customer_created": "Customer Is Created",
+        "profile_updated": "Loyalty Profile Updated",
     }
 
 

@@ -119,9 +119,12 @@ def test_http_sample_headers_query_body_and_time_agree(path: Path) -> None:
 
     if "body" in event:
         assert isinstance(event["body"], str)
-        assert headers["content-type"].startswith("application/json")
         assert int(headers["content-length"]) == len(event["body"].encode())
-        json.loads(event["body"])
+        if headers["content-type"].startswith("text/csv"):  # a migration import's file
+            assert event["body"].splitlines()[0].count(",") >= 1
+        else:
+            assert headers["content-type"].startswith("application/json")
+            json.loads(event["body"])
     else:
         assert "content-length" not in headers
 

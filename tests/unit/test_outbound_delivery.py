@@ -42,7 +42,8 @@ def _raise(exc: Exception) -> Peer:
 )
 def test_timeouts_are_retried(kind: IntegrationKind, exc: Exception) -> None:
     attempt = _deliver(_raise(exc), kind)
-    assert attempt.outcome == "retry"
+    sent_to_omnisend = kind == IntegrationKind.OMNISEND and isinstance(exc, httpx.ReadTimeout)
+    assert attempt.outcome == ("uncertain" if sent_to_omnisend else "retry")
     assert attempt.http_status is None
     assert attempt.error is not None
     assert attempt.error.startswith(f"timeout ({type(exc).__name__})")
@@ -61,6 +62,21 @@ def test_transport_errors_are_retried(exc: Exception) -> None:
     attempt = _deliver(_raise(exc))
     assert attempt.outcome == "retry"
     assert attempt.error == f"{type(exc).__name__}: {exc}"
+
+
+@pytest.mark.parametrize("exc", [httpx.ReadTimeout("timed out"), httpx.RemoteProtocolError("peer closed")])
+def test_omnisend_sent_but_unanswered_is_uncertain_not_retried(exc: Exception) -> None:
+    """Omnisend drops duplicate real-time events only for historical imports: a blind retry of a
+    request it had accepted would email the customer twice."""
+    attempt = _deliver(_raise(exc), IntegrationKind.OMNISEND)
+    assert attempt.outcome == "uncertain"
+    for dedupes in (IntegrationKind.KLAVIYO, IntegrationKind.WEBHOOK):
+        assert _deliver(_raise(exc), dedupes).outcome == "retry"
+
+
+@pytest.mark.parametrize("exc", [httpx.ConnectTimeout("timed out"), httpx.ConnectError("refused")])
+def test_omnisend_never_reached_is_retried(exc: Exception) -> None:
+    assert _deliver(_raise(exc), IntegrationKind.OMNISEND).outcome == "retry"
 
 
 def test_an_unsupported_url_is_permanent() -> None:

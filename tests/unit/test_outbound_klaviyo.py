@@ -68,7 +68,12 @@ def test_klaviyo_receives_a_json_api_event_by_email() -> None:
                 "profile": {
                     "data": {
                         "type": "profile",
-                        "attributes": {"email": "jon@example.com", "first_name": "Jon", "last_name": "Doe"},
+                        "attributes": {
+                            "email": "jon@example.com",
+                            "external_id": "c-42",
+                            "first_name": "Jon",
+                            "last_name": "Doe",
+                        },
                     }
                 },
             },
@@ -83,7 +88,7 @@ def test_klaviyo_profile_by_mobile_is_the_e164_number() -> None:
         == "delivered"
     )
     profile = peer.json()["data"]["attributes"]["profile"]["data"]["attributes"]
-    assert profile == {"phone_number": "+16135551111", "first_name": "Jon"}
+    assert profile == {"phone_number": "+16135551111", "external_id": "c-42", "first_name": "Jon"}
 
 
 @pytest.mark.parametrize(

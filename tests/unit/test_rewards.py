@@ -87,8 +87,11 @@ def test_disabled_and_minimum_order_rules() -> None:
     assert quote(
         minimum, coin_value=COIN, balance=500, coins=None, cart_total=Decimal("30.00")
     ).min_order == Decimal("30.00")
-    # without a cart the minimum travels on the coupon and is enforced at checkout
-    assert quote(minimum, coin_value=COIN, balance=500, coins=None, cart_total=None).coins == 100
+    # without a cart Pollen cannot check the minimum: the caller must send it (a store without Shopify
+    # has no checkout that would enforce it)
+    with pytest.raises(ValidationFailed) as missing:
+        quote(minimum, coin_value=COIN, balance=500, coins=None, cart_total=None)
+    assert missing.value.errors[0].field == "cart_total"
 
 
 def test_dynamic_coins_convert_at_the_coin_value_within_bounds() -> None:

@@ -27,6 +27,11 @@ class Settings(BaseModel):
     delivery_retry_max_seconds: float = Field(default=900, ge=0, le=43200, alias="DELIVERY_RETRY_MAX_SECONDS")
     delivery_retry_scale: float = Field(default=1.0, ge=0, le=1, alias="DELIVERY_RETRY_SCALE")
     delivery_log_retention_days: int = Field(default=30, ge=1, le=365, alias="DELIVERY_LOG_RETENTION_DAYS")
+    # How long one upload of a migration import works before answering its progress (the client
+    # uploads the same file again to carry on); below the function's timeout.
+    # profile_updated: at most one per customer per window, sent when the window ends (SQS delay).
+    profile_sync_minutes: int = Field(default=5, ge=1, le=15, alias="PROFILE_SYNC_MINUTES")
+    import_budget_seconds: float = Field(default=5, gt=0, le=25, alias="IMPORT_BUDGET_SECONDS")
 
 
 class SettingsError(RuntimeError):

@@ -20,6 +20,19 @@ def new_ulid(now_ms: int | None = None) -> str:
     return "".join(reversed(chars))
 
 
+def stable_ulid(now_ms: int, key: str) -> str:
+    """A ULID whose random part is derived from ``key``: the same (time, key) always names the same id
+    (a debounce window's one event per customer)."""
+    import hashlib  # noqa: PLC0415 - rarely used
+
+    value = (now_ms << 80) | int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
+    chars = []
+    for _ in range(26):
+        value, rem = divmod(value, 32)
+        chars.append(_CROCKFORD[rem])
+    return "".join(reversed(chars))
+
+
 def new_token(nbytes: int = 32) -> str:
     """A URL-safe random secret of ``nbytes`` bytes of entropy."""
     return secrets.token_urlsafe(nbytes)

@@ -24,7 +24,12 @@ MAX_VISIBILITY_SECONDS = 43_200  # SQS's ceiling for a visibility timeout
 RETRY_AFTER_CAP_SECONDS = 3_600  # a receiver's Retry-After is honoured up to an hour per retry
 JITTER = 0.1  # each delay is stretched by up to 10%, so a recovering receiver is not hit all at once
 
-AttemptOutcome = Literal["delivered", "retry", "permanent", "skipped"]
+AttemptOutcome = Literal["delivered", "retry", "permanent", "skipped", "uncertain"]
+UNCERTAIN_REASON = (
+    "maybe delivered: the request was sent but no answer came, and this destination does not drop "
+    "duplicates of real-time events, so Pollen did not send it again; check the customer's activity "
+    "in the tool and replay only if the event is missing"
+)
 
 
 class DeliveryStatus(StrEnum):
@@ -118,6 +123,8 @@ def decide(
         return Decision("ack", DeliveryStatus.SKIPPED, reason=error)
     if outcome == "permanent":
         return Decision("dead_letter", DeliveryStatus.DEAD, reason=f"permanent failure: {error}")
+    if outcome == "uncertain":  # a blind retry could make the tool email or text the customer twice
+        return Decision("dead_letter", DeliveryStatus.DEAD, reason=f"{UNCERTAIN_REASON} ({error})")
     if receive_count >= policy.max_receives:
         return Decision(
             "dead_letter",

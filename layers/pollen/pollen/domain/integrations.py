@@ -38,6 +38,15 @@ class IntegrationKind(StrEnum):
     WEBHOOK = "webhook"
 
 
+class OmnisendApi(StrEnum):
+    """Which Omnisend events endpoint a key talks to: the dated API (``/api/events`` with an
+    ``Omnisend-Version`` header) for new integrations, the legacy ``/v5/events`` for those stored
+    before Pollen supported the dated one (their keys keep working unchanged)."""
+
+    V2026_03_15 = "2026-03-15"
+    V5 = "v5"
+
+
 class PrimarySelector(StrEnum):
     """How a Pollen customer maps to the tool's profile: by email or by mobile number."""
 
@@ -139,8 +148,16 @@ class Integration(BaseModel):
     primary_selector: PrimarySelector | None = None  # klaviyo / omnisend
     url: str | None = None  # webhook
     secret: str | None = None  # webhook: "whsec_" + base64
+    omnisend_api: OmnisendApi | None = None  # omnisend; None (stored before the choice) is v5
+    profile_property_prefix: str = ""  # klaviyo / omnisend: put in front of each profile property
+    key_check: str | None = None  # klaviyo / omnisend: verified | unverified, when the key was saved
+    key_check_detail: str | None = None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def omnisend_endpoint(self) -> OmnisendApi:
+        return self.omnisend_api or OmnisendApi.V5
 
     @model_validator(mode="after")
     def _credentials_fit_the_kind(self) -> Self:
@@ -207,6 +224,15 @@ class ToolIntegrationInput(BaseModel):
         description="email or mobile: how a customer maps to the tool's profile. "
         "Customers without that field are skipped.",
     )
+    profile_property_prefix: NamePrefix = Field(
+        default="",
+        description="Put in front of each synced profile property (balance, pending, next_expiry_date...).",
+    )
+    omnisend_api: OmnisendApi | None = Field(
+        default=None,
+        description="omnisend only: the dated API (2026-03-15, the default for new integrations) or the "
+        "legacy v5 endpoint; omitted keeps what is stored.",
+    )
     enabled: bool = True
 
 
@@ -258,12 +284,21 @@ def build_integration(
     if api_key is None:
         message = f"A {body.kind.value} integration needs its api_key."
         raise ValidationFailed(message, errors=[FieldError("api_key", message, "missing")])
+    omnisend_api = None
+    if body.kind == IntegrationKind.OMNISEND:
+        kept = same_kind.omnisend_endpoint if same_kind else OmnisendApi.V2026_03_15
+        omnisend_api = body.omnisend_api or kept
+    elif body.omnisend_api is not None:
+        message = "omnisend_api applies to Omnisend integrations only."
+        raise ValidationFailed(message, errors=[FieldError("omnisend_api", message, "not_applicable")])
     integration = Integration(
         integration_id=integration_id,
         kind=body.kind,
         enabled=body.enabled,
         api_key=api_key,
         primary_selector=body.primary_selector,
+        omnisend_api=omnisend_api,
+        profile_property_prefix=body.profile_property_prefix,
         created_at=created_at,
         updated_at=now,
     )

@@ -26,7 +26,7 @@ class ShopifyConnection(BaseModel):
     shop_domain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")]
     webhook_secret: str = Field(repr=False)
     admin_access_token: str | None = Field(default=None, repr=False)
-    api_version: str = "2025-10"
+    api_version: str = "2026-10"  # = integrations.shopify.versions.DEFAULT_VERSION (a test holds them equal)
     redacted_at: datetime | None = Field(
         default=None, description="Set by Shopify's shop/redact: the shop is gone (access token erased)."
     )

@@ -118,6 +118,18 @@ class Attribution(BaseModel):
     discount_amount: Money | None = None
 
 
+class CouponMisuse(BaseModel):
+    """A Pollen coupon on an order that is not its owner's: recorded, not counted as the owner's use
+    (the coupon stays issued to its owner)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    owner_customer_id: str
+    buyer_customer_id: str | None = None
+    reason: Literal["another_customer", "another_email"]
+
+
 class Target(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -169,6 +169,9 @@ def quote(
     if not settings.enabled:
         raise RewardDisabled(f"The reward '{reward.reward_id}' is disabled.")
     minimum = settings.min_order_subtotal
+    if minimum is not None and cart_total is None:
+        message = f"This reward needs an order of at least {minimum}: send 'cart_total' to redeem it."
+        raise ValidationFailed(message, errors=[FieldError("cart_total", message, "missing")])
     if minimum is not None and cart_total is not None and cart_total < minimum:
         message = f"This reward needs an order of at least {minimum}; the cart is {cart_total}."
         raise BelowMinimumOrder(message, errors=[FieldError("cart_total", message, "below_minimum")])

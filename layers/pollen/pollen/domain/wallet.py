@@ -29,6 +29,7 @@ class TxnType(StrEnum):
     EXPIRE = "expire"
     ADJUST = "adjust"  # a merchant's manual correction
     REVERSAL = "reversal"  # an order cancelled or refunded takes back what it earned
+    IMPORT = "import"  # a balance brought from another loyalty app (a migration import)
 
 
 class Operation(StrEnum):
@@ -43,6 +44,7 @@ class Source(StrEnum):
     REDEMPTION = "redemption"
     EXPIRY = "expiry"
     REFERRAL = "referral"
+    IMPORT = "import"
 
 
 class WalletLimitExceeded(ValidationFailed):

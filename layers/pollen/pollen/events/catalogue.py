@@ -110,6 +110,16 @@ class CoinsExpiringPayload(_Payload):
     customer: EventCustomer = Field(description=_CUSTOMER)
 
 
+class ProfileUpdatedPayload(_Payload):
+    window_start: datetime = Field(description="The debounce window this update closes.")
+    balance: int | None = Field(default=None, description="Coins spendable now (read when sent).")
+    pending: int | None = Field(default=None, description="Coins awaiting confirmation.")
+    lifetime_earned: int | None = Field(default=None, description="Coins earned since joining.")
+    next_expiry_coins: int | None = Field(default=None, description="Coins that expire next.")
+    next_expiry_date: date | None = Field(default=None, description="When they expire.")
+    customer: EventCustomer = Field(description=_CUSTOMER)
+
+
 class CustomerCreatedPayload(_Payload):
     customer: EventCustomer = Field(description=_CUSTOMER)
     source: str = Field(description="Where the customer came from: shopify | api.")
@@ -172,6 +182,7 @@ _WALLET_NAMES = {
     TxnType.EXPIRE: "Wallet Coins Expired",
     TxnType.ADJUST: "Wallet Coins Adjusted",
     TxnType.REVERSAL: "Wallet Coins Reversed",
+    TxnType.IMPORT: "Wallet Coins Imported",
 }
 
 
@@ -233,6 +244,18 @@ def _coins_expiring_sample(customer: Customer, now: datetime) -> dict[str, Any]:
         "expires_on": (now.date() + timedelta(days=7)).isoformat(),
         "days_left": 7,
         "balance": 420,
+        "customer": _customer(customer),
+    }
+
+
+def _profile_updated_sample(customer: Customer, now: datetime) -> dict[str, Any]:
+    return {
+        "window_start": isoformat(now),
+        "balance": 420,
+        "pending": 0,
+        "lifetime_earned": 1500,
+        "next_expiry_coins": 120,
+        "next_expiry_date": (now.date() + timedelta(days=30)).isoformat(),
         "customer": _customer(customer),
     }
 
@@ -303,6 +326,17 @@ _ENTRIES: tuple[_Entry, ...] = (
         description="Pollen saw a customer for the first time (from the store platform or the API).",
         payload=CustomerCreatedPayload,
         sample=_customer_created_sample,
+    ),
+    _Entry(
+        name="profile_updated",
+        display_name="Loyalty Profile Updated",
+        description=(
+            "A customer's loyalty profile changed (balance, pending, next expiry...): at most one per "
+            "customer per PROFILE_SYNC_MINUTES (5), sent at the end of that window with the values "
+            "then, so a tool's profile properties follow the wallet without one event per change."
+        ),
+        payload=ProfileUpdatedPayload,
+        sample=_profile_updated_sample,
     ),
 )
 _BY_NAME: dict[str, _Entry] = {entry.name: entry for entry in _ENTRIES}

@@ -36,6 +36,9 @@ class DeliveryMessage(BaseModel):
         "attempt number = offset + the queue's receive count.",
     )
     replays: int = Field(default=0, ge=0, description="How many times this delivery left the DLQ.")
+    delay_seconds: int = Field(
+        default=0, ge=0, le=900, description="Held back this long when queued (a debounced event)."
+    )
 
     @property
     def event_id(self) -> str:

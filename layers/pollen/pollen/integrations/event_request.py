@@ -59,6 +59,14 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def json_number(amount: Any) -> float:
+    """A decimal amount as a JSON number, for fields a tool wants numeric (Klaviyo's ``value``).
+
+    Only here, at the wire: ``float`` of a decimal with at most 15 significant digits round-trips,
+    and Python writes the shortest repr, so ``Decimal("12.34")`` goes out as the text ``12.34``."""
+    return float(Decimal(str(amount)))
+
+
 def event_properties(event: OutboxEvent) -> dict[str, Any]:
     """The payload flattened for the tools: its fields, minus the customer object (the profile carries
     it), plus the customer id and the event's id and type. Top-level scalars segment in Klaviyo."""

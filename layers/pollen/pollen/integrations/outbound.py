@@ -11,6 +11,11 @@ webhook), sends it within a 10 s budget and classifies the answer; it never rais
   deliverable).
 - ``skipped``: the customer lacks the field the integration's primary selector needs (email or
   E.164 phone); nothing is sent.
+- ``uncertain``: for a destination that does not drop duplicates (Omnisend's real-time events), the
+  request was fully sent but no answer came (a read timeout, or the peer closed the connection
+  without a response): it may have been accepted, so it is not retried blindly but dead-lettered
+  with that reason, for the merchant to check and replay (one confirmation path, no double email).
+  Klaviyo (``unique_id``) and signed webhooks (``webhook-id``) dedupe, so for them it is ``retry``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pollen import __version__
 from pollen.domain.integrations import Integration, IntegrationKind
+from pollen.domain.profile import ProfileProperties
 from pollen.events.catalogue import event_display_name
 from pollen.events.envelope import OutboxEvent
 from pollen.integrations import klaviyo, omnisend, webhook
@@ -35,7 +41,7 @@ TIMEOUT_SECONDS = 10.0
 ERROR_BODY_LIMIT = 300  # characters of a failed response's body kept in the error
 _PHASES = ("connect", "read", "write", "pool")
 
-Outcome = Literal["delivered", "retry", "permanent", "skipped"]
+Outcome = Literal["delivered", "retry", "permanent", "skipped", "uncertain"]
 
 
 class Attempt(BaseModel):
@@ -128,9 +134,16 @@ def _failed(outcome: Outcome, error: str, latency_ms: int = 0) -> Attempt:
 
 
 def send(
-    client: httpx.Client, request: httpx.Request, *, now: datetime, budget_seconds: float = TIMEOUT_SECONDS
+    client: httpx.Client,
+    request: httpx.Request,
+    *,
+    now: datetime,
+    budget_seconds: float = TIMEOUT_SECONDS,
+    dedupes: bool = True,
 ) -> Attempt:
-    """Send ``request`` within ``budget_seconds`` in all and classify the outcome."""
+    """Send ``request`` within ``budget_seconds`` in all and classify the outcome. ``dedupes`` says
+    whether the destination drops a repeated request; when it does not, a request that was sent but
+    never answered is ``uncertain`` instead of ``retry``."""
     start = time.perf_counter()
     request.extensions["timeout"] = _Deadline(start + budget_seconds)
     try:
@@ -148,9 +161,14 @@ def send(
         finally:
             response.close()
     except httpx.TimeoutException as exc:
+        sent = isinstance(exc, httpx.ReadTimeout)  # the read phase starts once the request is written
+        outcome: Outcome = "uncertain" if sent and not dedupes else "retry"
         return _failed(
-            "retry", f"timeout ({type(exc).__name__}) after {_elapsed_ms(start)} ms", _elapsed_ms(start)
+            outcome, f"timeout ({type(exc).__name__}) after {_elapsed_ms(start)} ms", _elapsed_ms(start)
         )
+    except httpx.RemoteProtocolError as exc:  # e.g. the peer closed the connection without answering
+        closed: Outcome = "retry" if dedupes else "uncertain"
+        return _failed(closed, f"{type(exc).__name__}: {exc}", _elapsed_ms(start))
     except httpx.UnsupportedProtocol as exc:
         return _failed("permanent", f"unsupported URL: {exc}", _elapsed_ms(start))
     except httpx.TransportError as exc:
@@ -159,27 +177,40 @@ def send(
 
 
 def build_request(
-    client: httpx.Client, integration: Integration, event: OutboxEvent, *, name: str, now: datetime
+    client: httpx.Client,
+    integration: Integration,
+    event: OutboxEvent,
+    *,
+    name: str,
+    now: datetime,
+    profile: ProfileProperties | None = None,
 ) -> httpx.Request:
-    """The exact request ``integration`` receives for ``event`` named ``name``; :class:`Skip` when the
-    customer cannot be matched, ValueError/InvalidURL when the stored integration is unusable."""
+    """The exact request ``integration`` receives for ``event`` named ``name`` (with the customer's
+    ``profile`` properties for the marketing tools); :class:`Skip` when the customer cannot be
+    matched, ValueError/InvalidURL when the stored integration is unusable."""
     if integration.kind == IntegrationKind.KLAVIYO:
-        return klaviyo.build_request(client, integration, event, name=name)
+        return klaviyo.build_request(client, integration, event, name=name, profile=profile)
     if integration.kind == IntegrationKind.OMNISEND:
-        return omnisend.build_request(client, integration, event, name=name)
+        return omnisend.build_request(client, integration, event, name=name, profile=profile)
     return webhook.build_request(client, integration, event, name=name, now=now)
 
 
 def deliver(
-    client: httpx.Client, integration: Integration, event: OutboxEvent, *, name_prefix: str, now: datetime
+    client: httpx.Client,
+    integration: Integration,
+    event: OutboxEvent,
+    *,
+    name_prefix: str,
+    now: datetime,
+    profile: ProfileProperties | None = None,
 ) -> Attempt:
     """Send ``event`` to ``integration`` as ``name_prefix`` + its display name; never raises for HTTP
     trouble (see the module docstring for the outcomes)."""
     try:
         name = name_prefix + event_display_name(event)
-        request = build_request(client, integration, event, name=name, now=now)
+        request = build_request(client, integration, event, name=name, now=now, profile=profile)
     except Skip as skip:
         return _failed("skipped", str(skip))
     except (ValueError, httpx.InvalidURL) as exc:
         return _failed("permanent", f"cannot build the request: {exc}")
-    return send(client, request, now=now)
+    return send(client, request, now=now, dedupes=integration.kind != IntegrationKind.OMNISEND)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pollen.domain.coupons import Coupon, CouponStatus, normalize_code
-from pollen.domain.orders import Attribution, OrderData
+from pollen.domain.orders import Attribution, CouponMisuse, OrderData
 from pollen.domain.rewards import RewardType
 from pollen.observability import logger
 from pollen.services.redemption import coupon_event
@@ -39,23 +39,52 @@ def coupon_keys(merchant_id: str, data: OrderData | None) -> list[Key]:
     return [coupon_key(merchant_id, code) for code in sorted(codes)]
 
 
+def misuse_of(coupon: Coupon, *, buyer: str | None, email: str | None) -> CouponMisuse | None:
+    """Whether ``coupon`` is on someone else's order: another customer's, or a guest order under
+    another email than the owner's. A guest order without an email cannot be told apart: allowed."""
+    if buyer is not None:
+        if buyer == coupon.customer_id:
+            return None
+        return CouponMisuse(
+            code=coupon.code,
+            owner_customer_id=coupon.customer_id,
+            buyer_customer_id=buyer,
+            reason="another_customer",
+        )
+    owner_email = str(coupon.contact.get("email") or "").strip().lower()
+    if email and owner_email and email.strip().lower() != owner_email:
+        return CouponMisuse(code=coupon.code, owner_customer_id=coupon.customer_id, reason="another_email")
+    return None
+
+
 def plan_usage(
-    merchant_id: str, order: OrderRecord, found: dict[Key, dict[str, Any]], now: datetime
+    merchant_id: str,
+    order: OrderRecord,
+    found: dict[Key, dict[str, Any]],
+    now: datetime,
+    *,
+    buyer: str | None = None,
 ) -> tuple[OrderRecord, list[CouponUse]]:
-    """The order with its new attributions, and the coupons it uses for the first time."""
+    """The order with its new attributions, and the coupons it uses for the first time. A coupon that
+    belongs to someone else than ``buyer`` is recorded as misuse on the order and stays its owner's."""
     data = order.facts.data
     if data is None:
         return order, []
     amounts = {normalize_code(code): amount for code, amount in data.discount_amounts.items()}
-    claimed = {a.code for a in order.attributions}
+    claimed = {a.code for a in order.attributions} | {m.code for m in order.coupon_misuse}
     uses: list[CouponUse] = []
     attributions = list(order.attributions)
+    misuse = list(order.coupon_misuse)
     for key in coupon_keys(merchant_id, data):
         item = found.get(key)
         if item is None:
             continue
         coupon = parse_coupon_item(item)
         if coupon.code in claimed:
+            continue
+        if (wrong := misuse_of(coupon, buyer=buyer, email=data.email)) is not None:
+            logger.warning("coupon used on another customer's order", extra=wrong.model_dump())
+            misuse.append(wrong)
             continue
         if coupon.stored_status != CouponStatus.ISSUED:
             logger.warning(
@@ -85,6 +114,8 @@ def plan_usage(
                 discount_amount=amount,
             )
         )
+    if len(misuse) > len(order.coupon_misuse):
+        order = order.model_copy(update={"coupon_misuse": misuse})
     if not uses:
         return order, []
     return order.model_copy(update={"attributions": attributions}), uses

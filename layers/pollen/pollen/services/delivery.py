@@ -21,12 +21,13 @@ from datetime import datetime
 
 from pollen.clock import wallclock
 from pollen.domain.deliveries import AttemptLog, DeliveryStatus, RetryPolicy, decide
-from pollen.domain.integrations import Integration, Subscription
+from pollen.domain.integrations import Integration, IntegrationKind, Subscription
 from pollen.events.delivery import DeliveryMessage
 from pollen.integrations.outbound import Attempt, deliver
 from pollen.observability import logger
 from pollen.services.container import Container
-from pollen.services.routing import merchant_events
+from pollen.services.profile import profile_properties
+from pollen.services.routing import PROFILE_UPDATED, merchant_events
 from pollen.storage.queues import DeadLetterReason
 
 
@@ -109,9 +110,22 @@ def handle_message(c: Container, received: Received, *, now: datetime) -> Delive
         return DeliveryStatus.SKIPPED
 
     subscription, integration = target
+    event = message.event
+    profile = (
+        profile_properties(c, message.merchant_id, event.customer_id)
+        if integration.kind != IntegrationKind.WEBHOOK or event.event_type == PROFILE_UPDATED
+        else None
+    )
+    if event.event_type == PROFILE_UPDATED and profile is not None:  # the values as the window ends
+        event = event.model_copy(update={"payload": {**event.payload, **profile.named("")}})
     # Signed with the real send time: the receiver checks it against its own clock.
     attempt = deliver(
-        c.http.client, integration, message.event, name_prefix=subscription.name_prefix, now=wallclock()
+        c.http.client,
+        integration,
+        event,
+        name_prefix=subscription.name_prefix,
+        now=wallclock(),
+        profile=profile,
     )
     decision = decide(
         attempt.outcome,
@@ -139,7 +153,7 @@ def handle_message(c: Container, received: Received, *, now: datetime) -> Delive
             message,
             DeadLetterReason(
                 reason=reason,
-                outcome="permanent" if attempt.outcome == "permanent" else "exhausted",
+                outcome=attempt.outcome if attempt.outcome in {"permanent", "uncertain"} else "exhausted",
                 attempts=number,
                 http_status=attempt.http_status,
                 failed_at=now,

@@ -121,12 +121,26 @@ def put_integration(
     now: datetime,
 ) -> tuple[Integration, bool, str | None]:
     """Create or replace. Returns the integration, whether it is new, and the webhook secret generated
-    for it (to show once), if one was."""
+    for it (to show once), if one was. A new or changed Klaviyo/Omnisend key is checked with the
+    service first: a key it refuses is a 422 and nothing is written (see ``last_key_check``)."""
     now = _stored_precision(now)
     current(c, merchant_id)  # the merchant exists
     seen = c.table.get(integration_key(merchant_id, integration_id), consistent=True)
     existing = parse_integration(seen) if seen else None
     integration, generated = build_integration(integration_id, body, existing, now=now)
+    if integration.api_key and (existing is None or existing.api_key != integration.api_key):
+        from pollen.integrations.key_check import check_key  # noqa: PLC0415 - httpx on use
+
+        checked = check_key(c.http.client, integration)
+        if checked.status == "rejected":
+            raise ValidationFailed(checked.detail, errors=[FieldError("api_key", checked.detail, "rejected")])
+        integration = integration.model_copy(
+            update={"key_check": checked.status, "key_check_detail": checked.detail}
+        )
+    elif existing is not None:
+        integration = integration.model_copy(
+            update={"key_check": existing.key_check, "key_check_detail": existing.key_check_detail}
+        )
     tx = c.table.transaction()
     _guard(tx, integration_item(merchant_id, integration), label="integration", seen=seen)
     tx.put(_event(merchant_id, INTEGRATION_UPDATED, now, _audit(integration)).to_item(), label="event")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pollen.domain.errors import Conflict, NotFound
+from pollen.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program, ProgramSettings
 from pollen.events.envelope import OutboxEvent
+from pollen.integrations.shopify.versions import is_supported, supported_versions
 from pollen.services.container import Container
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.merchant_config import MerchantConfig, merchant_item, program_item, shopify_item
@@ -60,6 +61,12 @@ def connect_shopify(
 
     A shop belongs to one merchant: a domain another merchant holds is a 409. An omitted admin
     token keeps the stored one, so the webhook secret can be rotated without re-entering it."""
+    if not is_supported(connection.api_version, now.date()):
+        message = (
+            f"Shopify no longer serves (or has not released) API version {connection.api_version}; "
+            f"use one of {', '.join(supported_versions(now.date()))}."
+        )
+        raise ValidationFailed(message, errors=[FieldError("api_version", message, "unsupported")])
     config = merchant_config(c, merchant_id)
     owner = c.config.merchant_for_shop(connection.shop_domain)
     if owner is not None and owner != merchant_id:

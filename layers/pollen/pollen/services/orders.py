@@ -60,6 +60,7 @@ def order_view(order: OrderRecord) -> dict[str, Any]:
         "coins_pending": order.applied_pending,
         "shortfall": order.shortfall,
         "attributions": [a.model_dump(mode="json") for a in order.attributions],
+        "coupon_misuse": [m.model_dump(mode="json") for m in order.coupon_misuse],
     }
 
 
@@ -198,7 +199,7 @@ def record_order_fact(
         existing = _customer(c, merchant_id, customer_id, found, keys)
 
         order = settle(before, before.facts.merge(fact), program, now)
-        order, uses = plan_usage(merchant_id, order, found, now)
+        order, uses = plan_usage(merchant_id, order, found, now, buyer=customer_id)
         if order == before and order_found is not None and customer_id == before.customer_id:
             return OrderOutcome(order, existing.wallet if existing else None)  # nothing new: nothing to write
 

@@ -16,14 +16,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pollen.domain.deliveries import DeliveryStatus
 from pollen.domain.integrations import EventsConfig
 from pollen.events.delivery import DeliveryMessage
 from pollen.events.envelope import OutboxEvent
+from pollen.ids import stable_ulid
 from pollen.observability import logger
 from pollen.services.container import Container
+from pollen.services.ledger import WALLET_TRANSACTION
 from pollen.storage.event_config import events_config
 from pollen.storage.merchant_config import MerchantConfig
 
@@ -53,8 +55,33 @@ class RouteResult:
     already_handled: int  # deliveries a re-routed record had queued before
 
 
+PROFILE_UPDATED = "profile_updated"
+
+
+def profile_update(event: OutboxEvent, *, window_minutes: int) -> OutboxEvent | None:
+    """The debounced ``profile_updated`` a wallet change belongs to: one per customer per window,
+    named by (window, customer), so every change in the window maps to the same event and delivery."""
+    if event.event_type != WALLET_TRANSACTION or not event.customer_id:
+        return None
+    window = window_minutes * 60_000
+    start_ms = int(event.occurred_at.timestamp() * 1000) // window * window
+    customer = event.payload.get("customer")
+    return OutboxEvent(
+        event_id=stable_ulid(start_ms, f"{event.merchant_id}:{event.customer_id}"),
+        event_type=PROFILE_UPDATED,
+        merchant_id=event.merchant_id,
+        customer_id=event.customer_id,
+        occurred_at=datetime.fromtimestamp((start_ms + window) / 1000, tz=UTC),
+        payload={
+            "window_start": datetime.fromtimestamp(start_ms / 1000, tz=UTC).isoformat(),
+            "customer": customer if isinstance(customer, dict) else {"customer_id": event.customer_id},
+        },
+    )
+
+
 def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMessage]:
-    """The messages ``event`` becomes (none when the switch is off or nothing subscribes)."""
+    """The messages ``event`` becomes (none when the switch is off or nothing subscribes), with the
+    customer's debounced ``profile_updated``, held until its window ends, where it is subscribed."""
     config = merchant_events(c, event.merchant_id)
     if config is None:
         logger.warning("event of an unknown merchant", extra={"merchant_id": event.merchant_id})
@@ -65,6 +92,15 @@ def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMes
         )
         for subscription, integration in config.routes(event)
     ]
+    update = profile_update(event, window_minutes=c.settings.profile_sync_minutes)
+    if update is not None:
+        delay = max(0, min(900, int((update.occurred_at - now).total_seconds())))
+        messages += [
+            DeliveryMessage.for_route(
+                update, subscription.subscription_id, integration.integration_id, routed_at=now
+            ).model_copy(update={"delay_seconds": delay})
+            for subscription, integration in config.routes(update)
+        ]
     logger.info(
         "outbox event",
         extra={"event_type": event.event_type, "event_id": event.event_id, "deliveries": len(messages)},
@@ -98,6 +134,8 @@ def route(c: Container, records: Sequence[tuple[str, OutboxEvent]], *, now: date
         status = existing.get(message.delivery_id)
         if message.delivery_id in seen or (status is not None and status != DeliveryStatus.PENDING):
             continue  # queued before and already tried (or dead-lettered: replay is the way back)
+        if status is not None and message.event_type == PROFILE_UPDATED:
+            continue  # the window's update is queued already: this change rides on it
         seen.add(message.delivery_id)
         to_send.append((record_id, message))
 

@@ -2,6 +2,11 @@
 
 Unknown shop and bad signature get the same 401, so a caller learns nothing about which shops
 exist. The body is parsed only after the signature checks out.
+
+A signed webhook whose content Pollen cannot use (not JSON, a field missing, an order in another
+currency than the program's) is answered 200 and kept in the rejected-webhooks log with the reason,
+with a ``ShopifyWebhooksRejected`` metric (alarmed): Shopify retries a 4xx and then deletes an
+API-created subscription after repeated failures, which would silently stop the store earning.
 """
 
 from __future__ import annotations
@@ -12,18 +17,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
-from pollen.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated, ValidationFailed
+from pollen.domain.errors import (
+    DomainError,
+    FieldError,
+    InvalidRequest,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
 from pollen.domain.orders import OrderFacts
 from pollen.domain.triggers import TriggerDisabled, TriggerNotAllowed
+from pollen.ids import new_ulid
 from pollen.integrations.shopify import webhooks as shopify
-from pollen.observability import logger
+from pollen.observability import logger, metrics
 from pollen.services.container import Container
 from pollen.services.customers import upsert_customer
 from pollen.services.idempotency import Idempotency
 from pollen.services.orders import record_order_fact
+from pollen.services.program import get_program
 from pollen.services.triggers import award_trigger
+from pollen.storage.rejected_webhooks import RejectedWebhook, RejectedWebhookLog
 
 SIGNUP_TRIGGER = "signup"
 
@@ -80,11 +96,58 @@ def _parse(model: type[M], payload: dict[str, Any]) -> M:
         ) from exc
 
 
+class CurrencyMismatch(ValidationFailed):
+    """An order in another currency than the program's: crediting it at face value would be wrong."""
+
+    slug = "currency-mismatch"
+
+    def __init__(self, detail: str, *, order_id: str, errors: list[FieldError]) -> None:
+        super().__init__(detail, errors=errors)
+        self.order_id = order_id
+
+
+def _reason(exc: DomainError) -> str:
+    if isinstance(exc, CurrencyMismatch):
+        return "currency_mismatch"
+    return "invalid_json" if isinstance(exc, InvalidRequest) else "invalid_payload"
+
+
 def handle(c: Container, delivery: Delivery, *, now: datetime) -> dict[str, Any]:
     """Process one delivery; the answer is logged and returned (Shopify only reads the status)."""
     merchant_id = _verified_merchant(c, delivery)
-    payload = _payload(delivery.body)
     topic = delivery.topic or ""
+    try:
+        return _dispatch(c, merchant_id, delivery, topic, now=now)
+    except (InvalidRequest, ValidationFailed) as exc:
+        return _reject(c, merchant_id, delivery, topic, exc, now=now)
+
+
+def _reject(
+    c: Container, merchant_id: str, delivery: Delivery, topic: str, exc: DomainError, *, now: datetime
+) -> dict[str, Any]:
+    reason = _reason(exc)
+    entry = RejectedWebhook(
+        entry_id=new_ulid(),
+        topic=topic,
+        webhook_id=delivery.webhook_id,
+        reason=reason,
+        detail=exc.detail,
+        errors=[{"field": e.field, "message": e.message} for e in exc.errors],
+        order_id=exc.order_id if isinstance(exc, CurrencyMismatch) else None,
+        body_sha256=hashlib.sha256(delivery.body).hexdigest(),
+        body_bytes=len(delivery.body),
+        received_at=now,
+    )
+    RejectedWebhookLog(c.table).add(merchant_id, entry)
+    metrics.add_metric(name="ShopifyWebhooksRejected", unit=MetricUnit.Count, value=1)
+    logger.warning("shopify webhook rejected", extra={"reason": reason, "detail": exc.detail})
+    return {"topic": topic, "rejected": True, "reason": reason, "detail": exc.detail}
+
+
+def _dispatch(
+    c: Container, merchant_id: str, delivery: Delivery, topic: str, *, now: datetime
+) -> dict[str, Any]:
+    payload = _payload(delivery.body)
     idempotency = (
         Idempotency("shopify-webhook", delivery.webhook_id, hashlib.sha256(delivery.body).hexdigest())
         if delivery.webhook_id
@@ -111,6 +174,15 @@ def handle(c: Container, delivery: Delivery, *, now: datetime) -> dict[str, Any]
     if topic in {shopify.Topic.ORDERS_CREATE, shopify.Topic.ORDERS_PAID, shopify.Topic.ORDERS_CANCELLED}:
         order = _parse(shopify.ShopifyOrder, payload)
         data = shopify.order_data(order)
+        program = get_program(c, merchant_id)
+        if data.currency != program.currency:
+            raise CurrencyMismatch(
+                f"Order {data.order_id} is in {data.currency}, the program in {program.currency}: "
+                "it earns nothing rather than coins at face value. Connect a shop whose currency is "
+                "the program's.",
+                order_id=data.order_id,
+                errors=[FieldError("currency", f"expected {program.currency}", "currency_mismatch")],
+            )
         fact = OrderFacts(
             data=data,
             paid=shopify.is_paid(order, topic),

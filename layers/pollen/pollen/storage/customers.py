@@ -10,6 +10,8 @@ from pollen.clock import isoformat
 from pollen.domain.customers import Customer
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.storage.keys import (
+    customer_directory_key,
+    customer_directory_pk,
     customer_key,
     customer_pk,
     due_index,
@@ -91,6 +93,15 @@ def put_customer(
     item = customer_item(merchant_id, record, reminder_days=reminder_days)
     if expected_version is None:
         tx.put(item, label="customer", condition="attribute_not_exists(PK)")
+        customer_id = record.customer.customer_id
+        tx.put(
+            {
+                **customer_directory_key(merchant_id, customer_id).as_dict(),
+                "entity": "directory",
+                "customer_id": customer_id,
+            },
+            label="directory",
+        )
     else:
         tx.put(
             item,
@@ -140,6 +151,25 @@ class CustomerStore:
     def get(self, merchant_id: str, customer_id: str, *, consistent: bool = True) -> CustomerRecord | None:
         item = self._table.get(customer_key(merchant_id, customer_id), consistent=consistent)
         return parse_customer_item(item) if item else None
+
+    def get_many(self, merchant_id: str, customer_ids: list[str]) -> list[CustomerRecord]:
+        """Several customers in BatchGetItem calls of up to 100, in the order asked; absent ones left out."""
+        found: dict[str, CustomerRecord] = {}
+        for start in range(0, len(customer_ids), 100):
+            keys = [customer_key(merchant_id, cid) for cid in customer_ids[start : start + 100]]
+            for item in self._table.batch_get(keys, consistent=False).values():
+                record = parse_customer_item(item)
+                found[record.customer.customer_id] = record
+        return [found[cid] for cid in customer_ids if cid in found]
+
+    def directory(
+        self, merchant_id: str, *, id_prefix: str = "", limit: int, cursor: str | None
+    ) -> Page[str]:
+        """Customer ids in id order, optionally starting with ``id_prefix``: one Query."""
+        page = self._table.query(
+            customer_directory_pk(merchant_id), sk_prefix=f"C#{id_prefix}", limit=limit, cursor=cursor
+        )
+        return Page([str(item["customer_id"]) for item in page.items], page.next_cursor)
 
     def customer_id_for_email(self, merchant_id: str, email: str) -> str | None:
         item = self._table.get(email_key(merchant_id, email))

@@ -12,6 +12,10 @@ Layout (PK → SK):
   M#{m}#RCPT#{key}     → RCPT (idempotency receipts, TTL)
   M#{m}#EVT            → EVT#{ulid} (outbox events that belong to no customer)
   M#{m}#PHONE#{phone}  → PHONE (which customer has this phone number, digits only)
+  M#{m}#CDIR           → C#{customer} (the customer directory: one item per customer, written when the
+                         customer is created; id-prefix search and export page through it)
+  M#{m}#REJ            → R#{ulid} (signed Shopify webhooks Pollen could not use, with why; TTL)
+  M#{m}#IMPORT#{id}    → IMPORT (a migration import's progress and report) | ROW#{n} (a row's receipt)
   M#{m}#DLV            → D#{event_id}.{subscription_id} (delivery log: one item per delivery,
                          its attempts inside; GSI1 lists them by status)
 GSI1 holds look-ups: a customer's coupons (``M#{m}#C#{customer}#CPN``), a Shopify shop domain
@@ -169,6 +173,34 @@ def due_shard_pk(shard: int) -> str:
 
 def guest_orders_gsi1pk(merchant_id: str, email: str) -> str:
     return f"{merchant_prefix(merchant_id)}GUEST#{part(email.strip().lower())}"
+
+
+def customer_directory_pk(merchant_id: str) -> str:
+    return f"{merchant_prefix(merchant_id)}CDIR"
+
+
+def customer_directory_key(merchant_id: str, customer_id: str) -> Key:
+    return Key(customer_directory_pk(merchant_id), f"C#{part(customer_id)}")
+
+
+def rejected_webhooks_pk(merchant_id: str) -> str:
+    return f"{merchant_prefix(merchant_id)}REJ"
+
+
+def rejected_webhook_key(merchant_id: str, entry_id: str) -> Key:
+    return Key(rejected_webhooks_pk(merchant_id), f"R#{part(entry_id)}")
+
+
+def import_pk(merchant_id: str, import_id: str) -> str:
+    return f"{merchant_prefix(merchant_id)}IMPORT#{part(import_id)}"
+
+
+def import_key(merchant_id: str, import_id: str) -> Key:
+    return Key(import_pk(merchant_id, import_id), "IMPORT")
+
+
+def import_row_key(merchant_id: str, import_id: str, row: int) -> Key:
+    return Key(import_pk(merchant_id, import_id), f"ROW#{row:07d}")
 
 
 def phone_digits(phone: str) -> str:

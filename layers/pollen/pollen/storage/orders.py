@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.clock import isoformat
-from pollen.domain.orders import Attribution, OrderFacts
+from pollen.domain.orders import Attribution, CouponMisuse, OrderFacts
 from pollen.storage.keys import Key, due_index, guest_orders_gsi1pk, order_key
 from pollen.storage.transactions import Transaction
 
@@ -31,6 +31,7 @@ class OrderRecord(BaseModel):
     paid_at: datetime | None = None
     confirm_on: date | None = Field(default=None, description="When pending coins are due to be confirmed.")
     attributions: list[Attribution] = Field(default_factory=list)
+    coupon_misuse: list[CouponMisuse] = Field(default_factory=list)
     version: int = 0
     updated_at: datetime | None = None
 

@@ -27,7 +27,7 @@ from pollen.observability import logger
 from pollen.storage import client
 
 if TYPE_CHECKING:
-    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef, SendMessageBatchRequestEntryTypeDef
 
 BATCH = 10  # SendMessageBatch, DeleteMessageBatch and ChangeMessageVisibilityBatch take 10 entries
 REASON_LIMIT = 1000
@@ -40,7 +40,7 @@ class QueueNotConfigured(RuntimeError):
 @dataclass(frozen=True)
 class DeadLetterReason:
     reason: str
-    outcome: str  # "permanent" | "exhausted"
+    outcome: str  # "permanent" | "exhausted" | "uncertain"
     attempts: int
     http_status: int | None = None
     failed_at: datetime | None = None
@@ -117,14 +117,7 @@ class DeliveryQueues:
             try:
                 response = client.sqs().send_message_batch(
                     QueueUrl=self.queue_url,
-                    Entries=[
-                        {
-                            "Id": str(index),
-                            "MessageBody": message.model_dump_json(),
-                            "MessageAttributes": _message_attributes(message),
-                        }
-                        for index, message in enumerate(chunk)
-                    ],
+                    Entries=[_entry(index, message) for index, message in enumerate(chunk)],
                 )
             except (ClientError, BotoCoreError) as exc:
                 logger.warning("SendMessageBatch failed", extra={"error": str(exc), "messages": len(chunk)})
@@ -223,3 +216,14 @@ def _held(raw: Any) -> HeldMessage:
         receive_count=int(system.get("ApproximateReceiveCount", "0")),
         attributes=attributes,
     )
+
+
+def _entry(index: int, message: DeliveryMessage) -> SendMessageBatchRequestEntryTypeDef:
+    entry: SendMessageBatchRequestEntryTypeDef = {
+        "Id": str(index),
+        "MessageBody": message.model_dump_json(),
+        "MessageAttributes": _message_attributes(message),
+    }
+    if message.delay_seconds:  # a debounced event waits for the end of its window
+        entry["DelaySeconds"] = message.delay_seconds
+    return entry

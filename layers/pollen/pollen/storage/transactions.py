@@ -49,6 +49,15 @@ class Transaction:
     def __init__(self, table_name: str) -> None:
         self._table = table_name
         self._ops: list[_Op] = []
+        self._suffix = ""
+
+    def part(self, name: str) -> Transaction:
+        """A view of this transaction whose labels end in ``@name``: for one commit that carries
+        several independent changes (a migration import's rows), each staged by the usual code."""
+        view = Transaction(self._table)
+        view._ops = self._ops  # the same writes: committing either commits all
+        view._suffix = f"@{name}"
+        return view
 
     def __len__(self) -> int:
         return len(self._ops)
@@ -58,6 +67,7 @@ class Transaction:
         return [op.label for op in self._ops]
 
     def _add(self, label: str, request: TransactWriteItemTypeDef) -> Transaction:
+        label += self._suffix
         if label in self.labels:
             raise ValueError(f"duplicate transaction label {label!r}")
         if len(self._ops) >= MAX_ITEMS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -66,3 +66,47 @@ class AdjustmentRequest(BaseModel):
 
     coins: int = Field(ge=-1_000_000, le=1_000_000, description="Positive credits, negative debits; not 0.")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class WalletSummary(BaseModel):
+    balance: int
+    pending: int
+    lifetime_earned: int
+    lifetime_redeemed: int
+    next_expiry_date: date | None = Field(description="When the soonest coins expire (null: none do).")
+    next_expiry_coins: int | None = Field(description="How many coins expire then.")
+
+
+class CustomerProfile(BaseModel):
+    """A customer as the apps and the dashboard show them: the profile and a summary of the wallet."""
+
+    customer_id: str
+    email: str | None
+    phone: str | None
+    first_name: str | None
+    last_name: str | None
+    source: str
+    created_at: datetime
+    updated_at: datetime
+    wallet: WalletSummary
+
+    @classmethod
+    def of(cls, record: CustomerRecord) -> CustomerProfile:
+        wallet = record.wallet
+        soonest = wallet.expiring(limit=1)
+        return cls(
+            **record.customer.model_dump(),
+            wallet=WalletSummary(
+                balance=wallet.balance,
+                pending=wallet.pending,
+                lifetime_earned=wallet.lifetime_earned,
+                lifetime_redeemed=wallet.lifetime_redeemed,
+                next_expiry_date=soonest[0][0] if soonest else None,
+                next_expiry_coins=soonest[0][1] if soonest else None,
+            ),
+        )
+
+
+class CustomerList(BaseModel):
+    items: list[CustomerProfile]
+    next_cursor: str | None

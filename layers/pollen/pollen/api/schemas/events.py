@@ -6,7 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pollen.domain.integrations import Integration, IntegrationKind, PrimarySelector, Subscription, mask
+from pollen.domain.integrations import (
+    Integration,
+    IntegrationKind,
+    OmnisendApi,
+    PrimarySelector,
+    Subscription,
+    mask,
+)
 from pollen.events.catalogue import EventSpec
 
 
@@ -44,6 +51,14 @@ class IntegrationView(BaseModel):
     masked_api_key: str | None = Field(description="klaviyo / omnisend: the key, masked (pk_…abcd).")
     url: str | None = Field(description="webhook.")
     masked_secret: str | None = Field(description="webhook: the signing secret, masked (whsec_…abcd).")
+    omnisend_api: OmnisendApi | None = Field(default=None, description="omnisend: 2026-03-15 or v5.")
+    profile_property_prefix: str = Field(default="", description="klaviyo / omnisend.")
+    key_check: str | None = Field(
+        default=None,
+        description="klaviyo / omnisend: verified (the service accepted the key when it was saved) or "
+        "unverified (the service could not be reached; the key is kept, check the delivery log).",
+    )
+    key_check_detail: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -57,6 +72,12 @@ class IntegrationView(BaseModel):
             masked_api_key=mask(integration.api_key) if integration.api_key else None,
             url=integration.url,
             masked_secret=mask(integration.secret) if integration.secret else None,
+            omnisend_api=integration.omnisend_endpoint
+            if integration.kind == IntegrationKind.OMNISEND
+            else None,
+            profile_property_prefix=integration.profile_property_prefix,
+            key_check=integration.key_check,
+            key_check_detail=integration.key_check_detail,
             created_at=integration.created_at,
             updated_at=integration.updated_at,
         )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pollen.domain.customers import CustomerId
-from pollen.domain.orders import Attribution, ExternalId, OrderData, RefundLine
+from pollen.domain.orders import Attribution, CouponMisuse, ExternalId, OrderData, RefundLine
 
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Name = Annotated[str, StringConstraints(max_length=100)]
@@ -48,6 +48,10 @@ class OrderView(BaseModel):
     shortfall: int = Field(description="Coins a clawback could not take back because they were spent.")
     attributions: list[Attribution] = Field(
         default_factory=list, description="Why Pollen drove this order (a coupon it issued, a referral)."
+    )
+    coupon_misuse: list[CouponMisuse] = Field(
+        default_factory=list,
+        description="Pollen coupons on this order that belong to another customer: not counted as used.",
     )
 
     @classmethod

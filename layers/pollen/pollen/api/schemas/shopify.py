@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pollen.integrations.shopify.versions import DEFAULT_VERSION
+
 
 class ShopifyConnectionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -14,7 +16,10 @@ class ShopifyConnectionBody(BaseModel):
     shop_domain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")]
     webhook_secret: Annotated[str, Field(min_length=8, max_length=200)]
     admin_access_token: Annotated[str, Field(min_length=8, max_length=200)] | None = None
-    api_version: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")] = "2025-10"
+    api_version: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")] = Field(
+        default=DEFAULT_VERSION,
+        description="Admin API version; one Shopify still supports (422 otherwise).",
+    )
 
 
 class ShopifyConnectionView(BaseModel):
