@@ -40,6 +40,7 @@ class Source(StrEnum):
     REDEMPTION = "redemption"
     EXPIRY = "expiry"
     REFERRAL = "referral"
+    TIER = "tier"  # VIP tiers: entry rewards and earn-multiplier bonuses
 
 
 class InsufficientCoins(Conflict):

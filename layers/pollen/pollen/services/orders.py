@@ -22,6 +22,7 @@ from pollen.domain.orders import OrderFacts, Target, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
+from pollen.services import tier_qualification
 from pollen.services.container import Container
 from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency
@@ -179,7 +180,13 @@ def record_order_fact(
         guest_email = fact.data.email if fact.data and not known_customer else None
         if guest_email:
             keys.append(email_key(merchant_id, guest_email))
-        keys.extend(coupon_keys(merchant_id, fact.data))  # usage of Pollen coupons: same read
+        # usage of Pollen coupons and the customer's VIP tier totals: same read
+        keys.extend(
+            [
+                *coupon_keys(merchant_id, fact.data),
+                *tier_qualification.tier_keys(c, merchant_id, known_customer),
+            ]
+        )
         if idempotency:
             keys.append(idempotency.receipt_key(merchant_id))
         found = c.table.batch_get(keys)
@@ -206,11 +213,17 @@ def record_order_fact(
             order, wallet, entries = apply_target(
                 order, start.wallet, target(order.facts, program.earning), program, now
             )
+            # ---- VIP tiers (services/tier_qualification.py): multiplier bonus, window totals, upgrade
+            # and entry reward, staged into this same transaction. The one insertion point for tiers.
+            order, wallet, entries, stage_tiers = tier_qualification.on_order(
+                c, merchant_id, order, wallet, entries, found=found, asked=keys, program=program, now=now
+            )
             change = WalletChange(existing, CustomerRecord(start.customer, wallet), entries)
             if change.changed:
                 stage_wallet_change(tx, merchant_id, change, program)
                 if existing is None:
                     put_contact_links(tx, merchant_id, start.customer, None)
+            stage_tiers(tx, start.customer)
         order = order.model_copy(update={"version": before.version + 1, "updated_at": now})
         put_order(tx, merchant_id, order, expected_version=before.version)
         after = change.after if change else None
