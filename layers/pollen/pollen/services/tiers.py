@@ -33,7 +33,9 @@ from pollen.services.tier_qualification import settle_tier, tier_program
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.tiers import (
     MEMBER_SHARDS,
+    TIER_ENTITY,
     JobStatus,
+    due_tier_items,
     members_page,
     parse_status,
     parse_tier_state,
@@ -110,7 +112,10 @@ def job_status(c: Container, merchant_id: str) -> JobStatus:
 
 
 def _settle(c: Container, merchant_id: str, customer_id: str, now: datetime, program: Program) -> str:
-    return retrying(lambda: settle_tier(c, merchant_id, customer_id, now, program))
+    def attempt() -> str:
+        return settle_tier(c, merchant_id, customer_id, now, program)
+
+    return retrying(attempt)
 
 
 def reevaluate(
@@ -131,9 +136,7 @@ def reevaluate(
             c.table, merchant_id, status.shard, status.cursor, limit=min(100, budget - done)
         )
         for item in items:
-            outcome = retrying(
-                lambda i=item: settle_tier(c, merchant_id, str(i["customer_id"]), now, program)
-            )
+            outcome = _settle(c, merchant_id, str(item["customer_id"]), now, program)
             status = status.model_copy(
                 update={
                     "evaluated": status.evaluated + 1,
@@ -235,3 +238,30 @@ def cart_multiplier(c: Container, merchant_id: str, customer_id: str | None) -> 
         return Decimal(1)
     state: TierState = parse_tier_state(c.table.get(tier_state_key(merchant_id, customer_id)), customer_id)
     return multiplier(state, program)
+
+
+# ---- the daily job -------------------------------------------------------------------------------------
+
+
+@register(Cadence.DAILY, "tiers")
+def run_daily(now: datetime) -> JobResult:
+    """Downgrades whose retention ended, ``tier_expiring`` warnings, and stale index entries: only the
+    customers listed in the daily due index up to today (one Query per shard), each re-read and
+    changed under its version. One failing customer does not stop the others."""
+    c = container()
+    outcomes: Counter[str] = Counter()
+    errors: list[Exception] = []
+    for item in due_tier_items(c.table, now.date()):
+        if item.get("entity") != TIER_ENTITY:
+            continue
+        merchant_id, customer_id = str(item["merchant_id"]), str(item["customer_id"])
+        try:
+            outcomes[_settle(c, merchant_id, customer_id, now, get_program(c, merchant_id))] += 1
+        except Exception as exc:
+            logger.exception("tier settlement failed", extra={"pk": item.get("PK")})
+            errors.append(exc)
+    detail = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items())) or "nothing due"
+    logger.info("tier run", extra={"detail": detail, "failed": len(errors)})
+    if errors:
+        raise ExceptionGroup(f"tiers: {len(errors)} customers failed", errors)
+    return JobResult(job="tiers", processed=sum(outcomes.values()), detail=detail)
