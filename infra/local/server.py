@@ -8,7 +8,8 @@ API's ``CorsConfiguration``: preflights are answered without calling a function 
 configured headers replace any a function sets, as on AWS.
 
 Local extras: ``GET /openapi.json`` (every HTTP function's OpenAPI document merged), ``GET /docs``
-(Swagger UI) and ``POST /_local/schedules/{FunctionLogicalId}/{EventName}`` (run a schedule now).
+(Swagger UI), ``POST /_local/schedules/{FunctionLogicalId}/{EventName}`` (run a schedule now) and
+``GET|PUT /_local/clock`` (read or move the stack's clock, :mod:`pollen.clock`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
@@ -34,6 +36,7 @@ OpenApiSource = Callable[[], Iterable[dict[str, Any]]]
 
 JSON = "application/json"
 SCHEDULE_PREFIX = "/_local/schedules/"
+CLOCK_PATH = "/_local/clock"
 SWAGGER_UI = """<!doctype html>
 <html lang="en">
 <head>
@@ -247,6 +250,8 @@ class LocalApi:
             return _json_response(200, self.openapi(request.header("host")))
         if method == "GET" and path == "/docs":
             return 200, [("content-type", "text/html; charset=utf-8")], SWAGGER_UI.encode()
+        if path == CLOCK_PATH:
+            return _clock(method, request.body)
         if path.startswith(SCHEDULE_PREFIX) and self.trigger_schedule is not None:
             parts = path[len(SCHEDULE_PREFIX) :].split("/")
             if method != "POST" or len(parts) != 2:
@@ -274,6 +279,22 @@ class LocalApi:
         if host:
             document["servers"] = [{"url": f"http://{host}"}]
         return document
+
+
+def _clock(method: str, body: bytes) -> ResponseParts:
+    """``GET`` the stack's clock, or ``PUT {"offset_seconds": n}`` to run it n seconds ahead (0 resets)."""
+    from pollen import clock  # noqa: PLC0415 - the package is imported once the environment is set
+
+    if method == "PUT":
+        try:
+            offset = int(json.loads(body or b"{}")["offset_seconds"])
+        except (ValueError, KeyError, TypeError):
+            return _json_response(400, {"message": 'Send {"offset_seconds": <int>}'})
+        clock.move_clock(timedelta(seconds=offset))
+    elif method != "GET":
+        return _json_response(404, {"message": "Not Found"})
+    offset_seconds = int(clock.clock_offset().total_seconds())
+    return _json_response(200, {"now": clock.isoformat(clock.utcnow()), "offset_seconds": offset_seconds})
 
 
 def _json_response(status: int, payload: Any) -> ResponseParts:

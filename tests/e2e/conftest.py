@@ -56,6 +56,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         "POLLEN_LOCAL_TIME_SCALE": "60",
         "POLLEN_LOCAL_RETRY_SCALE": "0.005",  # retry delays of 1, 1, 2, 3 and 5 s
         "PYTHONUNBUFFERED": "1",
+        "POLLEN_DEMO_TIERS": "0",  # test_tiers_over_http applies the demo tiers itself, then removes them
     }
     env.pop("AWS_ENDPOINT_URL", None)
     with log_path.open("wb") as log:
