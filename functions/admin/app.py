@@ -417,6 +417,7 @@ def send_test_event(
     metrics.add_metric(name="TestEventsSent", unit=MetricUnit.Count, value=1)
     return result
 
+
 app.include_router(import_module(f"{__package__}.tiers" if __package__ else "tiers").router)  # VIP tiers
 
 

@@ -105,6 +105,7 @@ def get_cart_coins(body: Annotated[CartRequest, Body()]) -> CartCoins:
     multiplier = tiers.cart_multiplier(container(), principal(app).merchant_id, body.customer_id)
     return cart_coins(body, program.earning, multiplier=multiplier)
 
+
 app.include_router(import_module(f"{__package__}.tiers" if __package__ else "tiers").router)  # VIP tiers
 
 
