@@ -3,7 +3,8 @@
 moto checks a transaction's conditions and then applies its writes without a lock, so two threads
 can both pass ``attribute_not_exists`` and both write: a race real DynamoDB never allows
 (transactions are serializable, conditional writes atomic). Race tests and the local stack would
-then fail for moto's reasons, not ours. This wraps every DynamoDB write in one re-entrant lock.
+then fail for moto's reasons, not ours. This wraps every DynamoDB write (and the item reads, which
+can insert into moto's tables) in one re-entrant lock.
 
 moto also backs a transaction up for rollback by deep-copying the whole table once per *item* of the
 transaction; the copies are identical (the state before the transaction), so one per table is kept:
@@ -30,6 +31,9 @@ from moto.sqs.models import Message, SQSBackend
 
 _LOCK = threading.RLock()
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+# moto's Table.items is a defaultdict: reading an absent partition inserts an empty one, which breaks a
+# transaction's backup copy running on another thread ("dictionary changed size during iteration").
+_READS = ("get_item", "batch_get_item")
 _PATCHED = "__pollen_atomic__"
 
 
@@ -78,7 +82,7 @@ _backups = _OneBackupPerTable()
 
 def make_dynamodb_writes_atomic() -> None:
     """Idempotent; patches the moto backend class for the whole process."""
-    for name in _WRITES:
+    for name in (*_WRITES, *_READS):
         method = getattr(DynamoDBBackend, name, None)
         if method is not None and not getattr(method, _PATCHED, False):
             if name == "transact_write_items":
