@@ -108,17 +108,20 @@ def test_silver_then_bonus_then_refund_demotes_after_retention_and_warning(
 
     refund_all("1001", "120.00", now=NOW + timedelta(days=2))  # spend 220 → 100: still Silver
     view = customer_tier(container(), "demo-store", "c1", NOW + timedelta(days=2))
-    assert view.tier and view.tier.tier_id == "silver" and view.expires_on is not None
+    assert view.tier
+    assert view.tier.tier_id == "silver"
+    assert view.expires_on is not None
 
     pay("1003", "10.00", now=NOW + timedelta(days=3))
     refund_all("1002", "100.00", now=NOW + timedelta(days=4))  # spend 10: below Silver from day 4
     day4 = (NOW + timedelta(days=4)).date()
     view = customer_tier(container(), "demo-store", "c1", NOW + timedelta(days=4))
-    assert view.tier and view.tier.tier_id == "silver"
+    assert view.tier
+    assert view.tier.tier_id == "silver"
     assert view.expires_on == (day4 + timedelta(days=30)).isoformat()  # retention_days
-    assert (
-        view.progress and view.progress.metric == Metric.SPEND and view.progress.current == Decimal("10.00")
-    )
+    assert view.progress
+    assert view.progress.metric == Metric.SPEND
+    assert view.progress.current == Decimal("10.00")
 
     expiry = datetime.combine(day4 + timedelta(days=30), NOW.time(), UTC)
     assert run_daily(expiry - timedelta(days=8)).processed == 0  # nothing due yet: nothing read
@@ -148,7 +151,9 @@ def test_qualifying_again_during_retention_keeps_the_tier(demo: DemoStore, table
     assert customer_tier(container(), "demo-store", "c1", NOW + timedelta(days=1)).expires_on is not None
     pay("1002", "150.00", now=NOW + timedelta(days=5))
     view = customer_tier(container(), "demo-store", "c1", NOW + timedelta(days=5))
-    assert view.tier and view.tier.tier_id == "silver" and view.expires_on is not None
+    assert view.tier
+    assert view.tier.tier_id == "silver"
+    assert view.expires_on is not None
     assert (
         view.expires_on > (NOW + timedelta(days=365)).date().isoformat()
     )  # the rolling window, not retention
@@ -169,7 +174,10 @@ def test_upgrade_costs_two_calls_and_the_tier_read_one(demo: DemoStore, calls: C
     calls.reset()
     view = customer_tier(container(), "demo-store", "c1", NOW)
     assert calls.snapshot() == {"GetItem": 1}
-    assert view.tier and view.tier.tier_id == "gold" and view.next_tier is None and view.progress is None
+    assert view.tier
+    assert view.tier.tier_id == "gold"
+    assert view.next_tier is None
+    assert view.progress is None
 
 
 def test_concurrent_orders_crossing_the_threshold_give_one_entry_reward(
@@ -186,7 +194,8 @@ def test_concurrent_orders_crossing_the_threshold_give_one_entry_reward(
     assert len(outbox(table_name, "tier_changed")) == 1
     orders = sum(c for s, _, c in entries if s == "order")
     bonuses = sum(c for s, _, c in entries if s == "tier") - 50
-    assert orders == 8 * 60 and balance() == orders + bonuses + 50
+    assert orders == 8 * 60
+    assert balance() == orders + bonuses + 50
     assert assert_ledgers_balance(table_name) == 1
 
 
@@ -215,7 +224,8 @@ def test_a_cancelled_order_takes_back_its_bonus_and_its_totals(demo: DemoStore, 
     record_order_fact(container(), "demo-store", "1001", OrderFacts(cancelled=True), now=NOW)
     assert ledger()[-2:] == [("order", "reversal", 40), ("tier", "reversal", 20)]
     view = customer_tier(container(), "demo-store", "c1", NOW)
-    assert view.progress and view.progress.current == Decimal("100.00")
+    assert view.progress
+    assert view.progress.current == Decimal("100.00")
     assert assert_ledgers_balance(table_name) == 1
 
 
@@ -235,15 +245,18 @@ def test_orders_metric_counts_paid_orders_and_a_full_refund_uncounts_one(demo: D
     assert customer_tier(container(), "demo-store", "c1", NOW).tier is None
     pay("2", "5.00")
     view = customer_tier(container(), "demo-store", "c1", NOW)
-    assert view.tier and view.tier.tier_id == "silver"
-    assert view.progress and (view.progress.current, view.progress.needed, view.progress.percent) == (
+    assert view.tier
+    assert view.tier.tier_id == "silver"
+    assert view.progress
+    assert (view.progress.current, view.progress.needed, view.progress.percent) == (
         2,
         3,
         40,
     )
     refund_all("2", "5.00", now=NOW)
     view = customer_tier(container(), "demo-store", "c1", NOW)
-    assert view.progress and view.progress.current == 1
+    assert view.progress
+    assert view.progress.current == 1
     assert view.expires_on == (NOW.date() + timedelta(days=30)).isoformat()
 
 
@@ -253,8 +266,10 @@ def test_coins_earned_metric(demo: DemoStore) -> None:
     assert customer_tier(container(), "demo-store", "c1", NOW).tier is None
     pay("2", "1.00")
     view = customer_tier(container(), "demo-store", "c1", NOW)
-    assert view.tier and view.tier.tier_id == "silver"
-    assert view.progress and view.progress.current == 150  # order coins only, not tier bonuses
+    assert view.tier
+    assert view.tier.tier_id == "silver"
+    assert view.progress
+    assert view.progress.current == 150
 
 
 def test_referrals_metric_through_the_referral_hook(demo: DemoStore, table_name: str) -> None:
@@ -269,7 +284,8 @@ def test_referrals_metric_through_the_referral_hook(demo: DemoStore, table_name:
     outcome = stage_referral_completed(
         c, "demo-store", "c1", record.wallet, found=found, asked=keys, program=program, now=NOW
     )
-    assert outcome.stage is not None and [e.coins for e in outcome.entries] == [50]
+    assert outcome.stage is not None
+    assert [e.coins for e in outcome.entries] == [50]
     from pollen.services.ledger import WalletChange, stage_wallet_change  # noqa: PLC0415
     from pollen.storage.customers import CustomerRecord  # noqa: PLC0415
 
@@ -283,8 +299,10 @@ def test_referrals_metric_through_the_referral_hook(demo: DemoStore, table_name:
     outcome.stage(tx, record.customer)
     tx.commit()
     view = customer_tier(c, "demo-store", "c1", NOW)
-    assert view.tier and view.tier.tier_id == "silver"
-    assert view.progress and view.progress.current == 1
+    assert view.tier
+    assert view.tier.tier_id == "silver"
+    assert view.progress
+    assert view.progress.current == 1
     assert assert_ledgers_balance(table_name) == 1
 
 
@@ -294,7 +312,10 @@ def test_calendar_year_window_resets_on_new_year_then_retention(demo: DemoStore,
     view = customer_tier(container(), "demo-store", "c1", datetime(2026, 12, 20, tzinfo=UTC))
     assert view.expires_on == "2027-01-31"  # Jan 1 + 30 days retention
     jan = customer_tier(container(), "demo-store", "c1", datetime(2027, 1, 2, tzinfo=UTC))
-    assert jan.progress and jan.progress.current == 0 and jan.tier and jan.tier.tier_id == "silver"
+    assert jan.progress
+    assert jan.progress.current == 0
+    assert jan.tier
+    assert jan.tier.tier_id == "silver"
     assert run_daily(datetime(2027, 1, 24, tzinfo=UTC)).detail == "1 warned"
     assert run_daily(datetime(2027, 1, 31, tzinfo=UTC)).detail == "1 tier_down"
     # a new year's window: the entry reward is earned again
@@ -307,21 +328,26 @@ def test_rolling_window_lapses_as_months_leave_it(demo: DemoStore) -> None:
     pay("1", "60.00", now=datetime(2026, 1, 15, tzinfo=UTC))
     pay("2", "60.00", now=datetime(2026, 3, 5, tzinfo=UTC))
     view = customer_tier(container(), "demo-store", "c1", datetime(2026, 3, 5, tzinfo=UTC))
-    assert view.tier and view.tier.tier_id == "silver"
+    assert view.tier
+    assert view.tier.tier_id == "silver"
     # January leaves the 90-day window on Jan 31 + 90 days = May 1; retention 30 days more
     assert view.expires_on == "2026-05-31"
     assert run_daily(datetime(2026, 5, 31, tzinfo=UTC)).detail == "1 tier_down"  # warning sent on the way
     view = customer_tier(container(), "demo-store", "c1", datetime(2026, 5, 31, tzinfo=UTC))
-    assert view.tier is None and view.progress and view.progress.current == 60
+    assert view.tier is None
+    assert view.progress
+    assert view.progress.current == 60
 
 
 def test_lifetime_window_never_expires(demo: DemoStore) -> None:
     tiers_on(_program(Metric.SPEND, Window(), ("100", "500")))
     pay("1", "120.00")
     view = customer_tier(container(), "demo-store", "c1", NOW)
-    assert view.tier and view.expires_on is None
+    assert view.tier
+    assert view.expires_on is None
     item = container().table.get(tier_state_key("demo-store", "c1"))
-    assert item is not None and "GSI1PK" not in item  # nothing for the daily job to read
+    assert item is not None
+    assert "GSI1PK" not in item
 
 
 # ---- program changes ------------------------------------------------------------------------------------
@@ -363,7 +389,8 @@ def test_admin_tier_program_with_if_match_members_and_status(demo: DemoStore, ap
     status = api.get("/v1/admin/tiers/status", key=admin).json()
     assert (status["state"], status["program_version"]) == ("running", 1)
     tier = api.get("/v1/customers/c1/tier", key=demo.api_keys.read).json()
-    assert tier["tier"]["tier_id"] == "silver" and tier["next_tier"]["tier_id"] == "gold"
+    assert tier["tier"]["tier_id"] == "silver"
+    assert tier["next_tier"]["tier_id"] == "gold"
     assert tier["progress"] == {"metric": "spend", "current": "120.00", "needed": "380.00", "percent": 24}
     assert tier["benefits"]["earn_multiplier"] == "1.5"
     assert api.get("/v1/admin/tiers", key=demo.api_keys.write).status == 403
@@ -374,7 +401,8 @@ def test_admin_tier_program_with_if_match_members_and_status(demo: DemoStore, ap
     [
         (lambda b: b["tiers"][1]["threshold"].update(value="100"), "body"),  # not strictly increasing
         (lambda b: b["tiers"][1]["threshold"].update(metric="orders"), "body"),  # two metrics
-        (lambda b: b["window"].update(kind="rolling_days"), "body"),  # days missing
+        (lambda b: b["window"].update(kind="lifetime"), "body"),  # days only for rolling windows
+        (lambda b: b["window"].update(days=None), "body"),  # rolling without days
         (lambda b: b["tiers"][0]["benefits"].update(earn_multiplier="0.5"), "body"),
         (lambda b: b["tiers"][0].update(tier_id="Not Valid"), "body"),
     ],

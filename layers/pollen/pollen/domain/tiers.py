@@ -174,6 +174,9 @@ class TierState(BaseModel):
     since: datetime | None = None
     below_since: date | None = Field(default=None, description="First day totals stopped qualifying.")
     warned_for: date | None = Field(default=None, description="The expires_on a warning was sent for.")
+    lapses_on: date | None = Field(
+        default=None, description="When totals stop reaching the held tier if nothing new happens."
+    )
     lifetime: Totals = Field(default_factory=dict)
     months: dict[str, Totals] = Field(default_factory=dict)
     entry_rewards: dict[str, date] = Field(default_factory=dict, description="tier_id → day given.")
@@ -245,17 +248,30 @@ def lapse_day(state: TierState, program: TierProgramSettings, today: date) -> da
     return today
 
 
-def expires_on(state: TierState, program: TierProgramSettings, today: date) -> date | None:
+def placed(state: TierState, program: TierProgramSettings, today: date) -> TierState:
+    """``state`` with its retention clock set: when totals reach the held tier, the day they will stop
+    (``lapses_on``); when they no longer do, the day they stopped (``below_since``, kept once set)."""
+    tier = program.tier(state.tier_id)
+    metric = program.metric
+    if tier is None or metric is None:
+        return state.model_copy(update={"below_since": None, "lapses_on": None})
+    if state.value(metric, program.window, today) >= tier.threshold.value:
+        return state.model_copy(update={"below_since": None, "lapses_on": lapse_day(state, program, today)})
+    lapsed = state.lapses_on if state.lapses_on and state.lapses_on <= today else today
+    return state.model_copy(update={"below_since": state.below_since or lapsed, "lapses_on": None})
+
+
+def expires_on(state: TierState, program: TierProgramSettings) -> date | None:
     """When the held tier will be lost absent new facts: the lapse plus the retention period."""
     if program.tier(state.tier_id) is None:
         return None
-    start = state.below_since or lapse_day(state, program, today)
+    start = state.below_since or state.lapses_on
     return start + timedelta(days=program.retention_days) if start else None
 
 
-def due_day(state: TierState, program: TierProgramSettings, today: date) -> date | None:
+def due_day(state: TierState, program: TierProgramSettings) -> date | None:
     """The next day the daily job must look at this customer: a warning or a downgrade."""
-    expiry = expires_on(state, program, today)
+    expiry = expires_on(state, program)
     if expiry is None:
         return None
     warn = expiry - timedelta(days=program.downgrade_warning_days)
@@ -306,20 +322,13 @@ def evaluate(state: TierState, program: TierProgram, now: datetime) -> Decision:
         coins = entry.coins if entry and _entry_due(state, tier, program.window, today) else 0
         rewards = {**state.entry_rewards, tier.tier_id: today} if coins else state.entry_rewards
         after = state.model_copy(
-            update={
-                "tier_id": tier.tier_id,
-                "since": now,
-                "below_since": None,
-                "warned_for": None,
-                "entry_rewards": rewards,
-            }
+            update={"tier_id": tier.tier_id, "since": now, "warned_for": None, "entry_rewards": rewards}
         )
+        after = placed(after.model_copy(update={"below_since": None}), program, today)
         return Decision(after, TierChange(program.tier(state.tier_id), tier, Direction.UP), coins)
     if held < 0:
-        return Decision(state.model_copy(update={"below_since": None, "warned_for": None}))
-    if reached == held:
-        return Decision(state.model_copy(update={"below_since": None}))
-    return Decision(state.model_copy(update={"below_since": state.below_since or today}))
+        return Decision(placed(state.model_copy(update={"warned_for": None}), program, today))
+    return Decision(placed(state, program, today))
 
 
 def demote_if_due(state: TierState, program: TierProgram, now: datetime) -> Decision:
@@ -330,13 +339,12 @@ def demote_if_due(state: TierState, program: TierProgram, now: datetime) -> Deci
     if decision.change is not None:
         return decision  # totals reach higher (e.g. a program change lowered a threshold)
     state = decision.state
-    expiry = expires_on(state, program, today)
-    if expiry is None:
-        return decision
+    expiry = expires_on(state, program)
     metric = program.metric
-    if expiry <= today and metric is not None:
-        value = state.value(metric, program.window, today)
-        reached = program.qualified(value)
+    if expiry is None or metric is None:
+        return decision
+    if expiry <= today:
+        reached = program.qualified(state.value(metric, program.window, today))
         if reached < program.index(state.tier_id):
             to = program.tiers[reached] if reached >= 0 else None
             after = state.model_copy(
@@ -347,9 +355,10 @@ def demote_if_due(state: TierState, program: TierProgram, now: datetime) -> Deci
                     "warned_for": None,
                 }
             )
-            # the lower tier may itself be lapsed already: the job comes back for it on its due day
-            return Decision(after, TierChange(program.tier(state.tier_id), to, Direction.DOWN))
-        return Decision(state.model_copy(update={"below_since": None}))
+            return Decision(
+                placed(after, program, today), TierChange(program.tier(state.tier_id), to, Direction.DOWN)
+            )
+        return decision
     warn_from = expiry - timedelta(days=program.downgrade_warning_days)
     if program.downgrade_warning_days and warn_from <= today and state.warned_for != expiry:
         return Decision(state.model_copy(update={"warned_for": expiry}), warning=expiry)

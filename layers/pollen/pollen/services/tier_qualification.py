@@ -96,7 +96,7 @@ def tier_changed_event(
             "direction": change.direction.value,
             "tier": tier.tier_id if tier else None,
             "entry_coins": decision.entry_coins,
-            "expires_on": _iso(expires_on(decision.state, program, now.date())),
+            "expires_on": _iso(expires_on(decision.state, program)),
             "customer": customer_fields(customer),
         },
     )

@@ -213,7 +213,7 @@ def customer_tier(c: Container, merchant_id: str, customer_id: str, now: datetim
     state = parse_tier_state(item, customer_id)
     held = program.index(state.tier_id)
     nxt, prog = progress(state, program, now.date())
-    expiry = expires_on(state, program, now.date())
+    expiry = expires_on(state, program)
     current = _summary(program, held)
     return CustomerTier(
         customer_id=customer_id,

@@ -106,7 +106,7 @@ def tier_state_item(
     merchant_id: str, state: TierState, program: TierProgramSettings, today: date
 ) -> dict[str, Any]:
     key = tier_state_key(merchant_id, state.customer_id)
-    due = due_day(state, program, today)
+    due = due_day(state, program)
     return {
         **key.as_dict(),
         "entity": TIER_ENTITY,
