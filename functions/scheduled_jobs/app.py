@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
+import pollen.services.birthdays
 import pollen.services.expiry
 import pollen.services.tiers  # noqa: F401 - VIP tiers: daily downgrades and warnings, re-evaluation
 from pollen.clock import utcnow

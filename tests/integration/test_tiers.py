@@ -416,3 +416,20 @@ def test_invalid_programs_are_422_and_write_nothing(
     assert response.status == 422, response.body
     assert response.json()["type"].startswith("urn:pollen:problem:")
     assert api.get("/v1/admin/tiers", key=demo.api_keys.admin).json()["version"] == 0
+
+
+def test_trigger_coins_count_for_coins_earned_and_upgrade_in_the_awards_transaction(
+    demo: DemoStore, calls: CallCounter, table_name: str
+) -> None:
+    from pollen.services.triggers import award_trigger  # noqa: PLC0415
+
+    tiers_on(_program(Metric.COINS_EARNED, Window(), ("150", "1000")))
+    pay("1", "100.00")
+    calls.reset()
+    award_trigger(container(), "demo-store", "c1", "signup", now=NOW)  # 50 coins: 150 earned
+    assert calls.snapshot() == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    view = customer_tier(container(), "demo-store", "c1", NOW)
+    assert view.tier
+    assert view.tier.tier_id == "silver"
+    assert ledger()[-2:] == [("trigger", "reward", 50), ("tier", "reward", 50)]
+    assert assert_ledgers_balance(table_name) == 1

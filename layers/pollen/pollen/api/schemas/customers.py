@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from pollen.domain.birthdays import Birthday
 from pollen.domain.wallet import LedgerEntry
 from pollen.storage.customers import CustomerRecord
 
@@ -30,6 +31,7 @@ class CustomerUpsert(BaseModel):
     ) = None
     first_name: Name | None = None
     last_name: Name | None = None
+    birthday: Birthday | None = Field(default=None, description="MM-DD or YYYY-MM-DD (the year is optional).")
 
 
 class CustomerView(BaseModel):
@@ -38,6 +40,7 @@ class CustomerView(BaseModel):
     phone: str | None
     first_name: str | None
     last_name: str | None
+    birthday: str | None = None
     source: str
     created_at: datetime
     updated_at: datetime
