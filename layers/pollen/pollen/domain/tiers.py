@@ -211,7 +211,9 @@ class TierState(BaseModel):
 
 
 def _oldest_kept(today: date) -> str:
-    return month_of(today - timedelta(days=31 * MONTHS_KEPT))
+    """The oldest month kept: MONTHS_KEPT months including this one."""
+    months = today.year * 12 + today.month - 1 - (MONTHS_KEPT - 1)
+    return f"{months // 12:04d}-{months % 12 + 1:02d}"
 
 
 def _in_window(month: str, window: Window, today: date) -> bool:
