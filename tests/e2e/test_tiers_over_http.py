@@ -65,7 +65,7 @@ def _events(stack: LocalStack, customer: str, event_type: str) -> list[dict[str,
         KeyConditionExpression="PK = :pk AND begins_with(SK, :evt)",
         ExpressionAttributeValues={":pk": f"M#demo-store#C#{customer}", ":evt": "EVT#"},
     )["Items"]
-    return [i["payload"] for i in items if i["event_type"] == event_type]
+    return [dict(i["payload"]) for i in items if i["event_type"] == event_type]  # type: ignore[arg-type]
 
 
 def _run_daily(http: httpx.Client, day: date) -> dict[str, Any]:

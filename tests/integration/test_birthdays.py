@@ -44,7 +44,10 @@ def test_the_birthday_trigger_is_awarded_on_the_day_once_a_year(demo: DemoStore,
         created = api.put("/v1/customers/b1", key=demo.api_keys.write, json_body={"birthday": "03-14"})
     assert created.status == 201
     assert created.json()["birthday"] == "03-14"
-    balance = lambda: get_customer(container(), "demo-store", "b1").wallet.balance  # noqa: E731
+
+    def balance() -> int:
+        return get_customer(container(), "demo-store", "b1").wallet.balance
+
     assert run_birthdays(datetime(2026, 3, 13, 6, tzinfo=UTC)).processed == 0  # not due: nothing read
     assert run_birthdays(datetime(2026, 3, 14, 6, tzinfo=UTC)).detail == "1 awarded"
     assert balance() == 100

@@ -249,8 +249,8 @@ def test_orders_metric_counts_paid_orders_and_a_full_refund_uncounts_one(demo: D
     assert view.tier.tier_id == "silver"
     assert view.progress
     assert (view.progress.current, view.progress.needed, view.progress.percent) == (
-        2,
-        3,
+        Decimal(2),
+        Decimal(3),
         40,
     )
     refund_all("2", "5.00", now=NOW)
@@ -297,6 +297,8 @@ def test_referrals_metric_through_the_referral_hook(demo: DemoStore, table_name:
         program,
     )
     outcome.stage(tx, record.customer)
+    # labelled apart from the referee's own tier writes, so both can share the order's transaction
+    assert {"tier-2", "tier-member-2", "tier-event-2"} <= set(tx.labels)
     tx.commit()
     view = customer_tier(c, "demo-store", "c1", NOW)
     assert view.tier

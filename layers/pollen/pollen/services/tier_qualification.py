@@ -164,6 +164,7 @@ def _stager(
     now: datetime,
     *,
     force: bool = False,
+    n: int = 0,
 ) -> Stage | None:
     """Stage the state (when it changed, or ``force``), the member line and the decision's events."""
     after = decision.state
@@ -171,17 +172,27 @@ def _stager(
         return None
     written = after.model_copy(update={"version": before.version + 1})
 
+    suffix = f"-{n}" if n else ""  # labels unique when two customers' tiers share a transaction
+
     def stage(tx: Transaction, customer: Customer) -> None:
-        put_tier_state(tx, merchant_id, written, tiers, now.date(), expected_version=before.version)
+        put_tier_state(
+            tx,
+            merchant_id,
+            written,
+            tiers,
+            now.date(),
+            expected_version=before.version,
+            label=f"tier{suffix}",
+        )
         if before.version == 0 or before.tier_id != written.tier_id:
-            put_member(tx, merchant_id, written.customer_id, written.tier_id)
+            put_member(tx, merchant_id, written.customer_id, written.tier_id, label=f"tier-member{suffix}")
         if decision.change is not None:
             event = tier_changed_event(merchant_id, decision, tiers, customer, now)
-            tx.put(event.to_item(), label="tier-event")
+            tx.put(event.to_item(), label=f"tier-event{suffix}")
         if decision.warning is not None:
             tx.put(
                 tier_expiring_event(merchant_id, written, tiers, customer, now).to_item(),
-                label="tier-warning",
+                label=f"tier-warning{suffix}",
             )
 
     return stage
@@ -314,6 +325,7 @@ def on_fact(
     asked: list[Key],
     program: Program,
     now: datetime,
+    n: int = 0,
 ) -> FactOutcome:
     """Count ``deltas`` (e.g. ``{Metric.REFERRALS: 1}``) for the customer today and upgrade if they now
     reach a higher tier. Read :func:`tier_keys` in the fact's batch, stage the outcome in its transaction."""
@@ -326,7 +338,7 @@ def on_fact(
         return FactOutcome(wallet)
     decision = evaluate(state, tiers, now)
     wallet, entries = _entry_credit(wallet, decision, program, now)
-    return FactOutcome(wallet, entries, _stager(merchant_id, before, decision, tiers, now))
+    return FactOutcome(wallet, entries, _stager(merchant_id, before, decision, tiers, now, n=n))
 
 
 def stage_referral_completed(
@@ -340,7 +352,8 @@ def stage_referral_completed(
     program: Program,
     now: datetime,
 ) -> FactOutcome:
-    """The referrals hook: one more completed referral for ``referrer_id`` (the ``referrals`` metric)."""
+    """The referrals hook: one more completed referral for ``referrer_id`` (the ``referrals`` metric).
+    Its writes are labelled ``tier-2``..., so it can share the referee's order transaction."""
     return on_fact(
         c,
         merchant_id,
@@ -351,6 +364,7 @@ def stage_referral_completed(
         asked=asked,
         program=program,
         now=now,
+        n=2,
     )
 
 

@@ -130,18 +130,22 @@ def put_tier_state(
     today: date,
     *,
     expected_version: int,
+    label: str = "tier",
 ) -> None:
-    """Write the state (its version is already the new one), guarded by the version it was read at."""
+    """Write the state (its version is already the new one), guarded by the version it was read at.
+    A second customer's state in the same transaction takes another ``label`` (``tier-2``)."""
     item = tier_state_item(merchant_id, state, program, today)
     if expected_version == 0:
-        tx.put(item, label="tier", condition="attribute_not_exists(PK)")
+        tx.put(item, label=label, condition="attribute_not_exists(PK)")
     else:
         tx.put(
-            item, label="tier", condition="#v = :v", names={"#v": "version"}, values={":v": expected_version}
+            item, label=label, condition="#v = :v", names={"#v": "version"}, values={":v": expected_version}
         )
 
 
-def put_member(tx: Transaction, merchant_id: str, customer_id: str, tier_id: str | None) -> None:
+def put_member(
+    tx: Transaction, merchant_id: str, customer_id: str, tier_id: str | None, *, label: str = "tier-member"
+) -> None:
     """The customer's line in the member list (written when their state is created or their tier moves)."""
     tx.put(
         {
@@ -151,7 +155,7 @@ def put_member(tx: Transaction, merchant_id: str, customer_id: str, tier_id: str
             "customer_id": customer_id,
             "tier_id": tier_id,
         },
-        label="tier-member",
+        label=label,
     )
 
 
