@@ -53,13 +53,21 @@ class TierJobView(BaseModel):
         return cls.model_validate(status.model_dump(exclude={"shard", "cursor"}))
 
 
+def _members(merchant_id: str, program: TierProgram | None) -> dict[str, int]:
+    """Members of each tier the program has (0 for none yet)."""
+    if program is None or not program.tiers:
+        return {}
+    counts = tiers.member_counts(container(), merchant_id)
+    return {tier.tier_id: counts.get(tier.tier_id, 0) for tier in program.tiers}
+
+
 def _view(merchant_id: str, program: TierProgram | None) -> Response[TierProgramView]:
     settings = program.model_dump(exclude={"version", "updated_at"}) if program else {}
     view = TierProgramView(
         **TierProgramSettings.model_validate(settings).model_dump(),
         version=program.version if program else 0,
         updated_at=program.updated_at if program else None,
-        members=tiers.member_counts(container(), merchant_id) if program else {},
+        members=_members(merchant_id, program),
     )
     return Response(
         status_code=200, content_type="application/json", body=view, headers={"ETag": f'"{view.version}"'}
