@@ -272,6 +272,44 @@ def _analytics_volume(api: InProcessApi) -> int:
     return 0 if ratio <= 1.2 else 1
 
 
+def _tier_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
+    """VIP tiers: an order that upgrades a new customer to Gold (entry reward, event), the tier read,
+    and the cart for a known customer (its multiplier)."""
+    counter = itertools.count(1)
+
+    def vip() -> str:
+        return f"vip-{next(counter)}"
+
+    def upgrade(customer: str) -> int:
+        body = {
+            "order_id": f"{customer}-o",
+            "customer_id": customer,
+            "currency": "USD",
+            "paid": True,
+            "lines": [{"line_id": "1", "quantity": 1, "unit_price": "600.00"}],
+        }
+        return api.post("/v1/orders", key=demo.api_keys.write, json_body=body).status
+
+    read = demo.api_keys.read
+    upgrade("vip-0")
+    cart = {
+        "customer_id": "vip-0",
+        "currency": "USD",
+        "lines": [{"product_id": "p1", "quantity": 2, "unit_price": "19.99"}],
+    }
+    return [
+        Case("POST /v1/orders (upgrades a tier)", 2, upgrade, prepare=vip),
+        Case(
+            "GET /v1/customers/{id}/tier", 1, lambda _: api.get("/v1/customers/vip-0/tier", key=read).status
+        ),
+        Case(
+            "POST /v1/cart/coins (known customer)",
+            1,
+            lambda _: api.post("/v1/cart/coins", key=read, json_body=cart).status,
+        ),
+    ]
+
+
 def main() -> int:
     _env()
     make_dynamodb_writes_atomic()
@@ -285,7 +323,7 @@ def main() -> int:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
         reset_clients()
         reset_container()
-        demo = seed_demo_store("http://bench")
+        demo = seed_demo_store("http://bench", tiers=True)  # as `make dev`: every order also moves tiers
         api = InProcessApi(template, resources)
         admin = demo.api_keys.admin
         program = api.get("/v1/admin/program", key=admin).json()
@@ -320,6 +358,7 @@ def main() -> int:
             Case("GET, unknown key (401)", 0, lambda _: api.get("/v1/admin/program", key=unknown_key).status),
             *_wallet_cases(api, demo),
             *_analytics_cases(api, demo),
+            *_tier_cases(api, demo),
         ]
         header = f"{'request':34} {'status':>6} {'ddb calls':>9} {'budget':>6}  {'p50 ms':>7} {'p95 ms':>7}"
         print(f"{header}  operations")

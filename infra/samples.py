@@ -479,6 +479,44 @@ def _customer_ops_samples() -> list[Sample]:
     ]
 
 
+def _tier_samples() -> list[Sample]:
+    """VIP tiers: the program (admin), the re-evaluation status, a customer's tier."""
+    program = {
+        "tiers": [
+            {
+                "tier_id": "silver",
+                "name": "Silver",
+                "threshold": {"metric": "spend", "value": "100"},
+                "benefits": {
+                    "earn_multiplier": "1.5",
+                    "entry_reward": {"coins": 50},
+                    "perks": ["Early access"],
+                },
+            },
+            {
+                "tier_id": "gold",
+                "name": "Gold",
+                "threshold": {"metric": "spend", "value": "500"},
+                "benefits": {"earn_multiplier": "2", "perks": ["Free shipping"]},
+            },
+        ],
+        "window": {"kind": "rolling_days", "days": 365},
+        "retention_days": 30,
+        "downgrade_warning_days": 7,
+    }
+    return [
+        Sample("admin_get_tiers", "GET", "/v1/admin/tiers"),
+        Sample("admin_put_tiers", "PUT", "/v1/admin/tiers", body=_json(program)),
+        Sample("admin_get_tiers_status", "GET", "/v1/admin/tiers/status"),
+        Sample(
+            "wallet_get_customer_tier",
+            "GET",
+            "/v1/customers/{customer_id}/tier",
+            {"customer_id": CUSTOMER_ID},
+        ),
+    ]
+
+
 def _shopify_samples(first: datetime, topics: tuple[str, ...] = SHOPIFY_TOPICS) -> list[Sample]:
     samples = []
     for index, topic in enumerate(topics):
@@ -556,6 +594,7 @@ def samples() -> dict[str, dict[str, Any]]:
         *_analytics_samples(),
         *_access_samples(),
         *_customer_ops_samples(),
+        *_tier_samples(),
     ]
     ordered += _shopify_samples(START + timedelta(seconds=len(ordered)), MORE_SHOPIFY_TOPICS)
     return {

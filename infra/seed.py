@@ -19,10 +19,21 @@ from pollen.domain.rewards import (
     RewardSettings,
     RewardType,
 )
+from pollen.domain.tiers import (
+    Benefits,
+    EntryReward,
+    Metric,
+    Threshold,
+    TierDefinition,
+    TierProgramSettings,
+    Window,
+    WindowKind,
+)
 from pollen.domain.triggers import TriggerSettings
 from pollen.ids import new_token
 from pollen.services.container import container
 from pollen.services.rewards import put_reward
+from pollen.services.tiers import put_tier_program
 from pollen.services.triggers import put_trigger
 
 DEMO_MERCHANT_ID = "demo-store"
@@ -90,14 +101,42 @@ DEMO_REWARDS: dict[str, RewardSettings] = {
 }
 
 
-def seed_demo_store(base_url: str, merchant_id: str = DEMO_MERCHANT_ID) -> DemoStore:
-    """Create the demo merchant in the table the environment points at, with fresh keys and secret."""
+DEMO_TIERS = TierProgramSettings(
+    tiers=[
+        TierDefinition(
+            tier_id="silver",
+            name="Silver",
+            threshold=Threshold(metric=Metric.SPEND, value=Decimal(100)),
+            benefits=Benefits(
+                earn_multiplier=Decimal("1.5"),
+                entry_reward=EntryReward(coins=50),
+                perks=["1.5x coins on every order", "50 coins when you join"],
+            ),
+        ),
+        TierDefinition(
+            tier_id="gold",
+            name="Gold",
+            threshold=Threshold(metric=Metric.SPEND, value=Decimal(500)),
+            benefits=Benefits(earn_multiplier=Decimal(2), perks=["2x coins on every order", "Early access"]),
+        ),
+    ],
+    window=Window(kind=WindowKind.ROLLING_DAYS, days=365),
+    retention_days=30,
+    downgrade_warning_days=7,
+)
+
+
+def seed_demo_store(base_url: str, merchant_id: str = DEMO_MERCHANT_ID, *, tiers: bool = False) -> DemoStore:
+    """Create the demo merchant in the table the environment points at, with fresh keys and secret.
+    ``tiers`` adds the demo VIP tiers (Silver, Gold): ``make dev`` does, the test fixtures do not."""
     shopify = ShopifyConnection(shop_domain=DEMO_SHOP_DOMAIN, webhook_secret=new_token(32))
     keys = onboard(merchant_id, "Pollen Demo Store", DEMO_PROGRAM, shopify=shopify)
     for trigger_id, settings in DEMO_TRIGGERS.items():
         put_trigger(container(), merchant_id, trigger_id, settings, now=utcnow())
     for reward_id, reward in DEMO_REWARDS.items():
         put_reward(container(), merchant_id, reward_id, reward, now=utcnow())
+    if tiers:
+        put_tier_program(container(), merchant_id, DEMO_TIERS, now=utcnow(), expected_version=None)
     return DemoStore(
         base_url=base_url,
         merchant_id=merchant_id,

@@ -4,6 +4,7 @@ and test events (admin scope unless public)."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -423,6 +424,9 @@ def send_test_event(
     )
     metrics.add_metric(name="TestEventsSent", unit=MetricUnit.Count, value=1)
     return result
+
+
+app.include_router(import_module(f"{__package__}.tiers" if __package__ else "tiers").router)  # VIP tiers
 
 
 @lambda_entry

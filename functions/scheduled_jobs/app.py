@@ -7,7 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-import pollen.services.expiry  # noqa: F401 - importing a feature module registers its jobs
+import pollen.services.birthdays
+import pollen.services.expiry
+import pollen.services.tiers  # noqa: F401 - VIP tiers: daily downgrades and warnings, re-evaluation
 from pollen.clock import utcnow
 from pollen.observability import lambda_entry, logger
 from pollen.services import jobs

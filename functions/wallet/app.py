@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -22,7 +23,7 @@ from pollen.domain.errors import FieldError, Forbidden, ValidationFailed
 from pollen.domain.triggers import TriggerId
 from pollen.domain.wallet import TxnType
 from pollen.observability import lambda_entry, metrics
-from pollen.services import customers, triggers, wallet
+from pollen.services import customers, tiers, triggers, wallet
 from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
@@ -127,7 +128,11 @@ def get_cart_coins(body: Annotated[CartRequest, Body()]) -> CartCoins:
     if body.currency != program.currency:
         message = f"Carts are priced in the program's currency ({program.currency})."
         raise ValidationFailed(message, errors=[FieldError("currency", message, "currency_mismatch")])
-    return cart_coins(body, program.earning)
+    multiplier = tiers.cart_multiplier(container(), principal(app).merchant_id, body.customer_id)
+    return cart_coins(body, program.earning, multiplier=multiplier)
+
+
+app.include_router(import_module(f"{__package__}.tiers" if __package__ else "tiers").router)  # VIP tiers
 
 
 @lambda_entry

@@ -13,6 +13,7 @@ Environment:
   POLLEN_LOCAL_PERSIST      0 to neither load nor save state.json (default 1)
   POLLEN_TEMPLATE           the SAM template (default template.yaml at the repository root)
   POLLEN_LOCAL_SEED         0 to start with an empty table (default 1)
+  POLLEN_DEMO_TIERS         0 to seed the demo store without its VIP tiers (default 1)
   POLLEN_LOCAL_TIME_SCALE   divide rate() schedules by this (default 1)
   POLLEN_LOCAL_RETRY_SCALE  multiply integration delivery retry delays by this (default 0.0333: the
                             5 retries of 60, 120, 240, 480 and 900 s play out in about a minute;
@@ -364,7 +365,7 @@ def _make_moto_writes_atomic() -> None:
 def _seed(base_url: str, state_dir: Path) -> dict[str, Any]:
     from infra.seed import seed_demo_store  # noqa: PLC0415 - imports the pollen package, after env is set
 
-    store = seed_demo_store(base_url)
+    store = seed_demo_store(base_url, tiers=os.environ.get("POLLEN_DEMO_TIERS", "1") != "0")
     _write_atomically(state_dir / "demo-store.json", store.model_dump_json(indent=2) + "\n")
     demo: dict[str, Any] = store.model_dump(mode="json")
     return demo

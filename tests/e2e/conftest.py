@@ -56,6 +56,7 @@ def start_stack(state: Path, **extra_env: str) -> LocalStack:
         "POLLEN_LOCAL_RETRY_SCALE": "0.005",  # retry delays of 1, 1, 2, 3 and 5 s
         "PYTHONUNBUFFERED": "1",
         **extra_env,
+        "POLLEN_DEMO_TIERS": "0",  # test_tiers_over_http applies the demo tiers itself, then removes them
     }
     env.pop("AWS_ENDPOINT_URL", None)
     with log_path.open("ab") as log:

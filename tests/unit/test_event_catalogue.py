@@ -34,7 +34,15 @@ from pollen.storage.customers import CustomerRecord
 from tests.support.integrations import NOW, OCCURRED, customer, customer_fields
 from tests.support.integrations import wallet_event as sample_wallet_event
 
-DELIVERABLE = {"wallet_transaction", "coupon_created", "coupon_used", "coins_expiring", "customer_created"}
+DELIVERABLE = {
+    "wallet_transaction",
+    "coupon_created",
+    "coupon_used",
+    "coins_expiring",
+    "customer_created",
+    "tier_changed",
+    "tier_expiring",
+}
 
 
 def _event(event_type: str, payload: dict[str, Any]) -> OutboxEvent:
@@ -52,6 +60,8 @@ def test_the_catalogue_lists_every_deliverable_event_once_with_its_fields() -> N
         "coins_expiring",
         "customer_created",
         "profile_updated",
+        "tier_changed",
+        "tier_expiring",
     ]
     assert len({s.display_name for s in specs}) == len(specs)
     for spec in specs:
@@ -114,6 +124,8 @@ def test_display_names_of_the_other_events() -> None:
         "coins_expiring": "Wallet Coins Expiring",
         "customer_created": "Customer Is Created",
         "profile_updated": "Loyalty Profile Updated",
+        "tier_changed": "VIP Tier Changed",
+        "tier_expiring": "VIP Tier Expiring",
     }
 
 
@@ -281,7 +293,9 @@ def test_filters_are_strict_about_keys_and_values() -> None:
     with pytest.raises(ValidationError):
         EventFilters.model_validate({"transaction_types": ["gift"]})
     with pytest.raises(ValidationError):
-        EventFilters.model_validate({"tiers": ["gold"]})
+        EventFilters.model_validate({"regions": ["eu"]})
+    with pytest.raises(ValidationError):
+        EventFilters.model_validate({"directions": ["sideways"]})
     filters = EventFilters.model_validate(
         {"transaction_types": ["reward", "reward", "adjust"], "operations": []}
     )

@@ -262,7 +262,7 @@ def test_unknown_or_internal_events_and_unknown_integrations_are_refused() -> No
 
 def test_subscription_body_is_strict() -> None:
     with pytest.raises(ValidationError):
-        _sub_input(filters={"tiers": ["gold"]})
+        _sub_input(filters={"regions": ["eu"]})
     with pytest.raises(ValidationError):
         _sub_input(integration_id="Not#Valid")
     with pytest.raises(ValidationError):

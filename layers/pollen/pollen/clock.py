@@ -36,3 +36,8 @@ def set_offset(value: timedelta) -> None:
 def isoformat(value: datetime) -> str:
     """ISO 8601 in UTC with a ``Z`` suffix and millisecond precision."""
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def move_clock(value: timedelta) -> None:
+    """Tests' name for :func:`set_offset`: make :func:`utcnow` run ``value`` ahead; 0 resets it."""
+    set_offset(value)

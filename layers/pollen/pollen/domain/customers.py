@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from pollen.domain.birthdays import Birthday
+
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^#\s/]+$")]
 
 
@@ -22,6 +24,7 @@ class CustomerData(BaseModel):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     first_name: Annotated[str, StringConstraints(max_length=100)] | None = None
     last_name: Annotated[str, StringConstraints(max_length=100)] | None = None
+    birthday: Birthday | None = Field(default=None, description="MM-DD or YYYY-MM-DD (the year is optional).")
 
 
 class Customer(CustomerData):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pollen.domain.errors import Conflict
 
 TriggerId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Frequency = Literal["once", "daily", "unlimited"] | Annotated[int, Field(ge=1, le=10_000)]
+Frequency = Literal["once", "daily", "yearly", "unlimited"] | Annotated[int, Field(ge=1, le=10_000)]
 
 
 class TriggerSettings(BaseModel):
@@ -22,7 +22,8 @@ class TriggerSettings(BaseModel):
     coins: int = Field(ge=1, le=1_000_000, description="Coins awarded each time.")
     frequency: Frequency = Field(
         default="once",
-        description='"once", "daily" (once per UTC day), "unlimited", or a number: at most that many times.',
+        description='"once", "daily" (once per UTC day), "yearly" (once per calendar year, e.g. birthdays), '
+        '"unlimited", or a number: at most that many times.',
     )
     enabled: bool = True
     customer_runnable: bool = Field(
@@ -66,6 +67,8 @@ def check_award(trigger: Trigger, usage: TriggerUsage, today: date) -> None:
         raise TriggerNotAllowed(f"The trigger '{trigger.trigger_id}' can be awarded once; it already was.")
     if frequency == "daily" and usage.last_day == today:
         raise TriggerNotAllowed(f"The trigger '{trigger.trigger_id}' was already awarded today (UTC).")
+    if frequency == "yearly" and usage.last_day is not None and usage.last_day.year == today.year:
+        raise TriggerNotAllowed(f"The trigger '{trigger.trigger_id}' was already awarded this year.")
     if isinstance(frequency, int) and usage.count >= frequency:
         raise TriggerNotAllowed(
             f"The trigger '{trigger.trigger_id}' can be awarded {frequency} times; it already was."

@@ -45,6 +45,7 @@ class Source(StrEnum):
     EXPIRY = "expiry"
     REFERRAL = "referral"
     IMPORT = "import"
+    TIER = "tier"  # VIP tiers: entry rewards and earn-multiplier bonuses
 
 
 class WalletLimitExceeded(ValidationFailed):

@@ -125,6 +125,30 @@ class CustomerCreatedPayload(_Payload):
     source: str = Field(description="Where the customer came from: shopify | api.")
 
 
+class TierChangedPayload(_Payload):
+    from_: str | None = Field(alias="from", description="The tier held before (null: none).")
+    from_name: str | None = Field(description="Its name.")
+    to: str | None = Field(description="The tier held now (null: none).")
+    to_name: str | None = Field(description="Its name.")
+    direction: Literal["up", "down"] = Field(description="up (reached) or down (lost after retention).")
+    tier: str | None = Field(description="The tier the event is about: reached (up) or lost (down).")
+    entry_coins: int = Field(description="Entry reward coins credited with this change (0: none).")
+    expires_on: date | None = Field(description="When the tier now held is lost if nothing new happens.")
+    customer: EventCustomer = Field(description=_CUSTOMER)
+
+
+class TierExpiringPayload(_Payload):
+    tier: str = Field(description="The tier about to be lost.")
+    tier_name: str = Field(description="Its name.")
+    expires_on: date = Field(description="The day the downgrade happens unless the customer qualifies again.")
+    days_left: int = Field(description="Days from the warning to expires_on.")
+    to: str | None = Field(description="The tier the customer would fall to (null: none).")
+    metric: str | None = Field(description="spend | orders | coins_earned | referrals.")
+    current: Decimal = Field(description="The metric's total in the window now, as a decimal string.")
+    needed: Decimal = Field(description="How much more keeps the tier, as a decimal string.")
+    customer: EventCustomer = Field(description=_CUSTOMER)
+
+
 # ---- filters -------------------------------------------------------------------------------------
 
 
@@ -140,8 +164,15 @@ class EventFilters(BaseModel):
     operations: Annotated[
         list[Operation] | None, Field(description="Send only credits, only debits, or both.")
     ] = None
+    directions: Annotated[
+        list[Literal["up", "down"]] | None, Field(description="Tier changes: only upgrades or downgrades.")
+    ] = None
+    tiers: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]] | None,
+        Field(description="Tier events: only about these tier ids (the tier reached, or lost)."),
+    ] = None
 
-    @field_validator("transaction_types", "operations", mode="after")
+    @field_validator("transaction_types", "operations", "directions", "tiers", mode="after")
     @classmethod
     def _empty_is_no_restriction(cls, value: list[Any] | None) -> list[Any] | None:
         return sorted(set(value)) if value else None
@@ -152,7 +183,12 @@ class EventFilters(BaseModel):
 
 
 # Filter key → the payload field it restricts. A new filter is a field above and a line here.
-_FILTERED_FIELD: dict[str, str] = {"transaction_types": "transaction_type", "operations": "operation"}
+_FILTERED_FIELD: dict[str, str] = {
+    "transaction_types": "transaction_type",
+    "operations": "operation",
+    "directions": "direction",
+    "tiers": "tier",
+}
 
 
 def filters_match(filters: EventFilters, event: OutboxEvent) -> bool:
@@ -276,7 +312,9 @@ class _Entry:
     name_of: Callable[[dict[str, Any]], str | None] | None = None
 
     def spec(self) -> EventSpec:
-        fields = {name: info.description or "" for name, info in self.payload.model_fields.items()}
+        fields = {
+            info.alias or name: info.description or "" for name, info in self.payload.model_fields.items()
+        }
         return EventSpec(
             name=self.name,
             display_name=self.display_name,
@@ -337,6 +375,54 @@ _ENTRIES: tuple[_Entry, ...] = (
         ),
         payload=ProfileUpdatedPayload,
         sample=_profile_updated_sample,
+    ),
+)
+
+
+def _tier_changed_sample(customer: Customer, now: datetime) -> dict[str, Any]:
+    return {
+        "from": None,
+        "from_name": None,
+        "to": "silver",
+        "to_name": "Silver",
+        "direction": "up",
+        "tier": "silver",
+        "entry_coins": 50,
+        "expires_on": None,
+        "customer": _customer(customer),
+    }
+
+
+def _tier_expiring_sample(customer: Customer, now: datetime) -> dict[str, Any]:
+    return {
+        "tier": "silver",
+        "tier_name": "Silver",
+        "expires_on": (now.date() + timedelta(days=7)).isoformat(),
+        "days_left": 7,
+        "to": None,
+        "metric": "spend",
+        "current": "20.00",
+        "needed": "80.00",
+        "customer": _customer(customer),
+    }
+
+
+_ENTRIES += (
+    _Entry(
+        name="tier_changed",
+        display_name="VIP Tier Changed",
+        description="A customer reached a higher VIP tier, or lost one after its retention period.",
+        payload=TierChangedPayload,
+        sample=_tier_changed_sample,
+        filters=("directions", "tiers"),
+    ),
+    _Entry(
+        name="tier_expiring",
+        display_name="VIP Tier Expiring",
+        description="A customer's VIP tier will be lost soon (sent the program's warning lead ahead).",
+        payload=TierExpiringPayload,
+        sample=_tier_expiring_sample,
+        filters=("tiers",),
     ),
 )
 _BY_NAME: dict[str, _Entry] = {entry.name: entry for entry in _ENTRIES}

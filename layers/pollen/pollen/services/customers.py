@@ -16,6 +16,7 @@ from pollen.services.ledger import customer_fields
 from pollen.services.orders import record_order_fact
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
+from pollen.storage.birthdays import put_birthday
 from pollen.storage.customers import CustomerRecord, CustomerStore, put_contact_links, put_customer
 from pollen.storage.keys import guest_orders_gsi1pk
 from pollen.storage.table import GSI1
@@ -102,6 +103,8 @@ def upsert_customer(
             reminder_days=program.expiry.reminder_days_before,
         )
         put_contact_links(tx, merchant_id, profile, existing.customer if existing else None)
+        if profile.birthday and profile.birthday != (existing.customer.birthday if existing else None):
+            put_birthday(tx, merchant_id, profile.customer_id, profile.birthday, now.date())  # birthdays job
         if existing is None:
             tx.put(customer_event(merchant_id, profile, now).to_item(), label="event")
         tx.commit()

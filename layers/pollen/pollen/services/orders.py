@@ -23,6 +23,7 @@ from pollen.domain.orders import OrderFacts, Target, check_limits, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
+from pollen.services import tier_qualification
 from pollen.services.container import Container
 from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency
@@ -159,6 +160,34 @@ def _customer_hint(facts: OrderFacts, hint: CustomerData | None) -> str | None:
     return facts.data.customer_id if facts.data else None
 
 
+def _order_read(
+    c: Container,
+    merchant_id: str,
+    order_id: str,
+    fact: OrderFacts,
+    *,
+    known_customer: str | None,
+    guest_email: str | None,
+    idempotency: Idempotency | None,
+) -> list[Key]:
+    """What the order's one BatchGetItem reads: the order first, the receipt last."""
+    keys = [order_key(merchant_id, order_id)]
+    if known_customer:
+        keys.append(customer_key(merchant_id, known_customer))
+    if guest_email:
+        keys.append(email_key(merchant_id, guest_email))
+    # usage of Pollen coupons and the customer's VIP tier totals: same read
+    keys.extend(
+        [
+            *coupon_keys(merchant_id, fact.data),
+            *tier_qualification.tier_keys(c, merchant_id, known_customer),
+        ]
+    )
+    if idempotency:
+        keys.append(idempotency.receipt_key(merchant_id))
+    return keys
+
+
 def record_order_fact(
     c: Container,
     merchant_id: str,
@@ -177,16 +206,18 @@ def record_order_fact(
         check_limits(fact.data, program.limits, program.earning)  # 422 before anything is read or written
     known_customer = _customer_hint(fact, customer) or c.order_customers.get(merchant_id, order_id)
 
+    guest_email = fact.data.email if fact.data and not known_customer else None
+
     def attempt() -> OrderOutcome:
-        keys = [order_key(merchant_id, order_id)]
-        if known_customer:
-            keys.append(customer_key(merchant_id, known_customer))
-        guest_email = fact.data.email if fact.data and not known_customer else None
-        if guest_email:
-            keys.append(email_key(merchant_id, guest_email))
-        keys.extend(coupon_keys(merchant_id, fact.data))  # usage of Pollen coupons: same read
-        if idempotency:
-            keys.append(idempotency.receipt_key(merchant_id))
+        keys = _order_read(
+            c,
+            merchant_id,
+            order_id,
+            fact,
+            known_customer=known_customer,
+            guest_email=guest_email,
+            idempotency=idempotency,
+        )
         found = c.table.batch_get(keys)
         order_found = found.get(keys[0])
         before = parse_order_item(order_found) if order_found else OrderRecord(order_id=order_id)
@@ -211,11 +242,17 @@ def record_order_fact(
             order, wallet, entries = apply_target(
                 order, start.wallet, target(order.facts, program.earning), program, now
             )
+            # ---- VIP tiers (services/tier_qualification.py): multiplier bonus, window totals, upgrade
+            # and entry reward, staged into this same transaction. The one insertion point for tiers.
+            order, wallet, entries, stage_tiers = tier_qualification.on_order(
+                c, merchant_id, order, wallet, entries, found=found, asked=keys, program=program, now=now
+            )
             change = WalletChange(existing, CustomerRecord(start.customer, wallet), entries)
             if change.changed:
                 stage_wallet_change(tx, merchant_id, change, program)
                 if existing is None:
                     put_contact_links(tx, merchant_id, start.customer, None)
+            stage_tiers(tx, start.customer)
         order = order.model_copy(update={"version": before.version + 1, "updated_at": now})
         put_order(tx, merchant_id, order, expected_version=before.version)
         after = change.after if change else None

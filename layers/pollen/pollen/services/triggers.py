@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pollen.domain.errors import Forbidden, NotFound
+from pollen.domain.tiers import Metric
 from pollen.domain.triggers import Trigger, TriggerSettings, check_award
 from pollen.domain.wallet import Source, TxnType
 from pollen.events.envelope import OutboxEvent
+from pollen.services import tier_qualification
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated, Plan, operate
@@ -84,6 +87,7 @@ def award_trigger(
     program = get_program(c, merchant_id)
     program.limits.check_coins(trigger.coins)
     usage_key = trigger_count_key(merchant_id, customer_id, trigger_id)
+    tier_read = tier_qualification.tier_keys(c, merchant_id, customer_id)  # VIP tiers: coins_earned
 
     def decide(record: CustomerRecord, found: dict[Key, dict[str, Any]]) -> Plan:
         usage = parse_usage(found.get(usage_key))
@@ -98,6 +102,19 @@ def award_trigger(
             note=trigger.name,
         )
 
+        # VIP tiers: the coins count towards coins_earned; an upgrade rides on this transaction
+        tiered = tier_qualification.on_fact(
+            c,
+            merchant_id,
+            customer_id,
+            {Metric.COINS_EARNED: Decimal(trigger.coins)},
+            wallet,
+            found=found,
+            asked=tier_read,
+            program=program,
+            now=now,
+        )
+
         def stage(tx: Transaction) -> None:
             put_usage(
                 tx,
@@ -107,8 +124,10 @@ def award_trigger(
                 before=usage,
                 after=usage.after_award(now.date()),
             )
+            if tiered.stage:
+                tiered.stage(tx, record.customer)
 
-        return Plan(wallet, [entry], stage)
+        return Plan(tiered.wallet, [entry, *tiered.entries], stage)
 
     return operate(
         c,
@@ -118,5 +137,5 @@ def award_trigger(
         now=now,
         idempotency=idempotency,
         program=program,
-        also_read=[usage_key],
+        also_read=[usage_key, *tier_read],
     )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.clock import isoformat
 from pollen.domain.orders import Attribution, CouponMisuse, OrderFacts
+from pollen.domain.tiers import OrderTier
 from pollen.storage.keys import Key, due_index, guest_orders_gsi1pk, order_key
 from pollen.storage.transactions import Transaction
 
@@ -32,6 +33,7 @@ class OrderRecord(BaseModel):
     confirm_on: date | None = Field(default=None, description="When pending coins are due to be confirmed.")
     attributions: list[Attribution] = Field(default_factory=list)
     coupon_misuse: list[CouponMisuse] = Field(default_factory=list)
+    tier: OrderTier | None = Field(default=None, description="What the order counts for in VIP tiers.")
     version: int = 0
     updated_at: datetime | None = None
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from pollen.domain.birthdays import Birthday
 from pollen.domain.wallet import LedgerEntry
 from pollen.storage.customers import CustomerRecord
 
@@ -37,6 +38,7 @@ class CustomerUpsert(BaseModel):
             "guest orders placed with it are credited to them. An app (customer token) cannot set it."
         ),
     )
+    birthday: Birthday | None = Field(default=None, description="MM-DD or YYYY-MM-DD (the year is optional).")
 
 
 class CustomerView(BaseModel):
@@ -45,6 +47,7 @@ class CustomerView(BaseModel):
     phone: str | None
     first_name: str | None
     last_name: str | None
+    birthday: str | None = None
     source: str
     email_verified: bool = False
     created_at: datetime

@@ -1,0 +1,400 @@
+"""VIP tier qualification riding on the facts' own transactions.
+
+* :func:`on_order` is called by the order use case (one insertion point in ``services/orders.py``):
+  it fixes the order's multiplier when the order is paid, credits or takes back the tier bonus
+  (``source: tier``), moves the customer's window totals by what the order now counts for (refunds
+  and cancellations take back), and upgrades at once with the entry reward (``source: tier``) — all
+  staged into the order's transaction. Its one extra read (the ``TIER`` item) joins the order's
+  BatchGetItem, so an order that upgrades a tier still costs 2 DynamoDB calls.
+* :func:`stage_referral_completed` is the hook for the referrals use case: call it inside the
+  transaction that completes a referral, with the referrer's tier item read in the same batch.
+* :func:`settle_tier` is what the daily job and the re-evaluation job do for one customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pollen.domain.customers import Customer
+from pollen.domain.orders import eligible_amount, refunded_amount
+from pollen.domain.program import Program
+from pollen.domain.tiers import (
+    Decision,
+    Metric,
+    OrderTier,
+    TierProgram,
+    TierState,
+    Totals,
+    bonus,
+    demote_if_due,
+    evaluate,
+    expires_on,
+    month_of,
+    multiplier,
+)
+from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
+from pollen.events.envelope import OutboxEvent
+from pollen.services.container import Container
+from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_change
+from pollen.storage.customers import CustomerRecord, parse_customer_item
+from pollen.storage.keys import Key, customer_key
+from pollen.storage.orders import OrderRecord
+from pollen.storage.tiers import parse_tier_state, put_member, put_tier_state, tier_program_of, tier_state_key
+from pollen.storage.transactions import Transaction
+
+TIER_CHANGED = "tier_changed"
+TIER_EXPIRING = "tier_expiring"
+
+Stage = Callable[[Transaction, Customer], None]
+
+
+def tier_program(c: Container, merchant_id: str) -> TierProgram | None:
+    """The merchant's tier program from the cached config (None, or no tiers: tiers are off)."""
+    config = c.config.get(merchant_id)
+    program = tier_program_of(config) if config else None
+    return program if program and program.tiers else None
+
+
+def tier_keys(c: Container, merchant_id: str, customer_id: str | None) -> list[Key]:
+    """What a fact's batch read must add for tiers: the customer's TIER item (nothing when tiers are off)."""
+    if customer_id is None or tier_program(c, merchant_id) is None:
+        return []
+    return [tier_state_key(merchant_id, customer_id)]
+
+
+def _state(
+    c: Container, merchant_id: str, customer_id: str, found: dict[Key, dict[str, Any]], asked: list[Key]
+) -> TierState:
+    key = tier_state_key(merchant_id, customer_id)
+    item = found.get(key) if key in asked else c.table.get(key, consistent=True)
+    return parse_tier_state(item, customer_id)
+
+
+# ---- events --------------------------------------------------------------------------------------
+
+
+def tier_changed_event(
+    merchant_id: str, decision: Decision, program: TierProgram, customer: Customer, now: datetime
+) -> OutboxEvent:
+    change = decision.change
+    assert change is not None
+    tier = change.to_tier if change.direction == "up" else change.from_tier
+    return OutboxEvent(
+        event_type=TIER_CHANGED,
+        merchant_id=merchant_id,
+        customer_id=customer.customer_id,
+        occurred_at=now,
+        payload={
+            "from": change.from_tier.tier_id if change.from_tier else None,
+            "from_name": change.from_tier.name if change.from_tier else None,
+            "to": change.to_tier.tier_id if change.to_tier else None,
+            "to_name": change.to_tier.name if change.to_tier else None,
+            "direction": change.direction.value,
+            "tier": tier.tier_id if tier else None,
+            "entry_coins": decision.entry_coins,
+            "expires_on": _iso(expires_on(decision.state, program)),
+            "customer": customer_fields(customer),
+        },
+    )
+
+
+def tier_expiring_event(
+    merchant_id: str, state: TierState, program: TierProgram, customer: Customer, now: datetime
+) -> OutboxEvent:
+    expiry = state.warned_for
+    assert expiry is not None
+    held = program.index(state.tier_id)
+    metric = program.metric
+    value = state.value(metric, program.window, now.date()) if metric else Decimal(0)
+    to = program.tiers[program.qualified(value)] if program.qualified(value) >= 0 else None
+    tier = program.tiers[held]
+    return OutboxEvent(
+        event_type=TIER_EXPIRING,
+        merchant_id=merchant_id,
+        customer_id=customer.customer_id,
+        occurred_at=now,
+        payload={
+            "tier": tier.tier_id,
+            "tier_name": tier.name,
+            "expires_on": expiry.isoformat(),
+            "days_left": (expiry - now.date()).days,
+            "to": to.tier_id if to else None,
+            "metric": metric.value if metric else None,
+            "current": str(value),
+            "needed": str(max(Decimal(0), tier.threshold.value - value)),
+            "customer": customer_fields(customer),
+        },
+    )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+# ---- applying a decision ---------------------------------------------------------------------------
+
+
+def _entry_credit(
+    wallet: Wallet, decision: Decision, program: Program, now: datetime
+) -> tuple[Wallet, list[LedgerEntry]]:
+    if not decision.entry_coins or decision.change is None or decision.change.to_tier is None:
+        return wallet, []
+    tier = decision.change.to_tier
+    wallet, entry = wallet.credit(
+        decision.entry_coins,
+        type=TxnType.REWARD,
+        source=Source.TIER,
+        reference=tier.tier_id,
+        now=now,
+        expiry_days=program.expiry.days,
+        note=f"{tier.name} entry reward",
+    )
+    return wallet, [entry]
+
+
+def _stager(
+    merchant_id: str,
+    before: TierState,
+    decision: Decision,
+    tiers: TierProgram,
+    now: datetime,
+    *,
+    force: bool = False,
+    n: int = 0,
+) -> Stage | None:
+    """Stage the state (when it changed, or ``force``), the member line and the decision's events."""
+    after = decision.state
+    if after == before and decision.change is None and decision.warning is None and not force:
+        return None
+    written = after.model_copy(update={"version": before.version + 1})
+
+    suffix = f"-{n}" if n else ""  # labels unique when two customers' tiers share a transaction
+
+    def stage(tx: Transaction, customer: Customer) -> None:
+        put_tier_state(
+            tx,
+            merchant_id,
+            written,
+            tiers,
+            now.date(),
+            expected_version=before.version,
+            label=f"tier{suffix}",
+        )
+        if before.version == 0 or before.tier_id != written.tier_id:
+            put_member(tx, merchant_id, written.customer_id, written.tier_id, label=f"tier-member{suffix}")
+        if decision.change is not None:
+            event = tier_changed_event(merchant_id, decision, tiers, customer, now)
+            tx.put(event.to_item(), label=f"tier-event{suffix}")
+        if decision.warning is not None:
+            tx.put(
+                tier_expiring_event(merchant_id, written, tiers, customer, now).to_item(),
+                label=f"tier-warning{suffix}",
+            )
+
+    return stage
+
+
+def _nothing(tx: Transaction, customer: Customer) -> None:
+    """Nothing to stage."""
+
+
+def order_counts(order: OrderRecord, program: Program) -> Totals:
+    """What a paid order counts for in every metric now (nothing once cancelled or fully refunded)."""
+    facts = order.facts
+    if not facts.paid or facts.cancelled or facts.data is None:
+        return {}
+    rule = program.earning
+    spend = max(Decimal(0), eligible_amount(facts.data, rule) - refunded_amount(facts, rule))
+    fully_refunded = bool(facts.refunds) and spend == 0
+    return {
+        Metric.SPEND: spend,
+        Metric.ORDERS: Decimal(0 if fully_refunded else 1),
+        Metric.COINS_EARNED: Decimal(order.applied_credited + order.applied_pending),
+    }
+
+
+def _deltas(now_counts: Totals, counted: Totals) -> Totals:
+    return {m: now_counts.get(m, Decimal(0)) - counted.get(m, Decimal(0)) for m in Metric}
+
+
+def _bonus(
+    order: OrderRecord, current: OrderTier, wallet: Wallet, program: Program, now: datetime
+) -> tuple[OrderTier, Wallet, list[LedgerEntry], int]:
+    """Move the tier bonus (``source: tier``) to what the order's applied coins now call for.
+    Returns the order's tier record, the wallet, the entries and the order's new shortfall."""
+    entries: list[LedgerEntry] = []
+    shortfall = order.shortfall
+    goal_credited = bonus(order.applied_credited, current.multiplier)
+    goal_pending = bonus(order.applied_pending, current.multiplier)
+    delta = goal_credited - current.bonus_credited
+    if delta > 0:
+        wallet, entry = wallet.credit(
+            delta,
+            type=TxnType.REWARD,
+            source=Source.TIER,
+            reference=order.order_id,
+            now=now,
+            expiry_days=program.expiry.days,
+            note=f"tier bonus x{current.multiplier.normalize()}",
+        )
+        entries.append(entry)
+    elif delta < 0:
+        take = min(-delta, wallet.balance)
+        shortfall += -delta - take  # like the order's own clawback: never below zero
+        if take:
+            wallet, entry = wallet.debit(
+                take,
+                type=TxnType.REVERSAL,
+                source=Source.TIER,
+                reference=order.order_id,
+                now=now,
+                note="tier bonus taken back",
+            )
+            entries.append(entry)
+    if goal_pending != current.bonus_pending:
+        wallet = wallet.with_pending(goal_pending - current.bonus_pending)
+    current = current.model_copy(update={"bonus_credited": goal_credited, "bonus_pending": goal_pending})
+    return current, wallet, entries, shortfall
+
+
+def on_order(
+    c: Container,
+    merchant_id: str,
+    order: OrderRecord,
+    wallet: Wallet,
+    entries: list[LedgerEntry],
+    *,
+    found: dict[Key, dict[str, Any]],
+    asked: list[Key],
+    program: Program,
+    now: datetime,
+) -> tuple[OrderRecord, Wallet, list[LedgerEntry], Stage]:
+    """The tier side of one order fact. ``order`` has its coins applied, ``wallet`` and ``entries``
+    are after them; returns all three with the tier's part added, and what to stage."""
+    tiers = tier_program(c, merchant_id)
+    if tiers is None or order.customer_id is None:
+        return order, wallet, entries, _nothing
+    before = _state(c, merchant_id, order.customer_id, found, asked)
+    current = order.tier or OrderTier()
+    if order.facts.paid and current.month is None and order.paid_at is not None:
+        # the multiplier of the tier held when the order is paid (before this order's own upgrade)
+        current = current.model_copy(
+            update={"multiplier": multiplier(before, tiers), "month": month_of(order.paid_at.date())}
+        )
+    current, wallet, extra, shortfall = _bonus(order, current, wallet, program, now)
+    state = before
+    if current.month is not None:
+        counts = order_counts(order, program)
+        paid_day = order.paid_at.date() if order.paid_at else now.date()
+        state = state.add(_deltas(counts, current.counted), paid_day, now.date())
+        current = current.model_copy(update={"counted": counts})
+    stage: Stage = _nothing
+    if state != before:
+        decision = evaluate(state, tiers, now)
+        wallet, reward = _entry_credit(wallet, decision, program, now)
+        extra.extend(reward)
+        stage = _stager(merchant_id, before, decision, tiers, now) or _nothing
+    order = order.model_copy(update={"tier": current, "shortfall": shortfall})
+    return order, wallet, [*entries, *extra], stage
+
+
+# ---- hooks for other facts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactOutcome:
+    """A fact's tier side: the wallet after any entry reward, its ledger entries, what to stage."""
+
+    wallet: Wallet
+    entries: list[LedgerEntry] = field(default_factory=list)
+    stage: Stage | None = None
+
+
+def on_fact(
+    c: Container,
+    merchant_id: str,
+    customer_id: str,
+    deltas: Totals,
+    wallet: Wallet,
+    *,
+    found: dict[Key, dict[str, Any]],
+    asked: list[Key],
+    program: Program,
+    now: datetime,
+    n: int = 0,
+) -> FactOutcome:
+    """Count ``deltas`` (e.g. ``{Metric.REFERRALS: 1}``) for the customer today and upgrade if they now
+    reach a higher tier. Read :func:`tier_keys` in the fact's batch, stage the outcome in its transaction."""
+    tiers = tier_program(c, merchant_id)
+    if tiers is None:
+        return FactOutcome(wallet)
+    before = _state(c, merchant_id, customer_id, found, asked)
+    state = before.add(deltas, now.date(), now.date())
+    if state == before:
+        return FactOutcome(wallet)
+    decision = evaluate(state, tiers, now)
+    wallet, entries = _entry_credit(wallet, decision, program, now)
+    return FactOutcome(wallet, entries, _stager(merchant_id, before, decision, tiers, now, n=n))
+
+
+def stage_referral_completed(
+    c: Container,
+    merchant_id: str,
+    referrer_id: str,
+    wallet: Wallet,
+    *,
+    found: dict[Key, dict[str, Any]],
+    asked: list[Key],
+    program: Program,
+    now: datetime,
+) -> FactOutcome:
+    """The referrals hook: one more completed referral for ``referrer_id`` (the ``referrals`` metric).
+    Its writes are labelled ``tier-2``..., so it can share the referee's order transaction."""
+    return on_fact(
+        c,
+        merchant_id,
+        referrer_id,
+        {Metric.REFERRALS: Decimal(1)},
+        wallet,
+        found=found,
+        asked=asked,
+        program=program,
+        now=now,
+        n=2,
+    )
+
+
+# ---- the daily job and the re-evaluation job -----------------------------------------------------------
+
+
+def settle_tier(c: Container, merchant_id: str, customer_id: str, now: datetime, program: Program) -> str:
+    """Re-read the customer and their tier state; apply a due downgrade, warning or (after a program
+    change) upgrade; rewrite a stale due-index entry. Returns what happened. 2 calls when it writes."""
+    config = c.config.get(merchant_id)
+    tiers = (tier_program_of(config) if config else None) or TierProgram(version=1, updated_at=now)
+    ckey, tkey = customer_key(merchant_id, customer_id), tier_state_key(merchant_id, customer_id)
+    found = c.table.batch_get([ckey, tkey])
+    if ckey not in found or tkey not in found:
+        return "gone"
+    before = parse_tier_state(found[tkey], customer_id)
+    decision = demote_if_due(before, tiers, now)
+    stored_due = str(found[tkey].get("GSI1SK", "")).split("#", 1)[0]
+    stale = bool(stored_due) and stored_due <= now.date().isoformat()
+    stage = _stager(merchant_id, before, decision, tiers, now, force=stale)
+    if stage is None:
+        return "unchanged"  # the index was behind the table
+    record = parse_customer_item(found[ckey])
+    wallet, entries = _entry_credit(record.wallet, decision, program, now)
+    tx = c.table.transaction()
+    if entries:
+        after = CustomerRecord(record.customer, wallet)
+        stage_wallet_change(tx, merchant_id, WalletChange(record, after, entries), program)
+    stage(tx, record.customer)
+    tx.commit()
+    if decision.change is not None:
+        return f"tier_{decision.change.direction.value}"
+    return "warned" if decision.warning else "reindexed"

@@ -1,0 +1,267 @@
+"""VIP tiers for the APIs: the program (admin), member counts, the re-evaluation job, a customer's tier
+and the multiplier the cart shows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pollen.domain.errors import PreconditionFailed, RetryableConflict
+from pollen.domain.program import Program
+from pollen.domain.tiers import (
+    Benefits,
+    Metric,
+    TierProgram,
+    TierProgramSettings,
+    TierState,
+    expires_on,
+    multiplier,
+    progress,
+)
+from pollen.events.envelope import OutboxEvent
+from pollen.observability import logger
+from pollen.services.container import Container, container
+from pollen.services.jobs import Cadence, JobResult, register
+from pollen.services.merchants import merchant_config
+from pollen.services.program import get_program
+from pollen.services.retry import retrying
+from pollen.services.tier_qualification import settle_tier, tier_program
+from pollen.storage.errors import ConditionFailed
+from pollen.storage.tiers import (
+    MEMBER_SHARDS,
+    TIER_ENTITY,
+    JobStatus,
+    due_tier_items,
+    members_page,
+    parse_status,
+    parse_tier_state,
+    put_tiers,
+    running_jobs,
+    status_item,
+    status_key,
+    tier_program_of,
+    tier_state_key,
+)
+
+REEVALUATE_PER_RUN = 500  # members re-evaluated per merchant per hourly run (the job resumes after)
+
+
+# ---- the program -----------------------------------------------------------------------------------
+
+
+def get_tiers(c: Container, merchant_id: str) -> TierProgram | None:
+    return tier_program_of(merchant_config(c, merchant_id))
+
+
+def member_counts(c: Container, merchant_id: str) -> dict[str, int]:
+    """Members per tier id, counted from the member lines (one Query per shard and 1 MB page)."""
+    counts: Counter[str] = Counter()
+    for shard in range(MEMBER_SHARDS):
+        cursor: str | None = None
+        while True:
+            items, cursor = members_page(c.table, merchant_id, shard, cursor, limit=1000)
+            counts.update(str(i["tier_id"]) for i in items if i.get("tier_id"))
+            if cursor is None:
+                break
+    return dict(counts)
+
+
+def put_tier_program(
+    c: Container,
+    merchant_id: str,
+    settings: TierProgramSettings,
+    *,
+    now: datetime,
+    expected_version: int | None,
+) -> TierProgram:
+    """Replace the tier program (If-Match: ``expected_version``) and start re-evaluating members
+    against it in the background (the request itself re-evaluates no one)."""
+    current = get_tiers(c, merchant_id)
+    base = current.version if current else 0
+    if expected_version is not None and expected_version != base:
+        raise PreconditionFailed("The tier program changed since you read it; fetch it again.")
+    program = TierProgram(**settings.model_dump(), version=base + 1, updated_at=now)
+    tx = c.table.transaction()
+    put_tiers(tx, merchant_id, program, expected_version=base)
+    status = JobStatus(program_version=program.version, state="running", started_at=now)
+    tx.put(status_item(merchant_id, status), label="tier-job")
+    event = OutboxEvent(
+        event_type="tiers_updated",
+        merchant_id=merchant_id,
+        occurred_at=now,
+        payload={"version": program.version, "settings": settings.model_dump(mode="json")},
+    )
+    tx.put(event.to_item(), label="event")
+    try:
+        tx.commit()
+    except ConditionFailed as exc:
+        if expected_version is not None:
+            raise PreconditionFailed("The tier program changed since you read it; fetch it again.") from exc
+        raise RetryableConflict("The tier program was changed concurrently; retry the request.") from exc
+    finally:
+        c.config.invalidate(merchant_id)
+    return program
+
+
+def job_status(c: Container, merchant_id: str) -> JobStatus:
+    return parse_status(c.table.get(status_key(merchant_id), consistent=True))
+
+
+def _settle(c: Container, merchant_id: str, customer_id: str, now: datetime, program: Program) -> str:
+    def attempt() -> str:
+        return settle_tier(c, merchant_id, customer_id, now, program)
+
+    return retrying(attempt)
+
+
+def reevaluate(
+    c: Container, merchant_id: str, now: datetime, *, budget: int = REEVALUATE_PER_RUN
+) -> JobStatus:
+    """Re-evaluate up to ``budget`` customers with tier totals against the current program, from
+    where the last run stopped (shard + cursor, saved after every page): resumable and bounded."""
+    status = job_status(c, merchant_id)
+    tiers = get_tiers(c, merchant_id)
+    if status.state != "running" or tiers is None:
+        return status
+    if status.program_version != tiers.version:  # a newer program: start over
+        status = JobStatus(program_version=tiers.version, state="running", started_at=now)
+    program = get_program(c, merchant_id)
+    done = 0
+    while status.shard < MEMBER_SHARDS and done < budget:
+        items, cursor = members_page(
+            c.table, merchant_id, status.shard, status.cursor, limit=min(100, budget - done)
+        )
+        for item in items:
+            outcome = _settle(c, merchant_id, str(item["customer_id"]), now, program)
+            status = status.model_copy(
+                update={
+                    "evaluated": status.evaluated + 1,
+                    "changed": status.changed + outcome.startswith("tier_"),
+                }
+            )
+        done += len(items)
+        status = (
+            status.model_copy(update={"cursor": cursor})
+            if cursor
+            else status.model_copy(update={"shard": status.shard + 1, "cursor": None})
+        )
+        c.table.put(status_item(merchant_id, status))
+    if status.shard >= MEMBER_SHARDS:
+        status = status.model_copy(update={"state": "done", "finished_at": now})
+        c.table.put(status_item(merchant_id, status))
+    return status
+
+
+@register(Cadence.HOURLY, "tier-reevaluation")
+def run_reevaluation(now: datetime) -> JobResult:
+    c = container()
+    evaluated = 0
+    for merchant_id in running_jobs(c.table):
+        before = job_status(c, merchant_id).evaluated
+        status = reevaluate(c, merchant_id, now)
+        evaluated += status.evaluated - before if status.evaluated >= before else status.evaluated
+    logger.info("tier re-evaluation", extra={"evaluated": evaluated})
+    return JobResult(job="tier-reevaluation", processed=evaluated, detail=f"{evaluated} members re-evaluated")
+
+
+# ---- a customer's tier ---------------------------------------------------------------------------------
+
+
+class TierProgress(BaseModel):
+    metric: Metric
+    current: Decimal = Field(description="The metric's total inside the window.")
+    needed: Decimal = Field(description="How much more reaches the next tier.")
+    percent: int = Field(ge=0, le=100)
+
+
+class TierSummary(BaseModel):
+    tier_id: str
+    name: str
+    threshold: Decimal
+    benefits: Benefits
+
+
+class CustomerTier(BaseModel):
+    customer_id: str
+    tier: TierSummary | None = Field(description="The tier held now (null: none yet).")
+    since: datetime | None
+    expires_on: str | None = Field(description="When the tier is lost if nothing new happens (null: never).")
+    benefits: Benefits | None
+    next_tier: TierSummary | None
+    progress: TierProgress | None = Field(description="Towards next_tier (null at the top).")
+    window: dict[str, Any]
+
+
+def _summary(program: TierProgram, index: int) -> TierSummary | None:
+    if index < 0:
+        return None
+    tier = program.tiers[index]
+    return TierSummary(
+        tier_id=tier.tier_id, name=tier.name, threshold=tier.threshold.value, benefits=tier.benefits
+    )
+
+
+def customer_tier(c: Container, merchant_id: str, customer_id: str, now: datetime) -> CustomerTier:
+    """The customer's tier, benefits and progress: one GetItem (the program comes from the cached config).
+    A customer Pollen has no totals for simply has no tier yet."""
+    program = tier_program(c, merchant_id) or TierProgram(version=1, updated_at=now)
+    item = c.table.get(tier_state_key(merchant_id, customer_id))
+    state = parse_tier_state(item, customer_id)
+    held = program.index(state.tier_id)
+    nxt, prog = progress(state, program, now.date())
+    expiry = expires_on(state, program)
+    current = _summary(program, held)
+    return CustomerTier(
+        customer_id=customer_id,
+        tier=current,
+        since=state.since if current else None,
+        expires_on=expiry.isoformat() if expiry else None,
+        benefits=current.benefits if current else None,
+        next_tier=_summary(program, nxt),
+        progress=TierProgress(
+            metric=prog.metric, current=prog.current, needed=prog.needed, percent=prog.percent
+        )
+        if prog
+        else None,
+        window=program.window.model_dump(mode="json"),
+    )
+
+
+def cart_multiplier(c: Container, merchant_id: str, customer_id: str | None) -> Decimal:
+    """The earn multiplier a known customer's order would get now (one GetItem; none without tiers)."""
+    program = tier_program(c, merchant_id)
+    if program is None or customer_id is None:
+        return Decimal(1)
+    state: TierState = parse_tier_state(c.table.get(tier_state_key(merchant_id, customer_id)), customer_id)
+    return multiplier(state, program)
+
+
+# ---- the daily job -------------------------------------------------------------------------------------
+
+
+@register(Cadence.DAILY, "tiers")
+def run_daily(now: datetime) -> JobResult:
+    """Downgrades whose retention ended, ``tier_expiring`` warnings, and stale index entries: only the
+    customers listed in the daily due index up to today (one Query per shard), each re-read and
+    changed under its version. One failing customer does not stop the others."""
+    c = container()
+    outcomes: Counter[str] = Counter()
+    errors: list[Exception] = []
+    for item in due_tier_items(c.table, now.date()):
+        if item.get("entity") != TIER_ENTITY:
+            continue
+        merchant_id, customer_id = str(item["merchant_id"]), str(item["customer_id"])
+        try:
+            outcomes[_settle(c, merchant_id, customer_id, now, get_program(c, merchant_id))] += 1
+        except Exception as exc:
+            logger.exception("tier settlement failed", extra={"pk": item.get("PK")})
+            errors.append(exc)
+    detail = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items())) or "nothing due"
+    logger.info("tier run", extra={"detail": detail, "failed": len(errors)})
+    if errors:
+        raise ExceptionGroup(f"tiers: {len(errors)} customers failed", errors)
+    return JobResult(job="tiers", processed=sum(outcomes.values()), detail=detail)
