@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from infra.apigw import build_http_event, match_route, to_http_response
+from infra.local.static import StaticSite
 from infra.template import FunctionSpec, HttpRoute, Resolver
 
 log = logging.getLogger("pollen.local.http")
@@ -171,6 +172,7 @@ class LocalApi:
     cors: CorsConfig | None = None
     stage: str = "$default"
     account_id: str = "123456789012"
+    static: StaticSite | None = None  # the built dashboard under /dashboard
     _routes: list[HttpRoute] = field(default_factory=list, init=False)
     _owners: dict[HttpRoute, FunctionSpec] = field(default_factory=dict, init=False)
     _openapi: dict[str, Any] | None = field(default=None, init=False)
@@ -243,6 +245,8 @@ class LocalApi:
         return status, [*headers, ("apigw-requestid", request_id)], body
 
     def _local_route(self, method: str, path: str, request: LocalRequest) -> ResponseParts | None:
+        if self.static is not None and (served := self.static.serve(method, path)) is not None:
+            return served
         if method == "GET" and path == "/openapi.json" and self.openapi_source is not None:
             return _json_response(200, self.openapi(request.header("host")))
         if method == "GET" and path == "/docs":
