@@ -41,7 +41,8 @@ class StaticSite:
         root = self.root.resolve()
         if not target.is_relative_to(root) or not target.is_file():
             return _text(404, "Not Found")
-        content_type = TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        guessed = mimetypes.guess_type(target.name)[0]
+        content_type = TYPES.get(target.suffix) or guessed or "application/octet-stream"
         immutable = target.parent.name == "assets"
         cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
         return 200, [("content-type", content_type), ("cache-control", cache)], target.read_bytes()

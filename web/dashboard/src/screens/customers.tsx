@@ -126,10 +126,12 @@ function WalletCard({ wallet }: { wallet: Wallet }) {
       <dl class="stats">
         <div>
           <dt>Balance</dt>
-          <dd data-testid="balance">{num(wallet.balance)}</dd>
-          <small class="muted">
-            worth {wallet.balance_value} {wallet.currency}
-          </small>
+          <dd>
+            <span data-testid="balance">{num(wallet.balance)}</span>
+            <small class="muted worth">
+              worth {wallet.balance_value} {wallet.currency}
+            </small>
+          </dd>
         </div>
         <div>
           <dt>Pending</dt>
