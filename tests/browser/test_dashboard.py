@@ -344,6 +344,34 @@ def test_api_keys_created_once_listed_and_revoked(
     row.get_by_role("button", name=f"Revoke key {name}").click()
     expect(row).to_contain_text("revoked")
     assert http.get("/v1/rewards", headers={"x-api-key": key}).status_code == 401
+
+
+def test_every_screen_fits_a_phone_works_from_the_keyboard_and_passes_axe(
+    dashboard: Dashboard, stack: LocalStack, http: httpx.Client
+) -> None:
+    customer, _, _ = paid_customer(http, stack)
+    dashboard.sign_in()
+    page = dashboard.page
     page.set_viewport_size(PHONE)
-    dashboard.go("analytics")
-    dashboard.shot("analytics-375px")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Customers"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Customers", level=1)).to_be_visible()
+    loaded = page.evaluate("() => performance.getEntriesByType('navigation').length")
+    for screen, ready in [
+        ("analytics", page.get_by_role("heading", name="Analytics", level=1)),
+        (f"customers/{customer}", page.get_by_test_id("balance")),
+        ("program", page.get_by_role("region", name="Rewards catalogue").get_by_role("table")),
+        ("events", page.get_by_role("region", name="Dead letters").get_by_role("button", name="Refresh")),
+        ("keys", page.get_by_role("region", name="Keys").get_by_role("table")),
+    ]:
+        dashboard.go(screen)
+        expect(ready).to_be_visible()
+        expect(page.get_by_role("status").filter(has_text="Loading")).to_have_count(0)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], screen
+        assert dashboard.axe() == [], screen
+        dashboard.shot(f"{screen.split('/')[0]}-375px")
+    assert page.evaluate("() => performance.getEntriesByType('navigation').length") == loaded  # no reloads

@@ -187,7 +187,7 @@ function Breakdown({ name, rows, currency }: { name: string; rows: Row[] | undef
   if (!rows) return null;
   const money = name.includes("revenue");
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={0}>
       <table data-breakdown={name}>
         <caption>{title(name)}</caption>
         <thead>
@@ -303,7 +303,7 @@ function Plot({ series, labels }: { series: Series; labels: Record<string, strin
       <div ref={box} class="chart" role="img" aria-label={`Chart of ${series.metrics.map((n) => labels[n] ?? n).join(", ")} by ${series.granularity}`} />
       <details>
         <summary>Chart data as a table</summary>
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

@@ -235,7 +235,7 @@ function History({ base, customerId }: { base: string; customerId: string }) {
           items.length === 0 ? (
             <Empty>No transactions yet.</Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table>
                 <thead>
                   <tr>
@@ -289,7 +289,7 @@ function Coupons({ base }: { base: string }) {
           items.length === 0 ? (
             <Empty>No coupons yet.</Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table>
                 <thead>
                   <tr>
@@ -398,7 +398,7 @@ function OrderDetail({ orderId, customerId }: { orderId: string; customerId: str
             {o.attributions.length === 0 ? (
               <Empty>No Pollen coupon or referral was used on this order.</Empty>
             ) : (
-              <div class="table-wrap">
+              <div class="table-wrap" tabIndex={0}>
                 <table>
                   <thead>
                     <tr>

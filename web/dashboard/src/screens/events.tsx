@@ -135,7 +135,7 @@ function Integrations({ loaded }: { loaded: ReturnType<typeof useLoad<{ items: I
           data.items.length === 0 ? (
             <Empty>No integrations yet. Add Klaviyo, Omnisend or a signed webhook.</Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table>
                 <thead>
                   <tr>
@@ -302,7 +302,7 @@ function Subscriptions({ integrations, onSent }: { integrations: Integration[]; 
           data.items.length === 0 ? (
             <Empty>No events are sent yet.</Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table>
                 <thead>
                   <tr>
@@ -513,7 +513,7 @@ function DeliveryLog() {
           data.items.length === 0 ? (
             <Empty>No deliveries yet.</Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table data-testid="delivery-log">
                 <thead>
                   <tr>
@@ -607,7 +607,7 @@ function DeadLetters({ onReplayed }: { onReplayed: () => void }) {
           data.items.length === 0 ? (
             <Empty>No dead letters: every delivery went through or is still being tried.</Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table data-testid="dead-letters">
                 <thead>
                   <tr>

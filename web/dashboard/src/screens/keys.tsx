@@ -63,7 +63,7 @@ export function ApiKeys() {
             data.items.length === 0 ? (
               <Empty>No keys.</Empty>
             ) : (
-              <div class="table-wrap">
+              <div class="table-wrap" tabIndex={0}>
                 <table>
                   <thead>
                     <tr>

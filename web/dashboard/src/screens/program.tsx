@@ -186,7 +186,7 @@ function Triggers() {
           data.items.length === 0 ? (
             <Empty>No triggers yet.</Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table>
                 <thead>
                   <tr>
@@ -338,7 +338,7 @@ function Rewards() {
           data.items.length === 0 ? (
             <Empty>No rewards yet: customers cannot spend coins until you add one.</Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table>
                 <thead>
                   <tr>
