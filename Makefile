@@ -64,7 +64,7 @@ bench: $(STAMP) dashboard ## Benchmarks: DynamoDB round trips and latency per re
 requirements: $(STAMP) ## Export the layer's requirements.txt from pyproject.toml
 	$(BIN)/python -m infra.requirements --write
 
-build: ## sam build (needs the AWS SAM CLI)
+build: dashboard ## sam build (needs the AWS SAM CLI; builds the dashboard first)
 	sam build
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
