@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,7 @@ def paid_customer(http: httpx.Client, stack: LocalStack) -> tuple[str, str, str]
     order: dict[str, Any] = copy.deepcopy(json.loads((FIXTURES / "orders_paid.json").read_text()))
     order["id"] = 400_000 + uuid.uuid4().int % 100_000
     order["customer"]["id"] = customer
+    order["created_at"] = order["processed_at"] = datetime.now(UTC).isoformat()  # counts in today's analytics
     email = f"browser-{customer}@example.com"
     order["customer"]["email"] = order["email"] = email
     raw = json.dumps(order).encode()

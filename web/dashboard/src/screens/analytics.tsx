@@ -95,6 +95,7 @@ export function Analytics() {
                 type="button"
                 aria-pressed={range === value}
                 onClick={() => {
+                  if (value === range && offset === 0) summary.reload(); // the same frame again: fresh numbers
                   setRange(value);
                   setOffset(0);
                 }}
@@ -150,7 +151,7 @@ function Report({ summary, query }: { summary: Summary; query: Record<string, st
                 <Kpi key={m.name} metric={m} currency={summary.currency} />
               ))}
             </ul>
-            {group === "orders" && <Breakdown name="attributed_revenue_by_source" rows={summary.breakdowns.attributed_revenue_by_source} currency={summary.currency} />}
+            {group === "orders" && <Breakdown name="attributed_revenue_by_source" rows={summary.breakdowns.attributed_revenue_by_source} currency={summary.currency} showCaption />}
           </Section>
         );
       })}
@@ -183,13 +184,13 @@ function Kpi({ metric: m, currency }: { metric: Metric; currency: string }) {
   );
 }
 
-function Breakdown({ name, rows, currency }: { name: string; rows: Row[] | undefined; currency: string }) {
+function Breakdown({ name, rows, currency, showCaption = false }: { name: string; rows: Row[] | undefined; currency: string; showCaption?: boolean }) {
   if (!rows) return null;
   const money = name.includes("revenue");
   return (
     <div class="table-wrap" tabIndex={0}>
       <table data-breakdown={name}>
-        <caption>{title(name)}</caption>
+        <caption class={showCaption ? undefined : "sr-only"}>{title(name)}</caption>
         <thead>
           <tr>
             <th scope="col">Source</th>
