@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from pollen.integrations.shopify.webhooks import sign
 from tests.e2e import conftest as e2e
@@ -43,6 +43,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+
+expect.set_options(timeout=15_000)  # a shared CI machine can be slow; a real failure still fails
 
 stack = e2e.stack  # the local stack fixture of the e2e tests (its own instance for these tests)
 http = e2e.http

@@ -307,7 +307,7 @@ def test_program_edit_shows_a_conflict_instead_of_overwriting(
     dashboard.shot("program-conflict")
     alert.get_by_role("button", name="Load the latest version").click()
     page.get_by_role("button", name="Save program").click()
-    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(page.get_by_text("Saved: version")).to_be_visible()
 
     # A reward of each kind can be made; the dynamic one is shown as such.
     reward_id = f"browser-{uuid.uuid4().hex[:6]}"
@@ -385,3 +385,34 @@ def test_every_screen_fits_a_phone_works_from_the_keyboard_and_passes_axe(
         assert dashboard.axe() == [], screen
         dashboard.shot(f"{screen.split('/')[0]}-375px")
     assert page.evaluate("() => performance.getEntriesByType('navigation').length") == loaded  # no reloads
+
+
+@pytest.mark.parametrize(
+    ("title", "path"), [("Referral program", "/v1/admin/referral-program"), ("VIP tiers", "/v1/admin/tiers")]
+)
+def test_referral_program_and_tiers_save_with_if_match_or_say_the_api_is_missing(
+    dashboard: Dashboard, stack: LocalStack, http: httpx.Client, title: str, path: str
+) -> None:
+    before = http.get(path, headers=_admin(stack))
+    dashboard.sign_in()
+    page = dashboard.page
+    page.get_by_role("link", name="Program").click()
+    section = page.get_by_role("region", name=title)
+    if before.status_code == 404:
+        expect(section).to_contain_text(f"no {title.lower()} API yet")
+        return
+    assert before.status_code == 200, before.text
+    editor = section.get_by_label("Settings (JSON)")
+    expect(editor).not_to_have_value("")
+    # Someone else saves first: the page's save is refused and nothing is overwritten.
+    body = {k: v for k, v in before.json().items() if k not in ("version", "updated_at", "members")}
+    theirs = http.put(path, json=body, headers={**_admin(stack), "if-match": before.headers["etag"]})
+    assert theirs.status_code == 200, theirs.text
+    section.get_by_role("button", name="Save").click()
+    expect(section.get_by_role("alert")).to_contain_text("Conflict")
+    assert http.get(path, headers=_admin(stack)).headers["etag"] == theirs.headers["etag"]
+    section.get_by_role("button", name="Load the latest version").click()
+    editor.fill(editor.input_value().replace("{", "{ ", 1))  # still the same settings
+    section.get_by_role("button", name="Save").click()
+    expect(section.get_by_text("Saved.")).to_be_visible()
+    assert http.get(path, headers=_admin(stack)).headers["etag"] != theirs.headers["etag"]

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { ApiError, call, get, send, seg } from "../api";
 import { Check, Empty, ErrorBox, Field, Notice, Section, Select, Show, num, useAction, useLoad, when } from "../ui";
+import { Conflict, Referrals, SettingsEditor } from "./settings";
 
 interface ProgramView {
   currency: string;
@@ -38,20 +39,6 @@ const list = (text: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-/** 412 from an If-Match write: someone saved first. */
-function Conflict({ error, onReload }: { error: unknown; onReload: () => void }) {
-  if (!(error instanceof ApiError) || (error.status !== 412 && error.status !== 409)) return <ErrorBox error={error} />;
-  return (
-    <div class="error" role="alert">
-      <strong>Conflict: {error.detail}</strong>
-      <p>Someone changed this since you opened it, so nothing was overwritten. Your edits are still in the form.</p>
-      <button type="button" class="secondary" onClick={onReload}>
-        Load the latest version
-      </button>
-    </div>
-  );
-}
-
 export function Program() {
   return (
     <>
@@ -59,22 +46,55 @@ export function Program() {
       <Settings />
       <Triggers />
       <Rewards />
+      <SettingsEditor
+        title="Referral program"
+        path="/v1/admin/referral-program"
+        intro="Rewards for the referrer and the friend, what qualifies, limits, reminders and fraud checks."
+      />
+      <Referrals />
+      <SettingsEditor title="VIP tiers" path="/v1/admin/tiers" intro="Tiers (lowest first), their thresholds and perks, the window and retention." />
     </>
   );
 }
 
 function Settings() {
   const loaded = useLoad(() => call<ProgramView>("GET", "/v1/admin/program"), []);
+  const [saved, setSaved] = useState<string>(); // kept here: the form remounts with the new version
   return (
     <Section title="Earning and expiry">
       <Show loaded={loaded}>
-        {(reply) => <SettingsForm key={reply.etag} program={reply.data} etag={reply.etag ?? ""} onReload={loaded.reload} />}
+        {(reply) => (
+          <SettingsForm
+            key={reply.etag}
+            program={reply.data}
+            etag={reply.etag ?? ""}
+            onReload={loaded.reload}
+            onSaved={() => {
+              setSaved(`Saved: version ${reply.data.version + 1}.`);
+              loaded.reload();
+            }}
+            onEdit={() => setSaved(undefined)}
+          />
+        )}
       </Show>
+      {saved && <Notice>{saved}</Notice>}
     </Section>
   );
 }
 
-function SettingsForm({ program, etag, onReload }: { program: ProgramView; etag: string; onReload: () => void }) {
+function SettingsForm({
+  program,
+  etag,
+  onReload,
+  onSaved,
+  onEdit,
+}: {
+  program: ProgramView;
+  etag: string;
+  onReload: () => void;
+  onSaved: () => void;
+  onEdit: () => void;
+}) {
   const [f, setF] = useState({
     currency: program.currency,
     coin_value: program.coin_value,
@@ -87,10 +107,12 @@ function SettingsForm({ program, etag, onReload }: { program: ProgramView; etag:
     expiry_days: program.expiry.days === null ? "" : String(program.expiry.days),
     reminder: String(program.expiry.reminder_days_before),
   });
-  const [saved, setSaved] = useState<string>();
-  const set = (name: keyof typeof f) => (value: string) => setF({ ...f, [name]: value });
+  const set = (name: keyof typeof f) => (value: string) => {
+    onEdit();
+    setF({ ...f, [name]: value });
+  };
   const save = useAction(async () => {
-    setSaved(undefined);
+    onEdit();
     await call("PUT", "/v1/admin/program", {
       ifMatch: etag,
       body: {
@@ -107,8 +129,7 @@ function SettingsForm({ program, etag, onReload }: { program: ProgramView; etag:
         expiry: { days: f.expiry_days.trim() ? Number(f.expiry_days) : null, reminder_days_before: Number(f.reminder) },
       },
     });
-    setSaved("Saved.");
-    onReload();
+    onSaved();
   });
   return (
     <form
@@ -146,7 +167,6 @@ function SettingsForm({ program, etag, onReload }: { program: ProgramView; etag:
         {save.busy ? "Saving…" : "Save program"}
       </button>
       <Conflict error={save.error} onReload={onReload} />
-      {saved && <Notice>{saved}</Notice>}
     </form>
   );
 }
