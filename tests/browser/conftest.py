@@ -117,7 +117,7 @@ class Dashboard:
 
 
 @pytest.fixture
-def dashboard(browser: Browser, stack: LocalStack) -> Iterator[Dashboard]:
+def dashboard(stack: LocalStack, browser: Browser) -> Iterator[Dashboard]:  # browser closes first
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     page.set_default_timeout(15_000)
