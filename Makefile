@@ -12,7 +12,8 @@ STAMP := $(VENV)/.installed
 PORT ?= 3000
 PYTEST_ARGS ?=
 
-.PHONY: help install dev dev-reset test lint format typecheck template-check unit integration e2e bench build deploy requirements clean
+.PHONY: help install dev dev-reset test lint format typecheck template-check unit integration e2e bench build deploy requirements clean \
+	dashboard browser
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -26,13 +27,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtualenv and install Pollen with its dev tools
 
-dev: $(STAMP) ## Serve the whole API locally on moto; resumes the saved demo store (PORT=3000)
+dev: $(STAMP) dashboard ## Serve the whole API (and /dashboard) locally on moto; resumes the saved demo store (PORT=3000)
 	PORT=$(PORT) $(BIN)/python -m infra.local
 
-dev-reset: $(STAMP) ## Like dev, but delete the saved local state first and seed a new demo store
+dev-reset: $(STAMP) dashboard ## Like dev, but delete the saved local state first and seed a new demo store
 	PORT=$(PORT) $(BIN)/python -m infra.local --reset
 
-test: $(STAMP) lint typecheck template-check ## Lint, type check, template checks and every test
+test: $(STAMP) lint typecheck template-check dashboard browser ## Lint, type check, template checks and every test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check)
@@ -59,17 +60,44 @@ integration: $(STAMP) ## Integration tests (moto in-process)
 e2e: $(STAMP) ## End-to-end tests against the local stack over HTTP
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Benchmarks: DynamoDB round trips and latency per request
+bench: $(STAMP) dashboard ## Benchmarks: DynamoDB round trips and latency per request; dashboard JS size
 	$(BIN)/python -m infra.bench
+	$(BIN)/python -m infra.dashboard_size
 
 requirements: $(STAMP) ## Export the layer's requirements.txt from pyproject.toml
 	$(BIN)/python -m infra.requirements --write
 
-build: ## sam build (needs the AWS SAM CLI)
+build: dashboard ## sam build (needs the AWS SAM CLI; builds the dashboard first)
 	sam build
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	sam deploy --guided
 
+# ---- merchant dashboard (web/dashboard): Vite + TypeScript, built into web/dashboard/dist ----------
+DASH := web/dashboard
+DASH_INPUTS := $(shell find $(DASH)/src -type f 2>/dev/null) $(DASH)/index.html $(DASH)/vite.config.ts $(DASH)/tsconfig.json
+CHROMIUM ?= /usr/bin/chromium
+
+$(DASH)/node_modules/.installed: $(DASH)/package.json $(DASH)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "The dashboard needs Node.js 20+ and npm (https://nodejs.org)"; exit 1; }
+	cd $(DASH) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(DASH)/dist/index.html: $(DASH)/node_modules/.installed $(DASH_INPUTS)
+	cd $(DASH) && npm run --silent build
+
+dashboard: $(DASH)/dist/index.html ## Build the merchant dashboard (npm ci + type check + vite build) when its sources changed
+
+browser: ## Make sure headless Chromium is here for the browser tests (installs Debian's chromium as root)
+	@test -x $(CHROMIUM) || command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  fi; \
+	  test -x $(CHROMIUM) || command -v chromium >/dev/null 2>&1 || { \
+	    echo "The browser tests need headless Chromium at $(CHROMIUM): install Debian's package (sudo apt-get install chromium)" \
+	      "or set CHROMIUM=/path/to/chromium. Playwright's own browser downloads are not used."; exit 1; }; }
+
 clean: ## Remove the virtualenv, build output and local state
-	rm -rf $(VENV) .aws-sam .pollen .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .aws-sam .pollen .mypy_cache .ruff_cache .pytest_cache .artifacts $(DASH)/dist $(DASH)/node_modules

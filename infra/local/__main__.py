@@ -48,6 +48,7 @@ from infra.local.pollers import Pollers
 from infra.local.scheduler import Scheduler
 from infra.local.server import CorsConfig, LocalApi, LocalHttpServer
 from infra.local.state import Autosave, LocalState, Restored
+from infra.local.static import StaticSite
 from infra.template import FunctionSpec, describe_functions, global_function_env, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,6 +228,7 @@ class LocalStack:
             health=self.health,
             cors=CorsConfig.from_template(template, resolver),
             account_id=resources.account_id,
+            static=StaticSite("/dashboard", ROOT / "web" / "dashboard" / "dist"),
         )
         self.server = LocalHttpServer((HOST, settings.port), api)
         self.server.start()
@@ -386,6 +388,7 @@ def _print_banner(
         "Pollen local stack",
         f"  API             {base_url}",
         f"  Docs            {base_url}/docs   (OpenAPI: {base_url}/openapi.json)",
+        f"  Dashboard       {base_url}/dashboard",
     ]
     if demo:
         keys, shopify = demo.get("api_keys", {}), demo.get("shopify", {})

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from infra.apigw import build_http_event, match_route, to_http_response
+from infra.local.static import StaticSite
 from infra.template import FunctionSpec, HttpRoute, Resolver
 
 log = logging.getLogger("pollen.local.http")
@@ -206,6 +207,7 @@ class LocalApi:
     cors: CorsConfig | None = None
     stage: str = "$default"
     account_id: str = "123456789012"
+    static: StaticSite | None = None  # the built dashboard under /dashboard
     _routes: list[HttpRoute] = field(default_factory=list, init=False)
     _owners: dict[HttpRoute, FunctionSpec] = field(default_factory=dict, init=False)
     _openapi: dict[str, Any] | None = field(default=None, init=False)
@@ -302,6 +304,8 @@ class LocalApi:
         return status, [*headers, ("apigw-requestid", request_id)], body
 
     def _local_route(self, method: str, path: str, request: LocalRequest) -> ResponseParts | None:
+        if self.static is not None and (served := self.static.serve(method, path)) is not None:
+            return served
         for route in self.local_routes:
             if route.matches(method, path):
                 return route.handler(request, path)
