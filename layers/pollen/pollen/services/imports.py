@@ -256,6 +256,7 @@ def _change(
             now=now,
             source="import",
             email=row.email,
+            email_verified=row.email is not None,  # the merchant's own member list, uploaded by an admin
             phone=row.phone,
             first_name=row.first_name,
             last_name=row.last_name,

@@ -33,7 +33,7 @@ def parse_if_match(value: str | None) -> int | None:
     raw = value.strip().removeprefix("W/")
     quoted = len(raw) >= 2 and raw[0] == raw[-1] == '"'
     tag = raw[1:-1] if quoted else raw
-    if tag.isdigit() and tag.isascii() and int(tag) >= 1:
+    if tag.isdigit() and tag.isascii():  # "0": a settings item not written yet (tiers, referrals)
         return int(tag)
     if quoted and '"' not in tag and all(0x21 <= ord(ch) <= 0x7E or ord(ch) >= 0x80 for ch in tag):
         raise PreconditionFailed("If-Match does not match the program's current version; fetch it again.")
