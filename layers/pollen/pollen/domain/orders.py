@@ -59,6 +59,12 @@ class OrderData(BaseModel):
         default_factory=dict, description="Amount each discount code took off the order, by code."
     )
     created_at: datetime | None = None
+    shipping_address: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        default=None, description="One line: street, city, postal code, country (referral fraud checks)."
+    )
+    device_id: Annotated[str, StringConstraints(max_length=128)] | None = Field(
+        default=None, description="The shopper's browser/device id, when the storefront sends one."
+    )
 
 
 class RefundLine(BaseModel):
@@ -114,6 +120,7 @@ class Attribution(BaseModel):
     code: str | None = None
     reward_id: str | None = None
     discount_amount: Money | None = None
+    referrer_customer_id: str | None = None  # referral attributions: who referred the buyer
 
 
 class Target(BaseModel):

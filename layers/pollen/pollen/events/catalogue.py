@@ -115,6 +115,33 @@ class CustomerCreatedPayload(_Payload):
     source: str = Field(description="Where the customer came from: shopify | api.")
 
 
+class ReferralFriend(_Payload):
+    customer_id: str | None = None
+    email: str | None = Field(default=None, description="Masked (a***@example.com).")
+    phone: str | None = Field(default=None, description="Masked (***11).")
+    name: str | None = None
+
+
+class ReferralPayload(_Payload):
+    referral_id: str = Field(description="The referral's id.")
+    status: str = Field(description="invited | signed_up | completed | rejected | reversed.")
+    channel: str = Field(description="invite (email/mobile) or code.")
+    code: str | None = Field(description="The referrer's referral code.")
+    role: str | None = Field(
+        description="referral_completed: whose reward this event announces (referrer | friend)."
+    )
+    reason: str | None = Field(
+        description="referral_rejected: the reason code (self_referral, not_new_customer...)."
+    )
+    referrer_customer_id: str = Field(description="Who referred.")
+    friend: ReferralFriend = Field(description="The friend (contact masked).")
+    order_id: str | None = Field(description="The friend's qualifying order, once there is one.")
+    rewards: list[dict[str, Any]] = Field(description="Rewards issued (coins or coupon code), per side.")
+    customer: EventCustomer = Field(
+        description="Who the event is about (the friend for invitations and reminders)."
+    )
+
+
 # ---- filters -------------------------------------------------------------------------------------
 
 
@@ -131,7 +158,14 @@ class EventFilters(BaseModel):
         list[Operation] | None, Field(description="Send only credits, only debits, or both.")
     ] = None
 
-    @field_validator("transaction_types", "operations", mode="after")
+    referral_roles: Annotated[
+        list[Literal["referrer", "friend"]] | None, Field(description="referral_completed: only this side.")
+    ] = None
+    referral_reasons: Annotated[
+        list[str] | None, Field(description="referral_rejected: only these reason codes.")
+    ] = None
+
+    @field_validator("transaction_types", "operations", "referral_roles", "referral_reasons", mode="after")
     @classmethod
     def _empty_is_no_restriction(cls, value: list[Any] | None) -> list[Any] | None:
         return sorted(set(value)) if value else None
@@ -142,7 +176,12 @@ class EventFilters(BaseModel):
 
 
 # Filter key → the payload field it restricts. A new filter is a field above and a line here.
-_FILTERED_FIELD: dict[str, str] = {"transaction_types": "transaction_type", "operations": "operation"}
+_FILTERED_FIELD: dict[str, str] = {
+    "transaction_types": "transaction_type",
+    "operations": "operation",
+    "referral_roles": "role",
+    "referral_reasons": "reason",
+}
 
 
 def filters_match(filters: EventFilters, event: OutboxEvent) -> bool:
@@ -241,6 +280,27 @@ def _customer_created_sample(customer: Customer, now: datetime) -> dict[str, Any
     return {"customer": _customer(customer), "source": customer.source}
 
 
+def _referral_sample(
+    status: str, role: str | None = None, reason: str | None = None
+) -> Callable[[Customer, datetime], dict[str, Any]]:
+    def sample(customer: Customer, now: datetime) -> dict[str, Any]:
+        return {
+            "referral_id": new_ulid(),
+            "status": status,
+            "channel": "invite",
+            "code": "ANNA-7KQ3X9PM",
+            "role": role,
+            "reason": reason,
+            "referrer_customer_id": "test-referrer",
+            "friend": {"customer_id": None, "email": "s***@example.com", "phone": None, "name": "Sam"},
+            "order_id": "TEST-1003" if status == "completed" else None,
+            "rewards": [{"side": role, "type": "coins", "coins": 500}] if role else [],
+            "customer": _customer(customer),
+        }
+
+    return sample
+
+
 @dataclass(frozen=True)
 class _Entry:
     name: str
@@ -303,6 +363,45 @@ _ENTRIES: tuple[_Entry, ...] = (
         description="Pollen saw a customer for the first time (from the store platform or the API).",
         payload=CustomerCreatedPayload,
         sample=_customer_created_sample,
+    ),
+    _Entry(
+        name="referral_invited",
+        display_name="Referral Invited",
+        description="A customer invited a friend by email or phone; sent about the friend (their "
+        "email/phone), with the referrer, the share URL and the friend's reward, to invite them.",
+        payload=ReferralPayload,
+        sample=_referral_sample("invited"),
+    ),
+    _Entry(
+        name="referral_signed_up",
+        display_name="Referral Signed Up",
+        description="An invited friend became a customer (sent about the referrer).",
+        payload=ReferralPayload,
+        sample=_referral_sample("signed_up"),
+    ),
+    _Entry(
+        name="referral_completed",
+        display_name="Referral Completed",
+        description="A friend's first qualifying order completed a referral; one event per side "
+        "(role referrer | friend), each with that side's reward.",
+        payload=ReferralPayload,
+        sample=_referral_sample("completed", role="referrer"),
+        filters=("referral_roles",),
+    ),
+    _Entry(
+        name="referral_rejected",
+        display_name="Referral Rejected",
+        description="A referral was refused by a fraud guard or rule; the reason code says which.",
+        payload=ReferralPayload,
+        sample=_referral_sample("rejected", reason="self_referral"),
+        filters=("referral_reasons",),
+    ),
+    _Entry(
+        name="referral_incomplete",
+        display_name="Referral Incomplete Reminder",
+        description="A reminder to an invited friend who has not ordered yet (after_days, up to max_reminders).",
+        payload=ReferralPayload,
+        sample=_referral_sample("invited"),
     ),
 )
 _BY_NAME: dict[str, _Entry] = {entry.name: entry for entry in _ENTRIES}

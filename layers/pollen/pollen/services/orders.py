@@ -27,6 +27,8 @@ from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import WalletChange, customer_fields, new_customer, stage_wallet_change
 from pollen.services.program import get_program
+from pollen.services.referral_completion import first_keys as referral_keys
+from pollen.services.referral_completion import plan as plan_referral
 from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerRecord, parse_customer_item, put_contact_links
 from pollen.storage.errors import DuplicateRequest
@@ -180,6 +182,7 @@ def record_order_fact(
         if guest_email:
             keys.append(email_key(merchant_id, guest_email))
         keys.extend(coupon_keys(merchant_id, fact.data))  # usage of Pollen coupons: same read
+        keys.extend(referral_keys(merchant_id, known_customer, fact.data, customer))  # referrals: same read
         if idempotency:
             keys.append(idempotency.receipt_key(merchant_id))
         found = c.table.batch_get(keys)
@@ -205,6 +208,12 @@ def record_order_fact(
             order = order.model_copy(update={"customer_id": customer_id})
             order, wallet, entries = apply_target(
                 order, start.wallet, target(order.facts, program.earning), program, now
+            )
+            # Referrals (pollen.services.referral_completion): this order may link, complete, reject
+            # or claw back a referral. The friend's coins join this wallet change; the rest (referrer's
+            # wallet, the referral, counters, coupons, events) is staged into this same transaction.
+            order, wallet, entries = plan_referral(
+                tx, c, merchant_id, order, start, wallet, entries, found, keys, program, now
             )
             change = WalletChange(existing, CustomerRecord(start.customer, wallet), entries)
             if change.changed:

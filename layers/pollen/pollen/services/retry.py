@@ -12,7 +12,10 @@ from pollen.storage.errors import ConditionFailed, WriteConflict
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 12
-VERSIONED = frozenset({"customer", "order", "trigger-usage", "coupon"})
+VERSIONED = frozenset(
+    {"customer", "order", "trigger-usage", "coupon"}
+    | {"customer-referrer", "referral", "referred", "referral-window", "invite"}  # referrals
+)
 
 
 def retrying(attempt: Callable[[], T]) -> T:
