@@ -399,7 +399,8 @@ _ENTRIES: tuple[_Entry, ...] = (
     _Entry(
         name="referral_incomplete",
         display_name="Referral Incomplete Reminder",
-        description="A reminder to an invited friend who has not ordered yet (after_days, up to max_reminders).",
+        description="A reminder to an invited friend who has not ordered yet (after_days apart, up to "
+        "max_reminders).",
         payload=ReferralPayload,
         sample=_referral_sample("invited"),
     ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pollen.domain.errors import NotFound, PreconditionFailed, RetryableConflict
@@ -174,7 +175,7 @@ def stats(profile: ReferrerProfile) -> dict[str, Any]:
         "rejected": counters.get("rejected", 0),
         "reversed": counters.get("reversed", 0),
         "coins_earned": counters.get("coins_earned", 0),
-        "friends_revenue": str(profile.friends_revenue),
+        "friends_revenue": str(profile.friends_revenue.quantize(Decimal("0.01"))),
         "shares": dict(sorted(profile.shares.items())),
     }
 
