@@ -34,7 +34,13 @@ from pollen.storage.customers import CustomerRecord
 from tests.support.integrations import NOW, OCCURRED, customer, customer_fields
 from tests.support.integrations import wallet_event as sample_wallet_event
 
-DELIVERABLE = {"wallet_transaction", "coupon_created", "coupon_used", "coins_expiring", "customer_created"}
+DELIVERABLE = {"wallet_transaction", "coupon_created", "coupon_used", "coins_expiring", "customer_created"} | {
+    "referral_invited",
+    "referral_signed_up",
+    "referral_completed",
+    "referral_rejected",
+    "referral_incomplete",
+}
 
 
 def _event(event_type: str, payload: dict[str, Any]) -> OutboxEvent:
@@ -51,6 +57,11 @@ def test_the_catalogue_lists_every_deliverable_event_once_with_its_fields() -> N
         "coupon_used",
         "coins_expiring",
         "customer_created",
+        "referral_invited",
+        "referral_signed_up",
+        "referral_completed",
+        "referral_rejected",
+        "referral_incomplete",
     ]
     assert len({s.display_name for s in specs}) == len(specs)
     for spec in specs:
@@ -112,6 +123,11 @@ def test_display_names_of_the_other_events() -> None:
         "coupon_used": "Coupon Is Used",
         "coins_expiring": "Wallet Coins Expiring",
         "customer_created": "Customer Is Created",
+        "referral_invited": "Referral Invited",
+        "referral_signed_up": "Referral Signed Up",
+        "referral_completed": "Referral Completed",
+        "referral_rejected": "Referral Rejected",
+        "referral_incomplete": "Referral Incomplete Reminder",
     }
 
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_ROUTES = {"GET /v1/health", "POST /webhooks/shopify"}
 # Declared in the template but not yet wired to any event: their issues add routes (and samples),
 # and must remove them from this set when they do.
-AWAITING_ROUTES = {"referrals", "analytics"}
+AWAITING_ROUTES = {"analytics"}
 
 
 def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

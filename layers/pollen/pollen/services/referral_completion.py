@@ -471,7 +471,7 @@ def _claw_back(  # noqa: PLR0917
 ) -> tuple[Wallet, list[LedgerEntry]]:
     """Take back what the referral gave: coins down to zero (the rest is the reward's shortfall),
     coupons cancelled while unused."""
-    referrer_wallet, referrer_entries = referrer.wallet, []
+    referrer_wallet, referrer_entries = referrer.wallet, list[LedgerEntry]()
     rewards = []
     taken_from_referrer = 0
     for issued in referral.rewards:
