@@ -34,7 +34,13 @@ from pollen.storage.customers import CustomerRecord
 from tests.support.integrations import NOW, OCCURRED, customer, customer_fields
 from tests.support.integrations import wallet_event as sample_wallet_event
 
-DELIVERABLE = {"wallet_transaction", "coupon_created", "coupon_used", "coins_expiring", "customer_created"} | {
+DELIVERABLE = {
+    "wallet_transaction",
+    "coupon_created",
+    "coupon_used",
+    "coins_expiring",
+    "customer_created",
+} | {
     "referral_invited",
     "referral_signed_up",
     "referral_completed",
