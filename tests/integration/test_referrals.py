@@ -251,18 +251,33 @@ def test_code_on_an_unpaid_order_completes_when_paid_and_clawback_on_cancel(
 
 
 def test_discount_rewards_become_coupons(api: InProcessApi, demo: DemoStore) -> None:
-    settings(api, demo, friend_reward={"type": "fixed_amount", "value": "10.00", "validity_days": 14})
+    settings(
+        api,
+        demo,
+        referrer_reward={"type": "percentage", "value": "15", "max_discount": "20.00"},
+        friend_reward={"type": "fixed_amount", "value": "10.00", "validity_days": 14},
+    )
     customer(api, demo, "dan", "dan@example.com")
-    code = code_of(api, demo, "dan")
-    order(api, demo, "d-1", "dfriend", codes=[code])
-    coupons = api.get("/v1/customers/dfriend/coupons", key=demo.api_keys.read).json()["items"]
+    invite(api, demo, "dan", email="dpal@example.com")
+    order(api, demo, "d-1", "dpal", email="dpal@example.com")
+    mine = api.get("/v1/customers/dan/coupons", key=demo.api_keys.read).json()["items"]
+    assert [(c["type"], c["value"], c["max_discount"], c["coins"]) for c in mine] == [
+        ("percentage", "15", "20.00", 0)
+    ]
+    coupons = api.get("/v1/customers/dpal/coupons", key=demo.api_keys.read).json()["items"]
     assert [(c["type"], c["value"], c["coins"], c["status"]) for c in coupons] == [
         ("fixed_amount", "10.00", 0, "issued")
     ]
     # the coupon works like any Pollen coupon on the friend's next order
-    order(api, demo, "d-2", "dfriend", codes=[coupons[0]["code"]])
-    used = api.get("/v1/customers/dfriend/coupons", key=demo.api_keys.read).json()["items"]
+    order(api, demo, "d-2", "dpal", codes=[coupons[0]["code"]])
+    used = api.get("/v1/customers/dpal/coupons", key=demo.api_keys.read).json()["items"]
     assert used[0]["status"] == "used"
+    # with a code, the friend's discount was the code itself at checkout: no second coupon
+    code = code_of(api, demo, "dan")
+    order(api, demo, "d-3", "dcode", codes=[code])
+    assert api.get("/v1/customers/dcode/coupons", key=demo.api_keys.read).json()["items"] == []
+    referral = api.get("/v1/customers/dan/referrals", key=demo.api_keys.read).json()["items"][0]
+    assert [(r["side"], r["coupon_code"]) for r in referral["rewards"]][1] == ("friend", code)
 
 
 # ---- fraud guards --------------------------------------------------------------------------------

@@ -386,7 +386,14 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
     referrer_wallet = granted.wallet
     w.coupons += granted.coupons
     issued += granted.issued
-    if not linked.issued("friend"):
+    if linked.channel == "code" and settings.friend_reward.reward_type is not None:
+        # the code itself was the friend's discount at checkout (a Shopify discount, or the platform's)
+        issued.append(
+            IssuedReward(
+                side="friend", type=settings.friend_reward.type, coupon_code=linked.code, issued_at=now
+            )
+        )
+    elif not linked.issued("friend"):
         mine = grant(
             settings.friend_reward,
             "friend",

@@ -8,11 +8,18 @@ writes the code), invitation 2 (BatchGetItem, TransactWriteItems), history 1 (Qu
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pollen.domain.errors import NotFound, PreconditionFailed, RetryableConflict
+from pollen.domain.errors import (
+    NotFound,
+    PreconditionFailed,
+    RetryableConflict,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.referrals import (
     OPEN,
     Party,
@@ -67,9 +74,13 @@ from pollen.storage.referrals import (
     put_invite,
     put_referral,
     put_settings,
+    set_shopify_discount,
     settings_of,
     update_referrer,
 )
+
+if TYPE_CHECKING:
+    from pollen.integrations.shopify.discounts import DiscountSpec
 
 # ---- settings ----------------------------------------------------------------------------------------
 
@@ -89,6 +100,7 @@ def update_settings(
     """Replace the settings; with ``If-Match`` a concurrent change is a 412 (as for the program)."""
     current = get_settings(c, merchant_id)
     base = expected_version if expected_version is not None else current.version
+    settings = _with_segment(c, merchant_id, settings)
     stored = StoredReferralSettings(**settings.model_dump(), version=base + 1, updated_at=now)
     tx = c.table.transaction()
     put_settings(tx, merchant_id, stored, base=base)
@@ -112,6 +124,81 @@ def update_settings(
     finally:
         c.config.invalidate(merchant_id)
     return stored
+
+
+# ---- Shopify: the code as a discount only new customers can use -------------------------------------
+
+NEW_CUSTOMERS_QUERY = "number_of_orders = 0"
+CODE_LIFETIME = timedelta(days=3650)
+
+
+def _connection(c: Container, merchant_id: str) -> ShopifyConnection | None:
+    shopify = merchant_config(c, merchant_id).shopify
+    return shopify if shopify is not None and shopify.admin_access_token else None
+
+
+def _with_segment(c: Container, merchant_id: str, settings: ReferralSettings) -> ReferralSettings:
+    """With Shopify connected and a discount for the friend, referral codes live in Shopify limited to
+    a segment of customers without orders: made here once when the merchant names none."""
+    connection = _connection(c, merchant_id)
+    if connection is None or settings.shopify_segment_id or settings.friend_reward.reward_type is None:
+        return settings
+    from pollen.integrations.shopify.discounts import ShopifyFailure  # noqa: PLC0415 - httpx on use
+    from pollen.services.shopify_admin import admin_for  # noqa: PLC0415
+
+    try:
+        segment = admin_for(connection).create_segment("Pollen referrals: new customers", NEW_CUSTOMERS_QUERY)
+    except ShopifyFailure as failure:
+        if failure.retryable:
+            raise UpstreamUnavailable(
+                "Shopify did not answer while creating the new-customers segment; nothing was saved. Retry."
+            ) from failure
+        raise UpstreamRejected(
+            "Shopify refused the new-customers segment; nothing was saved. Name an existing segment in "
+            "`shopify_segment_id` or check the connection's scopes (read_customers, write_customers)."
+        ) from failure
+    return settings.model_copy(update={"shopify_segment_id": segment})
+
+
+def _code_discount_spec(code: str, settings: ReferralSettings, now: datetime) -> DiscountSpec | None:
+    from pollen.integrations.shopify.discounts import DiscountKind, DiscountSpec  # noqa: PLC0415
+
+    reward = settings.friend_reward
+    if reward.reward_type is None or settings.shopify_segment_id is None:
+        return None  # never an unrestricted code: without a segment Shopify would take it from anyone
+    kind = DiscountKind(reward.type.value)
+    return DiscountSpec(
+        code=code,
+        title=f"Pollen referral {code}",
+        kind=kind,
+        amount=reward.value if kind == DiscountKind.FIXED_AMOUNT else None,
+        percentage=reward.value if kind == DiscountKind.PERCENTAGE else None,
+        min_subtotal=reward.min_order_subtotal,
+        segment_gid=settings.shopify_segment_id,
+        usage_limit=None,
+        starts_at=now,
+        ends_at=now + CODE_LIFETIME,
+    )
+
+
+def _ensure_shopify_code(c: Container, merchant_id: str, profile: ReferrerProfile, now: datetime) -> None:
+    """Create the referral code's discount in Shopify (found first: an earlier try may have landed).
+    A failure leaves the page working; the next view tries again."""
+    connection = _connection(c, merchant_id)
+    settings = get_settings(c, merchant_id)
+    spec = _code_discount_spec(profile.code or "", settings, now) if connection and profile.code else None
+    if connection is None or spec is None or profile.shopify_discount_id:
+        return
+    from pollen.integrations.shopify.discounts import ShopifyFailure  # noqa: PLC0415 - httpx on use
+    from pollen.services.shopify_admin import admin_for  # noqa: PLC0415
+
+    admin = admin_for(connection)
+    try:
+        discount_id = admin.find_discount(spec.code) or admin.create_discount(spec)
+    except ShopifyFailure as failure:
+        logger.warning("referral code not yet in Shopify", extra={"kind": failure.kind})
+        return
+    set_shopify_discount(c.table, merchant_id, profile.customer_id, discount_id)
 
 
 # ---- the referral page -----------------------------------------------------------------------------
@@ -138,6 +225,8 @@ def referral_page(c: Container, merchant_id: str, customer_id: str, *, now: date
             raise NotFound("No customer with this id.")
         profile = parse_referrer(customer_id, found.get(profile_key))
         if profile.code:
+            if not profile.shopify_discount_id:
+                _ensure_shopify_code(c, merchant_id, profile, now)
             return profile
         customer = parse_customer_item(found[person_key]).customer
         code = new_referral_code(customer.first_name)
@@ -147,7 +236,9 @@ def referral_page(c: Container, merchant_id: str, customer_id: str, *, now: date
             tx.commit()
         except ConditionFailed:
             continue  # the code was taken, or a concurrent view created one: read again
-        return replace(profile, code=code)
+        profile = replace(profile, code=code)
+        _ensure_shopify_code(c, merchant_id, profile, now)
+        return profile
     raise RetryableConflict("Could not create a referral code; retry.")
 
 
