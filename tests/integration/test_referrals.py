@@ -140,6 +140,10 @@ def test_invite_signup_and_first_paid_order_reward_both_once(
     event = outbox(table_name, "referral_invited")[0]
     assert event["payload"]["customer"]["email"] == "friend@x.com"  # sent about the friend, to invite them
     assert event["payload"]["friend_reward"] == {"type": "coins", "coins": 250, "validity_days": 30}
+    code = invited["code"]  # the first invitation made Ann's code: the friend's email carries her link
+    assert code.startswith("ANN-")
+    assert event["payload"]["share_url"] == f"https://{demo.shopify.shop_domain}/discount/{code}"
+    assert code_of(api, demo, "ann") == code
 
     customer(api, demo, "sam", "friend@x.com")
     listed = api.get("/v1/customers/ann/referrals", key=demo.api_keys.read).json()["items"]
@@ -158,6 +162,13 @@ def test_invite_signup_and_first_paid_order_reward_both_once(
         page["stats"] | {"invited": 1, "signed_up": 1, "completed": 1, "coins_earned": 500} == page["stats"]
     )
     assert page["stats"]["friends_revenue"] == "60.00"
+    assert (
+        api.post(
+            "/v1/customers/ann/referral/shares", key=demo.api_keys.write, json_body={"channel": "email"}
+        ).status
+        == 204
+    )
+    assert len(outbox(table_name, "referral_shared")) == 1
     completed = outbox(table_name, "referral_completed")
     assert sorted(e["payload"]["role"] for e in completed) == ["friend", "referrer"]
     wallet_events = [

@@ -82,6 +82,8 @@ from pollen.storage.referrals import (
 if TYPE_CHECKING:
     from pollen.integrations.shopify.discounts import DiscountSpec
 
+REFERRAL_SHARED = "referral_shared"
+
 # ---- settings ----------------------------------------------------------------------------------------
 
 
@@ -254,6 +256,16 @@ def track_share(
         item = c.table.get(referrer_key(merchant_id, customer_id))
         devices = parse_referrer(customer_id, item).devices | {fingerprint(device_id)}
     update_referrer(tx, merchant_id, customer_id, add={f"shares_{channel}": 1}, devices=devices)
+    tx.put(  # internal (not delivered): the analytics rollups count shares by channel from it
+        OutboxEvent(
+            event_type=REFERRAL_SHARED,
+            merchant_id=merchant_id,
+            customer_id=customer_id,
+            occurred_at=now,
+            payload={"channel": channel},
+        ).to_item(),
+        label="event",
+    )
     tx.commit()
 
 
@@ -295,6 +307,8 @@ def invite(
     if phone:
         digests.append(contact_digest("phone", phone))
 
+    created: dict[str, str | None] = {}
+
     def attempt() -> Referral:
         keys = [customer_key(merchant_id, referrer_id), referrer_key(merchant_id, referrer_id)]
         keys += [invite_key(merchant_id, d) for d in digests]
@@ -312,12 +326,13 @@ def invite(
             phone and phone_key(merchant_id, phone) in found
         )
         devices = profile.devices | ({fingerprint(device_id)} if device_id else set())
+        code = profile.code or new_referral_code(referrer.customer.first_name)  # the link the friend gets
         referral = Referral(
             referral_id=new_ulid(),
             referrer_id=referrer_id,
             channel="invite",
             status=ReferralStatus.INVITED,
-            code=profile.code,
+            code=code,
             friend_email=email,
             friend_phone=phone,
             friend_name=name,
@@ -338,11 +353,22 @@ def invite(
             if item is not None:
                 return parse_referral(item)
         tx = c.table.transaction()
+        new_code = None if profile.code else code
+        created["code"] = new_code
+        if new_code:
+            put_code(tx, merchant_id, new_code, referrer_id, now, profile=False)
         if reason is not None:
             referral = referral.model_copy(
                 update={"status": ReferralStatus.REJECTED, "reason": reason, "rejected_at": now}
             )
-            update_referrer(tx, merchant_id, referrer_id, add={"invited": 1, "rejected": 1}, devices=devices)
+            update_referrer(
+                tx,
+                merchant_id,
+                referrer_id,
+                add={"invited": 1, "rejected": 1},
+                devices=devices,
+                code=new_code,
+            )
             tx.put(
                 referral_event(
                     REFERRAL_REJECTED,
@@ -357,7 +383,7 @@ def invite(
             referral = referral.with_reminder_schedule(settings.reminder, now)
             for n, digest in enumerate(digests):
                 put_invite(tx, merchant_id, digest, referral, label=f"invite-{n}")
-            update_referrer(tx, merchant_id, referrer_id, add={"invited": 1}, devices=devices)
+            update_referrer(tx, merchant_id, referrer_id, add={"invited": 1}, devices=devices, code=new_code)
             tx.put(
                 referral_event(
                     REFERRAL_INVITED,
@@ -366,7 +392,7 @@ def invite(
                     about=friend_contact(referral),
                     referrer=customer_fields(referrer.customer),
                     settings=settings,
-                    share_url=share_url(c, merchant_id, profile.code) if profile.code else None,
+                    share_url=share_url(c, merchant_id, code),
                     now=now,
                 ).to_item(),
                 label="referral-event",
@@ -375,7 +401,10 @@ def invite(
         tx.commit()
         return referral.model_copy(update={"version": 1})
 
-    return retrying(attempt)
+    referral: Referral = retrying(attempt)
+    if created.get("code"):  # this invitation made the referrer's code: Shopify gets it too
+        _ensure_shopify_code(c, merchant_id, ReferrerProfile(referrer_id, code=created["code"]), now)
+    return referral
 
 
 # ---- a friend signs up ----------------------------------------------------------------------------------

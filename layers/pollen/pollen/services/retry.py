@@ -14,7 +14,15 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 12
 VERSIONED = frozenset(
     {"customer", "order", "trigger-usage", "coupon"}
-    | {"customer-referrer", "referral", "referred", "referral-window", "invite"}  # referrals
+    | {
+        "customer-referrer",
+        "referral",
+        "referred",
+        "referral-window",
+        "invite",
+        "referrer",
+        "referral-code",
+    }  # referrals
 )
 
 

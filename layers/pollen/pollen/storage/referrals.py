@@ -119,12 +119,19 @@ def update_referrer(
     add: dict[str, int | Decimal] | None = None,
     addresses: frozenset[str] | None = None,
     devices: frozenset[str] | None = None,
+    code: str | None = None,
     label: str = "referrer",
 ) -> None:
-    """Counters move by ``add`` (created when absent); fingerprint sets are replaced when given."""
+    """Counters move by ``add`` (created when absent); fingerprint sets are replaced when given; a
+    ``code`` is set only if the profile has none (a concurrent first view may have made one)."""
     names: dict[str, str] = {"#e": "entity", "#c": "customer_id"}
     values: dict[str, Any] = {":e": REFERRER_ENTITY, ":c": customer_id}
     sets = ["#e = :e", "#c = :c"]
+    condition = None
+    if code is not None:
+        names["#code"], values[":code"] = "code", code
+        sets.append("#code = :code")
+        condition = "attribute_not_exists(#code)"
     adds = []
     for n, (name, amount) in enumerate(sorted((add or {}).items())):
         names[f"#a{n}"] = name
@@ -137,12 +144,20 @@ def update_referrer(
             sets.append(f"#{attr} = :{attr}")
     expression = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
     tx.update(
-        referrer_key(merchant_id, customer_id), label=label, update=expression, names=names, values=values
+        referrer_key(merchant_id, customer_id),
+        label=label,
+        update=expression,
+        condition=condition,
+        names=names,
+        values=values,
     )
 
 
-def put_code(tx: Transaction, merchant_id: str, code: str, customer_id: str, now: datetime) -> None:
-    """A code names one customer; a new code must be free, and the profile must not have one yet."""
+def put_code(
+    tx: Transaction, merchant_id: str, code: str, customer_id: str, now: datetime, *, profile: bool = True
+) -> None:
+    """A code names one customer; a new code must be free, and the profile must not have one yet
+    (``profile=False``: the caller sets the profile's code with its own update)."""
     tx.put(
         {
             **referral_code_key(merchant_id, code).as_dict(),
@@ -155,6 +170,8 @@ def put_code(tx: Transaction, merchant_id: str, code: str, customer_id: str, now
         label="referral-code",
         condition="attribute_not_exists(PK)",
     )
+    if not profile:
+        return
     tx.update(
         referrer_key(merchant_id, customer_id),
         label="referrer",
