@@ -11,7 +11,14 @@ from infra.onboard import onboard
 from pollen.clock import utcnow
 from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.program import EarningRule, ExpiryRule, ProgramSettings
-from pollen.domain.referrals import Qualifying, ReferralRewardType, ReferralSettings, Reminder, RewardSpec
+from pollen.domain.referrals import (
+    FriendReward,
+    Qualifying,
+    ReferralRewardType,
+    ReferralSettings,
+    Reminder,
+    RewardSpec,
+)
 from pollen.domain.rewards import (
     DynamicReward,
     FixedAmountReward,
@@ -92,7 +99,7 @@ DEMO_REWARDS: dict[str, RewardSettings] = {
 DEMO_REFERRALS = ReferralSettings(
     enabled=True,
     referrer_reward=RewardSpec(type=ReferralRewardType.COINS, coins=500),
-    friend_reward=RewardSpec(type=ReferralRewardType.COINS, coins=250),
+    friend_reward=FriendReward(type=ReferralRewardType.COINS, coins=250),
     qualifying=Qualifying(min_order_subtotal=Decimal(25)),
     reminder=Reminder(after_days=3, max_reminders=2),
 )

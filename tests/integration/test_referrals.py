@@ -139,7 +139,12 @@ def test_invite_signup_and_first_paid_order_reward_both_once(
     assert (invited["status"], invited["friend_email"]) == ("invited", "f***@x.com")
     event = outbox(table_name, "referral_invited")[0]
     assert event["payload"]["customer"]["email"] == "friend@x.com"  # sent about the friend, to invite them
-    assert event["payload"]["friend_reward"] == {"type": "coins", "coins": 250, "validity_days": 30}
+    assert event["payload"]["friend_reward"] == {
+        "type": "coins",
+        "coins": 250,
+        "validity_days": 30,
+        "issue_on": "completion",
+    }
     code = invited["code"]  # the first invitation made Ann's code: the friend's email carries her link
     assert code.startswith("ANN-")
     assert event["payload"]["share_url"] == f"https://{demo.shopify.shop_domain}/discount/{code}"
@@ -289,6 +294,24 @@ def test_discount_rewards_become_coupons(api: InProcessApi, demo: DemoStore) -> 
     assert api.get("/v1/customers/dcode/coupons", key=demo.api_keys.read).json()["items"] == []
     referral = api.get("/v1/customers/dan/referrals", key=demo.api_keys.read).json()["items"][0]
     assert [(r["side"], r["coupon_code"]) for r in referral["rewards"]][1] == ("friend", code)
+
+
+def test_a_friend_reward_issued_on_signup(api: InProcessApi, demo: DemoStore) -> None:
+    settings(
+        api,
+        demo,
+        friend_reward={"type": "free_shipping", "issue_on": "signup", "min_order_subtotal": "20.00"},
+    )
+    customer(api, demo, "nia", "nia@example.com")
+    invite(api, demo, "nia", email="npal@example.com")
+    customer(api, demo, "npal", "npal@example.com")  # signs up: the coupon for the first order
+    coupons = api.get("/v1/customers/npal/coupons", key=demo.api_keys.read).json()["items"]
+    assert [(c["type"], c["min_order"]) for c in coupons] == [("free_shipping", "20.00")]
+    order(api, demo, "n-1", "npal", codes=[coupons[0]["code"]])
+    assert referral_coins(api, demo, "nia") == [500]
+    assert len(api.get("/v1/customers/npal/coupons", key=demo.api_keys.read).json()["items"]) == 1
+    rewards = api.get("/v1/customers/nia/referrals", key=demo.api_keys.read).json()["items"][0]["rewards"]
+    assert sorted(r["side"] for r in rewards) == ["friend", "referrer"]
 
 
 # ---- fraud guards --------------------------------------------------------------------------------

@@ -73,6 +73,14 @@ class RewardSpec(BaseModel):
         return None if self.type == ReferralRewardType.COINS else RewardType(self.type.value)
 
 
+class FriendReward(RewardSpec):
+    issue_on: Literal["signup", "completion"] = Field(
+        default="completion",
+        description="`signup`: issued when the invited friend becomes a customer (say, a coupon for the "
+        "first order); `completion`: with the referrer's reward, on the qualifying order.",
+    )
+
+
 class Qualifying(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -128,8 +136,8 @@ class ReferralSettings(BaseModel):
     referrer_reward: RewardSpec = Field(
         default_factory=lambda: RewardSpec(type=ReferralRewardType.COINS, coins=500)
     )
-    friend_reward: RewardSpec = Field(
-        default_factory=lambda: RewardSpec(type=ReferralRewardType.COINS, coins=250)
+    friend_reward: FriendReward = Field(
+        default_factory=lambda: FriendReward(type=ReferralRewardType.COINS, coins=250)
     )
     qualifying: Qualifying = Field(default_factory=Qualifying)
     limits: Limits = Field(default_factory=Limits)

@@ -356,6 +356,25 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
                 REFERRAL_SIGNED_UP, merchant_id, linked, about=customer_fields(referrer.customer), now=now
             )
         )
+        friend_reward = settings.friend_reward
+        if friend_reward.issue_on == "signup" and not (
+            linked.channel == "code" and friend_reward.reward_type
+        ):
+            at_signup = grant(
+                friend_reward,
+                "friend",
+                buyer_id,
+                wallet,
+                linked,
+                currency=program.currency,
+                expiry_days=program.expiry.days,
+                shopify=shopify,
+                contact=buyer_contact,
+                now=now,
+            )
+            wallet, entries = at_signup.wallet, [*entries, *at_signup.entries]
+            w.coupons += at_signup.coupons
+            linked = linked.model_copy(update={"rewards": [*linked.rewards, *at_signup.issued]})
     new_friend = replace(
         new_friend, referrer_id=referrer_id, referral_id=linked.referral_id, status=linked.status.value
     )
@@ -386,14 +405,16 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
     referrer_wallet = granted.wallet
     w.coupons += granted.coupons
     issued += granted.issued
-    if linked.channel == "code" and settings.friend_reward.reward_type is not None:
+    if linked.issued("friend"):
+        pass  # given when the friend signed up
+    elif linked.channel == "code" and settings.friend_reward.reward_type is not None:
         # the code itself was the friend's discount at checkout (a Shopify discount, or the platform's)
         issued.append(
             IssuedReward(
                 side="friend", type=settings.friend_reward.type, coupon_code=linked.code, issued_at=now
             )
         )
-    elif not linked.issued("friend"):
+    else:
         mine = grant(
             settings.friend_reward,
             "friend",

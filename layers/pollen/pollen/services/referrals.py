@@ -38,18 +38,21 @@ from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
 from pollen.observability import logger
 from pollen.services.container import Container
-from pollen.services.ledger import customer_fields
+from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_change
 from pollen.services.merchants import merchant_config
+from pollen.services.program import get_program
 from pollen.services.referral_rewards import (
     REFERRAL_INCOMPLETE,
     REFERRAL_INVITED,
     REFERRAL_REJECTED,
     REFERRAL_SIGNED_UP,
     friend_contact,
+    grant,
     referral_event,
+    stage_coupons,
 )
 from pollen.services.retry import retrying
-from pollen.storage.customers import parse_customer_item
+from pollen.storage.customers import CustomerRecord, parse_customer_item
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.keys import (
     customer_key,
@@ -78,6 +81,7 @@ from pollen.storage.referrals import (
     settings_of,
     update_referrer,
 )
+from pollen.storage.transactions import Transaction
 
 if TYPE_CHECKING:
     from pollen.integrations.shopify.discounts import DiscountSpec
@@ -432,7 +436,11 @@ def link_signup(
             return None
         referrer_id, referral_id = str(invites[0]["referrer_id"]), str(invites[0]["referral_id"])
         more = c.table.batch_get(
-            [referral_key(merchant_id, referrer_id, referral_id), customer_key(merchant_id, referrer_id)]
+            [
+                referral_key(merchant_id, referrer_id, referral_id),
+                customer_key(merchant_id, referrer_id),
+                customer_key(merchant_id, customer_id),
+            ]
         )
         item = more.get(referral_key(merchant_id, referrer_id, referral_id))
         if item is None or customer_key(merchant_id, referrer_id) not in more:
@@ -466,6 +474,11 @@ def link_signup(
                 }
             )
             update_referrer(tx, merchant_id, referrer_id, add={"signed_up": 1})
+            friend_item = more.get(customer_key(merchant_id, customer_id))
+            if settings.friend_reward.issue_on == "signup" and friend_item is not None:
+                after = _signup_reward(
+                    c, merchant_id, tx, after, friend=parse_customer_item(friend_item), now=now
+                )
             put_friend(
                 tx,
                 merchant_id,
@@ -484,6 +497,37 @@ def link_signup(
         return after
 
     return retrying(attempt)
+
+
+def _signup_reward(
+    c: Container,
+    merchant_id: str,
+    tx: Transaction,
+    referral: Referral,
+    *,
+    friend: CustomerRecord,
+    now: datetime,
+) -> Referral:
+    """The friend reward that belongs to signing up: coins into the new customer's wallet or a coupon."""
+    config = merchant_config(c, merchant_id)
+    program = get_program(c, merchant_id)
+    granted = grant(
+        settings_of(config).friend_reward,
+        "friend",
+        friend.customer.customer_id,
+        friend.wallet,
+        referral,
+        currency=program.currency,
+        expiry_days=program.expiry.days,
+        shopify=_connection(c, merchant_id) is not None,
+        contact=customer_fields(friend.customer),
+        now=now,
+    )
+    if granted.entries:
+        change = WalletChange(friend, CustomerRecord(friend.customer, granted.wallet), granted.entries)
+        stage_wallet_change(tx, merchant_id, change, program)
+    stage_coupons(tx, merchant_id, granted.coupons, now)
+    return referral.model_copy(update={"rewards": [*referral.rewards, *granted.issued]})
 
 
 # ---- lists -----------------------------------------------------------------------------------------------
