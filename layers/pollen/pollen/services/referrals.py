@@ -570,12 +570,18 @@ def remind(c: Container, item: dict[str, Any], now: datetime) -> bool:
         due = before.next_reminder_on
         if due is None or due > now.date().isoformat():
             return False  # the index was behind the table
-        send = before.status in OPEN and before.reminders_sent < settings.reminder.max_reminders
+        send = (
+            settings.enabled
+            and before.status in OPEN
+            and before.reminders_sent < settings.reminder.max_reminders
+        )
         sent = before.reminders_sent + (1 if send else 0)
         after = before.model_copy(
             update={"reminders_sent": sent, "updated_at": now, "version": before.version + 1}
         )
         after = after.with_reminder_schedule(settings.reminder, now)
+        if not settings.enabled:  # the program was switched off: no more reminders for this one
+            after = after.model_copy(update={"next_reminder_on": None})
         tx = c.table.transaction()
         put_referral(tx, merchant_id, after, before=before)
         if send:
