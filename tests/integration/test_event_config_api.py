@@ -66,6 +66,11 @@ def test_event_types_list_the_catalogue(api: InProcessApi, demo: DemoStore) -> N
         "coupon_used",
         "coins_expiring",
         "customer_created",
+        "referral_invited",
+        "referral_signed_up",
+        "referral_completed",
+        "referral_rejected",
+        "referral_incomplete",
     }
     wallet = items["wallet_transaction"]
     assert wallet["display_name"] == "Wallet Transaction"
@@ -220,7 +225,12 @@ def test_subscriptions_are_created_read_replaced_and_deleted(api: InProcessApi, 
     sub_id = sub["subscription_id"]
     assert len(sub_id) == 26
     assert created.headers["location"] == f"{SUBS}/{sub_id}"
-    assert sub["filters"] == {"transaction_types": ["reward"], "operations": ["credit"]}
+    assert sub["filters"] == {
+        "transaction_types": ["reward"],
+        "operations": ["credit"],
+        "referral_roles": None,
+        "referral_reasons": None,
+    }
     assert sub["enabled"] is True
     assert sub["name_prefix"] == "VIP "
 
@@ -234,7 +244,12 @@ def test_subscriptions_are_created_read_replaced_and_deleted(api: InProcessApi, 
     )
     assert replaced.status == 200, replaced.body
     assert replaced.json()["event"] == "coupon_created"
-    assert replaced.json()["filters"] == {"transaction_types": None, "operations": None}
+    assert replaced.json()["filters"] == {
+        "transaction_types": None,
+        "operations": None,
+        "referral_roles": None,
+        "referral_reasons": None,
+    }
     assert replaced.json()["created_at"] == sub["created_at"]
     stored = _config(demo).subscriptions
     assert [(s.subscription_id, s.event, s.enabled) for s in stored] == [(sub_id, "coupon_created", False)]

@@ -266,6 +266,27 @@ def test_code_on_an_unpaid_order_completes_when_paid_and_clawback_on_cancel(
     assert referral_coins(api, demo, "cat") == [-200, 500]
 
 
+def test_a_full_refund_before_confirmation_reverses_a_partial_one_does_not(
+    api: InProcessApi, demo: DemoStore
+) -> None:
+    settings(api, demo, friend_reward={"type": "percentage", "value": "10"})
+    customer(api, demo, "ola", "ola@example.com")
+    invite(api, demo, "ola", email="opal@example.com")
+    order(api, demo, "r-1", "opal", email="opal@example.com", amount="80.00")
+    coupon = api.get("/v1/customers/opal/coupons", key=demo.api_keys.read).json()["items"][0]
+    refund = {"refund_id": "rf-1", "lines": [{"line_id": "1", "quantity": 1, "subtotal": "30.00"}]}
+    assert api.post("/v1/orders/r-1/refunds", key=demo.api_keys.write, json_body=refund).status == 200
+    assert referral_coins(api, demo, "ola") == [500]
+    rest = {"refund_id": "rf-2", "lines": [{"line_id": "1", "quantity": 1, "subtotal": "50.00"}]}
+    assert api.post("/v1/orders/r-1/refunds", key=demo.api_keys.write, json_body=rest).status == 200
+    assert referral_coins(api, demo, "ola") == [-500, 500]
+    cancelled = api.get("/v1/customers/opal/coupons", key=demo.api_keys.read).json()["items"]
+    assert [(c["code"], c["status"]) for c in cancelled] == [(coupon["code"], "cancelled")]
+    assert api.get("/v1/customers/ola/referrals", key=demo.api_keys.read).json()["items"][0]["status"] == (
+        "reversed"
+    )
+
+
 def test_discount_rewards_become_coupons(api: InProcessApi, demo: DemoStore) -> None:
     settings(
         api,

@@ -14,7 +14,9 @@ from pollen.domain.referrals import (
     MaxRewarded,
     Party,
     Reason,
+    Referral,
     ReferralSettings,
+    ReferralStatus,
     RewardSpec,
     contact_digest,
     fingerprint,
@@ -27,6 +29,8 @@ from pollen.domain.referrals import (
     screen,
     window_key,
 )
+from pollen.events.catalogue import EventFilters, filters_match, parse_payload
+from pollen.services.referral_rewards import referral_event
 
 
 def test_codes_are_personal_human_friendly_and_unguessable() -> None:
@@ -124,3 +128,28 @@ def test_settings_validation_and_windows() -> None:
     assert window_key(MaxRewarded(count=1, per="day"), now) == "day-2026-12-02"
     assert window_key(MaxRewarded(count=1, per="month"), now) == "month-2026-12"
     assert window_key(MaxRewarded(count=1), now) == "lifetime"
+
+
+def test_referral_events_parse_and_filter_by_role_and_reason() -> None:
+    now = datetime(2026, 12, 2, 12, tzinfo=UTC)
+    referral = Referral(
+        referral_id="01KB2R7M4Q8X3T5V9N2P6W8Y0Z",
+        referrer_id="a",
+        channel="code",
+        status=ReferralStatus.REJECTED,
+        reason=Reason.SAME_DEVICE,
+        friend_email="friend@x.com",
+        created_at=now,
+        updated_at=now,
+    )
+    about = {"customer_id": "a", "email": "a@x.com"}
+    rejected = referral_event("referral_rejected", "m1", referral, about=about, now=now)
+    completed = referral_event("referral_completed", "m1", referral, about=about, role="friend", now=now)
+    for event in (rejected, completed):
+        parse_payload(event)  # what Pollen writes is what the catalogue promises
+    assert rejected.payload["friend"]["email"] == "f***@x.com"
+    assert filters_match(EventFilters(referral_reasons=["same_device"]), rejected)
+    assert not filters_match(EventFilters(referral_reasons=["self_referral"]), rejected)
+    assert filters_match(EventFilters(referral_roles=["friend"]), completed)
+    assert not filters_match(EventFilters(referral_roles=["referrer"]), completed)
+    assert not filters_match(EventFilters(referral_roles=["friend"]), rejected)  # not offered there

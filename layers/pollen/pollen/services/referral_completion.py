@@ -240,12 +240,6 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
         if new_friend != friend:
             w.friend = (new_friend, friend.version)
         return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
-    for reward in before.rewards if before else []:
-        if reward.coupon_code:
-            key = coupon_key(merchant_id, reward.coupon_code)
-            if key not in more:
-                more.update(c.table.batch_get([key]))  # only a clawback of a discount reward gets here
-
     referral = before
     buyer_contact = customer_fields(buyer.customer)
 
@@ -257,6 +251,9 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
         and _undone(order, program)
         and (before.confirm_on is None or now < before.confirm_on)
     ):
+        coupons = [coupon_key(merchant_id, r.coupon_code) for r in before.rewards if r.coupon_code]
+        if coupons:  # only the clawback of a discount reward reads its coupons (a fourth call)
+            more.update(c.table.batch_get(coupons))
         wallet, entries = _claw_back(merchant_id, before, buyer, referrer, wallet, entries, more, w, now)
         new_friend = replace(new_friend, status=ReferralStatus.REVERSED.value)
         if new_friend != friend:
@@ -304,7 +301,9 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
             addresses=frozenset(_prints(data.shipping_address)),
             devices=frozenset(_prints(data.device_id)),
         ),
-        friend_is_customer=before is None and not is_new,
+        # a friend linked by this very order must be new to the store (an invited email may belong
+        # to a shopper Pollen knew without it); one who signed up earlier was checked then
+        friend_is_customer=(before is None or before.status == ReferralStatus.INVITED) and not is_new,
         referred_by=held_by if before is None else None,
     )
     if (
@@ -320,6 +319,7 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
             update={
                 "status": ReferralStatus.REJECTED,
                 "reason": reason,
+                "friend_customer_id": referral.friend_customer_id or buyer_id,
                 "rejected_at": now,
                 "updated_at": now,
                 "next_reminder_on": None,
@@ -328,8 +328,14 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
         )
         w.referral = (rejected, before)
         w.add(referrer_id, rejected=1)
-        if before is not None and new_friend.referral_id == before.referral_id:
-            new_friend = replace(new_friend, status=ReferralStatus.REJECTED.value)
+        if before is not None and new_friend.referral_id in {None, before.referral_id}:
+            # the friend stays with this (refused) referral: later orders read nothing more
+            new_friend = replace(
+                new_friend,
+                referrer_id=referrer_id,
+                referral_id=before.referral_id,
+                status=ReferralStatus.REJECTED.value,
+            )
         w.events.append(
             referral_event(
                 REFERRAL_REJECTED, merchant_id, rejected, about=customer_fields(referrer.customer), now=now
