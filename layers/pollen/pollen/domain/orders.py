@@ -120,7 +120,9 @@ class Attribution(BaseModel):
     code: str | None = None
     reward_id: str | None = None
     discount_amount: Money | None = None
-    referrer_customer_id: str | None = None  # referral attributions: who referred the buyer
+    referrer_customer_id: str | None = Field(  # only referral attributions name one; others keep their shape
+        default=None, exclude_if=lambda v: v is None, description="Referrals: who referred the buyer."
+    )
 
 
 class Target(BaseModel):
