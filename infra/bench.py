@@ -310,6 +310,66 @@ def _tier_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
     ]
 
 
+def _referral_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
+    """An order webhook that completes a referral by code (a new friend each run), the referral
+    page, an invitation (a new friend each run) and the referral history."""
+    order = json.loads((ROOT / "tests" / "fixtures" / "shopify" / "orders_paid.json").read_text())
+    counter = itertools.count(1)
+    secret, shop = demo.shopify.webhook_secret, demo.shopify.shop_domain
+    write, read = demo.api_keys.write, demo.api_keys.read
+    referrer = "bench-referrer"
+    api.put(f"/v1/customers/{referrer}", key=write, json_body={"email": "referrer@example.com"})
+    code = api.get(f"/v1/customers/{referrer}/referral", key=read).json()["code"]
+
+    def friend_order() -> str:
+        n = next(counter)
+        friend = {**order["customer"], "id": 50_000_000 + n, "email": f"f{n}@example.com", "phone": None}
+        body = {
+            **order,
+            "id": 40_000_000 + n,
+            "email": f"f{n}@example.com",
+            "customer": friend,
+            "discount_codes": [{"code": code, "amount": "0.00", "type": "fixed_amount"}],
+        }
+        return json.dumps(body)
+
+    def webhook(body: str) -> int:
+        raw = body.encode()
+        headers = {
+            "content-type": "application/json",
+            "x-shopify-topic": "orders/paid",
+            "x-shopify-shop-domain": shop,
+            "x-shopify-webhook-id": str(uuid.uuid4()),
+            "x-shopify-hmac-sha256": sign(secret, raw),
+        }
+        return api.post("/webhooks/shopify", body=raw, headers=headers).status
+
+    def invitee() -> str:
+        return f"invitee-{next(counter)}@example.com"
+
+    return [
+        Case("POST /webhooks/shopify (referral completes)", 3, webhook, prepare=friend_order),
+        Case(
+            "GET /v1/customers/{id}/referral",
+            1,
+            lambda _: api.get(f"/v1/customers/{referrer}/referral", key=read).status,
+        ),
+        Case(
+            "POST /v1/customers/{id}/referrals",
+            2,
+            lambda email: (
+                api.post(f"/v1/customers/{referrer}/referrals", key=write, json_body={"email": email}).status
+            ),
+            prepare=invitee,
+        ),
+        Case(
+            "GET /v1/customers/{id}/referrals",
+            1,
+            lambda _: api.get(f"/v1/customers/{referrer}/referrals", key=read).status,
+        ),
+    ]
+
+
 def main() -> int:
     _env()
     make_dynamodb_writes_atomic()
@@ -359,6 +419,7 @@ def main() -> int:
             *_wallet_cases(api, demo),
             *_analytics_cases(api, demo),
             *_tier_cases(api, demo),
+            *_referral_cases(api, demo),
         ]
         header = f"{'request':34} {'status':>6} {'ddb calls':>9} {'budget':>6}  {'p50 ms':>7} {'p95 ms':>7}"
         print(f"{header}  operations")

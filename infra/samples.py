@@ -517,6 +517,51 @@ def _tier_samples() -> list[Sample]:
     ]
 
 
+REFERRAL_ID = "01KB2R7M4Q8X3T5V9N2P6W8Y0Z"
+
+
+def _referral_samples() -> list[Sample]:
+    """Referrals: program settings, invitations, the referral page, history, shares, admin lists
+    (stamped last, so adding them left the older samples byte-identical)."""
+    customer = {"customer_id": CUSTOMER_ID}
+    return [
+        Sample("referrals_get_program", "GET", "/v1/admin/referral-program"),
+        Sample(
+            "referrals_put_program",
+            "PUT",
+            "/v1/admin/referral-program",
+            body=_json(
+                {
+                    "enabled": True,
+                    "referrer_reward": {"type": "coins", "coins": 500},
+                    "friend_reward": {"type": "fixed_amount", "value": "10.00", "validity_days": 30},
+                    "qualifying": {"min_order_subtotal": "25.00", "completes_on": "paid"},
+                    "limits": {"max_rewarded": {"count": 20, "per": "month"}},
+                    "reminder": {"after_days": 3, "max_reminders": 2},
+                }
+            ),
+        ),
+        Sample("referrals_list", "GET", "/v1/admin/referrals", query="status=completed"),
+        Sample("referrals_get", "GET", "/v1/admin/referrals/{referral_id}", {"referral_id": REFERRAL_ID}),
+        Sample("referrals_page", "GET", "/v1/customers/{customer_id}/referral", customer),
+        Sample(
+            "referrals_invite",
+            "POST",
+            "/v1/customers/{customer_id}/referrals",
+            customer,
+            body=_json({"email": "friend@example.com", "name": "Sam"}),
+        ),
+        Sample("referrals_history", "GET", "/v1/customers/{customer_id}/referrals", customer),
+        Sample(
+            "referrals_share",
+            "POST",
+            "/v1/customers/{customer_id}/referral/shares",
+            customer,
+            body=_json({"channel": "whatsapp"}),
+        ),
+    ]
+
+
 def _shopify_samples(first: datetime, topics: tuple[str, ...] = SHOPIFY_TOPICS) -> list[Sample]:
     samples = []
     for index, topic in enumerate(topics):
@@ -595,6 +640,7 @@ def samples() -> dict[str, dict[str, Any]]:
         *_access_samples(),
         *_customer_ops_samples(),
         *_tier_samples(),
+        *_referral_samples(),
     ]
     ordered += _shopify_samples(START + timedelta(seconds=len(ordered)), MORE_SHOPIFY_TOPICS)
     return {

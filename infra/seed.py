@@ -11,6 +11,14 @@ from infra.onboard import onboard
 from pollen.clock import utcnow
 from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.program import EarningRule, ExpiryRule, ProgramSettings
+from pollen.domain.referrals import (
+    FriendReward,
+    Qualifying,
+    ReferralRewardType,
+    ReferralSettings,
+    Reminder,
+    RewardSpec,
+)
 from pollen.domain.rewards import (
     DynamicReward,
     FixedAmountReward,
@@ -32,6 +40,7 @@ from pollen.domain.tiers import (
 from pollen.domain.triggers import TriggerSettings
 from pollen.ids import new_token
 from pollen.services.container import container
+from pollen.services.referrals import update_settings as update_referral_settings
 from pollen.services.rewards import put_reward
 from pollen.services.tiers import put_tier_program
 from pollen.services.triggers import put_trigger
@@ -126,6 +135,15 @@ DEMO_TIERS = TierProgramSettings(
 )
 
 
+DEMO_REFERRALS = ReferralSettings(
+    enabled=True,
+    referrer_reward=RewardSpec(type=ReferralRewardType.COINS, coins=500),
+    friend_reward=FriendReward(type=ReferralRewardType.COINS, coins=250),
+    qualifying=Qualifying(min_order_subtotal=Decimal(25)),
+    reminder=Reminder(after_days=3, max_reminders=2),
+)
+
+
 def seed_demo_store(base_url: str, merchant_id: str = DEMO_MERCHANT_ID, *, tiers: bool = False) -> DemoStore:
     """Create the demo merchant in the table the environment points at, with fresh keys and secret.
     ``tiers`` adds the demo VIP tiers (Silver, Gold): ``make dev`` does, the test fixtures do not."""
@@ -135,6 +153,7 @@ def seed_demo_store(base_url: str, merchant_id: str = DEMO_MERCHANT_ID, *, tiers
         put_trigger(container(), merchant_id, trigger_id, settings, now=utcnow())
     for reward_id, reward in DEMO_REWARDS.items():
         put_reward(container(), merchant_id, reward_id, reward, now=utcnow())
+    update_referral_settings(container(), merchant_id, DEMO_REFERRALS, now=utcnow(), expected_version=None)
     if tiers:
         put_tier_program(container(), merchant_id, DEMO_TIERS, now=utcnow(), expected_version=None)
     return DemoStore(

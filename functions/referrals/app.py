@@ -1,15 +1,151 @@
-"""Referrals: invites, referral codes, rewards and statistics (routes arrive with the referrals issue)."""
+"""Referrals API: program settings (admin), invitations, the referral page, history, share tracking,
+and the admin lists of referrals."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pollen.api.app import create_app
-from pollen.observability import lambda_entry
+from pollen.api.app import create_app, principal
+from pollen.api.auth import for_customer, requires
+from pollen.api.schemas.program import parse_if_match
+from pollen.api.schemas.referrals import (
+    AdminReferralPage,
+    AdminReferralView,
+    InviteBody,
+    ReferralPage,
+    ReferralPageView,
+    ReferralSettingsView,
+    ReferralStats,
+    ReferralView,
+    ShareBody,
+)
+from pollen.clock import utcnow
+from pollen.domain.api_keys import Scope
+from pollen.domain.customers import CustomerId
+from pollen.domain.referrals import ReferralSettings, ReferralStatus
+from pollen.observability import lambda_entry, metrics
+from pollen.services import referrals
+from pollen.services.container import container
 
 app = create_app(title="Pollen Referrals API")
+
+ReferralId = Annotated[str, Path(pattern=r"^[0-9A-Z]{26}$")]
+
+
+def _settings_response(view: ReferralSettingsView) -> Response[ReferralSettingsView]:
+    return Response(
+        status_code=200, content_type="application/json", body=view, headers={"ETag": f'"{view.version}"'}
+    )
+
+
+@app.get("/v1/admin/referral-program", summary="Read the referral program settings")
+@requires(Scope.ADMIN)
+def get_referral_program() -> Response[ReferralSettingsView]:
+    current = referrals.get_settings(container(), principal(app).merchant_id)
+    return _settings_response(ReferralSettingsView.of(current))
+
+
+@app.put(
+    "/v1/admin/referral-program",
+    summary="Replace the referral program settings (If-Match for safe concurrent edits)",
+)
+@requires(Scope.ADMIN)
+def put_referral_program(
+    body: Annotated[ReferralSettings, Body()],
+    if_match: Annotated[str | None, Header(alias="if-match")] = None,
+) -> Response[ReferralSettingsView]:
+    updated = referrals.update_settings(
+        container(), principal(app).merchant_id, body, now=utcnow(), expected_version=parse_if_match(if_match)
+    )
+    return _settings_response(ReferralSettingsView.of(updated))
+
+
+@app.get("/v1/admin/referrals", summary="Referrals of the store, newest first, by status")
+@requires(Scope.ADMIN)
+def list_referrals(
+    status: Annotated[ReferralStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> AdminReferralPage:
+    page = referrals.admin_list(container(), principal(app).merchant_id, status, limit=limit, cursor=cursor)
+    return AdminReferralPage(
+        items=[AdminReferralView.of(r) for r in page.items], next_cursor=page.next_cursor
+    )
+
+
+@app.get("/v1/admin/referrals/<referral_id>", summary="One referral: who referred whom, rewards, reason")
+@requires(Scope.ADMIN)
+def get_referral(referral_id: ReferralId) -> AdminReferralView:
+    return AdminReferralView.of(referrals.admin_get(container(), principal(app).merchant_id, referral_id))
+
+
+@app.get("/v1/customers/<customer_id>/referral", summary="The customer's referral code, share URL and stats")
+@for_customer(Scope.READ)
+def referral_page(customer_id: Annotated[CustomerId, Path()]) -> ReferralPageView:
+    c, merchant_id = container(), principal(app).merchant_id
+    profile = referrals.referral_page(c, merchant_id, customer_id, now=utcnow())
+    assert profile.code is not None
+    return ReferralPageView(
+        customer_id=customer_id,
+        code=profile.code,
+        share_url=referrals.share_url(c, merchant_id, profile.code),
+        enabled=referrals.get_settings(c, merchant_id).enabled,
+        stats=ReferralStats.model_validate(referrals.stats(profile)),
+    )
+
+
+@app.post(
+    "/v1/customers/<customer_id>/referrals",
+    summary="Invite a friend by email or phone",
+    responses={201: {}},
+)
+@for_customer(Scope.WRITE)
+def invite(
+    customer_id: Annotated[CustomerId, Path()], body: Annotated[InviteBody, Body()]
+) -> Response[ReferralView]:
+    referral = referrals.invite(
+        container(),
+        principal(app).merchant_id,
+        customer_id,
+        email=body.email,
+        phone=body.phone,
+        name=body.name,
+        device_id=body.device_id,
+        now=utcnow(),
+    )
+    metrics.add_metric(name="ReferralInvites", unit=MetricUnit.Count, value=1)
+    return Response(status_code=201, content_type="application/json", body=ReferralView.of(referral))
+
+
+@app.get("/v1/customers/<customer_id>/referrals", summary="The friends a customer referred, newest first")
+@for_customer(Scope.READ)
+def list_customer_referrals(
+    customer_id: Annotated[CustomerId, Path()],
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> ReferralPage:
+    page = referrals.history(container(), principal(app).merchant_id, customer_id, limit=limit, cursor=cursor)
+    return ReferralPage(items=[ReferralView.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@app.post(
+    "/v1/customers/<customer_id>/referral/shares",
+    summary="Count a share of the referral link (by channel)",
+    responses={204: {}},
+)
+@for_customer(Scope.WRITE)
+def track_share(
+    customer_id: Annotated[CustomerId, Path()], body: Annotated[ShareBody, Body()]
+) -> Response[None]:
+    referrals.track_share(
+        container(), principal(app).merchant_id, customer_id, body.channel, body.device_id, now=utcnow()
+    )
+    return Response(status_code=204)
 
 
 @lambda_entry

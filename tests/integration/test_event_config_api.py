@@ -69,6 +69,11 @@ def test_event_types_list_the_catalogue(api: InProcessApi, demo: DemoStore) -> N
         "customer_created",
         "tier_changed",
         "tier_expiring",
+        "referral_invited",
+        "referral_signed_up",
+        "referral_completed",
+        "referral_rejected",
+        "referral_incomplete",
     }
     wallet = items["wallet_transaction"]
     assert wallet["display_name"] == "Wallet Transaction"
@@ -228,6 +233,8 @@ def test_subscriptions_are_created_read_replaced_and_deleted(api: InProcessApi, 
         "operations": ["credit"],
         "directions": None,  # tier events' filters: unset
         "tiers": None,
+        "referral_roles": None,
+        "referral_reasons": None,
     }
     assert sub["enabled"] is True
     assert sub["name_prefix"] == "VIP "
@@ -247,6 +254,8 @@ def test_subscriptions_are_created_read_replaced_and_deleted(api: InProcessApi, 
         "operations": None,
         "directions": None,
         "tiers": None,
+        "referral_roles": None,
+        "referral_reasons": None,
     }
     assert replaced.json()["created_at"] == sub["created_at"]
     stored = _config(demo).subscriptions

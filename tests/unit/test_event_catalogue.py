@@ -42,6 +42,12 @@ DELIVERABLE = {
     "customer_created",
     "tier_changed",
     "tier_expiring",
+} | {
+    "referral_invited",
+    "referral_signed_up",
+    "referral_completed",
+    "referral_rejected",
+    "referral_incomplete",
 }
 
 
@@ -62,6 +68,11 @@ def test_the_catalogue_lists_every_deliverable_event_once_with_its_fields() -> N
         "profile_updated",
         "tier_changed",
         "tier_expiring",
+        "referral_invited",
+        "referral_signed_up",
+        "referral_completed",
+        "referral_rejected",
+        "referral_incomplete",
     ]
     assert len({s.display_name for s in specs}) == len(specs)
     for spec in specs:
@@ -126,6 +137,11 @@ def test_display_names_of_the_other_events() -> None:
         "profile_updated": "Loyalty Profile Updated",
         "tier_changed": "VIP Tier Changed",
         "tier_expiring": "VIP Tier Expiring",
+        "referral_invited": "Referral Invited",
+        "referral_signed_up": "Referral Signed Up",
+        "referral_completed": "Referral Completed",
+        "referral_rejected": "Referral Rejected",
+        "referral_incomplete": "Referral Incomplete Reminder",
     }
 
 

@@ -75,6 +75,7 @@ EXPECTED_ORDER = OrderData(
     discount_codes=["WELCOME10"],
     discount_amounts={"WELCOME10": Decimal("26.10")},
     created_at=datetime(2024, 5, 14, 10, 21, 43, tzinfo=timezone(timedelta(hours=-4))),
+    shipping_address="350 Fifth Avenue, Floor 21, New York, 10118, US",  # referral fraud checks
 )
 
 
@@ -164,6 +165,11 @@ def test_signature_of_another_body_fails() -> None:
 def test_orders_create_maps_exactly() -> None:
     data = order_data(ShopifyOrder.model_validate(payload("orders_create")))
     assert data == EXPECTED_ORDER
+
+
+def test_the_storefront_device_id_comes_from_a_cart_attribute() -> None:
+    order = payload("orders_create") | {"note_attributes": [{"name": "pollen_device_id", "value": "dev-9"}]}
+    assert order_data(ShopifyOrder.model_validate(order)).device_id == "dev-9"
 
 
 def test_line_discounts_sum_the_allocations_and_amounts_stay_decimal() -> None:

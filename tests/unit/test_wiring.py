@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_ROUTES = {"GET /v1/health", "POST /webhooks/shopify", "GET /v1/shopify/app-proxy/customer-token"}
 # Declared in the template but not yet wired to any event: their issues add routes (and samples),
 # and must remove them from this set when they do.
-AWAITING_ROUTES = {"referrals"}
+AWAITING_ROUTES: set[str] = set()
 # Invoked by CloudFormation as custom resources (the template checks it below), never by events.
 CUSTOM_RESOURCES = {"dashboard_publisher"}
 

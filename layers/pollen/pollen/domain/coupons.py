@@ -54,7 +54,7 @@ class Coupon(BaseModel):
     )
     max_discount: Decimal | None = None
     currency: str
-    coins: int = Field(gt=0)
+    coins: int = Field(ge=0)  # 0: a referral reward, bought with no coins
     min_order: Decimal | None = None
     channel: Channel = "api"
     stored_status: CouponStatus = CouponStatus.ISSUED

@@ -61,6 +61,12 @@ class OrderData(BaseModel):
         default_factory=dict, description="Amount each discount code took off the order, by code."
     )
     created_at: datetime | None = None
+    shipping_address: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        default=None, description="One line: street, city, postal code, country (referral fraud checks)."
+    )
+    device_id: Annotated[str, StringConstraints(max_length=128)] | None = Field(
+        default=None, description="The shopper's browser/device id, when the storefront sends one."
+    )
 
 
 class RefundLine(BaseModel):
@@ -116,6 +122,9 @@ class Attribution(BaseModel):
     code: str | None = None
     reward_id: str | None = None
     discount_amount: Money | None = None
+    referrer_customer_id: str | None = Field(  # only referral attributions name one; others keep their shape
+        default=None, exclude_if=lambda v: v is None, description="Referrals: who referred the buyer."
+    )
 
 
 class CouponMisuse(BaseModel):

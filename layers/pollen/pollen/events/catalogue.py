@@ -149,6 +149,33 @@ class TierExpiringPayload(_Payload):
     customer: EventCustomer = Field(description=_CUSTOMER)
 
 
+class ReferralFriend(_Payload):
+    customer_id: str | None = None
+    email: str | None = Field(default=None, description="Masked (a***@example.com).")
+    phone: str | None = Field(default=None, description="Masked (***11).")
+    name: str | None = None
+
+
+class ReferralPayload(_Payload):
+    referral_id: str = Field(description="The referral's id.")
+    status: str = Field(description="invited | signed_up | completed | rejected | reversed.")
+    channel: str = Field(description="invite (email/mobile) or code.")
+    code: str | None = Field(description="The referrer's referral code.")
+    role: str | None = Field(
+        description="referral_completed: whose reward this event announces (referrer | friend)."
+    )
+    reason: str | None = Field(
+        description="referral_rejected: the reason code (self_referral, not_new_customer...)."
+    )
+    referrer_customer_id: str = Field(description="Who referred.")
+    friend: ReferralFriend = Field(description="The friend (contact masked).")
+    order_id: str | None = Field(description="The friend's qualifying order, once there is one.")
+    rewards: list[dict[str, Any]] = Field(description="Rewards issued (coins or coupon code), per side.")
+    customer: EventCustomer = Field(
+        description="Who the event is about (the friend for invitations and reminders)."
+    )
+
+
 # ---- filters -------------------------------------------------------------------------------------
 
 
@@ -172,7 +199,22 @@ class EventFilters(BaseModel):
         Field(description="Tier events: only about these tier ids (the tier reached, or lost)."),
     ] = None
 
-    @field_validator("transaction_types", "operations", "directions", "tiers", mode="after")
+    referral_roles: Annotated[
+        list[Literal["referrer", "friend"]] | None, Field(description="referral_completed: only this side.")
+    ] = None
+    referral_reasons: Annotated[
+        list[str] | None, Field(description="referral_rejected: only these reason codes.")
+    ] = None
+
+    @field_validator(
+        "transaction_types",
+        "operations",
+        "directions",
+        "tiers",
+        "referral_roles",
+        "referral_reasons",
+        mode="after",
+    )
     @classmethod
     def _empty_is_no_restriction(cls, value: list[Any] | None) -> list[Any] | None:
         return sorted(set(value)) if value else None
@@ -188,6 +230,8 @@ _FILTERED_FIELD: dict[str, str] = {
     "operations": "operation",
     "directions": "direction",
     "tiers": "tier",
+    "referral_roles": "role",
+    "referral_reasons": "reason",
 }
 
 
@@ -298,6 +342,27 @@ def _profile_updated_sample(customer: Customer, now: datetime) -> dict[str, Any]
 
 def _customer_created_sample(customer: Customer, now: datetime) -> dict[str, Any]:
     return {"customer": _customer(customer), "source": customer.source}
+
+
+def _referral_sample(
+    status: str, role: str | None = None, reason: str | None = None
+) -> Callable[[Customer, datetime], dict[str, Any]]:
+    def sample(customer: Customer, now: datetime) -> dict[str, Any]:
+        return {
+            "referral_id": new_ulid(),
+            "status": status,
+            "channel": "invite",
+            "code": "ANNA-7KQ3X9PM",
+            "role": role,
+            "reason": reason,
+            "referrer_customer_id": "test-referrer",
+            "friend": {"customer_id": None, "email": "s***@example.com", "phone": None, "name": "Sam"},
+            "order_id": "TEST-1003" if status == "completed" else None,
+            "rewards": [{"side": role, "type": "coins", "coins": 500}] if role else [],
+            "customer": _customer(customer),
+        }
+
+    return sample
 
 
 @dataclass(frozen=True)
@@ -423,6 +488,46 @@ _ENTRIES += (
         payload=TierExpiringPayload,
         sample=_tier_expiring_sample,
         filters=("tiers",),
+    ),
+    _Entry(
+        name="referral_invited",
+        display_name="Referral Invited",
+        description="A customer invited a friend by email or phone; sent about the friend (their "
+        "email/phone), with the referrer, the share URL and the friend's reward, to invite them.",
+        payload=ReferralPayload,
+        sample=_referral_sample("invited"),
+    ),
+    _Entry(
+        name="referral_signed_up",
+        display_name="Referral Signed Up",
+        description="An invited friend became a customer (sent about the referrer).",
+        payload=ReferralPayload,
+        sample=_referral_sample("signed_up"),
+    ),
+    _Entry(
+        name="referral_completed",
+        display_name="Referral Completed",
+        description="A friend's first qualifying order completed a referral; one event per side "
+        "(role referrer | friend), each with that side's reward.",
+        payload=ReferralPayload,
+        sample=_referral_sample("completed", role="referrer"),
+        filters=("referral_roles",),
+    ),
+    _Entry(
+        name="referral_rejected",
+        display_name="Referral Rejected",
+        description="A referral was refused by a fraud guard or rule; the reason code says which.",
+        payload=ReferralPayload,
+        sample=_referral_sample("rejected", reason="self_referral"),
+        filters=("referral_reasons",),
+    ),
+    _Entry(
+        name="referral_incomplete",
+        display_name="Referral Incomplete Reminder",
+        description="A reminder to an invited friend who has not ordered yet (after_days apart, up to "
+        "max_reminders).",
+        payload=ReferralPayload,
+        sample=_referral_sample("invited"),
     ),
 )
 _BY_NAME: dict[str, _Entry] = {entry.name: entry for entry in _ENTRIES}

@@ -15,6 +15,7 @@ from pollen.services.container import Container
 from pollen.services.ledger import customer_fields
 from pollen.services.orders import record_order_fact
 from pollen.services.program import get_program
+from pollen.services.referrals import link_signup
 from pollen.services.retry import retrying
 from pollen.storage.birthdays import put_birthday
 from pollen.storage.customers import CustomerRecord, CustomerStore, put_contact_links, put_customer
@@ -111,6 +112,8 @@ def upsert_customer(
         return record, existing is None
 
     record, created = retrying(attempt)
+    if created and (record.customer.email or record.customer.phone):  # an invited friend signs up
+        link_signup(c, merchant_id, data.customer_id, record.customer.email, record.customer.phone, now=now)
     verified = record.customer.email_verified and bool(record.customer.email)
     claimed = claim_guest_orders(c, merchant_id, record.customer, now=now) if verified else []
     if claimed:

@@ -27,10 +27,12 @@ from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_c
 from pollen.services.orders import record_order_fact
 from pollen.services.program import get_program
 from pollen.services.redemption import settle_pending
+from pollen.services.referrals import remind as remind_referral
 from pollen.services.retry import retrying
 from pollen.storage.coupons import PENDING_ENTITY
 from pollen.storage.customers import CustomerRecord, parse_customer_item
 from pollen.storage.keys import DUE_SHARDS, customer_key, due_shard_pk
+from pollen.storage.referrals import REFERRAL_ENTITY
 from pollen.storage.table import GSI1
 
 COINS_EXPIRING = "coins_expiring"
@@ -171,6 +173,8 @@ def run_due(now: datetime) -> JobResult:
                     now,
                 )
                 coupons += outcome in {"created", "cancelled"}
+            elif entity == REFERRAL_ENTITY:  # an invited friend who has not ordered yet
+                reminders += remind_referral(c, item, now)
             else:
                 logger.warning("unexpected item in the due index", extra={"pk": item.get("PK")})
                 continue

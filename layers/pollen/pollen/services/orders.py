@@ -29,6 +29,8 @@ from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import WalletChange, customer_fields, new_customer, stage_wallet_change
 from pollen.services.program import get_program
+from pollen.services.referral_completion import first_keys as referral_keys
+from pollen.services.referral_completion import plan as plan_referral
 from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerRecord, parse_customer_item, put_contact_links
 from pollen.storage.errors import DuplicateRequest
@@ -168,6 +170,7 @@ def _order_read(
     *,
     known_customer: str | None,
     guest_email: str | None,
+    customer: CustomerData | None,
     idempotency: Idempotency | None,
 ) -> list[Key]:
     """What the order's one BatchGetItem reads: the order first, the receipt last."""
@@ -176,11 +179,12 @@ def _order_read(
         keys.append(customer_key(merchant_id, known_customer))
     if guest_email:
         keys.append(email_key(merchant_id, guest_email))
-    # usage of Pollen coupons and the customer's VIP tier totals: same read
+    # usage of Pollen coupons, the customer's VIP tier totals and referrals: same read
     keys.extend(
         [
             *coupon_keys(merchant_id, fact.data),
             *tier_qualification.tier_keys(c, merchant_id, known_customer),
+            *referral_keys(merchant_id, known_customer, fact.data, customer),
         ]
     )
     if idempotency:
@@ -216,6 +220,7 @@ def record_order_fact(
             fact,
             known_customer=known_customer,
             guest_email=guest_email,
+            customer=customer,
             idempotency=idempotency,
         )
         found = c.table.batch_get(keys)
@@ -246,6 +251,12 @@ def record_order_fact(
             # and entry reward, staged into this same transaction. The one insertion point for tiers.
             order, wallet, entries, stage_tiers = tier_qualification.on_order(
                 c, merchant_id, order, wallet, entries, found=found, asked=keys, program=program, now=now
+            )
+            # Referrals (pollen.services.referral_completion): this order may link, complete, reject
+            # or claw back a referral. The friend's coins join this wallet change; the rest (referrer's
+            # wallet, the referral, counters, coupons, events) is staged into this same transaction.
+            order, wallet, entries = plan_referral(
+                tx, c, merchant_id, order, start, wallet, entries, found, keys, program, now
             )
             change = WalletChange(existing, CustomerRecord(start.customer, wallet), entries)
             if change.changed:

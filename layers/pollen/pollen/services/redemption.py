@@ -389,9 +389,12 @@ def compensate(
         current = parse_coupon_item(found[key]) if key in found else None
         if current is None or current.shopify != "pending" or current.stored_status != CouponStatus.ISSUED:
             raise _AlreadySettled()
-        wallet, entry = record.wallet.restore(
-            current.lots, source=Source.REDEMPTION, reference=current.code, now=now, note=reason
-        )
+        wallet, entries = record.wallet, []
+        if current.lots:  # a referral reward's coupon took no coins: none to give back
+            wallet, entry = record.wallet.restore(
+                current.lots, source=Source.REDEMPTION, reference=current.code, now=now, note=reason
+            )
+            entries = [entry]
         after = current.model_copy(
             update={
                 "stored_status": CouponStatus.CANCELLED,
@@ -408,7 +411,7 @@ def compensate(
             if idempotency:
                 tx.delete(idempotency.receipt_key(merchant_id), label="receipt-release")
 
-        return Plan(wallet, [entry], stage)
+        return Plan(wallet, entries, stage)
 
     try:
         operate_as(

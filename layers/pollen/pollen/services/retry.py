@@ -12,7 +12,18 @@ from pollen.storage.errors import ConditionFailed, WriteConflict
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 12
-VERSIONED = frozenset({"customer", "order", "trigger-usage", "coupon", "tier"})
+VERSIONED = frozenset(
+    {"customer", "order", "trigger-usage", "coupon", "tier"}
+    | {
+        "customer-referrer",
+        "referral",
+        "referred",
+        "referral-window",
+        "invite",
+        "referrer",
+        "referral-code",
+    }  # referrals
+)
 
 
 def retrying(attempt: Callable[[], T]) -> T:

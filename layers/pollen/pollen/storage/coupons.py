@@ -45,7 +45,9 @@ def put_coupon(
         )
 
 
-def put_pending_marker(tx: Transaction, merchant_id: str, coupon: Coupon, now: datetime) -> None:
+def put_pending_marker(
+    tx: Transaction, merchant_id: str, coupon: Coupon, now: datetime, *, label: str = "coupon-pending"
+) -> None:
     """Listed in the due index, so the scheduled job settles a coupon whose request died mid-way."""
     key = coupon_pending_key(merchant_id, coupon.code)
     tx.put(
@@ -58,7 +60,7 @@ def put_pending_marker(tx: Transaction, merchant_id: str, coupon: Coupon, now: d
             "created_at": isoformat(now),
             **due_index(key.pk, now.date().isoformat()),
         },
-        label="coupon-pending",
+        label=label,
     )
 
 

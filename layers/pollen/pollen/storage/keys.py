@@ -260,3 +260,49 @@ def tracked_id_key(merchant_id: str, client_event_id: str) -> Key:
 def tracked_day_key(merchant_id: str, customer_id: str, day: str) -> Key:
     """A customer's tracked events of one day: their client ids (dedupe) and count (cap)."""
     return Key(customer_pk(merchant_id, customer_id), f"TRK#{part(day)}")
+
+
+# ---- referrals ---------------------------------------------------------------------------------
+# M#{m}#CONFIG → REFERRAL_PROGRAM (settings, cached with the config partition)
+# M#{m}#C#{c}  → REFERRER (code, counters, fingerprints) | REFERRED (the customer as a friend: first
+#                order, who referred them) | REF#{referral_id} (the referrals this customer made) |
+#                RWIN#{window} (rewarded referrals per max_rewarded window)
+# M#{m}#RCODE#{code} → RCODE (which customer a referral code belongs to)
+# M#{m}#RINV#{digest} → RINV (an invited email/phone, digested: the first referrer holds it)
+# M#{m}#REFS#{status|all} → {referral_id} (the admin's copies, newest last)
+
+
+def referral_settings_key(merchant_id: str) -> Key:
+    return Key(config_pk(merchant_id), "REFERRAL_PROGRAM")
+
+
+def referrer_key(merchant_id: str, customer_id: str) -> Key:
+    return Key(customer_pk(merchant_id, customer_id), "REFERRER")
+
+
+def referred_key(merchant_id: str, customer_id: str) -> Key:
+    return Key(customer_pk(merchant_id, customer_id), "REFERRED")
+
+
+def referral_key(merchant_id: str, referrer_id: str, referral_id: str) -> Key:
+    return Key(customer_pk(merchant_id, referrer_id), f"REF#{part(referral_id)}")
+
+
+def referral_window_key(merchant_id: str, referrer_id: str, window: str) -> Key:
+    return Key(customer_pk(merchant_id, referrer_id), f"RWIN#{part(window)}")
+
+
+def referral_code_key(merchant_id: str, code: str) -> Key:
+    return Key(f"{merchant_prefix(merchant_id)}RCODE#{part(code)}", "RCODE")
+
+
+def invite_key(merchant_id: str, digest: str) -> Key:
+    return Key(f"{merchant_prefix(merchant_id)}RINV#{part(digest)}", "RINV")
+
+
+def referrals_admin_pk(merchant_id: str, status: str) -> str:
+    return f"{merchant_prefix(merchant_id)}REFS#{part(status)}"
+
+
+def referral_admin_key(merchant_id: str, status: str, referral_id: str) -> Key:
+    return Key(referrals_admin_pk(merchant_id, status), part(referral_id))

@@ -49,6 +49,12 @@ Shopify references followed (Admin GraphQL, version 2025-10 unless noted):
   https://shopify.dev/docs/api/admin-graphql/2025-10/payloads/discountcodedeletepayload
 - ``DiscountUserError {field, code: DiscountErrorCode, message, extraInfo}``; ``TAKEN`` = "The input
   value is already taken": https://shopify.dev/docs/api/admin-graphql/latest/enums/DiscountErrorCode
+- Referral codes (many uses, new customers only): ``DiscountContextInput.customerSegments`` /
+  ``DiscountCustomerSelectionInput.customerSegments: DiscountCustomerSegmentsInput {add: [ID!]}``
+  (https://shopify.dev/docs/api/admin-graphql/latest/input-objects/DiscountCustomerSegmentsInput),
+  the segment made by ``segmentCreate(name: String!, query: String!)`` → ``SegmentCreatePayload
+  {segment {id}, userErrors}`` (https://shopify.dev/docs/api/admin-graphql/latest/mutations/segmentCreate)
+  with the ShopifyQL query ``number_of_orders = 0``; ``usageLimit`` omitted means unlimited.
 - Throttling: a throttled call answers ``errors[].extensions.code == "THROTTLED"`` with the bucket in
   the top-level ``extensions.cost.throttleStatus``
   (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits); status codes 401/403/429/5xx:
@@ -79,6 +85,7 @@ FailureKind = Literal["timeout", "transport", "server", "throttled", "rejected",
 _RETRYABLE: frozenset[str] = frozenset({"timeout", "transport", "server", "throttled"})
 
 _CUSTOMER_GID = re.compile(r"^gid://shopify/Customer/[1-9][0-9]*$")
+_SEGMENT_GID = re.compile(r"^gid://shopify/Segment/[1-9][0-9]*$")
 _NUMERIC_ID = re.compile(r"^[1-9][0-9]*$")
 _API_VERSION = re.compile(r"^(\d{4}-\d{2}|unstable)$")
 
@@ -93,6 +100,10 @@ FREE_SHIPPING_CREATE = (
     "mutation discountCodeFreeShippingCreate($freeShippingCodeDiscount: DiscountCodeFreeShippingInput!) {"
     " discountCodeFreeShippingCreate(freeShippingCodeDiscount: $freeShippingCodeDiscount) {"
     f" codeDiscountNode {{ id }} {_USER_ERRORS} }} }}"
+)
+SEGMENT_CREATE = (
+    "mutation segmentCreate($name: String!, $query: String!) {"
+    " segmentCreate(name: $name, query: $query) { segment { id } userErrors { field message } } }"
 )
 FIND_BY_CODE = "query codeDiscountNodeByCode($code: String!) { codeDiscountNodeByCode(code: $code) { id } }"
 DEACTIVATE = (
@@ -129,6 +140,8 @@ class DiscountSpec(BaseModel):
     percentage: Annotated[Decimal, Field(gt=0, le=100)] | None = None  # percentage: Pollen's 0 < p <= 100
     min_subtotal: Annotated[Decimal, Field(ge=0)] | None = None  # 0 means no minimum, like None
     customer_gid: str | None = None  # gid://shopify/Customer/<id>: only that customer may use it
+    segment_gid: str | None = None  # gid://shopify/Segment/<id>: only customers in it may use it
+    usage_limit: int | None = 1  # None: unlimited (a referral code), still once per customer
     starts_at: AwareDatetime
     ends_at: AwareDatetime
 
@@ -143,6 +156,10 @@ class DiscountSpec(BaseModel):
             raise ValueError(
                 "fixed_amount takes an amount, percentage a percentage, free_shipping neither (and none both)"
             )
+        if self.customer_gid is not None and self.segment_gid is not None:
+            raise ValueError("a discount is for one customer or one segment, not both")
+        if self.segment_gid is not None and not _SEGMENT_GID.match(self.segment_gid):
+            raise ValueError("segment_gid must look like gid://shopify/Segment/<numeric id>")
         if self.customer_gid is not None and not _CUSTOMER_GID.match(self.customer_gid):
             raise ValueError("customer_gid must look like gid://shopify/Customer/<numeric id>")
         if self.ends_at <= self.starts_at:
@@ -267,6 +284,17 @@ class ShopifyAdmin:
             )
         return gid
 
+    def create_segment(self, name: str, query: str) -> str:
+        """Create a customer segment (``number_of_orders = 0`` for referral codes); its GID."""
+        payload = self._mutate("segmentCreate", SEGMENT_CREATE, {"name": name, "query": query})
+        segment = payload.get("segment")
+        gid = segment.get("id") if isinstance(segment, dict) else None
+        if not isinstance(gid, str) or not _SEGMENT_GID.match(gid):
+            raise ShopifyFailure(
+                "unexpected", "segmentCreate answered without segment.id", maybe_applied=True, status_code=200
+            )
+        return gid
+
     def deactivate_discount(self, discount_gid: str) -> None:
         """Stop the code from being redeemed; it stays in Shopify, marked expired."""
         self._mutate("discountCodeDeactivate", DEACTIVATE, {"id": discount_gid})
@@ -283,10 +311,13 @@ class ShopifyAdmin:
             "title": spec.title,
             "startsAt": isoformat(spec.starts_at),
             "endsAt": isoformat(spec.ends_at),
-            "usageLimit": 1,
             "appliesOncePerCustomer": True,
         }
-        body.update(self._eligibility(spec.customer_gid))
+        if spec.usage_limit is not None:
+            body["usageLimit"] = spec.usage_limit
+        body.update(
+            self._segment(spec.segment_gid) if spec.segment_gid else self._eligibility(spec.customer_gid)
+        )
         if spec.min_subtotal:  # None and 0 both mean "no minimum"
             minimum = {"greaterThanOrEqualToSubtotal": _decimal(spec.min_subtotal)}
             body["minimumRequirement"] = {"subtotal": minimum}
@@ -296,6 +327,10 @@ class ShopifyAdmin:
         if self._uses_context:
             return {"context": {"customers": {"add": [gid]}} if gid else {"all": "ALL"}}
         return {"customerSelection": {"customers": {"add": [gid]}} if gid else {"all": True}}
+
+    def _segment(self, gid: str) -> dict[str, Any]:
+        selection = {"customerSegments": {"add": [gid]}}
+        return {"context": selection} if self._uses_context else {"customerSelection": selection}
 
     def _basic_input(self, spec: DiscountSpec) -> dict[str, Any]:
         if spec.kind is DiscountKind.FIXED_AMOUNT:

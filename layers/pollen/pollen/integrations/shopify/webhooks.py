@@ -121,6 +121,27 @@ class ShopifyCustomer(_Payload):
     last_name: OptionalText = None
 
 
+class ShopifyAddress(_Payload):
+    address1: OptionalText = None
+    address2: OptionalText = None
+    city: OptionalText = None
+    zip: OptionalText = None
+    country_code: OptionalText = None
+
+    def one_line(self) -> str | None:
+        parts = [self.address1, self.address2, self.city, self.zip, self.country_code]
+        text = ", ".join(str(p) for p in parts if p)
+        return text[:500] or None
+
+
+class ShopifyNoteAttribute(_Payload):
+    name: str
+    value: OptionalText = None
+
+
+DEVICE_ATTRIBUTE = "pollen_device_id"  # a cart attribute the storefront widget sets
+
+
 class ShopifyOrder(_Payload):
     """The order payload of ``orders/create``, ``orders/paid`` and ``orders/cancelled``."""
 
@@ -136,6 +157,8 @@ class ShopifyOrder(_Payload):
     financial_status: str | None = None
     cancelled_at: datetime | None = None
     created_at: datetime | None = None
+    shipping_address: ShopifyAddress | None = None
+    note_attributes: list[ShopifyNoteAttribute] = Field(default_factory=list)
 
 
 class ShopifyRefundLineItem(_Payload):
@@ -203,6 +226,11 @@ def order_data(order: ShopifyOrder) -> OrderData:
         discount_codes=[code.code for code in order.discount_codes],
         discount_amounts={c.code: c.amount for c in order.discount_codes if c.amount is not None},
         created_at=order.created_at,
+        shipping_address=order.shipping_address.one_line() if order.shipping_address else None,
+        device_id=next(
+            (str(a.value)[:128] for a in order.note_attributes if a.name == DEVICE_ATTRIBUTE and a.value),
+            None,
+        ),
     )
 
 

@@ -1,0 +1,624 @@
+"""Referrals ride on the order's own transaction (DESIGN.md "Second wave").
+
+:mod:`pollen.services.orders` calls this module at one point: :func:`first_keys` adds the buyer's
+referral items, the order's referral codes and the invite look-ups to the order's BatchGetItem, and
+:func:`plan` decides — after the order's own coins are planned — whether this order links, completes,
+rejects or claws back a referral. Coins for the buyer (the friend) join the order's own wallet
+change; everything else (the referrer's wallet, the referral, counters, coupons, events) is staged in
+the same TransactWriteItems. When a referral is touched one more BatchGetItem reads the referrer's
+side: an order that completes a referral costs 3 DynamoDB calls, any other order nothing extra.
+
+Exactly once: the referral, the friend state, both wallets and the rewarded-window counter are all
+version- or condition-guarded in that one transaction; a race retries the whole order decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pollen.domain.coupons import Coupon, CouponStatus
+from pollen.domain.customers import CustomerData
+from pollen.domain.orders import Attribution, OrderData, eligible_amount, refunded_amount
+from pollen.domain.program import Program
+from pollen.domain.referrals import (
+    OPEN,
+    IssuedReward,
+    Party,
+    Reason,
+    Referral,
+    ReferralStatus,
+    StoredReferralSettings,
+    contact_digest,
+    fingerprint,
+    normalize_referral_code,
+    screen,
+    window_key,
+)
+from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
+from pollen.events.envelope import OutboxEvent
+from pollen.ids import new_ulid
+from pollen.services.container import Container
+from pollen.services.ledger import customer_fields, wallet_event
+from pollen.services.merchants import merchant_config
+from pollen.services.referral_rewards import (
+    REFERRAL_COMPLETED,
+    REFERRAL_REJECTED,
+    REFERRAL_SIGNED_UP,
+    grant,
+    referral_event,
+    stage_coupons,
+)
+from pollen.storage.coupons import parse_coupon_item, put_coupon
+from pollen.storage.customers import CustomerRecord, parse_customer_item
+from pollen.storage.keys import (
+    Key,
+    coupon_key,
+    customer_key,
+    invite_key,
+    referral_code_key,
+    referral_key,
+    referral_window_key,
+    referred_key,
+    referrer_key,
+)
+from pollen.storage.orders import OrderRecord
+from pollen.storage.referrals import (
+    FriendState,
+    count_window,
+    parse_friend,
+    parse_referral,
+    parse_referrer,
+    put_friend,
+    put_referral,
+    settings_of,
+    stage_other_wallet,
+    update_referrer,
+    window_count,
+)
+from pollen.storage.transactions import Transaction
+
+
+def _codes(data: OrderData | None) -> list[str]:
+    if data is None:
+        return []
+    return sorted({code for raw in data.discount_codes if (code := normalize_referral_code(raw))})
+
+
+def _contacts(email: str | None, phone: str | None) -> list[str]:
+    found = []
+    if email:
+        found.append(contact_digest("email", email))
+    if phone and any(ch.isdigit() for ch in phone):
+        found.append(contact_digest("phone", phone))
+    return found
+
+
+def first_keys(
+    merchant_id: str, customer_id: str | None, data: OrderData | None, hint: CustomerData | None
+) -> list[Key]:
+    """What the order's own BatchGetItem also reads (no extra round trip)."""
+    keys: list[Key] = []
+    if customer_id:
+        keys += [referred_key(merchant_id, customer_id), referrer_key(merchant_id, customer_id)]
+    keys += [referral_code_key(merchant_id, code) for code in _codes(data)]
+    contact = hint if hint is not None and (hint.email or hint.phone) else data
+    if contact is not None:
+        keys += [invite_key(merchant_id, digest) for digest in _contacts(contact.email, contact.phone)]
+    return keys
+
+
+ReferralPlan = tuple[OrderRecord, Wallet, list[LedgerEntry]]
+"""The order (with any attribution) and the buyer's wallet and entries."""
+
+
+@dataclass
+class _Writes:
+    referral: tuple[Referral, Referral | None] | None = None  # (after, before)
+    friend: tuple[FriendState, int] | None = None  # (after, expected version)
+    referrer_wallet: tuple[CustomerRecord, Wallet, list[LedgerEntry]] | None = None
+    referrer_add: dict[str, dict[str, int | Decimal]] = field(default_factory=dict)  # customer → counters
+    fingerprints: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    window: tuple[str, str, int, int | None] | None = None  # referrer, window, limit, ttl
+    coupons: list[Coupon] = field(default_factory=list)
+    cancel_coupons: list[tuple[Coupon, Coupon]] = field(default_factory=list)
+    events: list[OutboxEvent] = field(default_factory=list)
+
+    def add(self, customer_id: str, **counters: int | Decimal) -> None:
+        bucket = self.referrer_add.setdefault(customer_id, {})
+        for name, amount in counters.items():
+            bucket[name] = bucket.get(name, 0) + amount
+
+
+def _subtotal(data: OrderData) -> Decimal:
+    return sum((line.net for line in data.lines if not line.gift_card), Decimal(0))
+
+
+def _qualifies(order: OrderRecord, settings: StoredReferralSettings) -> bool:
+    facts = order.facts
+    if facts.data is None or facts.cancelled or not facts.paid:
+        return False
+    if settings.qualifying.completes_on == "confirmed" and not facts.confirmed:
+        return False
+    return _subtotal(facts.data) >= settings.qualifying.min_order_subtotal
+
+
+def _undone(order: OrderRecord, program: Program) -> bool:
+    """Cancelled, or refunded down to nothing that earns."""
+    facts = order.facts
+    if facts.cancelled:
+        return True
+    if facts.data is None or not facts.refunds:
+        return False
+    eligible = eligible_amount(facts.data, program.earning)
+    return eligible > 0 and refunded_amount(facts, program.earning) >= eligible
+
+
+def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top to bottom
+    tx: Transaction,
+    c: Container,
+    merchant_id: str,
+    order: OrderRecord,
+    buyer: CustomerRecord,
+    wallet: Wallet,
+    entries: list[LedgerEntry],
+    found: dict[Key, dict[str, Any]],
+    asked: list[Key],
+    program: Program,
+    now: datetime,
+) -> ReferralPlan:
+    """Decide what ``order`` does to referrals (see the module doc). ``wallet``/``entries`` are the
+    buyer's after the order's own coins; the result extends them."""
+    config = merchant_config(c, merchant_id)
+    settings = settings_of(config)
+    shopify = bool(config.shopify and config.shopify.admin_access_token)
+    buyer_id = buyer.customer.customer_id
+    data = order.facts.data
+    if data is None:
+        return order, wallet, entries
+    extra: list[Key] = []
+    if referred_key(merchant_id, buyer_id) not in asked:  # the buyer was found by email: read now
+        extra += [referred_key(merchant_id, buyer_id), referrer_key(merchant_id, buyer_id)]
+        found = {**found, **c.table.batch_get(extra)}
+    friend = parse_friend(buyer_id, found.get(referred_key(merchant_id, buyer_id)))
+    w = _Writes()
+    new_friend = friend
+    if friend.first_order_id is None:
+        new_friend = replace(new_friend, first_order_id=order.order_id)
+    is_new = friend.first_order_id in (None, order.order_id)
+
+    # The buyer's own referral profile remembers where they ship and shop from (fraud checks).
+    own_item = found.get(referrer_key(merchant_id, buyer_id))
+    if own_item is not None:
+        own = parse_referrer(buyer_id, own_item)
+        addresses = own.addresses | _prints(data.shipping_address)
+        devices = own.devices | _prints(data.device_id)
+        if addresses != own.addresses or devices != own.devices:
+            w.fingerprints[buyer_id] = (addresses, devices)
+
+    # Which referral does this order touch? (most orders: none, and nothing more is read)
+    referrer_id: str | None = None
+    referral_id: str | None = None
+    code: str | None = None
+    held = friend.referral_id is not None and friend.referrer_id is not None
+    if held and (
+        friend.status in {s.value for s in OPEN}
+        or (friend.status == ReferralStatus.COMPLETED.value and friend.order_id == order.order_id)
+    ):
+        referrer_id, referral_id = friend.referrer_id, friend.referral_id
+    code_items = [found[k] for k in asked if k.sk == "RCODE" and k in found]
+    if code_items and order.order_id not in friend.handled_orders and settings.enabled:
+        owner, code = str(code_items[0]["customer_id"]), str(code_items[0]["code"])
+        if not held or owner != friend.referrer_id:  # a new code referral, or one to refuse
+            referrer_id, referral_id = owner, None
+    elif not held and settings.enabled:
+        invites = [found[k] for k in asked if k.sk == "RINV" and k in found]
+        if invites:
+            referrer_id, referral_id = str(invites[0]["referrer_id"]), str(invites[0]["referral_id"])
+
+    if referrer_id is None:
+        if new_friend != friend:
+            w.friend = (new_friend, friend.version)
+        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+
+    # The referrer's side: one more BatchGetItem.
+    second = [customer_key(merchant_id, referrer_id), referrer_key(merchant_id, referrer_id)]
+    if referral_id:
+        second.append(referral_key(merchant_id, referrer_id, referral_id))
+    limit = settings.limits.max_rewarded
+    window = window_key(limit, now) if limit else None
+    if window:
+        second.append(referral_window_key(merchant_id, referrer_id, window))
+    more = c.table.batch_get(second)
+    referrer_item = more.get(second[0])
+    referrer = parse_customer_item(referrer_item) if referrer_item else None
+    profile = parse_referrer(referrer_id, more.get(second[1]))
+    before = parse_referral(more[second[2]]) if referral_id and second[2] in more else None
+    if referrer is None or (referral_id and before is None):
+        if new_friend != friend:
+            w.friend = (new_friend, friend.version)
+        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+    referral = before
+    buyer_contact = customer_fields(buyer.customer)
+
+    # Clawback: the qualifying order undone before the rewards confirm.
+    if (
+        before is not None
+        and before.status == ReferralStatus.COMPLETED
+        and before.order_id == order.order_id
+        and _undone(order, program)
+        and (before.confirm_on is None or now < before.confirm_on)
+    ):
+        coupons = [coupon_key(merchant_id, r.coupon_code) for r in before.rewards if r.coupon_code]
+        if coupons:  # only the clawback of a discount reward reads its coupons (a fourth call)
+            more.update(c.table.batch_get(coupons))
+        wallet, entries = _claw_back(merchant_id, before, buyer, referrer, wallet, entries, more, w, now)
+        new_friend = replace(new_friend, status=ReferralStatus.REVERSED.value)
+        if new_friend != friend:
+            w.friend = (new_friend, friend.version)
+        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+    if not settings.enabled or (before is not None and before.status not in OPEN):
+        if new_friend != friend:
+            w.friend = (new_friend, friend.version)
+        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+
+    # A code seen for the first time on this order (also the invite's referrer's own code).
+    if before is None:
+        referral = Referral(
+            referral_id=new_ulid(),
+            referrer_id=referrer_id,
+            channel="code",
+            status=ReferralStatus.SIGNED_UP,
+            code=code,
+            friend_customer_id=buyer_id,
+            friend_email=buyer.customer.email or data.email,
+            friend_phone=buyer.customer.phone or data.phone,
+            friend_name=buyer.customer.first_name,
+            order_id=order.order_id,
+            currency=data.currency,
+            created_at=now,
+            updated_at=now,
+            signed_up_at=now,
+        )
+        new_friend = replace(new_friend, handled_orders=(*friend.handled_orders, order.order_id))
+    assert referral is not None
+    held_by = friend.referrer_id if friend.referral_id else None
+    reason = screen(
+        settings.fraud,
+        Party(
+            customer_id=referrer_id,
+            email=referrer.customer.email,
+            phone=referrer.customer.phone,
+            addresses=profile.addresses,
+            devices=profile.devices,
+        ),
+        Party(
+            customer_id=buyer_id,
+            email=buyer.customer.email or data.email,
+            phone=buyer.customer.phone or data.phone,
+            addresses=frozenset(_prints(data.shipping_address)),
+            devices=frozenset(_prints(data.device_id)),
+        ),
+        # a friend linked by this very order must be new to the store (an invited email may belong
+        # to a shopper Pollen knew without it); one who signed up earlier was checked then
+        friend_is_customer=(before is None or before.status == ReferralStatus.INVITED) and not is_new,
+        referred_by=held_by if before is None else None,
+    )
+    if (
+        reason is None
+        and limit
+        and window
+        and _qualifies(order, settings)
+        and window_count(more.get(referral_window_key(merchant_id, referrer_id, window))) >= limit.count
+    ):
+        reason = Reason.LIMIT_REACHED
+    if reason is not None:
+        rejected = referral.model_copy(
+            update={
+                "status": ReferralStatus.REJECTED,
+                "reason": reason,
+                "friend_customer_id": referral.friend_customer_id or buyer_id,
+                "rejected_at": now,
+                "updated_at": now,
+                "next_reminder_on": None,
+                "version": referral.version + 1,
+            }
+        )
+        w.referral = (rejected, before)
+        w.add(referrer_id, rejected=1)
+        if before is not None and new_friend.referral_id in {None, before.referral_id}:
+            # the friend stays with this (refused) referral: later orders read nothing more
+            new_friend = replace(
+                new_friend,
+                referrer_id=referrer_id,
+                referral_id=before.referral_id,
+                status=ReferralStatus.REJECTED.value,
+            )
+        w.events.append(
+            referral_event(
+                REFERRAL_REJECTED, merchant_id, rejected, about=customer_fields(referrer.customer), now=now
+            )
+        )
+        if new_friend != friend:
+            w.friend = (new_friend, friend.version)
+        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+
+    linked = referral
+    events: list[OutboxEvent] = []
+    if before is None or before.status == ReferralStatus.INVITED:  # signed up through this order
+        linked = referral.model_copy(
+            update={
+                "status": ReferralStatus.SIGNED_UP,
+                "friend_customer_id": buyer_id,
+                "signed_up_at": referral.signed_up_at or now,
+                "updated_at": now,
+            }
+        )
+        w.add(referrer_id, signed_up=1)
+        events.append(
+            referral_event(
+                REFERRAL_SIGNED_UP, merchant_id, linked, about=customer_fields(referrer.customer), now=now
+            )
+        )
+        friend_reward = settings.friend_reward
+        if friend_reward.issue_on == "signup" and not (
+            linked.channel == "code" and friend_reward.reward_type
+        ):
+            at_signup = grant(
+                friend_reward,
+                "friend",
+                buyer_id,
+                wallet,
+                linked,
+                currency=program.currency,
+                expiry_days=program.expiry.days,
+                shopify=shopify,
+                contact=buyer_contact,
+                now=now,
+            )
+            wallet, entries = at_signup.wallet, [*entries, *at_signup.entries]
+            w.coupons += at_signup.coupons
+            linked = linked.model_copy(update={"rewards": [*linked.rewards, *at_signup.issued]})
+    new_friend = replace(
+        new_friend, referrer_id=referrer_id, referral_id=linked.referral_id, status=linked.status.value
+    )
+    if not _qualifies(order, settings):
+        if linked.order_id is None and linked.channel == "code":
+            linked = linked.model_copy(update={"order_id": order.order_id})
+        w.referral = (linked.model_copy(update={"version": linked.version + 1}), before)
+        w.events += events
+        w.friend = (new_friend, friend.version)
+        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+
+    # Completion: both rewards, in this transaction.
+    issued: list[IssuedReward] = list(linked.rewards)
+    referrer_wallet = referrer.wallet
+    granted = grant(
+        settings.referrer_reward,
+        "referrer",
+        referrer_id,
+        referrer_wallet,
+        linked,
+        currency=program.currency,
+        expiry_days=program.expiry.days,
+        shopify=shopify,
+        contact=customer_fields(referrer.customer),
+        now=now,
+    )
+    referrer_entries = granted.entries
+    referrer_wallet = granted.wallet
+    w.coupons += granted.coupons
+    issued += granted.issued
+    if linked.issued("friend"):
+        pass  # given when the friend signed up
+    elif linked.channel == "code" and settings.friend_reward.reward_type is not None:
+        # the code itself was the friend's discount at checkout (a Shopify discount, or the platform's)
+        issued.append(
+            IssuedReward(
+                side="friend", type=settings.friend_reward.type, coupon_code=linked.code, issued_at=now
+            )
+        )
+    else:
+        mine = grant(
+            settings.friend_reward,
+            "friend",
+            buyer_id,
+            wallet,
+            linked,
+            currency=program.currency,
+            expiry_days=program.expiry.days,
+            shopify=shopify,
+            contact=buyer_contact,
+            now=now,
+        )
+        wallet, entries = mine.wallet, [*entries, *mine.entries]
+        w.coupons += mine.coupons
+        issued += mine.issued
+    total = _subtotal(data)
+    completed = linked.model_copy(
+        update={
+            "status": ReferralStatus.COMPLETED,
+            "order_id": order.order_id,
+            "order_total": total,
+            "currency": data.currency,
+            "rewards": issued,
+            "completed_at": now,
+            "updated_at": now,
+            "next_reminder_on": None,
+            "confirm_on": now + timedelta(days=settings.qualifying.confirm_days),
+            "version": linked.version + 1,
+        }
+    )
+    w.referral = (completed, before)
+    new_friend = replace(new_friend, status=ReferralStatus.COMPLETED.value, order_id=order.order_id)
+    w.friend = (new_friend, friend.version)
+    if referrer_entries:
+        w.referrer_wallet = (referrer, referrer_wallet, referrer_entries)
+    coins = sum(e.coins for e in referrer_entries)
+    w.add(referrer_id, completed=1, coins_earned=coins, friends_revenue=total)
+    if limit and window:
+        ttl = int((now + timedelta(days=40)).timestamp()) if limit.per != "lifetime" else None
+        w.window = (referrer_id, window, limit.count, ttl)
+    events.append(
+        referral_event(
+            REFERRAL_COMPLETED,
+            merchant_id,
+            completed,
+            about=customer_fields(referrer.customer),
+            role="referrer",
+            now=now,
+        )
+    )
+    events.append(
+        referral_event(
+            REFERRAL_COMPLETED, merchant_id, completed, about=buyer_contact, role="friend", now=now
+        )
+    )
+    w.events += events
+    attribution = Attribution(
+        source="referral",
+        code=completed.code,
+        referrer_customer_id=referrer_id,
+        channel=completed.channel,
+    )
+    if not any(a.source == "referral" for a in order.attributions):
+        order = order.model_copy(update={"attributions": [*order.attributions, attribution]})
+    return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+
+
+def _prints(value: str | None) -> set[str]:
+    return {fingerprint(value)} if value and value.strip() else set()
+
+
+def _claw_back(  # noqa: PLR0917
+    merchant_id: str,
+    referral: Referral,
+    buyer: CustomerRecord,
+    referrer: CustomerRecord,
+    wallet: Wallet,
+    entries: list[LedgerEntry],
+    found: dict[Key, dict[str, Any]],
+    w: _Writes,
+    now: datetime,
+) -> tuple[Wallet, list[LedgerEntry]]:
+    """Take back what the referral gave: coins down to zero (the rest is the reward's shortfall),
+    coupons cancelled while unused."""
+    referrer_wallet, referrer_entries = referrer.wallet, list[LedgerEntry]()
+    rewards = []
+    taken_from_referrer = 0
+    for issued in referral.rewards:
+        reward = issued
+        if reward.coins:
+            target_wallet = referrer_wallet if reward.side == "referrer" else wallet
+            take = min(reward.coins, target_wallet.balance)
+            if take:
+                target_wallet, entry = target_wallet.debit(
+                    take,
+                    type=TxnType.REVERSAL,
+                    source=Source.REFERRAL,
+                    reference=referral.referral_id,
+                    now=now,
+                    note="referral order undone",
+                )
+                if reward.side == "referrer":
+                    referrer_wallet, referrer_entries = target_wallet, [*referrer_entries, entry]
+                    taken_from_referrer += take
+                else:
+                    wallet, entries = target_wallet, [*entries, entry]
+            reward = reward.model_copy(update={"reversed_coins": take, "shortfall": reward.coins - take})
+        elif reward.coupon_code:
+            item = found.get(coupon_key(merchant_id, reward.coupon_code))
+            coupon = parse_coupon_item(item) if item else None
+            if coupon is not None and coupon.stored_status == CouponStatus.ISSUED:
+                w.cancel_coupons.append(
+                    (
+                        coupon,
+                        coupon.model_copy(
+                            update={
+                                "stored_status": CouponStatus.CANCELLED,
+                                "cancelled_at": now,
+                                "cancel_reason": "referral_reversed",
+                                "version": coupon.version + 1,
+                            }
+                        ),
+                    )
+                )
+        rewards.append(reward)
+    reversed_ = referral.model_copy(
+        update={
+            "status": ReferralStatus.REVERSED,
+            "rewards": rewards,
+            "reversed_at": now,
+            "updated_at": now,
+            "version": referral.version + 1,
+        }
+    )
+    w.referral = (reversed_, referral)
+    if referrer_entries:
+        w.referrer_wallet = (referrer, referrer_wallet, referrer_entries)
+    w.add(
+        referral.referrer_id,
+        reversed=1,
+        coins_earned=-taken_from_referrer,
+        friends_revenue=-(referral.order_total or Decimal(0)),
+    )
+    return wallet, entries
+
+
+def _finish(  # noqa: PLR0917
+    tx: Transaction,
+    merchant_id: str,
+    order: OrderRecord,
+    wallet: Wallet,
+    entries: list[LedgerEntry],
+    w: _Writes,
+    program: Program,
+    now: datetime,
+) -> ReferralPlan:
+    def stage(tx: Transaction) -> None:
+        if w.friend is not None:
+            put_friend(tx, merchant_id, w.friend[0], expected_version=w.friend[1])
+        if w.referral is not None:
+            put_referral(tx, merchant_id, w.referral[0], before=w.referral[1])
+        if w.referrer_wallet is not None:
+            before, after, moved = w.referrer_wallet
+            record = CustomerRecord(before.customer, after)
+            stage_other_wallet(
+                tx,
+                merchant_id,
+                before,
+                after,
+                moved,
+                [wallet_event(merchant_id, record, entry).to_item() for entry in moved],
+                reminder_days=program.expiry.reminder_days_before,
+            )
+        for n, customer_id in enumerate(sorted(set(w.referrer_add) | set(w.fingerprints))):
+            prints = w.fingerprints.get(customer_id)
+            update_referrer(
+                tx,
+                merchant_id,
+                customer_id,
+                add=w.referrer_add.get(customer_id),
+                addresses=prints[0] if prints else None,
+                devices=prints[1] if prints else None,
+                label=f"referrer-{n}",
+            )
+        if w.window is not None:
+            referrer_id, window, limit, ttl = w.window
+            count_window(tx, merchant_id, referrer_id, window, limit=limit, expires_at=ttl)
+        stage_coupons(tx, merchant_id, w.coupons, now)
+        for n, (before_coupon, after_coupon) in enumerate(w.cancel_coupons):
+            put_coupon(
+                tx,
+                merchant_id,
+                after_coupon,
+                expected_version=before_coupon.version,
+                label=f"coupon-{n + 50}",
+            )
+        for n, event in enumerate(w.events):
+            tx.put(event.to_item(), label=f"referral-event-{n}")
+
+    stage(tx)
+    return order, wallet, entries
