@@ -27,6 +27,13 @@ class Settings(BaseModel):
     delivery_retry_max_seconds: float = Field(default=900, ge=0, le=43200, alias="DELIVERY_RETRY_MAX_SECONDS")
     delivery_retry_scale: float = Field(default=1.0, ge=0, le=1, alias="DELIVERY_RETRY_SCALE")
     delivery_log_retention_days: int = Field(default=30, ge=1, le=365, alias="DELIVERY_LOG_RETENTION_DAYS")
+    # Rate limits per container (pollen.api.limits): requests a second and burst; 0 switches one off.
+    rate_limit_merchant_rps: float = Field(default=50, ge=0, alias="RATE_LIMIT_MERCHANT_RPS")
+    rate_limit_merchant_burst: int = Field(default=100, ge=1, alias="RATE_LIMIT_MERCHANT_BURST")
+    rate_limit_anonymous_rps: float = Field(default=2, ge=0, alias="RATE_LIMIT_ANONYMOUS_RPS")
+    rate_limit_anonymous_burst: int = Field(default=10, ge=1, alias="RATE_LIMIT_ANONYMOUS_BURST")
+    rate_limit_public_rps: float = Field(default=20, ge=0, alias="RATE_LIMIT_PUBLIC_RPS")
+    rate_limit_public_burst: int = Field(default=100, ge=1, alias="RATE_LIMIT_PUBLIC_BURST")
 
 
 class SettingsError(RuntimeError):

@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
+from pollen.api import gate
 from pollen.api.auth import PUBLIC, Principal, requirement_of
-from pollen.api.errors import domain_problem, register_error_handlers
+from pollen.api.errors import register_error_handlers
 from pollen.domain.errors import DomainError, Forbidden
 from pollen.observability import logger
 from pollen.services import api_keys
@@ -29,12 +30,18 @@ class PollenResolver(APIGatewayHttpResolver):
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:  # type: ignore[type-arg]
         if route in self._static_routes or route in self._dynamic_routes:
-            try:
-                self._authorize(route)
-            except DomainError as exc:
-                return self._response_builder_class(
-                    response=domain_problem(exc), serializer=self._serializer, route=route
-                )
+            refused = gate.before_auth(self, route)
+            if refused is None:
+                try:
+                    self._authorize(route)
+                except DomainError as exc:
+                    refused = gate.auth_refused(self, exc)
+                else:
+                    caller = self.context.get(PRINCIPAL)
+                    refused = gate.after_auth(self, route, getattr(caller, "merchant_id", None))
+            if refused is not None:
+                builder = self._response_builder_class
+                return builder(response=refused, serializer=self._serializer, route=route)
         return super()._call_route(route, route_arguments)
 
     def _authorize(self, route: Route) -> None:

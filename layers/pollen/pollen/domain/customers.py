@@ -7,7 +7,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^#\s/]+$")]
+from pollen.domain.identifiers import Identifier
+
+CustomerId = Identifier  # one grammar for ids: pollen.domain.identifiers
 
 
 class CustomerData(BaseModel):

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.strict import Switch
 from pollen.events.catalogue import EventFilters, event_spec, filters_match
 from pollen.events.envelope import OutboxEvent
 
@@ -207,7 +208,7 @@ class ToolIntegrationInput(BaseModel):
         description="email or mobile: how a customer maps to the tool's profile. "
         "Customers without that field are skipped.",
     )
-    enabled: bool = True
+    enabled: Switch = True
 
 
 class WebhookIntegrationInput(BaseModel):
@@ -220,7 +221,7 @@ class WebhookIntegrationInput(BaseModel):
     secret: WebhookSecret | None = Field(
         default=None, description="Standard Webhooks signing secret, 'whsec_' + base64 of 24-64 bytes."
     )
-    enabled: bool = True
+    enabled: Switch = True
 
 
 IntegrationInput = Annotated[ToolIntegrationInput | WebhookIntegrationInput, Field(discriminator="kind")]
@@ -279,7 +280,7 @@ class SubscriptionInput(BaseModel):
     integration_id: IntegrationId
     name_prefix: NamePrefix = Field(default="", description="Put in front of the event's display name.")
     filters: EventFilters = Field(default_factory=EventFilters)
-    enabled: bool = True
+    enabled: Switch = True
 
 
 def check_subscription(body: SubscriptionInput, integrations: dict[str, Integration]) -> None:

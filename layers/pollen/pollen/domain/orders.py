@@ -13,12 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from pollen.domain.identifiers import Identifier
 from pollen.domain.program import EarningBasis, EarningRule
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=4)]
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^#\s]+$")]
+ExternalId = Identifier  # one grammar for ids: pollen.domain.identifiers
 
 
 class OrderLine(BaseModel):

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.domain.integrations import Integration, IntegrationKind, PrimarySelector, Subscription, mask
+from pollen.domain.strict import Switch
 from pollen.events.catalogue import EventSpec
 
 
@@ -81,7 +82,7 @@ class SubscriptionList(BaseModel):
 class EventsSettingsInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = Field(description="The global switch: off, no event is sent to any integration.")
+    enabled: Switch = Field(description="The global switch: off, no event is sent to any integration.")
 
 
 class EventsSettings(BaseModel):
