@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from infra.apigw import build_http_event, match_route, to_http_response
+from infra.local import swagger
 from infra.template import FunctionSpec, HttpRoute, Resolver
 
 log = logging.getLogger("pollen.local.http")
@@ -34,22 +35,6 @@ OpenApiSource = Callable[[], Iterable[dict[str, Any]]]
 
 JSON = "application/json"
 SCHEDULE_PREFIX = "/_local/schedules/"
-SWAGGER_UI = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Pollen API</title>
-  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
-</head>
-<body>
-  <div id="swagger-ui"></div>
-  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});
-  </script>
-</body>
-</html>
-"""
 
 ResponseParts = tuple[int, list[tuple[str, str]], bytes]
 
@@ -245,8 +230,8 @@ class LocalApi:
     def _local_route(self, method: str, path: str, request: LocalRequest) -> ResponseParts | None:
         if method == "GET" and path == "/openapi.json" and self.openapi_source is not None:
             return _json_response(200, self.openapi(request.header("host")))
-        if method == "GET" and path == "/docs":
-            return 200, [("content-type", "text/html; charset=utf-8")], SWAGGER_UI.encode()
+        if method == "GET" and path.startswith("/docs"):
+            return swagger.serve(path)
         if path.startswith(SCHEDULE_PREFIX) and self.trigger_schedule is not None:
             parts = path[len(SCHEDULE_PREFIX) :].split("/")
             if method != "POST" or len(parts) != 2:
@@ -338,6 +323,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY...) is routed too: no route matches it, so 404, as on AWS."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: :meth:`_serve` logs one line per request."""

@@ -56,6 +56,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         "POLLEN_LOCAL_TIME_SCALE": "60",
         "POLLEN_LOCAL_RETRY_SCALE": "0.005",  # retry delays of 1, 1, 2, 3 and 5 s
         "PYTHONUNBUFFERED": "1",
+        # One client drives every test here: per-store limits as for a large store (README: rate limits).
+        "RATE_LIMIT_MERCHANT_RPS": "1000",
+        "RATE_LIMIT_MERCHANT_BURST": "2000",
+        "RATE_LIMIT_ANONYMOUS_RPS": "100",
+        "RATE_LIMIT_ANONYMOUS_BURST": "200",
     }
     env.pop("AWS_ENDPOINT_URL", None)
     with log_path.open("wb") as log:

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
-from pollen.api import gate
+from pollen.api import gate, openapi
 from pollen.api.auth import PUBLIC, Principal, requirement_of
 from pollen.api.errors import register_error_handlers
 from pollen.domain.errors import DomainError, Forbidden
@@ -43,6 +43,11 @@ class PollenResolver(APIGatewayHttpResolver):
                 builder = self._response_builder_class
                 return builder(response=refused, serializer=self._serializer, route=route)
         return super()._call_route(route, route_arguments)
+
+    def get_openapi_json_schema(self, *args: Any, **kwargs: Any) -> str:
+        """The document with each operation's real security, errors and success codes."""
+        routes = [*self._static_routes, *self._dynamic_routes]
+        return openapi.finish_json(super().get_openapi_json_schema(*args, **kwargs), routes)
 
     def _authorize(self, route: Route) -> None:
         requirement = requirement_of(route.func)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Strict
+from pydantic import BeforeValidator, Strict, WithJsonSchema
 
 Count = Annotated[int, Strict()]
 Switch = Annotated[bool, Strict()]
@@ -23,4 +23,9 @@ def _not_float_or_bool(value: Any) -> Any:
     return value
 
 
-DecimalInput = Annotated[Decimal, BeforeValidator(_not_float_or_bool)]
+DECIMAL_STRING = r"^[+-]?\d+(\.\d+)?$"
+DecimalInput = Annotated[
+    Decimal,
+    BeforeValidator(_not_float_or_bool),
+    WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string", "pattern": DECIMAL_STRING}]}),
+]
