@@ -128,7 +128,7 @@ def test_replay_with_no_body_takes_all_of_the_merchants_dead_letters(
     flow: Flow, api: InProcessApi, demo: DemoStore
 ) -> None:
     mine = _refused(flow, M, ["c-1", "c-2", "c-3"])
-    (theirs,) = _refused(flow, OTHER, ["c-9"])
+    (_theirs,) = _refused(flow, OTHER, ["c-9"])
     Receiver().install()  # the receiver is fixed
 
     response = api.post("/v1/admin/deliveries/dead-letters/replay", key=demo.api_keys.admin)
