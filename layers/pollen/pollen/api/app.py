@@ -25,7 +25,8 @@ class PollenResolver(APIGatewayHttpResolver):
     Powertools runs request validation ahead of user middlewares, so auth cannot be a middleware:
     an unauthenticated caller would learn about the body schema before being told 401. The hook is
     ``_call_route``, which runs after route matching (the route's declared scope is known) and
-    before the middleware chain. Unmatched paths fall through to the 404 problem.
+    before the middleware chain. Unmatched paths fall through to the 404 problem. Rate limits and
+    the body checks run around authentication, in :mod:`pollen.api.gate`.
     """
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:  # type: ignore[type-arg]
