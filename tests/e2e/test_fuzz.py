@@ -2,7 +2,7 @@
 document, merged), as a client with a server key would call it.
 
 Zero 5xx and zero answers outside the document (status, content type, body schema) are allowed.
-Bounded for CI (``POLLEN_FUZZ_EXAMPLES`` per operation, default 5, plus schemathesis' deterministic
+Bounded for CI (``POLLEN_FUZZ_EXAMPLES`` per operation, default 3, plus schemathesis' deterministic
 coverage cases: about 2,500 requests, a few minutes on 2 cores); ``POLLEN_FUZZ_SEED`` changes the
 seed. Another caller (a customer token, say) is one more entry in :func:`_callers`.
 
@@ -114,7 +114,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_spec(
             "--phases",
             "examples,coverage,fuzzing",
             "--max-examples",
-            os.environ.get("POLLEN_FUZZ_EXAMPLES", "5"),
+            os.environ.get("POLLEN_FUZZ_EXAMPLES", "3"),
             "--seed",
             os.environ.get("POLLEN_FUZZ_SEED", "20261202"),
             "--workers",
