@@ -15,8 +15,11 @@ from infra.inprocess import ApiResponse, InProcessApi
 from infra.onboard import onboard
 from infra.seed import DEMO_PROGRAM, DemoStore
 from pollen.api.limits import TokenBuckets
+from pollen.clock import utcnow
+from pollen.domain.api_keys import Scope
 from pollen.integrations.shopify.webhooks import sign
-from pollen.services.container import reset_container
+from pollen.services import api_keys
+from pollen.services.container import container, reset_container
 
 _des = TypeDeserializer()
 ORDER = {
@@ -212,9 +215,12 @@ def test_a_noisy_store_is_limited_and_the_others_are_not(
     api: InProcessApi, demo: DemoStore, tight_limits: None
 ) -> None:
     other = onboard("quiet-store", "Quiet Store", DEMO_PROGRAM)
+    _, second_key = api_keys.create_key(
+        container(), demo.merchant_id, name="another", scope=Scope.ADMIN, now=utcnow()
+    )
     noisy = [api.get("/v1/admin/program", key=demo.api_keys.admin).status for _ in range(8)]
     assert noisy == [200] * 5 + [429] * 3
-    limited = api.get("/v1/admin/program", key=demo.api_keys.read)  # every key of the store shares it
+    limited = api.get("/v1/admin/program", key=second_key)  # every key of the store shares the budget
     body = _problem(limited, 429)
     assert body["type"] == "urn:pollen:problem:rate-limited"
     assert int(limited.headers["retry-after"]) >= 1
@@ -230,3 +236,11 @@ def test_callers_without_a_valid_key_get_a_lower_budget_of_their_own(
     _problem(api.get("/v1/admin/program", key=forged), 429)
     _problem(api.get("/v1/admin/program"), 429)  # no key at all: refused before any look-up
     assert api.get("/v1/admin/program", key=demo.api_keys.admin).status == 200  # the store is unaffected
+
+
+def test_a_valid_key_refused_for_its_scope_pays_from_its_store_not_from_strangers(
+    api: InProcessApi, demo: DemoStore, tight_limits: None
+) -> None:
+    answers = [api.get("/v1/admin/program", key=demo.api_keys.read).status for _ in range(6)]
+    assert answers == [403] * 5 + [429]
+    assert api.get("/v1/admin/program").status == 401  # the anonymous budget was not touched

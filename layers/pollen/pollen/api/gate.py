@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolv
 from pollen.api import body, limits
 from pollen.api.auth import PUBLIC, requirement_of
 from pollen.api.errors import domain_problem
-from pollen.domain.errors import DomainError
+from pollen.domain.errors import DomainError, Unauthenticated
 
 
 def _source_ip(app: APIGatewayHttpResolver) -> str:
@@ -36,8 +36,20 @@ def before_auth(app: APIGatewayHttpResolver, route: Route) -> Response[str] | No
 
 
 def auth_refused(app: APIGatewayHttpResolver, exc: DomainError) -> Response[str]:
+    """No valid key (401): the caller's IP pays from the anonymous budget. A valid key refused for
+    its scope (403) pays from its store's budget, like any other request of that store."""
+    merchant = _key_merchant(app) if not isinstance(exc, Unauthenticated) else None
+    if merchant is not None:
+        wait = limits.budgets().merchant.take(merchant)
+        return limits.too_many_requests(wait, "for this store") if wait else domain_problem(exc)
     wait = limits.budgets().anonymous.take(_source_ip(app))
     return limits.too_many_requests(wait, "without a valid API key") if wait else domain_problem(exc)
+
+
+def _key_merchant(app: APIGatewayHttpResolver) -> str | None:
+    """The store named by an authenticated key (``pollen.<merchant>.<key_id>.<secret>``)."""
+    parts = str(app.current_event.headers.get("x-api-key") or "").split(".")
+    return parts[1] if len(parts) == 4 and parts[0] == "pollen" and parts[1] else None
 
 
 def after_auth(app: APIGatewayHttpResolver, route: Route, merchant_id: str | None) -> Response[str] | None:
