@@ -3,8 +3,9 @@
 Dead letters copied to the DLQ carry why they died as message attributes (``reason``, ``outcome``,
 ``attempts``, ``http_status``, ``failed_at``) next to the delivery message itself, for an operator
 reading the queue. A message the queue's redrive policy moved (the function failed to handle it six
-times) has none of these; the delivery log names its last error. Dead letters are listed and replayed from their index in the table
-(:mod:`pollen.services.dead_letters`), never by receiving from this queue, which every merchant shares.
+times) has none of these; the delivery log names its last error. Dead letters are listed and
+replayed from their index in the table (:mod:`pollen.services.dead_letters`), never by receiving
+from this queue, which every merchant shares.
 """
 
 from __future__ import annotations
