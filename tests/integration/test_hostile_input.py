@@ -244,3 +244,17 @@ def test_a_valid_key_refused_for_its_scope_pays_from_its_store_not_from_stranger
     answers = [api.get("/v1/admin/program", key=demo.api_keys.read).status for _ in range(6)]
     assert answers == [403] * 5 + [429]
     assert api.get("/v1/admin/program").status == 401  # the anonymous budget was not touched
+
+
+@pytest.mark.parametrize("if_match", ["null", '"stale-0"', '"-1"', '"１"', '"' + "9" * 30 + '"', ""])
+def test_a_malformed_if_match_is_a_400_not_a_500(
+    api: InProcessApi, demo: DemoStore, table_name: str, if_match: str
+) -> None:
+    program = api.get("/v1/admin/program", key=demo.api_keys.admin).json()
+    body = {k: program[k] for k in ("currency", "earning", "coin_value", "expiry")}
+    before = _items(table_name)
+    response = api.put(
+        "/v1/admin/program", key=demo.api_keys.admin, json_body=body, headers={"if-match": if_match}
+    )
+    assert _problem(response, 400)["errors"][0]["field"] == "if-match"
+    assert _items(table_name) == before

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pollen.domain.errors import FieldError, InvalidRequest
 from pollen.domain.program import Program, ProgramSettings
 
 
@@ -21,4 +22,9 @@ def parse_if_match(value: str | None) -> int | None:
     if value is None:
         return None
     raw = value.strip().removeprefix("W/").strip('"')
-    return int(raw) if raw.isdigit() else -1
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise InvalidRequest(
+            'If-Match must be an ETag this API issued, such as "3" (from GET /v1/admin/program).',
+            errors=[FieldError("if-match", "not an ETag of this resource", "invalid_etag", "header")],
+        )
+    return int(raw)
