@@ -246,7 +246,7 @@ def test_a_valid_key_refused_for_its_scope_pays_from_its_store_not_from_stranger
     assert api.get("/v1/admin/program").status == 401  # the anonymous budget was not touched
 
 
-@pytest.mark.parametrize("if_match", ["null", '"stale-0"', '"-1"', '"１"', '"' + "9" * 30 + '"', ""])
+@pytest.mark.parametrize("if_match", ["null", '"stale-0"', '"-1"', '"\uff11"', '"' + "9" * 30 + '"', ""])
 def test_a_malformed_if_match_is_a_400_not_a_500(
     api: InProcessApi, demo: DemoStore, table_name: str, if_match: str
 ) -> None:
