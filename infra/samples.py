@@ -268,7 +268,7 @@ def _api_samples() -> list[Sample]:
                 {
                     "shop_domain": SHOP_DOMAIN,
                     "webhook_secret": WEBHOOK_SECRET,
-                    "admin_access_token": "shpat_REPLACE-WITH-A-REAL-TOKEN",
+                    "admin_access_token": "shpat_REPLACE_WITH_A_REAL_TOKEN",
                     "api_version": SHOPIFY_API_VERSION,
                 }
             ),
@@ -306,7 +306,7 @@ def _event_config_samples() -> list[Sample]:
             body=_json(
                 {
                     "kind": "klaviyo",
-                    "api_key": "pk_REPLACE-WITH-A-KLAVIYO-PRIVATE-KEY",
+                    "api_key": "pk_REPLACE_WITH_A_KLAVIYO_PRIVATE_KEY",
                     "primary_selector": "email",
                     "enabled": True,
                 }

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from infra.apigw import build_http_event, match_route, to_http_response
+from infra.local import swagger
 from infra.local.static import StaticSite
 from infra.template import FunctionSpec, HttpRoute, Resolver
 
@@ -49,22 +50,6 @@ CLOCK_PATH = "/_local/clock"
 HEALTH_PATH = "/v1/health"
 READ_TIMEOUT_SECONDS = 10.0
 LISTEN_BACKLOG = 1024
-SWAGGER_UI = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Pollen API</title>
-  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
-</head>
-<body>
-  <div id="swagger-ui"></div>
-  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});
-  </script>
-</body>
-</html>
-"""
 
 ResponseParts = tuple[int, list[tuple[str, str]], bytes]
 
@@ -227,17 +212,17 @@ class LocalApi:
                 "/openapi.json",
                 lambda request, _: _json_response(200, self.openapi(request.header("host"))),
             )
-        self.add_route(
-            "GET",
-            "/docs",
-            lambda *_: (200, [("content-type", "text/html; charset=utf-8")], SWAGGER_UI.encode()),
-        )
+        self.add_route("GET", "/docs", self._docs, prefix=True)  # Swagger UI, assets from a package
         if self.trigger_schedule is not None:
             self.add_route("GET", SCHEDULE_PREFIX.rstrip("/"), self._list_schedules)
             self.add_route("*", SCHEDULE_PREFIX, self._schedule_route, prefix=True)
         if self.clock is not None:
             self.add_route("GET", CLOCK_PATH, lambda *_: _json_response(200, self.clock.status()))
             self.add_route("POST", CLOCK_PATH, self._move_clock)
+
+    @staticmethod
+    def _docs(request: LocalRequest, path: str) -> ResponseParts:
+        return swagger.serve(path) or _json_response(404, {"message": "Not Found"})
 
     def add_route(self, method: str, path: str, handler: LocalHandler, *, prefix: bool = False) -> None:
         """Answer ``method path`` (``*``: any method) locally, before the template's routes."""
@@ -454,6 +439,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY...) is routed too: no route matches it, so 404, as on AWS."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: :meth:`_serve` logs one line per request."""

@@ -57,6 +57,11 @@ def start_stack(state: Path, **extra_env: str) -> LocalStack:
         "PYTHONUNBUFFERED": "1",
         **extra_env,
         "POLLEN_DEMO_TIERS": "0",  # test_tiers_over_http applies the demo tiers itself, then removes them
+        # One client drives every test here: per-store limits as for a large store (README: rate limits).
+        "RATE_LIMIT_MERCHANT_RPS": "1000",
+        "RATE_LIMIT_MERCHANT_BURST": "2000",
+        "RATE_LIMIT_ANONYMOUS_RPS": "100",
+        "RATE_LIMIT_ANONYMOUS_BURST": "200",
     }
     env.pop("AWS_ENDPOINT_URL", None)
     with log_path.open("ab") as log:

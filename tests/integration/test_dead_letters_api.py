@@ -14,7 +14,6 @@ from infra.onboard import onboard
 from infra.seed import DEMO_PROGRAM, DemoStore
 from pollen.events.delivery import DeliveryMessage
 from pollen.services.container import container, reset_container
-from pollen.services.dead_letters import REDRIVE_REASON
 from tests.support.flow import Flow, Receiver, configure, subscription, wallet_event, webhook, write_outbox
 
 M = "demo-store"
@@ -51,6 +50,12 @@ def _refused(flow: Flow, merchant_id: str, customers: list[str]) -> list[Deliver
     return [
         DeliveryMessage.for_route(e, sub.subscription_id, "hooks", routed_at=e.occurred_at) for e in events
     ]
+
+
+def _listed(api: InProcessApi, key: str) -> list[str]:
+    response = api.get("/v1/admin/deliveries/dead-letters", key=key)
+    assert response.status == 200, response.body
+    return [item["delivery_id"] for item in response.json()["items"]]
 
 
 def _dlq_delivery_ids(flow: Flow) -> list[str]:
@@ -109,7 +114,7 @@ def test_replay_of_chosen_ids_touches_only_those_of_the_merchant(
         "failed": [],
         "truncated": False,
     }
-    assert _dlq_delivery_ids(flow) == sorted([second.delivery_id, theirs.delivery_id])
+    assert _listed(api, demo.api_keys.admin) == [second.delivery_id]
     (queued,) = flow.sqs.receive_message(
         QueueUrl=flow.resources.queues["DeliveryQueue"].url, MaxNumberOfMessages=10
     )["Messages"]
@@ -123,14 +128,14 @@ def test_replay_with_no_body_takes_all_of_the_merchants_dead_letters(
     flow: Flow, api: InProcessApi, demo: DemoStore
 ) -> None:
     mine = _refused(flow, M, ["c-1", "c-2", "c-3"])
-    (theirs,) = _refused(flow, OTHER, ["c-9"])
+    (_theirs,) = _refused(flow, OTHER, ["c-9"])
     Receiver().install()  # the receiver is fixed
 
     response = api.post("/v1/admin/deliveries/dead-letters/replay", key=demo.api_keys.admin)
 
     assert response.status == 200, response.body
     assert response.json()["replayed"] == 3
-    assert _dlq_delivery_ids(flow) == [theirs.delivery_id]
+    assert _listed(api, demo.api_keys.admin) == []
     flow.deliver_all()
     page = api.get("/v1/admin/deliveries", key=demo.api_keys.admin, query={"status": "delivered"}).json()
     assert sorted(item["delivery_id"] for item in page["items"]) == sorted(m.delivery_id for m in mine)
@@ -138,29 +143,67 @@ def test_replay_with_no_body_takes_all_of_the_merchants_dead_letters(
     assert all(item["replays"] == 1 for item in page["items"])
 
 
-def test_a_delivery_dead_lettered_twice_is_listed_and_replayed_once(
+def test_a_letter_replayed_twice_at_once_is_queued_once(
     flow: Flow, api: InProcessApi, demo: DemoStore
 ) -> None:
     (message,) = _refused(flow, M, ["c-1"])
-    (dead,) = flow.dead_letters()
-    flow.sqs.send_message(  # a crash between the DLQ send and the acknowledgement leaves a copy
-        QueueUrl=flow.resources.queues["DeliveryDLQ"].url,
-        MessageBody=dead["Body"],
-        MessageAttributes=dead["MessageAttributes"],
-    )
+    first = api.post("/v1/admin/deliveries/dead-letters/replay", key=demo.api_keys.admin).json()
+    second = api.post(
+        "/v1/admin/deliveries/dead-letters/replay",
+        key=demo.api_keys.admin,
+        json_body={"delivery_ids": [message.delivery_id]},
+    ).json()
 
-    listed = api.get("/v1/admin/deliveries/dead-letters", key=demo.api_keys.admin).json()["items"]
-    replayed = api.post("/v1/admin/deliveries/dead-letters/replay", key=demo.api_keys.admin).json()
-
-    assert [item["delivery_id"] for item in listed] == [message.delivery_id]
-    assert replayed["delivery_ids"] == [message.delivery_id]
-    assert flow.dead_letters() == []  # both copies gone
+    assert first["delivery_ids"] == [message.delivery_id]
+    assert second["replayed"] == 0
+    assert second["not_found"] == [message.delivery_id]
     assert len(flow.sqs.receive_message(QueueUrl=flow.resources.queues["DeliveryQueue"].url)["Messages"]) == 1
+
+
+def test_a_replayed_letter_that_dies_again_is_listed_once_more(
+    flow: Flow, api: InProcessApi, demo: DemoStore
+) -> None:
+    (message,) = _refused(flow, M, ["c-1"])
+    api.post("/v1/admin/deliveries/dead-letters/replay", key=demo.api_keys.admin)
+    flow.deliver_all()  # the receiver still refuses
+
+    (item,) = api.get("/v1/admin/deliveries/dead-letters", key=demo.api_keys.admin).json()["items"]
+    assert (item["delivery_id"], item["attempts"], item["replays"]) == (message.delivery_id, 2, 1)
+
+
+def test_while_another_merchant_holds_the_dlq_a_merchant_still_lists_and_replays_its_own(
+    flow: Flow, api: InProcessApi, demo: DemoStore
+) -> None:
+    """The finding: merchant B's scan of the shared DLQ held A's messages invisible, so A's list came
+    back empty and A's replay answered not_found. Here every DLQ message is held invisible for five
+    minutes (a scan in progress, by anyone), and A and B list and replay 20 times each."""
+    mine = _refused(flow, M, ["c-1", "c-2"])
+    theirs = _refused(flow, OTHER, ["c-9"])
+    held = flow.sqs.receive_message(
+        QueueUrl=flow.resources.queues["DeliveryDLQ"].url, MaxNumberOfMessages=10, VisibilityTimeout=300
+    )["Messages"]
+    assert len(held) == 3  # nothing in the DLQ is visible to anyone now
+
+    expected = sorted((m.delivery_id for m in mine), reverse=True)
+    for _ in range(20):
+        assert _listed(api, demo.api_keys.admin) == expected
+    replay = api.post(
+        "/v1/admin/deliveries/dead-letters/replay",
+        key=demo.api_keys.admin,
+        json_body={"delivery_ids": [mine[0].delivery_id]},
+    ).json()
+    assert replay["delivery_ids"] == [mine[0].delivery_id]
+    assert replay["not_found"] == []
+    assert _listed(api, demo.api_keys.admin) == [mine[1].delivery_id]
+    # B's letters were never in A's way, nor A's in B's.
+    items, _ = container().deliveries.dead_letters(OTHER, limit=10)
+    assert [item["delivery_id"] for item in items] == [theirs[0].delivery_id]
 
 
 def test_a_message_the_function_cannot_handle_reaches_the_dlq_by_redrive(
     flow: Flow, api: InProcessApi, demo: DemoStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The safety net: no index item, the DLQ holds it (the alarm fires), the log shows its last try."""
     configure(M, [webhook()], [subscription("wallet_transaction")])
     flow.settle()
     receiver = Receiver(answer=lambda request: httpx.Response(503)).install()
@@ -179,10 +222,12 @@ def test_a_message_the_function_cannot_handle_reaches_the_dlq_by_redrive(
     flow.deliver_all()
 
     assert len(receiver.requests) == 6  # the 7th receive moved it to the DLQ instead
-    (item,) = api.get("/v1/admin/deliveries/dead-letters", key=demo.api_keys.admin).json()["items"]
-    assert item["outcome"] == "redrive"
-    assert item["reason"] == f"{REDRIVE_REASON}; last attempt: HTTP 503"
-    assert item["attempts"] == 1  # the last one the log knows of
+    (dead,) = flow.dead_letters()
+    assert "reason" not in dead.get("MessageAttributes", {})
+    assert _listed(api, demo.api_keys.admin) == []
+    (logged,) = api.get("/v1/admin/deliveries", key=demo.api_keys.admin).json()["items"]
+    assert logged["status"] == "retrying"
+    assert logged["attempts"][-1]["http_status"] == 503
 
 
 def test_the_log_lists_newest_first_by_status_with_an_opaque_cursor(

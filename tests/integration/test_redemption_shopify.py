@@ -28,6 +28,7 @@ from pollen.services.adjustments import adjust
 from pollen.services.container import container
 from pollen.services.customers import upsert_customer
 from pollen.services.expiry import run_due
+from pollen.services.merchants import connect_shopify
 from pollen.services.redemption import cancel_coupon
 from pollen.storage.client import CallCounter
 from tests.support.ledger import assert_ledgers_balance
@@ -286,7 +287,8 @@ def test_unknown_outcome_stays_pending_until_a_retry_settles_it(
     shopify.on("discountCodeBasicCreate", read_timeout, user_errors("TAKEN"))
     shopify.on("codeDiscountNodeByCode", read_timeout, FOUND)
     first = redeem(api, demo, {"reward_id": "five-off"}, key="k-9")
-    assert first.status == 503, first.body
+    assert first.status == 202, first.body  # the coins are taken: never a 5xx, the documented pending state
+    assert first.json()["coupon"]["shopify_status"] == "pending"
     [pending] = coupons(table_name)
     assert (pending["stored_status"], pending["shopify"]) == ("issued", "pending")
     assert [i["code"] for i in items(table_name) if i.get("entity") == "coupon_shopify_pending"] == [
@@ -387,7 +389,7 @@ def test_the_hourly_job_settles_a_coupon_left_pending(
     shopify.on("discountCodeBasicCreate", read_timeout, *([create] if create else []))
     # the request's own check and the job's first run find Shopify silent; the next run gets through
     shopify.on("codeDiscountNodeByCode", read_timeout, read_timeout, find)
-    assert redeem(api, demo, {"reward_id": "five-off"}).status == 503
+    assert redeem(api, demo, {"reward_id": "five-off"}).status == 202
     soon = run_due(utcnow())  # within the grace period: a running request may still settle it
     assert "pending coupon" not in soon.detail
     later = run_due(utcnow() + timedelta(minutes=5))
@@ -456,7 +458,7 @@ def test_the_job_takes_down_the_discount_of_a_pending_coupon_the_customer_cancel
     shopify.on(
         "discountCodeDelete", ok("discountCodeDelete", {"deletedCodeDiscountId": GID, "userErrors": []})
     )
-    assert redeem(api, demo, {"reward_id": "five-off"}).status == 503
+    assert redeem(api, demo, {"reward_id": "five-off"}).status == 202
     [pending] = coupons(table_name)
     assert (
         api.delete(f"/v1/customers/{CUSTOMER}/coupons/{pending['code']}", key=demo.api_keys.write).status
@@ -472,4 +474,80 @@ def test_the_job_takes_down_the_discount_of_a_pending_coupon_the_customer_cancel
     [coupon] = coupons(table_name)
     assert (coupon["stored_status"], coupon["shopify"]) == ("cancelled", "failed")
     assert not [i for i in items(table_name) if i.get("entity") == "coupon_shopify_pending"]
+    assert_ledgers_balance(table_name)
+
+
+# ---- a credential Shopify can never take (issue: a 500 after the debit, the job failing on it) ----
+
+BAD_TOKENS = ["shpat_tökén_0123456789abcdef", "shpat_0123 456789abcdef", "shpat_0123456789abcdef\n", "k"]
+
+
+@pytest.mark.parametrize("token", BAD_TOKENS)
+def test_a_token_that_cannot_go_in_a_header_is_refused_when_stored(
+    api: InProcessApi, demo: DemoStore, token: str
+) -> None:
+    response = api.put(
+        "/v1/admin/shopify",
+        key=demo.api_keys.admin,
+        json_body={
+            "shop_domain": demo.shopify.shop_domain,
+            "webhook_secret": demo.shopify.webhook_secret,
+            "admin_access_token": token,
+        },
+    )
+    assert response.status == 422, response.body
+    assert response.json()["errors"][0]["field"] == "admin_access_token"
+    shown = api.get("/v1/admin/shopify", key=demo.api_keys.admin).json()
+    assert shown["admin_access_token_set"] is False
+
+
+def _store_unsendable_token(demo: DemoStore) -> None:
+    """As a token stored before the write-time check existed would be."""
+    connect_shopify(
+        container(),
+        demo.merchant_id,
+        ShopifyConnection(
+            shop_domain=demo.shopify.shop_domain,
+            webhook_secret=demo.shopify.webhook_secret,
+            admin_access_token="shpat_tökén_0123456789",
+        ),
+        now=utcnow(),
+    )
+
+
+def test_a_stored_token_that_cannot_be_sent_leaves_the_coupon_pending_never_a_500(
+    api: InProcessApi, demo: DemoStore, shopify: FakeShopify, table_name: str
+) -> None:
+    _store_unsendable_token(demo)
+
+    response = redeem(api, demo, {"reward_id": "five-off"}, key="attempt-1")
+
+    assert response.status == 202, response.body
+    body = response.json()
+    assert body["coupon"]["shopify_status"] == "pending"
+    assert body["balance"] == balance(api, demo) == 500 - body["coupon"]["coins"]
+    assert shopify.requests == []  # it never left the building
+    again = redeem(api, demo, {"reward_id": "five-off"}, key="attempt-1")  # the documented retry
+    assert again.status == 202
+    assert again.json()["coupon"]["code"] == body["coupon"]["code"]
+    assert_ledgers_balance(table_name)
+
+
+def test_one_poisoned_due_item_does_not_stop_the_twelve_others(
+    api: InProcessApi, demo: DemoStore, shopify: FakeShopify, table_name: str
+) -> None:
+    long_ago = utcnow() - timedelta(days=366)  # the demo program's coins live 365 days
+    c = container()
+    for n in range(12):
+        upsert_customer(c, demo.merchant_id, CustomerData(customer_id=f"c{n}"), now=long_ago, source="api")
+        adjust(c, demo.merchant_id, f"c{n}", 10, "old coins", now=long_ago, idempotency=None)
+    _store_unsendable_token(demo)
+    assert redeem(api, demo, {"reward_id": "five-off"}).status == 202  # the 13th due item: poisoned
+
+    result = run_due(utcnow() + timedelta(minutes=65))
+
+    assert result.processed == 13
+    assert "expired 120 coins in 12 wallets" in result.detail
+    [coupon] = coupons(table_name)
+    assert coupon["shopify"] == "pending"  # left for a later run (or a fixed token), coins still held
     assert_ledgers_balance(table_name)

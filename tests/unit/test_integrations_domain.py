@@ -123,11 +123,13 @@ def test_mask_keeps_a_short_prefix_and_the_last_four() -> None:
 
 
 def test_the_kind_picks_the_body() -> None:
-    tool = _body({"kind": "klaviyo", "api_key": " pk_x ", "primary_selector": "mobile", "enabled": False})
+    tool = _body(
+        {"kind": "klaviyo", "api_key": " pk_x1234567890 ", "primary_selector": "mobile", "enabled": False}
+    )
     assert isinstance(tool, ToolIntegrationInput)
-    assert tool.api_key == "pk_x"
+    assert tool.api_key == "pk_x1234567890"
     assert tool.primary_selector == PrimarySelector.MOBILE
-    omnisend = _body({"kind": "omnisend", "api_key": "k"})
+    omnisend = _body({"kind": "omnisend", "api_key": "61f2748bc26ea0-AbCdEf0123"})
     assert isinstance(omnisend, ToolIntegrationInput)
     assert omnisend.primary_selector == PrimarySelector.EMAIL
     hook = _body({"kind": "webhook", "url": "https://example.com/h"})
@@ -145,6 +147,14 @@ def test_the_kind_picks_the_body() -> None:
         {"kind": "webhook"},
         {"kind": "klaviyo", "api_key": ""},
         {"kind": "klaviyo", "api_key": "pk_…abcd"},  # a masked key sent back
+        {"kind": "klaviyo", "api_key": "pk_0123456789 abcdef"},  # published formats: no spaces
+        {"kind": "klaviyo", "api_key": "pk_0123456789ábcdef"},  # nor non-ASCII
+        {"kind": "klaviyo", "api_key": "sk_0123456789abcdef"},  # a Klaviyo private key starts with pk_
+        {"kind": "omnisend", "api_key": "61f2748bc26ea0 AbCdEf"},
+        {"kind": "omnisend", "api_key": "61f2748bc26ea0_AbCdEf"},
+        {"kind": "webhook", "url": "https://exämple.com/hook"},
+        {"kind": "webhook", "url": "https://example.com/a hook"},
+        {"kind": "webhook", "url": "https://example.com:99999/hook"},
         {"kind": "klaviyo", "api_key": "k", "primary_selector": "sms"},
     ],
 )
@@ -174,9 +184,9 @@ def test_a_replaced_tool_integration_keeps_its_key_when_omitted() -> None:
     assert updated.primary_selector == PrimarySelector.MOBILE
     assert (updated.created_at, updated.updated_at) == (existing.created_at, later)
     replaced, _ = build_integration(
-        "klaviyo", _body({"kind": "klaviyo", "api_key": "pk_new"}), existing, now=later
+        "klaviyo", _body({"kind": "klaviyo", "api_key": "pk_new0123456789"}), existing, now=later
     )
-    assert replaced.api_key == "pk_new"
+    assert replaced.api_key == "pk_new0123456789"
 
 
 def test_changing_kind_does_not_carry_credentials_over() -> None:

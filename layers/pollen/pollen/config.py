@@ -32,6 +32,13 @@ class Settings(BaseModel):
     # profile_updated: at most one per customer per window, sent when the window ends (SQS delay).
     profile_sync_minutes: int = Field(default=5, ge=1, le=15, alias="PROFILE_SYNC_MINUTES")
     import_budget_seconds: float = Field(default=5, gt=0, le=25, alias="IMPORT_BUDGET_SECONDS")
+    # Rate limits per container (pollen.api.limits): requests a second and burst; 0 switches one off.
+    rate_limit_merchant_rps: float = Field(default=50, ge=0, alias="RATE_LIMIT_MERCHANT_RPS")
+    rate_limit_merchant_burst: int = Field(default=100, ge=1, alias="RATE_LIMIT_MERCHANT_BURST")
+    rate_limit_anonymous_rps: float = Field(default=2, ge=0, alias="RATE_LIMIT_ANONYMOUS_RPS")
+    rate_limit_anonymous_burst: int = Field(default=10, ge=1, alias="RATE_LIMIT_ANONYMOUS_BURST")
+    rate_limit_public_rps: float = Field(default=20, ge=0, alias="RATE_LIMIT_PUBLIC_RPS")
+    rate_limit_public_burst: int = Field(default=100, ge=1, alias="RATE_LIMIT_PUBLIC_BURST")
 
 
 class SettingsError(RuntimeError):

@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, ResponseBuilder, Route
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
+from pollen.api import gate, openapi
 from pollen.api.auth import CUSTOMER_PARAMETER, PUBLIC, Principal, customer_source, requirement_of
-from pollen.api.errors import domain_problem, register_error_handlers
+from pollen.api.errors import register_error_handlers
 from pollen.clock import utcnow
 from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.errors import FORBIDDEN_DETAIL as FORBIDDEN
@@ -27,18 +28,30 @@ class PollenResolver(APIGatewayHttpResolver):
     Powertools runs request validation ahead of user middlewares, so auth cannot be a middleware:
     an unauthenticated caller would learn about the body schema before being told 401. The hook is
     ``_call_route``, which runs after route matching (the route's declared scope is known) and
-    before the middleware chain. Unmatched paths fall through to the 404 problem.
+    before the middleware chain. Unmatched paths fall through to the 404 problem. Rate limits and
+    the body checks run around authentication, in :mod:`pollen.api.gate`.
     """
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:  # type: ignore[type-arg]
         if route in self._static_routes or route in self._dynamic_routes:
-            try:
-                self._authorize(route, route_arguments)
-            except DomainError as exc:
-                return self._response_builder_class(
-                    response=domain_problem(exc), serializer=self._serializer, route=route
-                )
+            refused = gate.before_auth(self, route)
+            if refused is None:
+                try:
+                    self._authorize(route, route_arguments)
+                except DomainError as exc:
+                    refused = gate.auth_refused(self, exc)
+                else:
+                    caller = self.context.get(PRINCIPAL)
+                    refused = gate.after_auth(self, route, getattr(caller, "merchant_id", None))
+            if refused is not None:
+                builder = self._response_builder_class
+                return builder(response=refused, serializer=self._serializer, route=route)
         return super()._call_route(route, route_arguments)
+
+    def get_openapi_json_schema(self, *args: Any, **kwargs: Any) -> str:
+        """The document with each operation's real security, errors and success codes."""
+        routes = [*self._static_routes, *self._dynamic_routes]
+        return openapi.finish_json(super().get_openapi_json_schema(*args, **kwargs), routes)
 
     def _authorize(self, route: Route, route_arguments: dict[str, str] | None = None) -> None:
         """The route's declared requirement, or a customer token for the route's customer.

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pollen.domain.customers import CustomerId
 from pollen.domain.orders import Money
 from pollen.domain.program import CurrencyCode, EarningBasis, EarningRule
+from pollen.domain.strict import Count
 
 ProductId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Tag = Annotated[str, StringConstraints(max_length=255)]
@@ -30,7 +31,7 @@ class CartLine(BaseModel):
 
     product_id: ProductId
     variant_id: ProductId | None = None
-    quantity: int = Field(ge=1, le=10_000)
+    quantity: Count = Field(ge=1, le=10_000)
     unit_price: Money
     tags: list[Tag] = Field(default_factory=list, max_length=250)
 

@@ -8,8 +8,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pollen.domain.birthdays import Birthday
+from pollen.domain.identifiers import Identifier
 
-CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^#\s/]+$")]
+CustomerId = Identifier  # one grammar for ids: pollen.domain.identifiers
 
 
 class CustomerData(BaseModel):

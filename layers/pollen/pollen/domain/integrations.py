@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.strict import Switch
 from pollen.events.catalogue import EventFilters, event_spec, filters_match
 from pollen.events.envelope import OutboxEvent
 
@@ -87,7 +89,13 @@ def _check_secret(secret: str) -> str:
 
 def check_webhook_url(url: str) -> str:
     """https, or http for this machine only (local receivers in development). ValueError otherwise."""
+    if not url.isascii() or any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise ValueError("the URL must be ASCII with no spaces (percent-encode anything else)")
     parts = urlsplit(url)
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError("the URL's port is not a number from 0 to 65535") from exc
     host = (parts.hostname or "").lower()
     if parts.scheme not in {"https", "http"} or not host:
         raise ValueError("the URL must be an absolute https:// URL")
@@ -115,7 +123,24 @@ def _check_api_key(key: str) -> str:
         raise ValueError(
             "this looks like a masked key; send the key itself, or omit it to keep the stored one"
         )
+    if not key.isascii() or not key.isprintable() or any(ch.isspace() for ch in key):
+        raise ValueError("an API key is printable ASCII with no spaces")
     return key
+
+
+# Published formats: a Klaviyo private key is "pk_" and letters/digits; an Omnisend key is groups of
+# letters and digits joined by "-". Checked when stored, so a key that can never authenticate (or
+# cannot even go in an HTTP header) is a 422 now rather than a dead letter per event later.
+API_KEY_FORMATS: dict[str, tuple[str, str]] = {
+    "klaviyo": (r"^pk_[A-Za-z0-9_]{8,200}$", "a Klaviyo private API key starts with pk_"),
+    "omnisend": (r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$", "an Omnisend API key is letters and digits joined by -"),
+}
+
+
+def check_api_key_format(kind: str, key: str) -> None:
+    pattern, message = API_KEY_FORMATS[kind]
+    if not re.fullmatch(pattern, key) or len(key) < 10:
+        raise ValueError(message)
 
 
 ApiKeyValue = Annotated[
@@ -233,7 +258,13 @@ class ToolIntegrationInput(BaseModel):
         description="omnisend only: the dated API (2026-03-15, the default for new integrations) or the "
         "legacy v5 endpoint; omitted keeps what is stored.",
     )
-    enabled: bool = True
+    enabled: Switch = True
+
+    @model_validator(mode="after")
+    def _key_fits_the_kind(self) -> Self:
+        if self.api_key is not None:
+            check_api_key_format(self.kind.value, self.api_key)
+        return self
 
 
 class WebhookIntegrationInput(BaseModel):
@@ -246,7 +277,7 @@ class WebhookIntegrationInput(BaseModel):
     secret: WebhookSecret | None = Field(
         default=None, description="Standard Webhooks signing secret, 'whsec_' + base64 of 24-64 bytes."
     )
-    enabled: bool = True
+    enabled: Switch = True
 
 
 IntegrationInput = Annotated[ToolIntegrationInput | WebhookIntegrationInput, Field(discriminator="kind")]
@@ -314,7 +345,7 @@ class SubscriptionInput(BaseModel):
     integration_id: IntegrationId
     name_prefix: NamePrefix = Field(default="", description="Put in front of the event's display name.")
     filters: EventFilters = Field(default_factory=EventFilters)
-    enabled: bool = True
+    enabled: Switch = True
 
 
 def check_subscription(body: SubscriptionInput, integrations: dict[str, Integration]) -> None:

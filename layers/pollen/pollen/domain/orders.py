@@ -16,11 +16,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.identifiers import Identifier
 from pollen.domain.program import EarningBasis, EarningRule, Limits
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=4)]
 MAX_QUANTITY = 1_000_000  # absolute; the program's ``limits.max_quantity`` is usually lower
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^#\s]+$")]
+ExternalId = Identifier  # one grammar for ids: pollen.domain.identifiers
 
 
 class OrderLine(BaseModel):

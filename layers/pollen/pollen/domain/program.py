@@ -10,8 +10,9 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.strict import Count, DecimalInput
 
-Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+Amount = Annotated[DecimalInput, Field(gt=0, max_digits=14, decimal_places=4)]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD", "INR", "EUR"])]
 
 
@@ -31,7 +32,7 @@ class EarningRule(BaseModel):
     basis: EarningBasis = EarningBasis.SUBTOTAL_AFTER_DISCOUNTS
     excluded_product_ids: list[str] = Field(default_factory=list, description="Products that earn no coins.")
     excluded_tags: list[str] = Field(default_factory=list, description="Product tags that earn no coins.")
-    pending_days: int = Field(
+    pending_days: Count = Field(
         default=0, ge=0, le=365, description="Days after payment before coins are confirmed (0 = at once)."
     )
 
@@ -51,10 +52,10 @@ class EarningRule(BaseModel):
 class ExpiryRule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    days: int | None = Field(
+    days: Count | None = Field(
         default=365, ge=1, le=3650, description="Days after crediting that coins expire; null = never."
     )
-    reminder_days_before: int = Field(
+    reminder_days_before: Count = Field(
         default=7,
         ge=0,
         le=365,

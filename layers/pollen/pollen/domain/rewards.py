@@ -16,12 +16,13 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import Conflict, FieldError, ValidationFailed
+from pollen.domain.strict import Count, DecimalInput, Switch
 from pollen.domain.wallet import InsufficientCoins
 
 RewardId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
-MinOrder = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
-Coins = Annotated[int, Field(ge=1, le=10_000_000)]
+Amount = Annotated[DecimalInput, Field(gt=0, max_digits=14, decimal_places=2)]
+MinOrder = Annotated[DecimalInput, Field(ge=0, max_digits=14, decimal_places=2)]
+Coins = Annotated[Count, Field(ge=1, le=10_000_000)]
 CENT = Decimal("0.01")
 
 
@@ -40,8 +41,8 @@ class _RewardBase(BaseModel):
     min_order_subtotal: MinOrder | None = Field(
         default=None, description="The coupon applies only to orders with at least this subtotal."
     )
-    validity_days: int = Field(default=30, ge=1, le=365, description="Days the coupon stays usable.")
-    enabled: bool = True
+    validity_days: Count = Field(default=30, ge=1, le=365, description="Days the coupon stays usable.")
+    enabled: Switch = True
 
 
 class FixedAmountReward(_RewardBase):
@@ -53,7 +54,7 @@ class FixedAmountReward(_RewardBase):
 class PercentageReward(_RewardBase):
     type: Literal[RewardType.PERCENTAGE]
     coins: Coins
-    percentage: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]
+    percentage: Annotated[DecimalInput, Field(gt=0, le=100, decimal_places=2)]
     max_discount: Amount | None = Field(default=None, description="Caps the amount taken off (optional).")
 
 
@@ -69,7 +70,7 @@ class DynamicReward(_RewardBase):
     min_coins: Coins
     max_coins: Coins
     step: Coins = 1
-    max_cart_percent: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)] = Field(
+    max_cart_percent: Annotated[DecimalInput, Field(gt=0, le=100, decimal_places=2)] = Field(
         default=Decimal(100), description="At most this share of the cart may be paid with coins."
     )
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pollen.domain.errors import Conflict
+from pollen.domain.strict import Count, Switch
 
 TriggerId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Frequency = Literal["once", "daily", "yearly", "unlimited"] | Annotated[int, Field(ge=1, le=10_000)]
@@ -19,14 +20,14 @@ class TriggerSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
-    coins: int = Field(ge=1, le=1_000_000, description="Coins awarded each time.")
+    coins: Count = Field(ge=1, le=1_000_000, description="Coins awarded each time.")
     frequency: Frequency = Field(
         default="once",
         description='"once", "daily" (once per UTC day), "yearly" (once per calendar year, e.g. birthdays), '
         '"unlimited", or a number: at most that many times.',
     )
-    enabled: bool = True
-    customer_runnable: bool = Field(
+    enabled: Switch = True
+    customer_runnable: Switch = Field(
         default=False,
         description="An app may award it with a customer token (e.g. app_install); else server keys only.",
     )

@@ -5,10 +5,11 @@ The retry budget is the queue's: the attempt's place in it is SQS's ``Approximat
 - ``delivered`` / ``skipped``: logged, acknowledged.
 - ``retry`` before the last receive: logged ``retrying``; the message's visibility timeout is set to
   the backoff and the message reported failed, so SQS hands it back after the delay.
-- ``retry`` on the last receive (6th), or ``permanent``: logged ``dead`` with the reason, then sent
-  to the DLQ with the reason as message attributes, then acknowledged. The log is written first: if
-  the DLQ send fails the message is reported failed and the queue's redrive policy moves it to the
-  DLQ on its next receive, so a delivery is never acknowledged before it sits in the DLQ.
+- ``retry`` on the last receive (6th), or ``permanent``: logged ``dead`` with the reason and the
+  message itself (the per-merchant dead-letter index, see :mod:`pollen.services.dead_letters`),
+  copied to the DLQ (the safety net the alarm watches), then acknowledged. If the log write fails
+  the message is reported failed and comes back, so a delivery is never acknowledged before its
+  dead letter is indexed.
 
 A message that cannot even be handled (the function crashes or times out on it six times) reaches
 the DLQ through the same redrive policy, without reason attributes; its log shows the last attempt.
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pollen.clock import wallclock
+from pollen.clock import isoformat, wallclock
 from pollen.domain.deliveries import AttemptLog, DeliveryStatus, RetryPolicy, decide
 from pollen.domain.integrations import Integration, IntegrationKind, Subscription
 from pollen.events.delivery import DeliveryMessage
@@ -29,6 +30,20 @@ from pollen.services.container import Container
 from pollen.services.profile import profile_properties
 from pollen.services.routing import PROFILE_UPDATED, merchant_events
 from pollen.storage.queues import DeadLetterReason
+
+
+def dead_letter_index(message: DeliveryMessage, reason: DeadLetterReason) -> dict[str, object]:
+    """What the delivery's log item keeps of its dead letter: the message to send again, and why."""
+    index: dict[str, object] = {
+        "message": message.model_dump_json(),
+        "reason": reason.reason[:1000] or "-",
+        "outcome": reason.outcome,
+        "attempts": reason.attempts,
+        "failed_at": isoformat(reason.failed_at) if reason.failed_at else None,
+    }
+    if reason.http_status is not None:
+        index["http_status"] = reason.http_status
+    return {k: v for k, v in index.items() if v is not None}
 
 
 class RetryLater(Exception):
@@ -147,19 +162,26 @@ def handle_message(c: Container, received: Received, *, now: datetime) -> Delive
         logger.info("delivery will be retried", extra={**extra, "retry_in_seconds": delay})
         raise RetryLater(f"{message.delivery_id}: {attempt.error}")
     if decision.action == "dead_letter":
-        reason = decision.reason or "failed"
-        c.deliveries.record_attempt(message, log, DeliveryStatus.DEAD, now=now, dead_reason=reason)
-        c.queues.dead_letter(
-            message,
-            DeadLetterReason(
-                reason=reason,
-                outcome=attempt.outcome if attempt.outcome in {"permanent", "uncertain"} else "exhausted",
-                attempts=number,
-                http_status=attempt.http_status,
-                failed_at=now,
-            ),
+        reason = DeadLetterReason(
+            reason=decision.reason or "failed",
+            outcome=attempt.outcome if attempt.outcome in {"permanent", "uncertain"} else "exhausted",
+            attempts=number,
+            http_status=attempt.http_status,
+            failed_at=now,
         )
-        logger.warning("delivery dead-lettered", extra={**extra, "reason": reason})
+        c.deliveries.record_attempt(
+            message,
+            log,
+            DeliveryStatus.DEAD,
+            now=now,
+            dead_reason=reason.reason,
+            dead_letter=dead_letter_index(message, reason),
+        )
+        try:  # the DLQ copy is the safety net (and what the alarm counts); the table is the index
+            c.queues.dead_letter(message, reason)
+        except Exception:
+            logger.exception("dead letter indexed but not copied to the DLQ", extra=extra)
+        logger.warning("delivery dead-lettered", extra={**extra, "reason": reason.reason})
         return DeliveryStatus.DEAD
     c.deliveries.record_attempt(message, log, decision.status, now=now)
     logger.info("delivery done", extra=extra)

@@ -261,8 +261,39 @@ def redeem(
         if coupon.shopify != "pending":
             return status, result.model_copy(update={"coupon": CouponView.of(coupon, now)})
     fresh = issued.get("coupon") is coupon
-    settled = settle_shopify(c, merchant_id, coupon, shopify, now=now, idempotency=idempotency, fresh=fresh)
+    try:
+        settled = settle_shopify(
+            c, merchant_id, coupon, shopify, now=now, idempotency=idempotency, fresh=fresh
+        )
+    except UpstreamRejected:
+        raise  # compensated: the coins are back, the answer says so (502)
+    except Exception as exc:  # after the debit: never a 5xx for a committed write
+        return _still_pending(c, merchant_id, coupon, result, now=now, exc=exc)
     return status, result.model_copy(update={"coupon": CouponView.of(settled, now)})
+
+
+SETTLING = 202  # the debit is committed, the Shopify discount not confirmed yet
+
+
+def _still_pending(
+    c: Container, merchant_id: str, coupon: Coupon, result: Redeemed, *, now: datetime, exc: Exception
+) -> tuple[int, Redeemed]:
+    """What a redemption answers when Shopify's outcome is unknown after the debit: ``202`` with the
+    coupon ``shopify_status: pending`` (a retry with the same Idempotency-Key, or the hourly job,
+    settles it), unless the failure was compensated (coins back: the upstream error stands)."""
+    try:
+        item = c.table.get(coupon_key(merchant_id, coupon.code), consistent=True)
+    except Exception:
+        logger.exception("could not read the coupon after a failed settlement")
+        item = None
+    current = parse_coupon_item(item) if item else coupon
+    if current.stored_status == CouponStatus.CANCELLED and current.shopify == "failed":
+        raise exc  # compensated: nothing was taken
+    if isinstance(exc, UpstreamUnavailable):
+        logger.warning("shopify outcome unknown; coupon stays pending", extra={"error": exc.detail})
+    else:
+        logger.exception("settling the coupon with Shopify failed; it stays pending for the job")
+    return SETTLING, result.model_copy(update={"coupon": CouponView.of(current, now)})
 
 
 def _admin(connection: ShopifyConnection) -> ShopifyAdmin:
@@ -557,7 +588,9 @@ def _settle_again(
         settled = settle_shopify(c, merchant_id, coupon, connection, now=now, fresh=False)
     except UpstreamRejected:
         return "cancelled"
-    except UpstreamUnavailable:
+    except Exception as exc:  # unavailable, or something about this merchant's connection: next run
+        if not isinstance(exc, UpstreamUnavailable):
+            logger.exception("pending coupon could not be settled", extra={"code_suffix": coupon.code[-4:]})
         item = c.table.get(coupon_key(merchant_id, coupon.code), consistent=True)
         after = parse_coupon_item(item) if item else None
         return "cancelled" if after and after.stored_status == CouponStatus.CANCELLED else "unknown"

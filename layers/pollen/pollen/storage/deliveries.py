@@ -134,9 +134,13 @@ class DeliveryLog:
         *,
         now: datetime,
         dead_reason: str | None = None,
+        dead_letter: dict[str, Any] | None = None,
     ) -> None:
         """Append ``attempt`` and set the status: one UpdateItem on the item the router created. Should
-        that item be gone (it was never written, or expired), a second call writes it whole."""
+        that item be gone (it was never written, or expired), a second call writes it whole.
+
+        ``dead_letter`` (with status ``dead``) indexes the dead letter on the item itself: the message
+        to send again and why it died, listed per merchant through GSI1 (see :meth:`dead_letters`)."""
         sets = [
             "#status = :status",
             "GSI1PK = :gsi1pk",
@@ -169,6 +173,11 @@ class DeliveryLog:
             values[":reason"] = dead_reason[:ERROR_LIMIT]
         elif status != DeliveryStatus.DEAD:
             removes.append("dead_reason")
+        if dead_letter is not None and status == DeliveryStatus.DEAD:
+            sets.append("dead_letter = :dead_letter")
+            values[":dead_letter"] = dead_letter
+        elif status != DeliveryStatus.DEAD:
+            removes.append("dead_letter")
         key = delivery_key(message.merchant_id, message.delivery_id)
         removal = " REMOVE " + ", ".join(removes) if removes else ""
         try:
@@ -243,6 +252,90 @@ class DeliveryLog:
                     remaining = [d for d in remaining if d not in exc.labels]
                 except WriteConflict:
                     time.sleep(random.uniform(0, 0.02))  # noqa: S311 - jitter, not security
+
+    def dead_letters(self, merchant_id: str, *, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """The merchant's indexed dead letters, newest first (Query on GSI1, its own partition: no
+        other merchant's letters are read, held or delayed). Returns the items and whether more remain."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        pk = delivery_status_gsi1pk(merchant_id, DeliveryStatus.DEAD.value)
+        while len(items) < limit:
+            page = self._table.query(
+                pk, sk_prefix="D#", index=GSI1, limit=limit - len(items), cursor=cursor, newest_first=True
+            )
+            items.extend(item for item in page.items if isinstance(item.get("dead_letter"), dict))
+            cursor = page.next_cursor
+            if cursor is None:
+                return items, False
+        return items, True
+
+    def claim_dead(self, merchant_id: str, delivery_ids: list[str], *, now: datetime) -> list[str]:
+        """Move dead letters back to ``pending`` (condition: still ``dead``), one transaction per
+        100; returns the ids claimed. Two concurrent replays never both claim one letter."""
+        claimed: list[str] = []
+        for start in range(0, len(delivery_ids), _TX_ITEMS):
+            remaining = delivery_ids[start : start + _TX_ITEMS]
+            for _ in range(8):
+                if not remaining:
+                    break
+                tx = self._table.transaction()
+                for delivery_id in remaining:
+                    index = self._status_index(merchant_id, delivery_id, DeliveryStatus.PENDING)
+                    tx.update(
+                        delivery_key(merchant_id, delivery_id),
+                        label=delivery_id,
+                        update="SET #status = :pending, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk, "
+                        "updated_at = :now, replays = if_not_exists(replays, :zero) + :one "
+                        "REMOVE next_attempt_at, dead_reason, dead_letter",
+                        condition="#status = :dead",
+                        names={"#status": "status"},
+                        values={
+                            ":pending": DeliveryStatus.PENDING.value,
+                            ":dead": DeliveryStatus.DEAD.value,
+                            ":gsi1pk": index["GSI1PK"],
+                            ":gsi1sk": index["GSI1SK"],
+                            ":now": isoformat(now),
+                            ":zero": 0,
+                            ":one": 1,
+                        },
+                    )
+                try:
+                    tx.commit()
+                    claimed.extend(remaining)
+                    break
+                except ConditionFailed as exc:
+                    remaining = [d for d in remaining if d not in exc.labels]
+                except WriteConflict:
+                    time.sleep(random.uniform(0, 0.02))  # noqa: S311 - jitter, not security
+        return claimed
+
+    def restore_dead(self, merchant_id: str, item: dict[str, Any], *, now: datetime) -> None:
+        """Put a claimed dead letter back (its replay could not be queued): one UpdateItem."""
+        delivery_id = str(item["delivery_id"])
+        index = self._status_index(merchant_id, delivery_id, DeliveryStatus.DEAD)
+        self._table.update(
+            delivery_key(merchant_id, delivery_id),
+            update="SET #status = :dead, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk, updated_at = :now, "
+            "dead_letter = :dead_letter, dead_reason = :reason, replays = :replays",
+            condition="attribute_exists(PK)",
+            names={"#status": "status"},
+            values={
+                ":dead": DeliveryStatus.DEAD.value,
+                ":gsi1pk": index["GSI1PK"],
+                ":gsi1sk": index["GSI1SK"],
+                ":now": isoformat(now),
+                ":dead_letter": item["dead_letter"],
+                ":reason": item.get("dead_reason") or "-",
+                ":replays": item.get("replays", 0),
+            },
+        )
+
+    def get_items(self, merchant_id: str, delivery_ids: Iterable[str]) -> list[dict[str, Any]]:
+        keys = [delivery_key(merchant_id, d) for d in dict.fromkeys(delivery_ids)]
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), _BATCH_GET):
+            found.extend(self._table.batch_get(keys[start : start + _BATCH_GET], consistent=True).values())
+        return found
 
     def page(
         self, merchant_id: str, *, status: DeliveryStatus | None, limit: int, cursor: str | None

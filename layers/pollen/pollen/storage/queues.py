@@ -1,23 +1,19 @@
 """The DeliveryQueue and its DLQ: the only code that talks to SQS.
 
-Dead letters carry why they died as message attributes (``reason``, ``outcome``, ``attempts``,
-``http_status``, ``failed_at``) next to the delivery message itself, so listing them needs nothing
-else. A message the queue's redrive policy moved (the function failed to handle it six times) has
-none of these; the delivery log names its last error.
-
-SQS has no "peek": :meth:`DeliveryQueues.hold_dead_letters` receives the DLQ's messages with a short
-visibility timeout (longer than a function may run, so a concurrent scan never takes the same
-message) and the caller hands back what it did not delete with :meth:`release` (visibility 0).
-Receiving a dead letter changes nothing else: the DLQ has no redrive policy of its own.
+Dead letters copied to the DLQ carry why they died as message attributes (``reason``, ``outcome``,
+``attempts``, ``http_status``, ``failed_at``) next to the delivery message itself, for an operator
+reading the queue. A message the queue's redrive policy moved (the function failed to handle it six
+times) has none of these; the delivery log names its last error. Dead letters are listed and
+replayed from their index in the table (:mod:`pollen.services.dead_letters`), never by receiving
+from this queue, which every merchant shares.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -70,18 +66,6 @@ class DeadLetterReason:
             http_status=int(status) if status else None,
             failed_at=datetime.fromisoformat(failed_at) if failed_at else None,
         )
-
-
-@dataclass(frozen=True)
-class HeldMessage:
-    """A message received (and held invisible) from a queue."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    sent_at: datetime
-    receive_count: int
-    attributes: dict[str, str] = field(default_factory=dict)
 
 
 def _message_attributes(message: DeliveryMessage) -> dict[str, MessageAttributeValueTypeDef]:
@@ -144,78 +128,6 @@ class DeliveryQueues:
             MessageBody=message.model_dump_json(),
             MessageAttributes={**_message_attributes(message), **reason.attributes()},
         )
-
-    def hold_dead_letters(
-        self, *, hold_seconds: int, max_messages: int, time_budget_seconds: float
-    ) -> tuple[list[HeldMessage], bool]:
-        """Receive every dead letter (up to ``max_messages`` or the time budget), holding each invisible
-        for ``hold_seconds``. Returns them and whether the scan stopped before the queue was empty."""
-        held: list[HeldMessage] = []
-        deadline = time.monotonic() + time_budget_seconds
-        while len(held) < max_messages:
-            if time.monotonic() >= deadline:
-                return held, True
-            response = client.sqs().receive_message(
-                QueueUrl=self.dlq_url,
-                MaxNumberOfMessages=min(BATCH, max_messages - len(held)),
-                VisibilityTimeout=hold_seconds,
-                WaitTimeSeconds=1,  # long polling asks every SQS server: empty means empty
-                MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
-                MessageAttributeNames=["All"],
-            )
-            received = response.get("Messages", [])
-            if not received:
-                return held, False
-            held.extend(_held(raw) for raw in received)
-        return held, True
-
-    def release(self, messages: Sequence[HeldMessage]) -> None:
-        """Make held messages visible again at once."""
-        for start in range(0, len(messages), BATCH):
-            chunk = messages[start : start + BATCH]
-            try:
-                response = client.sqs().change_message_visibility_batch(
-                    QueueUrl=self.dlq_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}
-                        for i, m in enumerate(chunk)
-                    ],
-                )
-            except (ClientError, BotoCoreError) as exc:  # they come back when the hold ends anyway
-                logger.warning("could not release dead letters", extra={"error": str(exc)})
-                continue
-            if response.get("Failed"):
-                logger.warning("could not release dead letters", extra={"failed": response["Failed"]})
-
-    def delete_dead_letters(self, messages: Sequence[HeldMessage]) -> set[str]:
-        """Delete held dead letters; returns the message ids that could not be deleted."""
-        failed: set[str] = set()
-        for start in range(0, len(messages), BATCH):
-            chunk = messages[start : start + BATCH]
-            response = client.sqs().delete_message_batch(
-                QueueUrl=self.dlq_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(chunk)],
-            )
-            for failure in response.get("Failed", []):
-                failed.add(chunk[int(failure["Id"])].message_id)
-        return failed
-
-
-def _held(raw: Any) -> HeldMessage:
-    system = raw.get("Attributes") or {}
-    attributes = {
-        name: str(value.get("StringValue", ""))
-        for name, value in (raw.get("MessageAttributes") or {}).items()
-        if "StringValue" in value
-    }
-    return HeldMessage(
-        message_id=raw["MessageId"],
-        receipt_handle=raw["ReceiptHandle"],
-        body=raw.get("Body", ""),
-        sent_at=datetime.fromtimestamp(int(system.get("SentTimestamp", "0")) / 1000, UTC),
-        receive_count=int(system.get("ApproximateReceiveCount", "0")),
-        attributes=attributes,
-    )
 
 
 def _entry(index: int, message: DeliveryMessage) -> SendMessageBatchRequestEntryTypeDef:

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pollen.domain.birthdays import Birthday
+from pollen.domain.strict import Count
 from pollen.domain.wallet import LedgerEntry
 from pollen.storage.customers import CustomerRecord
 
@@ -67,7 +68,7 @@ class TransactionPage(BaseModel):
 class AdjustmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    coins: int = Field(ge=-1_000_000, le=1_000_000, description="Positive credits, negative debits; not 0.")
+    coins: Count = Field(ge=-1_000_000, le=1_000_000, description="Positive credits, negative debits; not 0.")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 

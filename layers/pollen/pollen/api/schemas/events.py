@@ -14,6 +14,7 @@ from pollen.domain.integrations import (
     Subscription,
     mask,
 )
+from pollen.domain.strict import Switch
 from pollen.events.catalogue import EventSpec
 
 
@@ -102,7 +103,7 @@ class SubscriptionList(BaseModel):
 class EventsSettingsInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = Field(description="The global switch: off, no event is sent to any integration.")
+    enabled: Switch = Field(description="The global switch: off, no event is sent to any integration.")
 
 
 class EventsSettings(BaseModel):

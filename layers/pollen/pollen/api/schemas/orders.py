@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pollen.domain.customers import CustomerId
 from pollen.domain.orders import Attribution, CouponMisuse, ExternalId, OrderData, RefundLine
+from pollen.domain.strict import Switch
 
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Name = Annotated[str, StringConstraints(max_length=100)]
@@ -27,7 +28,7 @@ class CreateOrderRequest(OrderData):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     customer_id: CustomerId | None = None
-    paid: bool = False
+    paid: Switch = False
     customer: OrderCustomer | None = None
 
 

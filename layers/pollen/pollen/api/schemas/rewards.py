@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.domain.coupons import Channel
 from pollen.domain.rewards import DynamicReward, Reward, RewardId
+from pollen.domain.strict import Count, DecimalInput
 from pollen.services.redemption import CouponView
 from pollen.services.rewards import Offer
 
-CartTotal = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+CartTotal = Annotated[DecimalInput, Field(ge=0, max_digits=14, decimal_places=2)]
 
 
 def reward_view(reward: Reward) -> dict[str, Any]:
@@ -87,7 +88,7 @@ class RedeemBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reward_id: RewardId
-    coins: int | None = Field(
+    coins: Count | None = Field(
         default=None, ge=1, le=10_000_000, description="Dynamic rewards: coins to apply."
     )
     cart_total: CartTotal | None = Field(

@@ -14,8 +14,15 @@ class ShopifyConnectionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shop_domain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")]
-    webhook_secret: Annotated[str, Field(min_length=8, max_length=200)]
-    admin_access_token: Annotated[str, Field(min_length=8, max_length=200)] | None = None
+    webhook_secret: Annotated[str, Field(pattern=r"^[\x21-\x7e]{8,200}$")] = Field(
+        description="Shopify's webhook signing secret: 8-200 printable ASCII characters, no spaces."
+    )
+    admin_access_token: Annotated[str, Field(pattern=r"^shp[a-z]{2}_[A-Za-z0-9_]{8,200}$")] | None = Field(
+        default=None,
+        description="Admin API access token as Shopify issues it (shpat_ + letters and digits). Checked "
+        "here, before it is stored: a token that cannot go in an HTTP header is refused now, not at "
+        "the first redemption.",
+    )
     api_version: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")] = Field(
         default=DEFAULT_VERSION,
         description="Admin API version; one Shopify still supports (422 otherwise).",

@@ -1,0 +1,139 @@
+"""The API fuzzed: schemathesis against the local stack's ``/openapi.json`` (every HTTP function's
+document, merged), as a client with a server key would call it.
+
+Zero 5xx and zero answers outside the document (status, content type, body schema) are allowed.
+Bounded for CI (``POLLEN_FUZZ_EXAMPLES`` per operation, default 3, plus schemathesis' deterministic
+coverage cases: about 2,500 requests, a few minutes on 2 cores); ``POLLEN_FUZZ_SEED`` changes the
+seed. Another caller (a customer token, say) is one more entry in :func:`_callers`.
+
+``DELETE /v1/admin/api-keys/{key_id}`` is left out: fuzzed, it revokes the very key the run uses
+(it is covered by the OpenAPI contract test and the admin API tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ROOT, STARTUP_SECONDS, LocalStack, _free_port
+
+pytestmark = pytest.mark.e2e
+
+STOP_SECONDS = 30
+
+
+def _healthy(base_url: str, demo_file: Path) -> bool:
+    try:
+        return demo_file.exists() and httpx.get(f"{base_url}/v1/health", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture
+def fuzz_stack(tmp_path: Path) -> Iterator[LocalStack]:
+    """A stack of its own: thousands of fuzzed writes stay out of the other tests' store, and its
+    rate limits are off (429 is documented, but a limited run would test little else)."""
+    port, moto_port = _free_port(), _free_port()
+    log_path = tmp_path / "stack.log"
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "MOTO_PORT": str(moto_port),
+        "POLLEN_STATE_DIR": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+        "RATE_LIMIT_MERCHANT_RPS": "0",
+        "RATE_LIMIT_ANONYMOUS_RPS": "0",
+        "RATE_LIMIT_PUBLIC_RPS": "0",
+    }
+    env.pop("AWS_ENDPOINT_URL", None)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    base_url, demo_file = f"http://127.0.0.1:{port}", tmp_path / "demo-store.json"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not _healthy(base_url, demo_file):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"local stack did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.3)
+    try:
+        yield LocalStack(
+            base_url, f"http://127.0.0.1:{moto_port}", json.loads(demo_file.read_text()), log_path, process
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:  # clean shutdown is test_local_stack's concern, not this one's
+            process.kill()
+            process.wait(timeout=10)
+
+
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+
+
+def _fuzz_key(stack: LocalStack) -> str:
+    """A fresh admin key for the run, so nothing it does can lock other tests out."""
+    created = httpx.post(
+        f"{stack.base_url}/v1/admin/api-keys",
+        headers={"X-Api-Key": stack.key("admin")},
+        json={"name": "schemathesis", "scope": "admin"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["key"])
+
+
+def _callers(stack: LocalStack) -> dict[str, list[str]]:
+    """Headers per kind of caller; each is one schemathesis run."""
+    return {"server key": [f"X-Api-Key: {_fuzz_key(stack)}"]}
+
+
+def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_spec(
+    fuzz_stack: LocalStack, tmp_path: Path
+) -> None:
+    stack = fuzz_stack
+    st = Path(sys.executable).parent / "st"
+    for caller, headers in _callers(stack).items():
+        command = [
+            str(st),
+            "run",
+            f"{stack.base_url}/openapi.json",
+            "--checks",
+            CHECKS,
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            os.environ.get("POLLEN_FUZZ_EXAMPLES", "3"),
+            "--seed",
+            os.environ.get("POLLEN_FUZZ_SEED", "20261202"),
+            "--workers",
+            "1",  # hypothesis on CPython 3.11 can trip over concurrent ast.parse in threads
+            "--no-shrink",
+            "--request-timeout",
+            "10",
+            "--exclude-path-regex",
+            "^/v1/admin/api-keys/",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path / caller.replace(" ", "-")),
+        ]
+        for header in headers:
+            command += ["--header", header]
+        run = subprocess.run(  # in tmp_path: schemathesis keeps a cache in its working directory
+            command, capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path
+        )
+        summary = run.stdout[-6000:]
+        assert run.returncode == 0, f"schemathesis as {caller} failed:\n{summary}\n{run.stderr[-2000:]}"
+        assert "0 generated" not in summary, summary
