@@ -394,6 +394,7 @@ async function copy(text: string): Promise<boolean> {
 export class PollenRewards extends HTMLElement {
   connectedCallback(): void {
     if (this.shadowRoot) return;
+    const attachedMark = performance.mark("pollen-rewards-attached").name;
     const shadow = this.attachShadow({ mode: "open" });
     const style = document.createElement("style");
     const accent = safeColor(this.getAttribute("color")) ?? ACCENT;
@@ -425,6 +426,8 @@ export class PollenRewards extends HTMLElement {
         mount,
       );
     render_();
+    // The launcher is in the DOM (Preact renders synchronously): the time since the element was attached.
+    performance.measure("pollen-launcher", attachedMark);
   }
 }
 
