@@ -13,7 +13,7 @@ PORT ?= 3000
 PYTEST_ARGS ?=
 
 .PHONY: help install dev dev-reset test lint format typecheck template-check unit integration e2e bench build deploy requirements clean \
-	dashboard browser
+	dashboard widget browser
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -27,13 +27,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtualenv and install Pollen with its dev tools
 
-dev: $(STAMP) dashboard ## Serve the whole API (and /dashboard) locally on moto; resumes the saved demo store (PORT=3000)
+dev: $(STAMP) dashboard widget ## Serve the whole API (and /dashboard, /demo-store) locally on moto; resumes the saved demo store (PORT=3000)
 	PORT=$(PORT) $(BIN)/python -m infra.local
 
-dev-reset: $(STAMP) dashboard ## Like dev, but delete the saved local state first and seed a new demo store
+dev-reset: $(STAMP) dashboard widget ## Like dev, but delete the saved local state first and seed a new demo store
 	PORT=$(PORT) $(BIN)/python -m infra.local --reset
 
-test: $(STAMP) lint typecheck template-check dashboard browser ## Lint, type check, template checks and every test
+test: $(STAMP) lint typecheck template-check dashboard widget browser ## Lint, type check, template checks and every test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check)
@@ -60,9 +60,10 @@ integration: $(STAMP) ## Integration tests (moto in-process)
 e2e: $(STAMP) ## End-to-end tests against the local stack over HTTP
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
-bench: $(STAMP) dashboard ## Benchmarks: DynamoDB round trips and latency per request; dashboard JS size
+bench: $(STAMP) dashboard widget ## Benchmarks: DynamoDB round trips and latency per request; dashboard and widget JS size
 	$(BIN)/python -m infra.bench
 	$(BIN)/python -m infra.dashboard_size
+	$(BIN)/python -m infra.widget_size
 
 requirements: $(STAMP) ## Export the layer's requirements.txt from pyproject.toml
 	$(BIN)/python -m infra.requirements --write
@@ -88,6 +89,18 @@ $(DASH)/dist/index.html: $(DASH)/node_modules/.installed $(DASH_INPUTS)
 
 dashboard: $(DASH)/dist/index.html ## Build the merchant dashboard (npm ci + type check + vite build) when its sources changed
 
+# ---- storefront widget (web/widget): the same toolchain, one script web/widget/dist/pollen-widget.js ----
+WIDGET := web/widget
+
+$(WIDGET)/node_modules/.installed: $(WIDGET)/package.json $(WIDGET)/package-lock.json
+	cd $(WIDGET) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WIDGET)/dist/pollen-widget.js: $(WIDGET)/node_modules/.installed $(shell find $(WIDGET)/src -type f 2>/dev/null) $(WIDGET)/vite.config.ts $(WIDGET)/tsconfig.json
+	cd $(WIDGET) && npm run --silent build
+
+widget: $(WIDGET)/dist/pollen-widget.js ## Build the storefront widget (<pollen-rewards>, <pollen-cart-coins>)
+
 browser: ## Make sure headless Chromium is here for the browser tests (installs Debian's chromium as root)
 	@test -x $(CHROMIUM) || command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -100,4 +113,4 @@ browser: ## Make sure headless Chromium is here for the browser tests (installs 
 	      "or set CHROMIUM=/path/to/chromium. Playwright's own browser downloads are not used."; exit 1; }; }
 
 clean: ## Remove the virtualenv, build output and local state
-	rm -rf $(VENV) .aws-sam .pollen .mypy_cache .ruff_cache .pytest_cache .artifacts $(DASH)/dist $(DASH)/node_modules
+	rm -rf $(VENV) .aws-sam .pollen .mypy_cache .ruff_cache .pytest_cache .artifacts $(DASH)/dist $(DASH)/node_modules $(WIDGET)/dist $(WIDGET)/node_modules

@@ -9,6 +9,7 @@ way Lambda does.
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import importlib
 import importlib.util
@@ -116,6 +117,7 @@ class _OverlayEnviron(os._Environ[str]):
 
 
 _install_lock = threading.Lock()
+_HTTP_INVOCATION = threading.Lock()  # see LocalRuntime.invoke
 
 
 def install_environ_overlay() -> _OverlayEnviron:
@@ -219,7 +221,10 @@ class LocalRuntime:
                 region=self.region,
                 account_id=self.account_id,
             )
-            with self._environ.applied(self.env_for(spec)):
+            # Powertools keeps the current request on its BaseRouter *class* (shared by every resolver in
+            # the process), so two HTTP invocations at once would read each other's event: one at a time.
+            serial = _HTTP_INVOCATION if spec.http_routes else contextlib.nullcontext()
+            with serial, self._environ.applied(self.env_for(spec)):
                 container.invocations += 1
                 try:
                     result = container.handler(payload, context)

@@ -44,6 +44,7 @@ from moto.server import ThreadedMotoServer
 from infra.aws_resources import LocalResources, create_resources
 from infra.local import LocalRuntime
 from infra.local.clock import LocalClock
+from infra.local.demo_store import DemoStorefront
 from infra.local.pollers import Pollers
 from infra.local.scheduler import Scheduler
 from infra.local.server import CorsConfig, LocalApi, LocalHttpServer
@@ -229,6 +230,7 @@ class LocalStack:
             cors=CorsConfig.from_template(template, resolver),
             account_id=resources.account_id,
             static=StaticSite("/dashboard", ROOT / "web" / "dashboard" / "dist"),
+            demo_store=DemoStorefront(settings.state_dir, ROOT / "web" / "widget" / "dist"),
         )
         self.server = LocalHttpServer((HOST, settings.port), api)
         self.server.start()
@@ -389,6 +391,7 @@ def _print_banner(
         f"  API             {base_url}",
         f"  Docs            {base_url}/docs   (OpenAPI: {base_url}/openapi.json)",
         f"  Dashboard       {base_url}/dashboard",
+        f"  Demo store      {base_url}/demo-store   (guest: {base_url}/demo-store/guest)",
     ]
     if demo:
         keys, shopify = demo.get("api_keys", {}), demo.get("shopify", {})

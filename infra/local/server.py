@@ -34,6 +34,7 @@ from urllib.parse import unquote
 
 from infra.apigw import build_http_event, match_route, to_http_response
 from infra.local import swagger
+from infra.local.demo_store import DemoStorefront
 from infra.local.static import StaticSite
 from infra.template import FunctionSpec, HttpRoute, Resolver
 
@@ -193,6 +194,7 @@ class LocalApi:
     stage: str = "$default"
     account_id: str = "123456789012"
     static: StaticSite | None = None  # the built dashboard under /dashboard
+    demo_store: DemoStorefront | None = None  # /demo-store and the built widget under /widget
     _routes: list[HttpRoute] = field(default_factory=list, init=False)
     _owners: dict[HttpRoute, FunctionSpec] = field(default_factory=dict, init=False)
     _openapi: dict[str, Any] | None = field(default=None, init=False)
@@ -288,8 +290,20 @@ class LocalApi:
             status, headers, body = _json_response(500, {"message": "Internal Server Error"})
         return status, [*headers, ("apigw-requestid", request_id)], body
 
-    def _local_route(self, method: str, path: str, request: LocalRequest) -> ResponseParts | None:
+    def _internal(self, method: str, target: str, headers: dict[str, str], body: bytes) -> ResponseParts:
+        """A request from the local extras (the demo store's token endpoint) through the API."""
+        return self.handle(LocalRequest(method, target, list(headers.items()), body))
+
+    def _site(self, method: str, path: str, request: LocalRequest) -> ResponseParts | None:
+        """Static files: the dashboard, the demo store and the widget."""
         if self.static is not None and (served := self.static.serve(method, path)) is not None:
+            return served
+        if self.demo_store is not None:
+            return self.demo_store.serve(method, path, request.target.partition("?")[2], self._internal)
+        return None
+
+    def _local_route(self, method: str, path: str, request: LocalRequest) -> ResponseParts | None:
+        if (served := self._site(method, path, request)) is not None:
             return served
         for route in self.local_routes:
             if route.matches(method, path):
