@@ -9,22 +9,47 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tools outside the project's resolution (their pins clash with ours): uv and the AWS SAM CLI.
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+SAM := $(TOOLS)/bin/sam
+TOOLS_STAMP := $(TOOLS)/.installed
+export UV_PYTHON_DOWNLOADS := never
 PORT ?= 3000
 PYTEST_ARGS ?=
 
-.PHONY: help install dev test lint format typecheck template-check unit integration e2e bench build deploy requirements clean
+.PHONY: help install lock upgrade dev test soak lint format typecheck template-check unit integration e2e bench build deploy requirements clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(TOOLS_STAMP): tools/uv.txt tools/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required (set PYTHON=...)"; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --no-deps --require-hashes -r tools/uv.txt
+	$(UV) pip sync --quiet --require-hashes --python $(TOOLS)/bin/python tools/requirements.txt
+	@touch $(TOOLS_STAMP)
+
+# Installs exactly what uv.lock pins (hashes checked); never resolves anything new.
+$(STAMP): pyproject.toml uv.lock | $(TOOLS_STAMP)
+	@$(UV) lock --check --quiet --python $(PYTHON) 2>/dev/null || { \
+	  echo "uv.lock does not match pyproject.toml: run \`make lock\` and commit uv.lock" >&2; exit 1; }
+	$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create the virtualenv and install Pollen with its dev tools
+install: $(STAMP) ## Create .venv from the lock file (uv.lock) with Pollen and its dev tools
+
+lock: $(TOOLS_STAMP) ## After editing dependencies: update uv.lock (other pins kept) and the layer's requirements
+	$(UV) lock --python $(PYTHON)
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes tools/uv.in -o tools/uv.txt
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes tools/requirements.in -o tools/requirements.txt
+	$(TOOLS)/bin/python -m infra.requirements --write
+
+upgrade: $(TOOLS_STAMP) ## Move every pin (project and tools) to the newest release allowed, then `make lock`
+	$(UV) lock --upgrade --python $(PYTHON)
+	$(UV) pip compile --quiet --upgrade --universal --python-version 3.11 --generate-hashes tools/uv.in -o tools/uv.txt
+	$(UV) pip compile --quiet --upgrade --universal --python-version 3.11 --generate-hashes tools/requirements.in -o tools/requirements.txt
+	$(TOOLS)/bin/python -m infra.requirements --write
 
 dev: $(STAMP) ## Serve the whole API locally on moto, seeded with a demo store (PORT=3000)
 	PORT=$(PORT) $(BIN)/python -m infra.local
@@ -43,8 +68,9 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 typecheck: $(STAMP) ## mypy (strict on layers/ and functions/)
 	$(BIN)/mypy layers/pollen/pollen functions infra tests
 
-template-check: $(STAMP) ## cfn-lint the SAM template; layer requirements match pyproject
+template-check: $(STAMP) ## cfn-lint and `sam validate --lint` the template; layer requirements match uv.lock
 	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml --region us-east-1
 	$(BIN)/python -m infra.requirements --check
 
 unit: $(STAMP) ## Unit tests only
@@ -59,8 +85,8 @@ e2e: $(STAMP) ## End-to-end tests against the local stack over HTTP
 bench: $(STAMP) ## Benchmarks: DynamoDB round trips and latency per request
 	$(BIN)/python -m infra.bench
 
-requirements: $(STAMP) ## Export the layer's requirements.txt from pyproject.toml
-	$(BIN)/python -m infra.requirements --write
+requirements: $(TOOLS_STAMP) ## Export the layer's requirements.txt from uv.lock (part of `make lock`)
+	$(TOOLS)/bin/python -m infra.requirements --write
 
 build: ## sam build (needs the AWS SAM CLI)
 	sam build
@@ -69,4 +95,4 @@ deploy: build ## sam deploy --guided (needs AWS credentials)
 	sam deploy --guided
 
 clean: ## Remove the virtualenv, build output and local state
-	rm -rf $(VENV) .aws-sam .pollen .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pollen .mypy_cache .ruff_cache .pytest_cache
