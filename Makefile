@@ -1,4 +1,4 @@
-# Pollen — the Makefile is the interface; CI runs the same targets (.ci/run -> make test).
+# Pollen — the Makefile is the interface; CI runs the same targets (.ci/run -> make test, make soak).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -54,8 +54,11 @@ upgrade: $(TOOLS_STAMP) ## Move every pin (project and tools) to the newest rele
 dev: $(STAMP) ## Serve the whole API locally on moto, seeded with a demo store (PORT=3000)
 	PORT=$(PORT) $(BIN)/python -m infra.local
 
-test: $(STAMP) lint typecheck template-check ## Lint, type check, template checks and every test
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+test: $(STAMP) lint typecheck template-check ## Lint, type check, template checks and every test (soaks small)
+	$(BIN)/python -m pytest -n 2 -m "not soak" $(PYTEST_ARGS)
+
+soak: $(STAMP) ## The full-size soak tests (1,000 events through a flaky receiver); CI runs them after `make test`
+	$(BIN)/python -m pytest -m soak -s $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check)
 	$(BIN)/ruff check .
@@ -77,7 +80,7 @@ unit: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: $(STAMP) ## Integration tests (moto in-process)
-	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration -m "not soak" $(PYTEST_ARGS)
 
 e2e: $(STAMP) ## End-to-end tests against the local stack over HTTP
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
