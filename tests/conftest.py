@@ -60,7 +60,7 @@ def aws(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[L
         reset_clients()
         reset_container()
         yield resources
-        # DESIGN.md invariant 2, after every test that touched the table: each wallet equals its ledger.
+        # docs/design.md invariant 2, after every test that touched the table: each wallet equals its ledger.
         assert_ledgers_balance(resources.tables["PollenTable"].name)
     reset_clients()
     reset_container()

@@ -1,4 +1,4 @@
-"""Folds outbox events into daily rollup items (DESIGN.md invariant 4).
+"""Folds outbox events into daily rollup items (docs/design.md invariant 4).
 
 Rollup arithmetic arrives with the analytics issue; until then the aggregator validates and counts
 every event, failing unreadable records alone (partial batch response) so none is skipped.

@@ -1,5 +1,5 @@
 """integration_delivery on moto, fed by the local SQS poller: retries through visibility timeouts, the
-DLQ with reasons, the delivery log, and nothing lost (DESIGN.md invariant 3)."""
+DLQ with reasons, the delivery log, and nothing lost (docs/design.md invariant 3)."""
 
 from __future__ import annotations
 
