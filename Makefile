@@ -15,6 +15,7 @@ UV := $(TOOLS)/bin/uv
 SAM := $(TOOLS)/bin/sam
 TOOLS_STAMP := $(TOOLS)/.installed
 export UV_PYTHON_DOWNLOADS := never
+export SAM_CLI_TELEMETRY := 0
 PORT ?= 3000
 PYTEST_ARGS ?=
 
