@@ -92,11 +92,11 @@ bench: $(STAMP) ## Benchmarks: DynamoDB round trips and latency per request
 requirements: $(TOOLS_STAMP) ## Export the layer's requirements.txt from uv.lock (part of `make lock`)
 	$(TOOLS)/bin/python -m infra.requirements --write
 
-build: ## sam build (needs the AWS SAM CLI)
-	sam build
+build: $(TOOLS_STAMP) ## sam build: needs neither Python 3.13 nor Docker (layers/pollen/Makefile)
+	PYTHON=$(CURDIR)/$(TOOLS)/bin/python $(SAM) build --template template.yaml
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
-	sam deploy --guided
+	$(SAM) deploy --guided
 
 clean: ## Remove the virtualenv, build output and local state
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pollen .mypy_cache .ruff_cache .pytest_cache
