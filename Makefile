@@ -46,7 +46,7 @@ lock: $(TOOLS_STAMP) ## After editing dependencies: update uv.lock (other pins k
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes tools/requirements.in -o tools/requirements.txt
 	$(TOOLS)/bin/python -m infra.requirements --write
 
-upgrade: $(TOOLS_STAMP) ## Move every pin (project and tools) to the newest release allowed, then `make lock`
+upgrade: $(TOOLS_STAMP) ## Move every pin (project and tools) to the newest release allowed; then run `make test`
 	$(UV) lock --upgrade --python $(PYTHON)
 	$(UV) pip compile --quiet --upgrade --universal --python-version 3.11 --generate-hashes tools/uv.in -o tools/uv.txt
 	$(UV) pip compile --quiet --upgrade --universal --python-version 3.11 --generate-hashes tools/requirements.in -o tools/requirements.txt
