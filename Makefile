@@ -59,7 +59,7 @@ test: $(STAMP) lint typecheck template-check ## Lint, type check, template check
 	$(BIN)/python -m pytest -n 2 -m "not soak" $(PYTEST_ARGS)
 
 soak: $(STAMP) ## The full-size soak tests (1,000 events through a flaky receiver); CI runs them after `make test`
-	$(BIN)/python -m pytest -m soak -s $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m soak $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check)
 	$(BIN)/ruff check .
