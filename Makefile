@@ -1,4 +1,4 @@
-# Pollen — the Makefile is the interface; CI runs the same targets (.ci/run -> make test).
+# Pollen — the Makefile is the interface; CI runs the same targets (.ci/run -> make test, make soak).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -9,23 +9,49 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tools outside the project's resolution (their pins clash with ours): uv and the AWS SAM CLI.
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+SAM := $(TOOLS)/bin/sam
+TOOLS_STAMP := $(TOOLS)/.installed
+export UV_PYTHON_DOWNLOADS := never
+export SAM_CLI_TELEMETRY := 0
 PORT ?= 3000
 PYTEST_ARGS ?=
 
-.PHONY: help install dev dev-reset test lint format typecheck template-check unit integration e2e bench build deploy requirements clean \
-	dashboard widget browser
+.PHONY: help install lock upgrade dev dev-reset test soak lint format typecheck template-check unit integration e2e \
+	bench build deploy requirements clean dashboard widget browser
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(TOOLS_STAMP): infra/tools/uv.txt infra/tools/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python >= 3.11 is required (set PYTHON=...)"; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --no-deps --require-hashes -r infra/tools/uv.txt
+	$(UV) pip sync --quiet --require-hashes --python $(TOOLS)/bin/python infra/tools/requirements.txt
+	@touch $(TOOLS_STAMP)
+
+# Installs exactly what uv.lock pins (hashes checked); never resolves anything new.
+$(STAMP): pyproject.toml uv.lock | $(TOOLS_STAMP)
+	@$(UV) lock --check --quiet --python $(PYTHON) 2>/dev/null || { \
+	  echo "uv.lock does not match pyproject.toml: run \`make lock\` and commit uv.lock" >&2; exit 1; }
+	$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create the virtualenv and install Pollen with its dev tools
+install: $(STAMP) ## Create .venv from the lock file (uv.lock) with Pollen and its dev tools
+
+lock: $(TOOLS_STAMP) ## After editing dependencies: update uv.lock (other pins kept) and the layer's requirements
+	$(UV) lock --python $(PYTHON)
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes infra/tools/uv.in -o infra/tools/uv.txt
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes infra/tools/requirements.in -o infra/tools/requirements.txt
+	$(TOOLS)/bin/python -m infra.requirements --write
+
+upgrade: $(TOOLS_STAMP) ## Move every pin (project and tools) to the newest release allowed; then run `make test`
+	$(UV) lock --upgrade --python $(PYTHON)
+	$(UV) pip compile --quiet --upgrade --universal --python-version 3.11 --generate-hashes infra/tools/uv.in -o infra/tools/uv.txt
+	$(UV) pip compile --quiet --upgrade --universal --python-version 3.11 --generate-hashes infra/tools/requirements.in -o infra/tools/requirements.txt
+	$(TOOLS)/bin/python -m infra.requirements --write
 
 dev: $(STAMP) dashboard widget ## Serve the whole API (and /dashboard, /demo-store) locally on moto; resumes the saved demo store (PORT=3000)
 	PORT=$(PORT) $(BIN)/python -m infra.local
@@ -33,8 +59,11 @@ dev: $(STAMP) dashboard widget ## Serve the whole API (and /dashboard, /demo-sto
 dev-reset: $(STAMP) dashboard widget ## Like dev, but delete the saved local state first and seed a new demo store
 	PORT=$(PORT) $(BIN)/python -m infra.local --reset
 
-test: $(STAMP) lint typecheck template-check dashboard widget browser ## Lint, type check, template checks and every test
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+test: $(STAMP) lint typecheck template-check dashboard widget browser ## Lint, type check, template checks and every test (soaks small)
+	$(BIN)/python -m pytest -n 2 -m "not soak" $(PYTEST_ARGS)
+
+soak: $(STAMP) ## The full-size soak tests (1,000 events through a flaky receiver); CI runs them after `make test`
+	$(BIN)/python -m pytest -m soak $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check)
 	$(BIN)/ruff check .
@@ -47,15 +76,16 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 typecheck: $(STAMP) ## mypy (strict on layers/ and functions/)
 	$(BIN)/mypy layers/pollen/pollen functions infra tests
 
-template-check: $(STAMP) ## cfn-lint the SAM template; layer requirements match pyproject
+template-check: $(STAMP) ## cfn-lint and `sam validate --lint` the template; layer requirements match uv.lock
 	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml --region us-east-1
 	$(BIN)/python -m infra.requirements --check
 
 unit: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: $(STAMP) ## Integration tests (moto in-process)
-	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration -m "not soak" $(PYTEST_ARGS)
 
 e2e: $(STAMP) ## End-to-end tests against the local stack over HTTP
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
@@ -65,14 +95,14 @@ bench: $(STAMP) dashboard widget ## Benchmarks: DynamoDB round trips and latency
 	$(BIN)/python -m infra.dashboard_size
 	$(BIN)/python -m infra.widget_size
 
-requirements: $(STAMP) ## Export the layer's requirements.txt from pyproject.toml
-	$(BIN)/python -m infra.requirements --write
+requirements: $(TOOLS_STAMP) ## Export the layer's requirements.txt from uv.lock (part of `make lock`)
+	$(TOOLS)/bin/python -m infra.requirements --write
 
-build: dashboard ## sam build (needs the AWS SAM CLI; builds the dashboard first)
-	sam build
+build: $(TOOLS_STAMP) dashboard ## sam build (builds the dashboard first): needs neither Python 3.13 nor Docker (layers/pollen/Makefile)
+	PYTHON=$(CURDIR)/$(TOOLS)/bin/python $(SAM) build --template template.yaml
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
-	sam deploy --guided
+	$(SAM) deploy --guided
 
 # ---- merchant dashboard (web/dashboard): Vite + TypeScript, built into web/dashboard/dist ----------
 DASH := web/dashboard
@@ -113,4 +143,4 @@ browser: ## Make sure headless Chromium is here for the browser tests (installs 
 	      "or set CHROMIUM=/path/to/chromium. Playwright's own browser downloads are not used."; exit 1; }; }
 
 clean: ## Remove the virtualenv, build output and local state
-	rm -rf $(VENV) .aws-sam .pollen .mypy_cache .ruff_cache .pytest_cache .artifacts $(DASH)/dist $(DASH)/node_modules $(WIDGET)/dist $(WIDGET)/node_modules
+	rm -rf $(TOOLS) $(VENV) .aws-sam .pollen .mypy_cache .ruff_cache .pytest_cache .artifacts $(DASH)/dist $(DASH)/node_modules $(WIDGET)/dist $(WIDGET)/node_modules

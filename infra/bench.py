@@ -1,4 +1,4 @@
-"""`make bench`: DynamoDB round trips and latency per request, against the budgets in DESIGN.md.
+"""`make bench`: DynamoDB round trips and latency per request, against the budgets in docs/design.md.
 
 Runs every route in-process on moto (no network, no Docker), cold and warm, and prints one row per
 request: DynamoDB calls (by operation), and in-process latency p50/p95 over repeated warm calls.
@@ -38,7 +38,7 @@ WARM_RUNS = int(os.environ.get("BENCH_RUNS", "200"))
 @dataclass(frozen=True)
 class Case:
     name: str
-    budget: int  # DynamoDB calls on a warm container with config cached (DESIGN.md round-trip budget)
+    budget: int  # DynamoDB calls on a warm container with config cached (docs/design.md round-trip budget)
     call: Callable[[str], int]  # performs the request with what prepare made, returns the HTTP status
     prepare: Callable[[], str] = lambda: ""  # untimed, uncounted set-up (e.g. a key to revoke)
 

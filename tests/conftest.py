@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
 from infra.aws_resources import LocalResources, create_resources
@@ -21,6 +22,11 @@ from tests.support.ledger import assert_ledgers_balance
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK = "pollen-test"
+
+# Property tests judge the code, not the machine: on a loaded CI box a draw can stall for a second,
+# which must not fail a run (no deadline, no "generation is slow" health check).
+settings.register_profile("pollen", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("pollen")
 
 _BASE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -60,7 +66,7 @@ def aws(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[L
         reset_clients()
         reset_container()
         yield resources
-        # DESIGN.md invariant 2, after every test that touched the table: each wallet equals its ledger.
+        # docs/design.md invariant 2, after every test that touched the table: each wallet equals its ledger.
         assert_ledgers_balance(resources.tables["PollenTable"].name)
     reset_clients()
     reset_container()

@@ -1,4 +1,4 @@
-"""Folds outbox events and delivery-log attempts into daily rollup items (DESIGN.md invariant 4).
+"""Folds outbox events and delivery-log attempts into daily rollup items (docs/design.md invariant 4).
 
 The whole batch is folded at once, not record by record: per merchant one transaction with one write
 per local day touched (plus a marker per fact, which makes redelivery, retries, split batches and

@@ -5,25 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any
 
 import boto3
 import httpx
 import pytest
 
 from tests.e2e.conftest import LocalStack
+from tests.support.problems import problem as _problem
 
 pytestmark = pytest.mark.e2e
-
-
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    return body
 
 
 def test_demo_store_file_has_the_documented_shape(stack: LocalStack) -> None:

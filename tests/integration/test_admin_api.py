@@ -9,9 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.inprocess import ApiResponse, InProcessApi
+from infra.inprocess import InProcessApi
 from infra.seed import DemoStore, seed_demo_store
 from pollen.storage.client import CallCounter
+from tests.support.problems import problem as _problem
 
 PROGRAM = {
     "currency": "INR",
@@ -26,15 +27,6 @@ PROGRAM = {
     "coin_value": "0.25",
     "expiry": {"days": 180, "reminder_days_before": 10},
 }
-
-
-def _problem(response: ApiResponse, status: int) -> dict[str, Any]:
-    assert response.status == status, response.body
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert {"type", "title", "status", "detail", "errors"} <= body.keys()
-    return body
 
 
 def _scan(table_name: str) -> list[dict[str, Any]]:

@@ -9,12 +9,13 @@ import httpx
 import pytest
 
 from infra.aws_resources import LocalResources
-from infra.inprocess import ApiResponse, InProcessApi
+from infra.inprocess import InProcessApi
 from infra.onboard import onboard
 from infra.seed import DEMO_PROGRAM, DemoStore
 from pollen.events.delivery import DeliveryMessage
 from pollen.services.container import container, reset_container
 from tests.support.flow import Flow, Receiver, configure, subscription, wallet_event, webhook, write_outbox
+from tests.support.problems import problem as _problem
 
 M = "demo-store"
 OTHER = "shop-b"
@@ -27,14 +28,6 @@ def flow(
     monkeypatch.setenv("DELIVERY_RETRY_SCALE", "0")
     reset_container()
     return Flow(template, aws)
-
-
-def _problem(response: ApiResponse, status: int) -> dict[str, Any]:
-    assert response.status == status, response.body
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 def _refused(flow: Flow, merchant_id: str, customers: list[str]) -> list[DeliveryMessage]:

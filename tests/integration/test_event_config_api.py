@@ -16,17 +16,10 @@ from pollen.events.catalogue import sample_event
 from pollen.services.container import container
 from pollen.storage.event_config import events_config
 from tests.support.integrations import NOW, WEBHOOK_SECRET, customer
+from tests.support.problems import problem as _problem
 
 KLAVIYO_KEY = "pk_live_0123456789abcdef0123456789wxyz"
 SUBS = "/v1/admin/event-subscriptions"
-
-
-def _problem(response: ApiResponse, status: int) -> dict[str, Any]:
-    assert response.status == status, response.body
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 def _fields(response: ApiResponse) -> list[str]:

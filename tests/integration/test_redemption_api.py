@@ -24,16 +24,10 @@ from pollen.services.redemption import RedeemRequest, redeem
 from pollen.storage.client import CallCounter
 from tests.integration.test_shopify_webhook_api import body_of, deliver
 from tests.support.ledger import assert_ledgers_balance
+from tests.support.problems import problem
 
 CUSTOMER = "c-42"
 _des = TypeDeserializer()
-
-
-def problem(response: ApiResponse, status: int) -> dict[str, Any]:
-    assert response.status == status, response.body
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def items(table_name: str) -> list[dict[str, Any]]:

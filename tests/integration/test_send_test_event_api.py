@@ -9,22 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.inprocess import ApiResponse, InProcessApi
+from infra.inprocess import InProcessApi
 from infra.seed import DemoStore
 from pollen.domain.deliveries import DeliveryStatus
 from pollen.domain.integrations import Subscription
 from pollen.services.container import container
 from tests.support.flow import Receiver, configure, subscription, webhook
+from tests.support.problems import problem as _problem
 
 M = "demo-store"
-
-
-def _problem(response: ApiResponse, status: int) -> dict[str, Any]:
-    assert response.status == status, response.body
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from pollen.services.container import container
 from pollen.services.triggers import put_trigger
 from pollen.storage.client import CallCounter
 from tests.support.ledger import assert_ledgers_balance
+from tests.support.problems import problem as _refused
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shopify"
 CUSTOMER = "115310627314723954"
@@ -142,13 +143,6 @@ def test_unknown_topic_is_acknowledged_and_changes_nothing(
     assert response.status == 200
     assert response.json()["ignored"] is True
     assert scan(table_name) == before
-
-
-def _refused(response: ApiResponse, status: int) -> dict[str, Any]:
-    assert response.status == status, response.body
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def test_bad_signature_and_unknown_shop_are_refused_and_write_nothing(

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.inprocess import ApiResponse, InProcessApi
+from infra.inprocess import InProcessApi
 from infra.seed import DemoStore
 from pollen.clock import utcnow
 from pollen.domain.customers import CustomerData
@@ -19,6 +19,7 @@ from pollen.services.customers import upsert_customer
 from pollen.services.triggers import award_trigger, put_trigger
 from pollen.storage.client import CallCounter
 from tests.support.ledger import assert_ledgers_balance
+from tests.support.problems import problem
 
 ORDER: dict[str, Any] = {
     "order_id": "5001",
@@ -31,13 +32,6 @@ ORDER: dict[str, Any] = {
     ],
     "total": "110.00",
 }
-
-
-def problem(response: ApiResponse, status: int) -> dict[str, Any]:
-    assert response.status == status, response.body
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def scan(table_name: str) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The shared ledger invariant (DESIGN.md 2): after any test, every wallet equals its ledger."""
+"""The shared ledger invariant (docs/design.md 2): after any test, every wallet equals its ledger."""
 
 from __future__ import annotations
 

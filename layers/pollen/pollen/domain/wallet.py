@@ -1,7 +1,7 @@
 """The coins wallet: balance, pending coins, lifetime figures and expiry lots.
 
 Every change returns a new wallet and the ledger entry that explains it; nothing here touches
-storage. Invariants (DESIGN.md 2): the balance never goes negative, the lots sum to the balance,
+storage. Invariants (docs/design.md 2): the balance never goes negative, the lots sum to the balance,
 and debits take the soonest-expiring coins first.
 """
 

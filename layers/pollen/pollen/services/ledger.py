@@ -2,7 +2,7 @@
 
 Every use case that moves coins (orders, triggers, adjustments, expiry, redemption) builds the new
 wallet with the pure rules in :mod:`pollen.domain.wallet` and stages it here, so the ledger, the
-balance and the ``wallet_transaction`` events can never disagree (DESIGN.md invariants 1 and 2).
+balance and the ``wallet_transaction`` events can never disagree (docs/design.md invariants 1 and 2).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each call merges one fact into the order's state and moves the wallet by the difference between
 what the order should now have applied (:func:`pollen.domain.orders.target`) and what it has
 applied, all in one transaction with the order's receipt. Facts commute and merge idempotently,
-so duplicates and any arrival order end in the same wallet (DESIGN.md invariants 1, 2 and 5).
+so duplicates and any arrival order end in the same wallet (docs/design.md invariants 1, 2 and 5).
 
 Round trips on a warm container: one BatchGetItem (order, customer, receipt) and one
 TransactWriteItems. A refund names only its order; the order's customer is remembered per

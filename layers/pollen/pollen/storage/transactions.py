@@ -1,4 +1,4 @@
-"""One business change = one ``TransactWriteItems`` (DESIGN.md invariant 1).
+"""One business change = one ``TransactWriteItems`` (docs/design.md invariant 1).
 
 A :class:`Transaction` collects labelled writes, at most one idempotency receipt and any outbox
 events, and commits them together. A cancelled transaction becomes a precise error:

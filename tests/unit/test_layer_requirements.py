@@ -1,0 +1,61 @@
+"""The layer ships exactly the locked runtime dependencies, hash-checked, without what Lambda provides."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from infra.requirements import RUNTIME_PROVIDED, TARGET, layer_packages
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pins(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+)", text, re.MULTILINE))
+
+
+def test_the_layer_requirements_are_pinned_hashed_and_leave_out_the_runtimes_own() -> None:
+    text = TARGET.read_text()
+    pins = _pins(text)
+    assert {"aws-lambda-powertools", "pydantic", "pydantic-core", "httpx"} <= pins.keys()
+    assert not pins.keys() & {*RUNTIME_PROVIDED, "python-dateutil", "urllib3", "six"}
+    requirements = [r for r in re.split(r"(?<!\\)\n", text) if r.strip() and not r.strip().startswith("#")]
+    assert len(requirements) == len(pins)
+    assert all("--hash=sha256:" in requirement for requirement in requirements)
+
+
+def test_what_only_the_runtimes_packages_need_is_left_out_but_shared_needs_stay() -> None:
+    def package(name: str, *deps: str, **extras: list[str]) -> dict[str, Any]:
+        optional = {extra: [{"name": d} for d in names] for extra, names in extras.items()}
+        return {"name": name, "dependencies": [{"name": d} for d in deps], "optional-dependencies": optional}
+
+    lock = {
+        "package": [
+            {"name": "pollen", "dependencies": [{"name": "tool", "extra": ["x"]}, {"name": "boto3"}]},
+            package("tool", "jmespath", x=["tracer"]),
+            package("tracer", "botocore", "wrapt"),
+            package("boto3", "botocore", "s3transfer", "jmespath"),
+            package("botocore", "urllib3", "python-dateutil", "shared"),
+            package("wrapt", "shared"),
+            package("shared"),
+            package("urllib3"),
+            package("python-dateutil"),
+            package("s3transfer"),
+            package("jmespath"),
+        ]
+    }
+    assert layer_packages(lock) == {"tool", "tracer", "wrapt", "shared"}
+
+
+def test_sam_builds_the_layer_with_our_makefile(template: dict[str, Any]) -> None:
+    layer = template["Resources"]["PollenLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+    makefile = (ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+    assert "build-PollenLayer:" in makefile
+    for flag in ("--require-hashes", "--no-deps", "--only-binary=:all:", "--platform", "--python-version"):
+        assert flag in makefile
+    runtime = template["Globals"]["Function"]["Runtime"]
+    assert f"LAMBDA_PYTHON ?= {runtime.removeprefix('python')}" in makefile
+    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
