@@ -38,7 +38,7 @@ def _module_source(module: ModuleType) -> str:
     return inspect.getsource(module)
 
 
-@pytest.mark.parametrize("name", moto_atomic._WRITES)
+@pytest.mark.parametrize("name", sorted(moto_atomic._WRITES))
 def test_the_dynamodb_backend_still_has_each_write_method_we_lock(name: str) -> None:
     method = getattr(DynamoDBBackend, name, None)
     assert callable(method), _explain(f"DynamoDBBackend.{name} is gone, so its writes would run unlocked")
