@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
-from pollen.api.auth import public, requires
+from pollen.api.auth import public, reads_raw_body, requires
 from pollen.api.schemas.orders import CreateOrderRequest, IdempotencyKey, OrderView, RefundRequest, WebhookAck
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
@@ -36,6 +36,7 @@ SCOPE = "orders-api"
     summary="Shopify webhooks: orders/*, refunds/create, customers/create|update and the privacy topics",
 )
 @public
+@reads_raw_body
 def shopify_webhook() -> WebhookAck:
     event = app.current_event
     raw = event.get("body") or ""

@@ -126,6 +126,11 @@ def test_find_a_customer_adjust_coins_and_see_an_order_and_the_apis_error(
     page = dashboard.page
     page.get_by_role("link", name="Customers").click()
     expect(page.get_by_text("Find a customer by their id")).to_be_visible()
+    email = http.get(f"/v1/customers/{customer}", headers=_admin(stack)).json()["email"]
+    assert email  # the Shopify order's customer: a proven email, so it can be looked up
+    page.get_by_label("Customer id").fill(email.upper())  # by email (case does not matter)
+    page.get_by_role("button", name="Find").click()
+    expect(page.get_by_test_id("balance")).to_have_text("234")
     page.get_by_label("Customer id").fill(customer)
     page.get_by_role("button", name="Find").click()
     expect(page.get_by_test_id("balance")).to_have_text("234")

@@ -1,10 +1,10 @@
 """The API fuzzed: schemathesis against the local stack's ``/openapi.json`` (every HTTP function's
-document, merged), as a client with a server key would call it.
+document, merged), as the clients with keys would call it.
 
 Zero 5xx and zero answers outside the document (status, content type, body schema) are allowed.
 Bounded for CI (``POLLEN_FUZZ_EXAMPLES`` per operation, default 3, plus schemathesis' deterministic
 coverage cases: about 2,500 requests, a few minutes on 2 cores); ``POLLEN_FUZZ_SEED`` changes the
-seed. Another caller (a customer token, say) is one more entry in :func:`_callers`.
+seed. It runs once with an admin key and once as an app (the app key plus a customer token).
 
 ``DELETE /v1/admin/api-keys/{key_id}`` is left out: fuzzed, it revokes the very key the run uses
 (it is covered by the OpenAPI contract test and the admin API tests).
@@ -94,9 +94,26 @@ def _fuzz_key(stack: LocalStack) -> str:
     return str(created.json()["key"])
 
 
+def _customer_token(stack: LocalStack, customer_id: str) -> str:
+    """A token for one customer, minted as the merchant's server would (write key)."""
+    minted = httpx.post(
+        f"{stack.base_url}/v1/customer-tokens",
+        headers={"X-Api-Key": stack.key("write")},
+        json={"customer_id": customer_id, "ttl_seconds": 3600},
+        timeout=10,
+    )
+    assert minted.status_code == 201, minted.text
+    return str(minted.json()["token"])
+
+
 def _callers(stack: LocalStack) -> dict[str, list[str]]:
-    """Headers per kind of caller; each is one schemathesis run."""
-    return {"server key": [f"X-Api-Key: {_fuzz_key(stack)}"]}
+    """Headers per kind of caller; each is one schemathesis run: a server key, and an app (the app
+    key plus a customer token, as a mobile app or the widget calls)."""
+    token = _customer_token(stack, "fuzz-customer")
+    return {
+        "server key": [f"X-Api-Key: {_fuzz_key(stack)}"],
+        "app key + customer token": [f"X-Api-Key: {stack.key('public')}", f"Authorization: Bearer {token}"],
+    }
 
 
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_spec(

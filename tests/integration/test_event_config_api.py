@@ -60,6 +60,7 @@ def test_event_types_list_the_catalogue(api: InProcessApi, demo: DemoStore) -> N
         "coupon_used",
         "coins_expiring",
         "customer_created",
+        "profile_updated",
         "tier_changed",
         "tier_expiring",
         "referral_invited",

@@ -31,7 +31,7 @@ def shopify(monkeypatch: pytest.MonkeyPatch, api: InProcessApi, demo: DemoStore)
             "shop_domain": demo.shopify.shop_domain,
             "webhook_secret": demo.shopify.webhook_secret,
             "admin_access_token": TOKEN,
-            "api_version": "2025-10",
+            "api_version": "2026-10",
         },
     )
     assert connected.status == 200, connected.body

@@ -77,6 +77,21 @@ def customer_source(func: Callable[..., Any]) -> CustomerSource | None:
     return value if value in ("path", "query") else None
 
 
+RAW_BODY_ATTRIBUTE: Final = "__pollen_raw_body__"
+
+
+def reads_raw_body(func: F) -> F:
+    """Mark a route that reads its body itself (a signed Shopify webhook, a CSV import): the shared
+    JSON body checks (:mod:`pollen.api.body`) do not run for it; the route bounds what it reads (a
+    signed webhook Pollen cannot use is answered 200 and logged, never refused for its content)."""
+    setattr(func, RAW_BODY_ATTRIBUTE, True)
+    return func
+
+
+def is_raw_body(func: Callable[..., Any]) -> bool:
+    return getattr(func, RAW_BODY_ATTRIBUTE, False) is True
+
+
 def is_customer_bound(func: Callable[..., Any]) -> bool:
     return customer_source(func) is not None
 

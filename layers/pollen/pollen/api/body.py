@@ -25,6 +25,7 @@ from aws_lambda_powertools.event_handler import Response
 from pollen.api.problems import problem_response
 
 MAX_BODY_BYTES: Final = 256 * 1024
+MAX_RAW_BODY_BYTES: Final = 5_000_000  # routes that read their own body: signed webhooks, CSV imports
 MAX_DEPTH: Final = 32
 
 
@@ -119,3 +120,16 @@ def check_json(body: bytes) -> Response[str] | None:
 
 def _too_deep() -> Response[str]:
     return _bad_body(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
+
+
+def check_size(event: dict[str, Any], limit: int) -> Response[str] | None:
+    """413 for a body over ``limit`` bytes (for routes that read their own body, which bound the rest)."""
+    body = raw_body(event)
+    if body is not None and len(body) > limit:
+        return problem_response(
+            status=413,
+            slug="body-too-large",
+            title="Body too large",
+            detail=f"The request body may be at most {limit} bytes.",
+        )
+    return None

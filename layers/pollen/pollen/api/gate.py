@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Route
 
 from pollen.api import body, limits
-from pollen.api.auth import PUBLIC, requirement_of
+from pollen.api.auth import PUBLIC, is_raw_body, requirement_of
 from pollen.api.errors import domain_problem
 from pollen.domain.errors import DomainError, Unauthenticated
 
@@ -57,4 +57,6 @@ def after_auth(app: APIGatewayHttpResolver, route: Route, merchant_id: str | Non
         wait = limits.budgets().merchant.take(merchant_id)
         if wait:
             return limits.too_many_requests(wait, "for this store")
+    if is_raw_body(route.func):  # the route reads its own body: only its size is checked here
+        return body.check_size(app.current_event.raw_event, body.MAX_RAW_BODY_BYTES)
     return body.check_body(app.current_event.raw_event, takes_body=bool(route.dependant.body_params))

@@ -69,8 +69,11 @@ SUCCESS_REASONS: Final = {
     204: "Done; no content",
 }
 
+GENERIC_REASONS: Final = {200: "OK", 201: "Created", 202: "Accepted", 204: "Done; no content"}
+
 # Errors a route raises that the generic rules above do not predict.
 EXTRA_ERRORS: Final[dict[tuple[str, str], tuple[int, ...]]] = {
+    ("get", "/v1/shopify/app-proxy/customer-token"): (401,),  # public, but the signature must verify
     ("get", "/v1/rewards"): (404,),
     ("post", "/v1/customers/{customer_id}/redemptions"): (502, 503),
     ("delete", "/v1/customers/{customer_id}/coupons/{code}"): (502, 503),
@@ -122,10 +125,13 @@ def _successes(method: str, path: str, operation: dict[str, Any]) -> dict[str, A
     responses = operation.get("responses") or {}
     ok = responses.get("200") or {}
     content = ok.get("content")
-    codes = SUCCESS.get((method, path), (200,))
+    declared = tuple(sorted(int(c) for c in responses if c.isdigit() and 200 < int(c) < 300))
+    listed = SUCCESS.get((method, path))
+    codes = listed or ((200, *declared) if declared else (200,))  # routes declare e.g. responses={202: {}}
     answers: dict[str, Any] = {}
     for code in codes:
-        answer: dict[str, Any] = {"description": SUCCESS_REASONS.get(code, "OK")}
+        reason = SUCCESS_REASONS.get(code, "OK") if listed else GENERIC_REASONS.get(code, "OK")
+        answer: dict[str, Any] = {"description": reason}
         if code != 204 and content:
             answer["content"] = content
         answers[str(code)] = answer

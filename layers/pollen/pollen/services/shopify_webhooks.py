@@ -68,13 +68,30 @@ def _verified_merchant(c: Container, delivery: Delivery) -> str:
     return merchant_id
 
 
+MAX_DEPTH = 32  # Shopify's payloads nest a handful of levels; anything deeper is not theirs
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def _payload(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("The webhook body is not valid JSON.") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidRequest("The webhook body is not valid JSON (or nests too deep).") from exc
     if not isinstance(value, dict):
         raise InvalidRequest("The webhook body must be a JSON object.")
+    if _depth(value) > MAX_DEPTH:
+        raise InvalidRequest(f"The webhook body nests more than {MAX_DEPTH} levels deep.")
     return value
 
 

@@ -77,21 +77,64 @@ export function Customers({ customerId, orderId }: { customerId?: string; orderI
   );
 }
 
+interface Found {
+  customer_id: string;
+  email: string | null;
+  phone: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  wallet: { balance: number };
+}
+
+/** An email or a phone number is looked up (GET /v1/admin/customers?query=); anything else is an id. */
+const isLookup = (text: string) => text.includes("@") || /^\+|[\s()]/.test(text);
+
 function FindCustomer({ initial }: { initial: string }) {
   const [id, setId] = useState(initial);
+  const [found, setFound] = useState<Found[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
   return (
-    <form
-      class="card row"
-      role="search"
-      aria-label="Find a customer"
-      onSubmit={(e) => {
-        e.preventDefault();
-        if (id.trim()) go(`#/customers/${encodeURIComponent(id.trim())}`);
-      }}
-    >
-      <Field label="Customer id" value={id} onValue={setId} required name="customer-id" />
-      <button type="submit">Find</button>
-    </form>
+    <>
+      <form
+        class="card row"
+        role="search"
+        aria-label="Find a customer"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const text = id.trim();
+          setError(null);
+          setFound(null);
+          if (!text) return;
+          if (!isLookup(text)) {
+            go(`#/customers/${encodeURIComponent(text)}`);
+            return;
+          }
+          try {
+            const page = await get<Page<Found>>("/v1/admin/customers", { query: text });
+            if (page.items.length === 1) go(`#/customers/${encodeURIComponent(page.items[0].customer_id)}`);
+            else setFound(page.items);
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      >
+        <Field label="Customer id, email or phone" value={id} onValue={setId} required name="customer-id" />
+        <button type="submit">Find</button>
+      </form>
+      <ErrorBox error={error} />
+      {found && found.length === 0 ? <Empty>No customer has this email or phone.</Empty> : null}
+      {found && found.length > 1 ? (
+        <ul class="card" aria-label="Customers found">
+          {found.map((c) => (
+            <li key={c.customer_id}>
+              <a href={`#/customers/${encodeURIComponent(c.customer_id)}`}>
+                {c.customer_id} {c.email ?? c.phone ?? ""} ({num(c.wallet.balance)} coins)
+              </a>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </>
   );
 }
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from pollen.api.app import principal
-from pollen.api.auth import requires
+from pollen.api.auth import reads_raw_body, requires
 from pollen.api.schemas.customers import CustomerList, CustomerProfile
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
@@ -62,6 +62,7 @@ def export_customers(
     responses={202: {"description": "Still running: upload the same file again to carry on."}},
 )
 @requires(Scope.ADMIN)
+@reads_raw_body
 def import_customers() -> Response[imports.ImportReport]:
     event = router.current_event
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
