@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 
-from pollen.api.app import PRINCIPAL
-from pollen.api.auth import Principal, requires
+from pollen.api.app import principal
+from pollen.api.auth import requires
 from pollen.api.schemas.program import parse_if_match
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
@@ -26,10 +26,7 @@ router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves Router._
 
 
 def _merchant_id() -> str:
-    value = router.context.get(PRINCIPAL)
-    if not isinstance(value, Principal):
-        raise RuntimeError("no principal on an authenticated route")
-    return value.merchant_id
+    return principal(router).merchant_id
 
 
 class TierProgramView(TierProgramSettings):

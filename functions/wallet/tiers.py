@@ -7,8 +7,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from pollen.api.app import PRINCIPAL
-from pollen.api.auth import Principal, for_customer
+from pollen.api.app import principal
+from pollen.api.auth import for_customer
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.customers import CustomerId
@@ -19,10 +19,7 @@ router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves Router._
 
 
 def _merchant_id() -> str:
-    value = router.context.get(PRINCIPAL)
-    if not isinstance(value, Principal):
-        raise RuntimeError("no principal on an authenticated route")
-    return value.merchant_id
+    return principal(router).merchant_id
 
 
 @router.get("/v1/customers/<customer_id>/tier", summary="VIP tier, benefits, expiry and progress to the next")

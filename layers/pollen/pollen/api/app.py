@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -20,6 +21,11 @@ from pollen.services import api_keys, customer_tokens
 from pollen.services.container import container
 
 PRINCIPAL = "principal"
+# The caller of the request this thread is handling. A Router's context is its *last* including
+# app's: when one router module is included by two resolvers in one process (the local stack and
+# the tests load every function together), ``router.context`` can be the other app's. Lambda runs one
+# request per container at a time, so this is exact there; locally it is per thread.
+_current = threading.local()
 
 
 class PollenResolver(APIGatewayHttpResolver):
@@ -33,6 +39,7 @@ class PollenResolver(APIGatewayHttpResolver):
     """
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:  # type: ignore[type-arg]
+        _current.principal = None  # never a previous request's caller
         if route in self._static_routes or route in self._dynamic_routes:
             refused = gate.before_auth(self, route)
             if refused is None:
@@ -93,12 +100,14 @@ class PollenResolver(APIGatewayHttpResolver):
         subject = customer_tokens.verify_token(c, key.merchant_id, token, now=utcnow())
         if customer_id is None or subject != customer_id:
             raise Forbidden(FORBIDDEN)
-        self.context[PRINCIPAL] = Principal(key.merchant_id, key.key_id, key.scope, customer_id=subject)
+        self.context[PRINCIPAL] = _current.principal = Principal(
+            key.merchant_id, key.key_id, key.scope, customer_id=subject
+        )
 
     def _grant(self, key: ApiKey, requirement: Scope) -> None:
         if not key.scope.allows(requirement):
             raise Forbidden(FORBIDDEN)
-        self.context[PRINCIPAL] = Principal(key.merchant_id, key.key_id, key.scope)
+        self.context[PRINCIPAL] = _current.principal = Principal(key.merchant_id, key.key_id, key.scope)
 
 
 def create_app(*, title: str, description: str = "") -> PollenResolver:
@@ -119,7 +128,9 @@ def create_app(*, title: str, description: str = "") -> PollenResolver:
 def principal(app: BaseRouter) -> Principal:
     """The authenticated caller of the current request (set by :class:`PollenResolver`); works with
     the resolver and with the routers it includes."""
-    value: Any = app.context.get(PRINCIPAL)
+    value: Any = getattr(_current, "principal", None)  # this request's, whatever the router's context
+    if not isinstance(value, Principal):
+        value = app.context.get(PRINCIPAL)
     if not isinstance(value, Principal):
         raise RuntimeError("principal() used on a public route")
     return value

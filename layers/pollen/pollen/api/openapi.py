@@ -74,6 +74,7 @@ GENERIC_REASONS: Final = {200: "OK", 201: "Created", 202: "Accepted", 204: "Done
 # Errors a route raises that the generic rules above do not predict.
 EXTRA_ERRORS: Final[dict[tuple[str, str], tuple[int, ...]]] = {
     ("get", "/v1/shopify/app-proxy/customer-token"): (401,),  # public, but the signature must verify
+    ("post", "/v1/admin/imports"): (413, 422),  # reads its own CSV body: not CSV, too large, not an import
     ("get", "/v1/rewards"): (404,),
     ("post", "/v1/customers/{customer_id}/redemptions"): (502, 503),
     ("delete", "/v1/customers/{customer_id}/coupons/{code}"): (502, 503),

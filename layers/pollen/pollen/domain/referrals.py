@@ -102,7 +102,7 @@ class MaxRewarded(BaseModel):
     per: Literal["day", "month", "lifetime"] = "lifetime"
 
 
-class Limits(BaseModel):
+class ReferralLimits(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_rewarded: MaxRewarded | None = None
@@ -140,7 +140,7 @@ class ReferralSettings(BaseModel):
         default_factory=lambda: FriendReward(type=ReferralRewardType.COINS, coins=250)
     )
     qualifying: Qualifying = Field(default_factory=Qualifying)
-    limits: Limits = Field(default_factory=Limits)
+    limits: ReferralLimits = Field(default_factory=ReferralLimits)
     reminder: Reminder = Field(default_factory=Reminder)
     fraud: FraudSettings = Field(default_factory=FraudSettings)
     share_base_url: Annotated[str, StringConstraints(max_length=500, pattern=r"^https://\S+$")] | None = (
