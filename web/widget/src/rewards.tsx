@@ -7,6 +7,7 @@ import { REWARDS } from "./style";
 const ACCENT = "#5b3cc4";
 
 interface Referral {
+  share_url?: string; // GET /v1/customers/{id}/referral
   link?: string;
   url?: string;
   referral_url?: string;
@@ -318,7 +319,7 @@ function CodeNotice(props: { t: Texts; locale: string; redeemed: Redeemed }) {
 
 function ReferralView(props: { t: Texts; client: Client; customerId: string; referral: Referral }) {
   const { t, client, customerId, referral } = props;
-  const link = referral.link ?? referral.url ?? referral.referral_url ?? "";
+  const link = referral.share_url ?? referral.link ?? referral.url ?? referral.referral_url ?? "";
   const [copied, setCopied] = useState(false);
   if (!link) return null;
   return (

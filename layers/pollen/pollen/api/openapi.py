@@ -69,6 +69,12 @@ SUCCESS_REASONS: Final = {
     204: "Done; no content",
 }
 
+# Routes whose success answer is not JSON.
+MEDIA_TYPES: Final[dict[tuple[str, str], str]] = {
+    ("get", "/v1/admin/analytics/export"): "text/csv",
+    ("get", "/v1/admin/customers/export"): "text/csv",
+}
+
 GENERIC_REASONS: Final = {200: "OK", 201: "Created", 202: "Accepted", 204: "Done; no content"}
 
 # Errors a route raises that the generic rules above do not predict.
@@ -133,7 +139,10 @@ def _successes(method: str, path: str, operation: dict[str, Any]) -> dict[str, A
     for code in codes:
         reason = SUCCESS_REASONS.get(code, "OK") if listed else GENERIC_REASONS.get(code, "OK")
         answer: dict[str, Any] = {"description": reason}
-        if code != 204 and content:
+        media = MEDIA_TYPES.get((method, path))
+        if media is not None and code != 204:
+            answer["content"] = {media: {"schema": {"type": "string"}}}
+        elif code != 204 and content:
             answer["content"] = content
         answers[str(code)] = answer
     return answers
