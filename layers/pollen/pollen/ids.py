@@ -12,12 +12,7 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 def new_ulid(now_ms: int | None = None) -> str:
     """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32, lexicographically sortable."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        value, rem = divmod(value, 32)
-        chars.append(_CROCKFORD[rem])
-    return "".join(reversed(chars))
+    return _crockford((ms << 80) | int.from_bytes(os.urandom(10), "big"))
 
 
 def stable_ulid(now_ms: int, key: str) -> str:
@@ -25,7 +20,11 @@ def stable_ulid(now_ms: int, key: str) -> str:
     (a debounce window's one event per customer)."""
     import hashlib  # noqa: PLC0415 - rarely used
 
-    value = (now_ms << 80) | int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
+    return _crockford((now_ms << 80) | int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big"))
+
+
+def _crockford(value: int) -> str:
+    """The 128-bit ``value`` as 26 Crockford base32 characters, most significant first."""
     chars = []
     for _ in range(26):
         value, rem = divmod(value, 32)

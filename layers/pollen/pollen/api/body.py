@@ -23,10 +23,11 @@ from typing import Any, Final
 from aws_lambda_powertools.event_handler import Response
 
 from pollen.api.problems import problem_response
+from pollen.json_depth import MAX_JSON_DEPTH, json_depth
 
 MAX_BODY_BYTES: Final = 256 * 1024
 MAX_RAW_BODY_BYTES: Final = 5_000_000  # routes that read their own body: signed webhooks, CSV imports
-MAX_DEPTH: Final = 32
+MAX_DEPTH: Final = MAX_JSON_DEPTH
 
 
 class _DuplicateKey(ValueError):
@@ -40,19 +41,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         seen[key] = value
     return seen
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth of parsed JSON, iteratively (no recursion to exhaust)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                return level
-            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
 
 
 def is_json_media_type(content_type: str) -> bool:
@@ -115,7 +103,7 @@ def check_json(body: bytes) -> Response[str] | None:
         return _too_deep()
     except ValueError:
         return _bad_body("The request body is not valid JSON.")
-    return _too_deep() if _depth(parsed) > MAX_DEPTH else None
+    return _too_deep() if json_depth(parsed) > MAX_DEPTH else None
 
 
 def _too_deep() -> Response[str]:

@@ -32,6 +32,7 @@ from pollen.domain.orders import OrderFacts
 from pollen.domain.triggers import TriggerDisabled, TriggerNotAllowed
 from pollen.ids import new_ulid
 from pollen.integrations.shopify import webhooks as shopify
+from pollen.json_depth import MAX_JSON_DEPTH, json_depth
 from pollen.observability import logger, metrics
 from pollen.services.container import Container
 from pollen.services.customers import upsert_customer
@@ -68,21 +69,6 @@ def _verified_merchant(c: Container, delivery: Delivery) -> str:
     return merchant_id
 
 
-MAX_DEPTH = 32  # Shopify's payloads nest a handful of levels; anything deeper is not theirs
-
-
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                return level
-            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
-
-
 def _payload(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body)
@@ -90,8 +76,8 @@ def _payload(body: bytes) -> dict[str, Any]:
         raise InvalidRequest("The webhook body is not valid JSON (or nests too deep).") from exc
     if not isinstance(value, dict):
         raise InvalidRequest("The webhook body must be a JSON object.")
-    if _depth(value) > MAX_DEPTH:
-        raise InvalidRequest(f"The webhook body nests more than {MAX_DEPTH} levels deep.")
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise InvalidRequest(f"The webhook body nests more than {MAX_JSON_DEPTH} levels deep.")
     return value
 
 
