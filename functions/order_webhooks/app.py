@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
 from pollen.api.auth import public, reads_raw_body, requires
-from pollen.api.schemas.orders import CreateOrderRequest, IdempotencyKey, OrderView, RefundRequest, WebhookAck
+from pollen.api.schemas.orders import CreateOrderRequest, IdempotencyKey, RefundRequest, WebhookAck
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.customers import CustomerData
@@ -26,6 +26,7 @@ from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.orders import record_order_fact
 from pollen.services.program import get_program
+from pollen.views.orders import OrderView
 
 app = create_app(title="Pollen Orders API")
 SCOPE = "orders-api"

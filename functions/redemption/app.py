@@ -19,8 +19,6 @@ from pollen.api.schemas.rewards import (
     OfferList,
     OfferView,
     RedeemBody,
-    RewardList,
-    reward_view,
 )
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
@@ -33,6 +31,7 @@ from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.program import get_program
 from pollen.services.redemption import Redeemed, RedeemRequest
+from pollen.views.rewards import RewardList, RewardView, reward_view
 
 app = create_app(title="Pollen Redemption API")
 
@@ -49,7 +48,7 @@ def list_rewards() -> RewardList:
 
 @app.get("/v1/admin/rewards/<reward_id>", summary="Read a reward")
 @requires(Scope.ADMIN)
-def get_reward(reward_id: Annotated[RewardId, Path()]) -> dict[str, Any]:
+def get_reward(reward_id: Annotated[RewardId, Path()]) -> RewardView:
     return reward_view(rewards.get_reward(container(), principal(app).merchant_id, reward_id))
 
 
@@ -57,7 +56,7 @@ def get_reward(reward_id: Annotated[RewardId, Path()]) -> dict[str, Any]:
 @requires(Scope.ADMIN)
 def put_reward(
     reward_id: Annotated[RewardId, Path()], body: Annotated[RewardSettings, Body()]
-) -> Response[dict[str, Any]]:
+) -> Response[RewardView]:
     reward, created = rewards.put_reward(
         container(), principal(app).merchant_id, reward_id, body, now=utcnow()
     )

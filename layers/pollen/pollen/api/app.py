@@ -125,6 +125,15 @@ def create_app(*, title: str, description: str = "") -> PollenResolver:
     return app
 
 
+def current_principal() -> Principal:
+    """The authenticated caller of the request this thread is handling (the ``Caller`` dependency,
+    :mod:`pollen.api.deps`)."""
+    value: Any = getattr(_current, "principal", None)
+    if not isinstance(value, Principal):
+        raise RuntimeError("the caller is unknown on a public route")
+    return value
+
+
 def principal(app: BaseRouter) -> Principal:
     """The authenticated caller of the current request (set by :class:`PollenResolver`); works with
     the resolver and with the routers it includes."""

@@ -22,11 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pollen.clock import isoformat
 from pollen.domain.customers import Customer
+from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Operation, TxnType
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
-
-RewardType = Literal["fixed_amount", "percentage", "free_shipping", "dynamic"]
 
 
 class EventSpec(BaseModel):

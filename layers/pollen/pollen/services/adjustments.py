@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pollen.domain.errors import FieldError, ValidationFailed
 from pollen.domain.wallet import Source, TxnType
 from pollen.ids import new_ulid
 from pollen.services.container import Container
@@ -26,7 +27,10 @@ def adjust(
     idempotency: Idempotency | None = None,
 ) -> tuple[int, Operated]:
     """Positive coins are credited (expiring per the program), negative ones debited: taking more
-    than the balance is a 409 ``insufficient-coins`` problem and changes nothing."""
+    than the balance is a 409 ``insufficient-coins`` problem and changes nothing; zero coins is a 422."""
+    if coins == 0:
+        message = "An adjustment moves at least one coin."
+        raise ValidationFailed(message, errors=[FieldError("coins", message, "zero")])
     program = get_program(c, merchant_id)
     program.limits.check_coins(coins)
     reference = new_ulid()

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from pollen.domain.errors import NotFound
 from pollen.domain.imports import ImportRow, ParsedFile, Rejected, parse_file
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType
@@ -94,6 +95,14 @@ def _started(parsed: ParsedFile, now: datetime) -> ImportReport:
     )
     _reject(report, parsed.rejected)
     return report
+
+
+def get_report(c: Container, merchant_id: str, import_id: str) -> ImportReport:
+    """An import's progress and report; 404 for an id this merchant never started."""
+    found = ImportStore(c.table).get(merchant_id, import_id)
+    if found is None:
+        raise NotFound("No import with this id.")
+    return ImportReport.model_validate(found)
 
 
 def run_import(

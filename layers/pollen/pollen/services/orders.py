@@ -36,6 +36,7 @@ from pollen.storage.customers import CustomerRecord, parse_customer_item, put_co
 from pollen.storage.errors import DuplicateRequest
 from pollen.storage.keys import Key, customer_key, email_key, order_key
 from pollen.storage.orders import OrderRecord, parse_order_item, put_order
+from pollen.views.orders import OrderView
 
 ORDER_UPDATED = "order_updated"
 
@@ -49,22 +50,22 @@ class OrderOutcome:
 
     def view(self) -> dict[str, Any]:
         """The answer a caller gets, and a replay of the same request gets again."""
-        return order_view(self.order)
+        return order_view(self.order).model_dump(mode="json")
 
 
-def order_view(order: OrderRecord) -> dict[str, Any]:
+def order_view(order: OrderRecord) -> OrderView:
     """An order's coins and status as the APIs show it."""
-    return {
-        "order_id": order.order_id,
-        "customer_id": order.customer_id,
-        "status": order_status(order),
-        "coins_earned": order.applied_credited + order.applied_pending,
-        "coins_credited": order.applied_credited,
-        "coins_pending": order.applied_pending,
-        "shortfall": order.shortfall,
-        "attributions": [a.model_dump(mode="json") for a in order.attributions],
-        "coupon_misuse": [m.model_dump(mode="json") for m in order.coupon_misuse],
-    }
+    return OrderView(
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        status=order_status(order),
+        coins_earned=order.applied_credited + order.applied_pending,
+        coins_credited=order.applied_credited,
+        coins_pending=order.applied_pending,
+        shortfall=order.shortfall,
+        attributions=list(order.attributions),
+        coupon_misuse=list(order.coupon_misuse),
+    )
 
 
 def order_status(order: OrderRecord) -> str:

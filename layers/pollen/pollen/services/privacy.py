@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.domain.customers import Customer
+from pollen.domain.errors import NotFound
 from pollen.domain.orders import OrderFacts
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
@@ -80,6 +81,14 @@ def _orders(c: Container, merchant_id: str, order_ids: list[str]) -> list[OrderR
         c.table.batch_get([order_key(merchant_id, o) for o in dict.fromkeys(order_ids)]) if order_ids else {}
     )
     return [parse_order_item(item) for item in found.values()]
+
+
+def data_export(c: Container, merchant_id: str, request_id: str) -> dict[str, Any]:
+    """The export collected for a ``customers/data_request`` (404 for an unknown request id)."""
+    item = store.get_export(c.table, merchant_id, request_id)
+    if item is None:
+        raise NotFound("No data request with this id.")
+    return item
 
 
 def data_request(c: Container, merchant_id: str, request: DataRequest, *, now: datetime) -> dict[str, Any]:

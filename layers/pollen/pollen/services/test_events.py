@@ -15,7 +15,7 @@ from pydantic import Field
 
 from pollen.domain.customers import Customer
 from pollen.domain.deliveries import DeliveryStatus
-from pollen.domain.errors import NotFound
+from pollen.domain.errors import FieldError, NotFound, ValidationFailed
 from pollen.events.catalogue import sample_event
 from pollen.events.delivery import DeliveryMessage
 from pollen.integrations.outbound import Attempt, deliver
@@ -64,6 +64,10 @@ def send_test_event(
     mobile: str | None,
     now: datetime,
 ) -> SentTestEvent:
+    if (email is None) == (mobile is None):
+        detail = "Give exactly one of email and mobile."
+        field = "email" if email is None else "mobile"
+        raise ValidationFailed(detail, errors=[FieldError(field, detail, "exactly_one")])
     c.config.invalidate(merchant_id)  # the merchant may have just created the subscription elsewhere
     config = merchant_events(c, merchant_id)
     subscription = next(

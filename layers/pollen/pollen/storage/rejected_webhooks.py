@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-from pydantic import BaseModel, Field
 
 from pollen.clock import isoformat
 from pollen.storage.keys import rejected_webhook_key, rejected_webhooks_pk
 from pollen.storage.pagination import Page
 from pollen.storage.table import Table
+from pollen.views.webhooks import RejectedWebhook
+
+__all__ = ["RejectedWebhook", "RejectedWebhookLog"]  # the model itself lives in pollen.views
 
 RETENTION = timedelta(days=30)
-
-
-class RejectedWebhook(BaseModel):
-    entry_id: str = Field(description="Newest entries sort last by id (a ULID).")
-    topic: str
-    webhook_id: str | None
-    reason: str = Field(description="A stable code: invalid_json, invalid_payload, currency_mismatch...")
-    detail: str
-    errors: list[dict[str, str]] = Field(default_factory=list, description="The fields at fault, if any.")
-    order_id: str | None = None
-    body_sha256: str
-    body_bytes: int
-    received_at: datetime
 
 
 class RejectedWebhookLog:

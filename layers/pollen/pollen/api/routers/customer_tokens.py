@@ -11,14 +11,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pollen.api.app import principal
 from pollen.api.auth import public, requires
+from pollen.api.deps import MerchantId, Services
 from pollen.api.schemas.customer_tokens import CustomerToken, KeyringView, MintTokenRequest, RotateRequest
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.observability import metrics
 from pollen.services import customer_tokens
-from pollen.services.container import container
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -31,13 +30,11 @@ _NO_STORE = {"Cache-Control": "no-store"}
     responses={201: {}},
 )
 @requires(Scope.WRITE)
-def mint_customer_token(body: Annotated[MintTokenRequest, Body()]) -> Response[CustomerToken]:
+def mint_customer_token(
+    body: Annotated[MintTokenRequest, Body()], c: Services, merchant_id: MerchantId
+) -> Response[CustomerToken]:
     token, expires_at = customer_tokens.mint_token(
-        container(),
-        principal(router).merchant_id,
-        body.customer_id,
-        ttl_seconds=body.ttl_seconds,
-        now=utcnow(),
+        c, merchant_id, body.customer_id, ttl_seconds=body.ttl_seconds, now=utcnow()
     )
     metrics.add_metric(name="CustomerTokensMinted", unit=MetricUnit.Count, value=1)
     return Response(
@@ -53,9 +50,9 @@ def mint_customer_token(body: Annotated[MintTokenRequest, Body()]) -> Response[C
     summary="A customer token for the shopper signed in on the storefront (Shopify App Proxy signature)",
 )
 @public
-def app_proxy_customer_token() -> Response[CustomerToken]:
+def app_proxy_customer_token(c: Services) -> Response[CustomerToken]:
     raw_query = str(router.current_event.get("rawQueryString") or "")
-    token, expires_at = customer_tokens.token_from_app_proxy(container(), raw_query, now=utcnow())
+    token, expires_at = customer_tokens.token_from_app_proxy(c, raw_query, now=utcnow())
     metrics.add_metric(name="CustomerTokensMinted", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=200,
@@ -70,9 +67,9 @@ def app_proxy_customer_token() -> Response[CustomerToken]:
     summary="Rotate the secret that signs customer tokens (old tokens work for the grace period)",
 )
 @requires(Scope.ADMIN)
-def rotate_customer_token_secret(body: Annotated[RotateRequest | None, Body()] = None) -> KeyringView:
+def rotate_customer_token_secret(
+    c: Services, merchant_id: MerchantId, body: Annotated[RotateRequest | None, Body()] = None
+) -> KeyringView:
     grace = (body or RotateRequest()).grace_seconds
-    ring = customer_tokens.rotate_secret(
-        container(), principal(router).merchant_id, grace_seconds=grace, now=utcnow()
-    )
+    ring = customer_tokens.rotate_secret(c, merchant_id, grace_seconds=grace, now=utcnow())
     return KeyringView.of(ring)

@@ -9,12 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, StringConstraints
 
-from pollen.api.app import principal
 from pollen.api.auth import requires
+from pollen.api.deps import MerchantId, Services
 from pollen.domain.api_keys import Scope
-from pollen.domain.errors import NotFound
-from pollen.services.container import container
-from pollen.storage.privacy import get_export
+from pollen.services import privacy
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -32,8 +30,8 @@ class DataExport(BaseModel):
     summary="What Pollen holds about a customer, collected for a Shopify customers/data_request",
 )
 @requires(Scope.ADMIN)
-def get_data_request(request_id: Annotated[RequestId, Path()]) -> DataExport:
-    item = get_export(container().table, principal(router).merchant_id, request_id)
-    if item is None:
-        raise NotFound("No data request with this id.")
+def get_data_request(
+    request_id: Annotated[RequestId, Path()], c: Services, merchant_id: MerchantId
+) -> DataExport:
+    item = privacy.data_export(c, merchant_id, request_id)
     return DataExport(request_id=item["request_id"], created_at=item["created_at"], export=item["export"])

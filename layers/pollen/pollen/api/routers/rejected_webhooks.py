@@ -6,20 +6,14 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel
 
-from pollen.api.app import principal
 from pollen.api.auth import requires
+from pollen.api.deps import MerchantId, Services
 from pollen.domain.api_keys import Scope
-from pollen.services.container import container
-from pollen.storage.rejected_webhooks import RejectedWebhook, RejectedWebhookLog
+from pollen.services import rejected_webhooks
+from pollen.views.webhooks import RejectedWebhookPage
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
-
-
-class RejectedWebhookPage(BaseModel):
-    items: list[RejectedWebhook]
-    next_cursor: str | None
 
 
 @router.get(
@@ -28,10 +22,9 @@ class RejectedWebhookPage(BaseModel):
 )
 @requires(Scope.ADMIN)
 def list_rejected_webhooks(
+    c: Services,
+    merchant_id: MerchantId,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> RejectedWebhookPage:
-    page = RejectedWebhookLog(container().table).page(
-        principal(router).merchant_id, limit=limit, cursor=cursor
-    )
-    return RejectedWebhookPage(items=page.items, next_cursor=page.next_cursor)
+    return rejected_webhooks.page(c, merchant_id, limit=limit, cursor=cursor)

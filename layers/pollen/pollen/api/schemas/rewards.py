@@ -1,33 +1,19 @@
-"""Bodies of the rewards, redemption and coupons API."""
+"""Bodies of the rewards, redemption and coupons API (the reward views are in :mod:`pollen.views.rewards`)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.domain.coupons import Channel
-from pollen.domain.rewards import DynamicReward, Reward, RewardId
+from pollen.domain.rewards import DynamicReward, RewardId
 from pollen.domain.strict import Count, DecimalInput
 from pollen.services.redemption import CouponView
 from pollen.services.rewards import Offer
 
 CartTotal = Annotated[DecimalInput, Field(ge=0, max_digits=14, decimal_places=2)]
-
-
-def reward_view(reward: Reward) -> dict[str, Any]:
-    """A reward as the admin API shows it: its id beside its settings, flat."""
-    return {
-        "reward_id": reward.reward_id,
-        **reward.settings.model_dump(mode="json"),
-        "created_at": reward.created_at.isoformat(),
-        "updated_at": reward.updated_at.isoformat(),
-    }
-
-
-class RewardList(BaseModel):
-    items: list[dict[str, Any]]
 
 
 class AllowedCoinsView(BaseModel):

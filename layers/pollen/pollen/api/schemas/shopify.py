@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pollen.domain.merchants import ShopifyConnection
 from pollen.integrations.shopify.versions import DEFAULT_VERSION
 
 
@@ -37,3 +38,12 @@ class ShopifyConnectionView(BaseModel):
     webhook_secret_set: bool
     admin_access_token_set: bool
     updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, connection: ShopifyConnection) -> ShopifyConnectionView:
+        return cls(
+            shop_domain=connection.shop_domain,
+            api_version=connection.api_version,
+            webhook_secret_set=bool(connection.webhook_secret),
+            admin_access_token_set=bool(connection.admin_access_token),
+        )

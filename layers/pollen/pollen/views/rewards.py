@@ -1,0 +1,61 @@
+"""What the admin API shows of a reward: its id and timestamps beside its settings, flat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from pollen.domain.rewards import (
+    DynamicReward,
+    FixedAmountReward,
+    FreeShippingReward,
+    PercentageReward,
+    Reward,
+)
+
+
+class _Stamped(BaseModel):
+    reward_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class FixedAmountRewardView(FixedAmountReward, _Stamped):
+    pass
+
+
+class PercentageRewardView(PercentageReward, _Stamped):
+    pass
+
+
+class FreeShippingRewardView(FreeShippingReward, _Stamped):
+    pass
+
+
+class DynamicRewardView(DynamicReward, _Stamped):
+    pass
+
+
+RewardView = Annotated[
+    FixedAmountRewardView | PercentageRewardView | FreeShippingRewardView | DynamicRewardView,
+    Field(discriminator="type"),
+]
+_VIEW: TypeAdapter[RewardView] = TypeAdapter(RewardView)
+
+
+class RewardList(BaseModel):
+    items: list[RewardView]
+
+
+def reward_view(reward: Reward) -> RewardView:
+    """A reward as the admin API shows it."""
+    return _VIEW.validate_python(
+        {
+            "reward_id": reward.reward_id,
+            **reward.settings.model_dump(),
+            "created_at": reward.created_at,
+            "updated_at": reward.updated_at,
+        }
+    )
