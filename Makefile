@@ -65,9 +65,10 @@ test: $(STAMP) lint typecheck template-check dashboard widget browser ## Lint, t
 soak: $(STAMP) ## The full-size soak tests (1,000 events through a flaky receiver); CI runs them after `make test`
 	$(BIN)/python -m pytest -m soak $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff (lint + format check)
+lint: $(STAMP) ## ruff (lint + format check) and the layer contracts (import-linter, pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -18,14 +18,13 @@ from pollen.api.schemas.orders import CreateOrderRequest, IdempotencyKey, Refund
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.customers import CustomerData
-from pollen.domain.errors import FieldError, ValidationFailed
 from pollen.domain.orders import ExternalId, OrderData, OrderFacts, Refund
 from pollen.observability import lambda_entry, metrics
 from pollen.services import shopify_webhooks
 from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.orders import record_order_fact
-from pollen.services.program import get_program
+from pollen.services.program import program_in_currency
 from pollen.views.orders import OrderView
 
 app = create_app(title="Pollen Orders API")
@@ -76,10 +75,7 @@ def create_order(
     body: Annotated[CreateOrderRequest, Body()],
     idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
 ) -> OrderView:
-    program = get_program(container(), principal(app).merchant_id)
-    if body.currency != program.currency:
-        message = f"Orders are recorded in the program's currency ({program.currency})."
-        raise ValidationFailed(message, errors=[FieldError("currency", message, "currency_mismatch")])
+    program_in_currency(container(), principal(app).merchant_id, body.currency, what="Orders are recorded")
     data = OrderData.model_validate(body.model_dump(exclude={"paid", "customer"}))
     customer = None
     if body.customer_id:

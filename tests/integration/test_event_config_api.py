@@ -12,7 +12,7 @@ import pytest
 from infra.inprocess import ApiResponse, InProcessApi
 from infra.seed import DemoStore
 from pollen.domain.integrations import IntegrationKind, PrimarySelector, webhook_secret_key
-from pollen.events.catalogue import sample_event
+from pollen.events.catalogue import DELIVERABLE, sample_event
 from pollen.services.container import container
 from pollen.storage.event_config import events_config
 from tests.support.integrations import NOW, WEBHOOK_SECRET, customer
@@ -351,20 +351,20 @@ def test_routing_reads_what_the_api_wrote(api: InProcessApi, demo: DemoStore) ->
         update={"payload": {**reward.payload, "transaction_type": "redeem", "operation": "debit"}}
     )
     config = _config(demo)
-    assert [(s.subscription_id, s.name_prefix, i.kind) for s, i in config.routes(reward)] == [
+    assert [(s.subscription_id, s.name_prefix, i.kind) for s, i in config.routes(reward, DELIVERABLE)] == [
         (rewards["subscription_id"], "Shop ", IntegrationKind.KLAVIYO)
     ]
-    assert [s.subscription_id for s, _ in config.routes(redeem)] == [debits["subscription_id"]]
+    assert [s.subscription_id for s, _ in config.routes(redeem, DELIVERABLE)] == [debits["subscription_id"]]
 
     api.put("/v1/admin/events/settings", key=demo.api_keys.admin, json_body={"enabled": False})
-    assert _config(demo).routes(reward) == []
+    assert _config(demo).routes(reward, DELIVERABLE) == []
     api.put("/v1/admin/events/settings", key=demo.api_keys.admin, json_body={"enabled": True})
     api.put(
         "/v1/admin/integrations/klaviyo",
         key=demo.api_keys.admin,
         json_body={"kind": "klaviyo", "enabled": False},
     )
-    assert _config(demo).routes(reward) == []
+    assert _config(demo).routes(reward, DELIVERABLE) == []
 
 
 # ---- auth ----------------------------------------------------------------------------------------

@@ -10,14 +10,13 @@ import pytest
 from pydantic import ValidationError
 
 from pollen.domain.customers import Customer
+from pollen.domain.event_filters import FILTERED_FIELD, EventFilters
 from pollen.domain.wallet import LedgerEntry, Operation, Source, TxnType, Wallet
-from pollen.events import catalogue as cat
 from pollen.events.catalogue import (
     CoinsExpiringPayload,
     CouponCreatedPayload,
     CouponUsedPayload,
     CustomerCreatedPayload,
-    EventFilters,
     WalletTransactionPayload,
     catalogue,
     event_display_name,
@@ -101,12 +100,12 @@ def test_internal_events_are_not_deliverable(internal: str) -> None:
 
 
 def test_every_filter_key_restricts_a_payload_field_and_is_offered_by_some_event() -> None:
-    assert set(cat._FILTERED_FIELD) == set(EventFilters.model_fields)
+    assert set(FILTERED_FIELD) == set(EventFilters.model_fields)
     offered = {key for spec in catalogue() for key in spec.filters}
     assert offered == set(EventFilters.model_fields)
     for spec in catalogue():
         for key in spec.filters:
-            assert cat._FILTERED_FIELD[key] in spec.fields
+            assert FILTERED_FIELD[key] in spec.fields
 
 
 @pytest.mark.parametrize(

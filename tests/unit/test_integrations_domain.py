@@ -10,6 +10,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from pollen.domain.errors import ValidationFailed
+from pollen.domain.event_filters import EventFilters
 from pollen.domain.integrations import (
     EventsConfig,
     IntegrationInput,
@@ -28,7 +29,7 @@ from pollen.domain.integrations import (
     webhook_secret_key,
 )
 from pollen.domain.merchants import Merchant
-from pollen.events.catalogue import EventFilters, sample_event
+from pollen.events.catalogue import DELIVERABLE, sample_event
 from pollen.storage.event_config import (
     events_config,
     events_settings_item,
@@ -245,7 +246,7 @@ def _fields_of(exc: ValidationFailed) -> list[str]:
 
 def test_a_valid_subscription_passes() -> None:
     body = _sub_input(name_prefix="VIP ", filters={"transaction_types": ["reward"], "operations": ["credit"]})
-    check_subscription(body, {"klaviyo": integration(IntegrationKind.KLAVIYO)})
+    check_subscription(body, {"klaviyo": integration(IntegrationKind.KLAVIYO)}, DELIVERABLE)
     sub = build_subscription("01JNF3Z8X6Q4M2V7T9K1R5W3YD", body, None, now=NOW)
     assert sub.name_prefix == "VIP "
     assert sub.filters.used() == {"transaction_types": ["reward"], "operations": ["credit"]}
@@ -256,17 +257,19 @@ def test_filters_that_do_not_apply_to_the_event_are_named() -> None:
         event="coupon_created", filters={"transaction_types": ["reward"], "operations": ["debit"]}
     )
     with pytest.raises(ValidationFailed) as caught:
-        check_subscription(body, {"klaviyo": integration(IntegrationKind.KLAVIYO)})
+        check_subscription(body, {"klaviyo": integration(IntegrationKind.KLAVIYO)}, DELIVERABLE)
     assert _fields_of(caught.value) == ["filters.transaction_types", "filters.operations"]
 
 
 def test_unknown_or_internal_events_and_unknown_integrations_are_refused() -> None:
     for event in ("order_updated", "wallet_transactions"):
         with pytest.raises(ValidationFailed) as caught:
-            check_subscription(_sub_input(event=event), {"klaviyo": integration(IntegrationKind.KLAVIYO)})
+            check_subscription(
+                _sub_input(event=event), {"klaviyo": integration(IntegrationKind.KLAVIYO)}, DELIVERABLE
+            )
         assert _fields_of(caught.value) == ["event"]
     with pytest.raises(ValidationFailed) as caught:
-        check_subscription(_sub_input(), {})
+        check_subscription(_sub_input(), {}, DELIVERABLE)
     assert _fields_of(caught.value) == ["integration_id"]
 
 
@@ -318,20 +321,20 @@ def test_routes_pick_enabled_matching_subscriptions_of_enabled_integrations() ->
     config = _config(a=rewards, b=debits, c=everything, d=disabled, e=to_disabled_integration,
                      f=to_missing_integration, g=coupons)  # fmt: skip
 
-    reward = config.routes(wallet_event("reward", "credit"))
+    reward = config.routes(wallet_event("reward", "credit"), DELIVERABLE)
     assert [(s.subscription_id, i.integration_id) for s, i in reward] == [("S1", "klaviyo"), ("S3", "hook")]
-    redeem = config.routes(wallet_event("redeem", "debit"))
+    redeem = config.routes(wallet_event("redeem", "debit"), DELIVERABLE)
     assert [s.subscription_id for s, _ in redeem] == ["S2", "S3"]
-    coupon = config.routes(sample_event("coupon_created", "m1", customer(), NOW))
+    coupon = config.routes(sample_event("coupon_created", "m1", customer(), NOW), DELIVERABLE)
     assert [s.subscription_id for s, _ in coupon] == ["S7"]
 
 
 def test_the_switch_and_internal_events_route_nowhere() -> None:
     everything = _sub("S1", "hook")
-    assert _config(False, a=everything).routes(wallet_event()) == []
+    assert _config(False, a=everything).routes(wallet_event(), DELIVERABLE) == []
     internal = wallet_event().model_copy(update={"event_type": "order_updated"})
     internal_sub = _sub("S2", "hook", event="order_updated")
-    assert _config(True, a=internal_sub).routes(internal) == []
+    assert _config(True, a=internal_sub).routes(internal, DELIVERABLE) == []
 
 
 # ---- storage -------------------------------------------------------------------------------------

@@ -25,9 +25,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.event_filters import EventFilters, EventTypes, RoutedEvent, filters_allow
 from pollen.domain.strict import Switch
-from pollen.events.catalogue import EventFilters, event_spec, filters_match
-from pollen.events.envelope import OutboxEvent
 
 IntegrationId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 SubscriptionId = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
@@ -215,11 +214,12 @@ class EventsConfig:
     integrations: dict[str, Integration]
     subscriptions: list[Subscription]
 
-    def routes(self, event: OutboxEvent) -> list[tuple[Subscription, Integration]]:
+    def routes(self, event: RoutedEvent, events: EventTypes) -> list[tuple[Subscription, Integration]]:
         """Where ``event`` goes: each enabled subscription to it whose integration exists and is
         enabled and whose filters let it through. Nothing when the switch is off or the event is
-        internal (not in the catalogue)."""
-        if not self.enabled or event_spec(event.event_type) is None:
+        internal (not among ``events``, the catalogue's deliverable events)."""
+        supported = events.get(event.event_type)
+        if not self.enabled or supported is None:
             return []
         found = []
         for subscription in self.subscriptions:
@@ -228,7 +228,7 @@ class EventsConfig:
             integration = self.integrations.get(subscription.integration_id)
             if integration is None or not integration.enabled:
                 continue
-            if filters_match(subscription.filters, event):
+            if filters_allow(subscription.filters, supported, event.payload):
                 found.append((subscription, integration))
         return found
 
@@ -348,11 +348,14 @@ class SubscriptionInput(BaseModel):
     enabled: Switch = True
 
 
-def check_subscription(body: SubscriptionInput, integrations: dict[str, Integration]) -> None:
-    """422 for an unknown event, filters the event does not support, or an unknown integration."""
+def check_subscription(
+    body: SubscriptionInput, integrations: dict[str, Integration], events: EventTypes
+) -> None:
+    """422 for an unknown event (not among ``events``, the catalogue's deliverable events), filters
+    the event does not support, or an unknown integration."""
     errors = []
-    spec = event_spec(body.event)
-    if spec is None:
+    supported = events.get(body.event)
+    if supported is None:
         errors.append(
             FieldError(
                 "event",
@@ -362,11 +365,11 @@ def check_subscription(body: SubscriptionInput, integrations: dict[str, Integrat
         )
     else:
         for key in body.filters.used():
-            if key not in spec.filters:
+            if key not in supported:
                 errors.append(
                     FieldError(
                         f"filters.{key}",
-                        f"The '{spec.name}' event cannot be filtered by {key}.",
+                        f"The '{body.event}' event cannot be filtered by {key}.",
                         "not_applicable",
                     )
                 )

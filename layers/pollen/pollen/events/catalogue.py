@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.clock import isoformat
 from pollen.domain.customers import Customer
+from pollen.domain.event_filters import EventFilters, EventTypes, filters_allow
 from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Operation, TxnType
 from pollen.events.envelope import OutboxEvent
@@ -178,71 +179,10 @@ class ReferralPayload(_Payload):
 # ---- filters -------------------------------------------------------------------------------------
 
 
-class EventFilters(BaseModel):
-    """Restrictions on which events of a subscription are sent. A filter that is absent (or empty)
-    does not restrict; a filter only applies to the events that list it in ``EventSpec.filters``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    transaction_types: Annotated[
-        list[TxnType] | None, Field(description="Send only these wallet transaction types.")
-    ] = None
-    operations: Annotated[
-        list[Operation] | None, Field(description="Send only credits, only debits, or both.")
-    ] = None
-    directions: Annotated[
-        list[Literal["up", "down"]] | None, Field(description="Tier changes: only upgrades or downgrades.")
-    ] = None
-    tiers: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=64)]] | None,
-        Field(description="Tier events: only about these tier ids (the tier reached, or lost)."),
-    ] = None
-
-    referral_roles: Annotated[
-        list[Literal["referrer", "friend"]] | None, Field(description="referral_completed: only this side.")
-    ] = None
-    referral_reasons: Annotated[
-        list[str] | None, Field(description="referral_rejected: only these reason codes.")
-    ] = None
-
-    @field_validator(
-        "transaction_types",
-        "operations",
-        "directions",
-        "tiers",
-        "referral_roles",
-        "referral_reasons",
-        mode="after",
-    )
-    @classmethod
-    def _empty_is_no_restriction(cls, value: list[Any] | None) -> list[Any] | None:
-        return sorted(set(value)) if value else None
-
-    def used(self) -> dict[str, list[str]]:
-        """The filters set: key → allowed values."""
-        return {key: [str(v) for v in values] for key, values in self if values is not None}
-
-
-# Filter key → the payload field it restricts. A new filter is a field above and a line here.
-_FILTERED_FIELD: dict[str, str] = {
-    "transaction_types": "transaction_type",
-    "operations": "operation",
-    "directions": "direction",
-    "tiers": "tier",
-    "referral_roles": "role",
-    "referral_reasons": "reason",
-}
-
-
 def filters_match(filters: EventFilters, event: OutboxEvent) -> bool:
     """True when every filter set allows the event (matched on the raw payload: no parsing)."""
     spec = event_spec(event.event_type)
-    for key, allowed in filters.used().items():
-        if spec is None or key not in spec.filters:
-            return False  # validation keeps such subscriptions out; never send on a filter we can't apply
-        if str(event.payload.get(_FILTERED_FIELD[key])) not in allowed:
-            return False
-    return True
+    return filters_allow(filters, spec.filters if spec else None, event.payload)
 
 
 # ---- the catalogue -------------------------------------------------------------------------------
@@ -531,6 +471,9 @@ _ENTRIES += (
 )
 _BY_NAME: dict[str, _Entry] = {entry.name: entry for entry in _ENTRIES}
 _SPECS: dict[str, EventSpec] = {entry.name: entry.spec() for entry in _ENTRIES}
+
+
+DELIVERABLE: EventTypes = {name: spec.filters for name, spec in _SPECS.items()}
 
 
 def catalogue() -> list[EventSpec]:

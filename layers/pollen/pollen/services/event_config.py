@@ -30,6 +30,7 @@ from pollen.domain.integrations import (
     check_subscription,
     mask,
 )
+from pollen.events.catalogue import DELIVERABLE
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
 from pollen.services.container import Container
@@ -201,7 +202,7 @@ def _write_subscription(
     now: datetime,
 ) -> Subscription:
     now = _stored_precision(now)
-    check_subscription(body, current(c, merchant_id).integrations)
+    check_subscription(body, current(c, merchant_id).integrations, DELIVERABLE)
     existing = parse_subscription(seen) if seen else None
     subscription = build_subscription(subscription_id, body, existing, now=now)
     tx = c.table.transaction()

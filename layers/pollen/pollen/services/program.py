@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pollen.domain.errors import NotFound, PreconditionFailed, RetryableConflict
+from pollen.domain.errors import FieldError, NotFound, PreconditionFailed, RetryableConflict, ValidationFailed
 from pollen.domain.program import Program, ProgramSettings
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
@@ -18,6 +18,16 @@ def get_program(c: Container, merchant_id: str) -> Program:
     if config is None or config.program is None:
         raise NotFound("This merchant has no program yet.")
     return config.program
+
+
+def program_in_currency(c: Container, merchant_id: str, currency: str, *, what: str) -> Program:
+    """The program, when ``currency`` is its currency; else a 422 on ``currency`` ("{what} in the
+    program's currency (EUR)."): Pollen never converts between currencies."""
+    program = get_program(c, merchant_id)
+    if currency != program.currency:
+        message = f"{what} in the program's currency ({program.currency})."
+        raise ValidationFailed(message, errors=[FieldError("currency", message, "currency_mismatch")])
+    return program
 
 
 def _current_version(c: Container, merchant_id: str) -> int:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from pollen.domain.deliveries import DeliveryStatus
 from pollen.domain.integrations import EventsConfig
+from pollen.events.catalogue import DELIVERABLE
 from pollen.events.delivery import DeliveryMessage
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import stable_ulid
@@ -90,7 +91,7 @@ def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMes
         DeliveryMessage.for_route(
             event, subscription.subscription_id, integration.integration_id, routed_at=now
         )
-        for subscription, integration in config.routes(event)
+        for subscription, integration in config.routes(event, DELIVERABLE)
     ]
     update = profile_update(event, window_minutes=c.settings.profile_sync_minutes)
     if update is not None:
@@ -99,7 +100,7 @@ def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMes
             DeliveryMessage.for_route(
                 update, subscription.subscription_id, integration.integration_id, routed_at=now
             ).model_copy(update={"delay_seconds": delay})
-            for subscription, integration in config.routes(update)
+            for subscription, integration in config.routes(update, DELIVERABLE)
         ]
     logger.info(
         "outbox event",

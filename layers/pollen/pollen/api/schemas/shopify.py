@@ -8,7 +8,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.domain.merchants import ShopifyConnection
-from pollen.integrations.shopify.versions import DEFAULT_VERSION
+
+
+# The domain's default (held equal to integrations.shopify.versions.DEFAULT_VERSION by a test).
+DEFAULT_VERSION: str = ShopifyConnection.model_fields["api_version"].default
 
 
 class ShopifyConnectionBody(BaseModel):
