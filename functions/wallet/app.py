@@ -10,9 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pollen.api.app import create_app
+from pollen.api.app import create_app, principal
 from pollen.api.auth import for_customer, requires
-from pollen.api.deps import Caller, MerchantId, Services
 from pollen.api.schemas.customers import CustomerProfile, CustomerUpsert, CustomerView, TransactionPage
 from pollen.api.schemas.orders import IdempotencyKey
 from pollen.api.schemas.program import PublicProgram
@@ -25,6 +24,7 @@ from pollen.domain.triggers import TriggerId
 from pollen.domain.wallet import TxnType
 from pollen.observability import lambda_entry, metrics
 from pollen.services import customers, tiers, triggers, wallet
+from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
 from pollen.services.program import get_program, program_in_currency
@@ -35,16 +35,14 @@ app = create_app(title="Pollen Wallet API")
 @app.put("/v1/customers/<customer_id>", summary="Create or update a customer", responses={201: {}})
 @for_customer(Scope.WRITE)
 def upsert_customer(
-    customer_id: Annotated[CustomerId, Path()],
-    body: Annotated[CustomerUpsert, Body()],
-    c: Services,
-    caller: Caller,
+    customer_id: Annotated[CustomerId, Path()], body: Annotated[CustomerUpsert, Body()]
 ) -> Response[CustomerView]:
+    caller = principal(app)
     if body.email_verified and caller.acts_as_customer:
         raise Forbidden()  # only the merchant's server can vouch for an email
     data = CustomerData(customer_id=customer_id, **body.model_dump(exclude={"email_verified"}))
     result = customers.upsert_customer(
-        c,
+        container(),
         caller.merchant_id,
         data,
         now=utcnow(),
@@ -60,32 +58,27 @@ def upsert_customer(
 
 @app.get("/v1/customers/<customer_id>", summary="A customer's profile and wallet summary")
 @for_customer(Scope.READ)
-def get_customer(
-    customer_id: Annotated[CustomerId, Path()], c: Services, merchant_id: MerchantId
-) -> CustomerProfile:
-    return CustomerProfile.of(customers.get_customer(c, merchant_id, customer_id))
+def get_customer(customer_id: Annotated[CustomerId, Path()]) -> CustomerProfile:
+    return CustomerProfile.of(customers.get_customer(container(), principal(app).merchant_id, customer_id))
 
 
 @app.get("/v1/customers/<customer_id>/wallet", summary="Balance, pending and expiring coins")
 @for_customer(Scope.READ)
-def get_wallet(
-    customer_id: Annotated[CustomerId, Path()], c: Services, merchant_id: MerchantId
-) -> wallet.WalletView:
-    return wallet.wallet_view(c, merchant_id, customer_id)
+def get_wallet(customer_id: Annotated[CustomerId, Path()]) -> wallet.WalletView:
+    return wallet.wallet_view(container(), principal(app).merchant_id, customer_id)
 
 
 @app.get("/v1/customers/<customer_id>/transactions", summary="Ledger history, newest first")
 @for_customer(Scope.READ)
 def get_transactions(
     customer_id: Annotated[CustomerId, Path()],
-    *,
-    c: Services,
-    merchant_id: MerchantId,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     type: Annotated[list[TxnType] | None, Query()] = None,
 ) -> TransactionPage:
-    page = wallet.history(c, merchant_id, customer_id, limit=limit, cursor=cursor, types=type)
+    page = wallet.history(
+        container(), principal(app).merchant_id, customer_id, limit=limit, cursor=cursor, types=type
+    )
     return TransactionPage(items=page.items, next_cursor=page.next_cursor)
 
 
@@ -98,8 +91,6 @@ def get_transactions(
 def award_trigger(
     customer_id: Annotated[CustomerId, Path()],
     trigger_id: Annotated[TriggerId, Path()],
-    c: Services,
-    caller: Caller,
     idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
 ) -> Response[Operated]:
     idempotency = (
@@ -107,8 +98,9 @@ def award_trigger(
         if idempotency_key
         else None
     )
+    caller = principal(app)
     status, result = triggers.award_trigger(
-        c,
+        container(),
         caller.merchant_id,
         customer_id,
         trigger_id,
@@ -124,13 +116,15 @@ def award_trigger(
     "/v1/program", summary="The program as apps show it: currency, coin value, earning, expiry, triggers"
 )
 @requires(Scope.PUBLIC)
-def get_public_program(c: Services, merchant_id: MerchantId) -> PublicProgram:
+def get_public_program() -> PublicProgram:
+    c, merchant_id = container(), principal(app).merchant_id
     return PublicProgram.of(get_program(c, merchant_id), triggers.list_triggers(c, merchant_id))
 
 
 @app.post("/v1/cart/coins", summary="Coins a cart (or a single product) will earn; writes nothing")
 @requires(Scope.PUBLIC)
-def get_cart_coins(body: Annotated[CartRequest, Body()], c: Services, merchant_id: MerchantId) -> CartCoins:
+def get_cart_coins(body: Annotated[CartRequest, Body()]) -> CartCoins:
+    c, merchant_id = container(), principal(app).merchant_id
     program = program_in_currency(c, merchant_id, body.currency, what="Carts are priced")
     multiplier = tiers.cart_multiplier(c, merchant_id, body.customer_id)
     return cart_coins(body, program.earning, multiplier=multiplier)

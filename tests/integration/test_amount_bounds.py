@@ -13,6 +13,7 @@ from infra.seed import DemoStore
 from pollen.clock import utcnow
 from pollen.domain.errors import ValidationFailed
 from pollen.domain.wallet import MAX_COINS, Source, TxnType, Wallet
+from tests.support.problems import problem
 
 LINE = {"line_id": "l-1", "product_id": "p-1", "quantity": 1, "unit_price": "10.00"}
 ORDER: dict[str, Any] = {
@@ -29,11 +30,7 @@ def scan(table_name: str) -> list[dict[str, Any]]:
 
 
 def refused(api: InProcessApi, key: str, path: str, body: Any) -> dict[str, Any]:
-    response = api.post(path, key=key, json_body=body)
-    assert response.status == 422, response.body
-    assert response.content_type == "application/problem+json"
-    answer: dict[str, Any] = response.json()
-    return answer
+    return problem(api.post(path, key=key, json_body=body), 422)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import boto3
 import jwt
 import pytest
 
-from infra.inprocess import ApiResponse, InProcessApi
+from infra.inprocess import InProcessApi
 from infra.onboard import onboard
 from infra.seed import DEMO_PROGRAM, DemoStore
 from pollen.clock import utcnow
@@ -22,6 +22,7 @@ from pollen.services.container import container
 from pollen.storage.client import CallCounter
 from pollen.storage.customer_tokens import parse_keyring, put_keyring
 from pollen.storage.keys import token_keyring_key
+from tests.support.problems import problem
 
 X, Y = "cust-x", "cust-y"
 ORDER: dict[str, Any] = {
@@ -32,13 +33,6 @@ ORDER: dict[str, Any] = {
     "lines": [{"line_id": "l-1", "product_id": "p-1", "quantity": 3, "unit_price": "100.00"}],
     "paid": True,
 }
-
-
-def problem(response: ApiResponse, status: int) -> dict[str, Any]:
-    assert response.status == status, response.body
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def mint(api: InProcessApi, demo: DemoStore, customer_id: str, ttl: int = 3600) -> str:

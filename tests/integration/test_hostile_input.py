@@ -20,6 +20,7 @@ from pollen.domain.api_keys import Scope
 from pollen.integrations.shopify.webhooks import sign
 from pollen.services import api_keys
 from pollen.services.container import container, reset_container
+from tests.support.problems import problem
 
 _des = TypeDeserializer()
 ORDER = {
@@ -51,14 +52,6 @@ def _items(table_name: str) -> list[dict[str, Any]]:
     return [{k: _des.deserialize(v) for k, v in item.items()} for item in found]
 
 
-def _problem(response: ApiResponse, status: int) -> dict[str, Any]:
-    assert response.status == status, (response.status, response.body)
-    assert response.content_type == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail"} <= set(body)
-    return body
-
-
 @pytest.mark.parametrize("customer_id", ["c£1", "a?b", ".", "..", "a/b", "a#b", " c1", "é", "x" * 129])
 def test_an_order_for_a_customer_no_route_can_address_is_refused_and_writes_nothing(
     api: InProcessApi, demo: DemoStore, table_name: str, customer_id: str
@@ -67,7 +60,7 @@ def test_an_order_for_a_customer_no_route_can_address_is_refused_and_writes_noth
     response = api.post(
         "/v1/orders", key=demo.api_keys.admin, json_body={**ORDER, "customer_id": customer_id, "paid": True}
     )
-    body = _problem(response, 422)
+    body = problem(response, 422)
     assert body["errors"][0]["field"] == "customer_id"
     assert _items(table_name) == before
 
@@ -82,19 +75,19 @@ def test_coins_are_json_integers_only(
         key=demo.api_keys.admin,
         json_body={"coins": coins, "reason": "test"},
     )
-    _problem(response, 422)
+    problem(response, 422)
     trigger = api.put(
         "/v1/admin/triggers/visit",
         key=demo.api_keys.admin,
         json_body={"name": "Visit", "coins": coins, "frequency": "once"},
     )
-    _problem(trigger, 422)
+    problem(trigger, 422)
     assert _items(table_name) == before
 
 
 @pytest.mark.parametrize("enabled", [0, 1, "true", "false", None])
 def test_switches_are_json_booleans_only(api: InProcessApi, demo: DemoStore, enabled: Any) -> None:
-    _problem(
+    problem(
         api.put("/v1/admin/events/settings", key=demo.api_keys.admin, json_body={"enabled": enabled}), 422
     )
 
@@ -109,9 +102,9 @@ def test_money_is_never_a_float_or_a_boolean(api: InProcessApi, demo: DemoStore,
             "discount_total": amount,
         },
     )
-    _problem(response, 422)
+    problem(response, 422)
     reward = {"type": "fixed_amount", "name": "Five off", "coins": 500, "amount": amount}
-    _problem(api.put("/v1/admin/rewards/five", key=demo.api_keys.admin, json_body=reward), 422)
+    problem(api.put("/v1/admin/rewards/five", key=demo.api_keys.admin, json_body=reward), 422)
 
 
 def test_duplicate_keys_are_refused_not_last_wins(
@@ -125,7 +118,7 @@ def test_duplicate_keys_are_refused_not_last_wins(
         body=raw,
         headers={"content-type": "application/json"},
     )
-    assert "appears twice" in _problem(response, 400)["detail"]
+    assert "appears twice" in problem(response, 400)["detail"]
     assert _items(table_name) == before
 
 
@@ -154,17 +147,17 @@ def test_json_nested_100k_deep_is_a_4xx_or_a_logged_rejection_never_a_500(
     rejected = api.get("/v1/admin/shopify/rejected-webhooks", key=demo.api_keys.admin).json()["items"]
     assert [r["reason"] for r in rejected] == ["invalid_json"]
     before += [i for i in _items(table_name) if i not in before and str(i.get("PK", "")).endswith("#REJ")]
-    _problem(api.post("/v1/orders", key=demo.api_keys.admin, body=deep), 400)
+    problem(api.post("/v1/orders", key=demo.api_keys.admin, body=deep), 400)
     shallow_but_too_deep = b"[" * 40 + b"]" * 40
-    _problem(api.post("/v1/orders", key=demo.api_keys.admin, body=shallow_but_too_deep), 400)
+    problem(api.post("/v1/orders", key=demo.api_keys.admin, body=shallow_but_too_deep), 400)
     assert _items(table_name) == before
 
 
 def test_a_huge_body_is_a_413_signed_or_not(api: InProcessApi, demo: DemoStore) -> None:
     huge = b'{"note": "' + b"x" * 300_000 + b'"}'
-    _problem(api.post("/v1/orders", key=demo.api_keys.admin, body=huge), 413)
+    problem(api.post("/v1/orders", key=demo.api_keys.admin, body=huge), 413)
     enormous = b'{"note": "' + b"x" * 5_000_000 + b'"}'  # webhooks read their own body, up to 5 MB
-    _problem(_shopify(api, demo, enormous), 413)
+    problem(_shopify(api, demo, enormous), 413)
 
 
 NOT_JSON = [
@@ -185,7 +178,7 @@ def test_a_body_that_is_not_json_is_a_415(
             response = api.request(
                 method, path, key=demo.api_keys.admin, body=body, headers={"content-type": content_type}
             )
-            _problem(response, 415)
+            problem(response, 415)
     assert _items(table_name) == before
 
 
@@ -227,7 +220,7 @@ def test_a_noisy_store_is_limited_and_the_others_are_not(
     noisy = [api.get("/v1/admin/program", key=demo.api_keys.admin).status for _ in range(8)]
     assert noisy == [200] * 5 + [429] * 3
     limited = api.get("/v1/admin/program", key=second_key)  # every key of the store shares the budget
-    body = _problem(limited, 429)
+    body = problem(limited, 429)
     assert body["type"] == "urn:pollen:problem:rate-limited"
     assert int(limited.headers["retry-after"]) >= 1
     assert api.get("/v1/admin/program", key=other.admin).status == 200
@@ -239,8 +232,8 @@ def test_callers_without_a_valid_key_get_a_lower_budget_of_their_own(
     forged = "pollen.demo-store.0123456789abcdef.not-the-secret"
     answers = [api.get("/v1/admin/program", key=forged).status for _ in range(3)]
     assert answers == [401, 401, 401]
-    _problem(api.get("/v1/admin/program", key=forged), 429)
-    _problem(api.get("/v1/admin/program"), 429)  # no key at all: refused before any look-up
+    problem(api.get("/v1/admin/program", key=forged), 429)
+    problem(api.get("/v1/admin/program"), 429)  # no key at all: refused before any look-up
     assert api.get("/v1/admin/program", key=demo.api_keys.admin).status == 200  # the store is unaffected
 
 
@@ -272,7 +265,7 @@ def test_a_malformed_if_match_is_a_4xx_not_a_500(
     response = api.put(
         "/v1/admin/program", key=demo.api_keys.admin, json_body=body, headers={"if-match": if_match}
     )
-    problem = _problem(response, status)
+    answer = problem(response, status)
     if status == 400:
-        assert problem["errors"][0]["field"] == "if-match"
+        assert answer["errors"][0]["field"] == "if-match"
     assert _items(table_name) == before

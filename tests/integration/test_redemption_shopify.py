@@ -32,6 +32,7 @@ from pollen.services.merchants import connect_shopify
 from pollen.services.redemption import cancel_coupon
 from pollen.storage.client import CallCounter
 from tests.support.ledger import assert_ledgers_balance
+from tests.support.problems import problem
 
 CUSTOMER = "115310627314723954"
 TOKEN = "shpat_test_token_123"
@@ -248,8 +249,7 @@ def test_a_failed_create_gives_the_coins_back_and_frees_the_idempotency_key(
     if find:
         shopify.on("codeDiscountNodeByCode", find)
     failed = redeem(api, demo, {"reward_id": "five-off"}, key="k-1")
-    assert failed.status == status, failed.body
-    assert failed.content_type == "application/problem+json"
+    problem(failed, status)
     assert balance(api, demo) == 500
     [coupon] = coupons(table_name)
     assert (coupon["stored_status"], coupon["shopify"]) == ("cancelled", "failed")

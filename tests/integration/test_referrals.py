@@ -16,6 +16,7 @@ from infra.inprocess import ApiResponse, InProcessApi
 from infra.seed import DemoStore
 from pollen.services.expiry import run_due
 from pollen.storage.client import CallCounter
+from tests.support.problems import problem
 
 _des = TypeDeserializer()
 
@@ -123,8 +124,7 @@ def test_settings_use_if_match_and_validate(api: InProcessApi, demo: DemoStore) 
         key=demo.api_keys.admin,
         json_body={"referrer_reward": {"type": "coins", "value": "5.00"}},
     )
-    assert bad.status == 422
-    assert bad.content_type == "application/problem+json"
+    problem(bad, 422)
     assert api.put("/v1/admin/referral-program", key=demo.api_keys.write, json_body={}).status == 403
 
 

@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.clock import isoformat
 from pollen.domain.customers import Customer
-from pollen.domain.event_filters import EventFilters, EventTypes, filters_allow
+from pollen.domain.event_filters import EventFilters as EventFilters  # noqa: PLC0414 - re-exported (moved)
+from pollen.domain.event_filters import EventTypes, filters_allow
 from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Operation, TxnType
 from pollen.events.envelope import OutboxEvent

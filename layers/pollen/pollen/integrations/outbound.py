@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
 from pollen import __version__
+from pollen.domain.deliveries import AttemptOutcome
 from pollen.domain.integrations import Integration, IntegrationKind
 from pollen.domain.profile import ProfileProperties
 from pollen.events.catalogue import event_display_name
@@ -41,7 +41,7 @@ TIMEOUT_SECONDS = 10.0
 ERROR_BODY_LIMIT = 300  # characters of a failed response's body kept in the error
 _PHASES = ("connect", "read", "write", "pool")
 
-Outcome = Literal["delivered", "retry", "permanent", "skipped", "uncertain"]
+Outcome = AttemptOutcome  # one definition: pollen.domain.deliveries
 
 
 class Attempt(BaseModel):

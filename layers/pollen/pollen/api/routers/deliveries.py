@@ -1,6 +1,7 @@
 """Admin routes for the delivery log and the dead-letter queue (what failed, why; replay)."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: Powertools reads a route's hints on every request to
+# resolve its Depends (pollen.api.deps), and evaluated annotations cost nothing to read again.
 
 from typing import Annotated
 

@@ -1,7 +1,8 @@
 """Admin routes for outgoing events: the catalogue, integrations (Klaviyo, Omnisend, webhooks),
 subscriptions, the global switch and test events."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: Powertools reads a route's hints on every request to
+# resolve its Depends (pollen.api.deps), and evaluated annotations cost nothing to read again.
 
 from typing import Annotated
 

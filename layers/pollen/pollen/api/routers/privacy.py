@@ -1,6 +1,7 @@
 """Privacy: the exports answering Shopify's ``customers/data_request`` (admin scope)."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: Powertools reads a route's hints on every request to
+# resolve its Depends (pollen.api.deps), and evaluated annotations cost nothing to read again.
 
 from datetime import datetime
 from typing import Annotated, Any

@@ -1,7 +1,8 @@
 """Admin routes for the loyalty program's settings (If-Match for safe concurrent edits) and its
 triggers (coins for actions: sign-up, birthday, a review...)."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: Powertools reads a route's hints on every request to
+# resolve its Depends (pollen.api.deps), and evaluated annotations cost nothing to read again.
 
 from typing import Annotated
 

@@ -1,6 +1,7 @@
 """Admin route for the rejected-webhooks log: signed Shopify webhooks Pollen answered but could not use."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: Powertools reads a route's hints on every request to
+# resolve its Depends (pollen.api.deps), and evaluated annotations cost nothing to read again.
 
 from typing import Annotated
 

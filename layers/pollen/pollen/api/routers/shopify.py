@@ -1,6 +1,7 @@
 """Admin routes for the Shopify connection (its secrets are write-only)."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: Powertools reads a route's hints on every request to
+# resolve its Depends (pollen.api.deps), and evaluated annotations cost nothing to read again.
 
 from typing import Annotated
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from pollen.domain.analytics import TRACKED_TYPES
+from pollen.domain.analytics import TRACKED_TYPES, Granularity, Group, Unit
 
 Metric = int | str
 
@@ -28,8 +28,8 @@ class RangeView(PeriodView):
 class MetricView(BaseModel):
     name: str
     label: str
-    group: Literal["orders", "coins", "coupons", "engagement", "communications", "liability"]
-    unit: Literal["count", "money", "coins", "percent"]
+    group: Group
+    unit: Unit
     current: Metric
     previous: Metric
     delta: Metric
@@ -59,7 +59,7 @@ class Point(BaseModel):
 
 
 class Series(BaseModel):
-    granularity: Literal["day", "week", "month"]
+    granularity: Granularity
     range: RangeView
     metrics: list[str]
     points: list[Point]

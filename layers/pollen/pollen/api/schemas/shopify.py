@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pollen.domain.merchants import ShopifyConnection
 
-
 # The domain's default (held equal to integrations.shopify.versions.DEFAULT_VERSION by a test).
 DEFAULT_VERSION: str = ShopifyConnection.model_fields["api_version"].default
 
