@@ -28,6 +28,7 @@ from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
 from pollen.services.program import get_program, program_in_currency
+from pollen.views.wallet import WalletView
 
 app = create_app(title="Pollen Wallet API")
 
@@ -64,7 +65,7 @@ def get_customer(customer_id: Annotated[CustomerId, Path()]) -> CustomerProfile:
 
 @app.get("/v1/customers/<customer_id>/wallet", summary="Balance, pending and expiring coins")
 @for_customer(Scope.READ)
-def get_wallet(customer_id: Annotated[CustomerId, Path()]) -> wallet.WalletView:
+def get_wallet(customer_id: Annotated[CustomerId, Path()]) -> WalletView:
     return wallet.wallet_view(container(), principal(app).merchant_id, customer_id)
 
 

@@ -23,47 +23,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from pollen.events.delivery import DeliveryMessage
 from pollen.observability import logger
 from pollen.services.container import Container
+from pollen.views.deliveries import LIST_LIMIT, DeadLetter, DeadLetterList, ReplayResult
 
-LIST_LIMIT = 1000  # dead letters per listing or replay
 REDRIVE_REASON = (
     "moved by the queue's redrive policy (the delivery function failed or timed out on it six times)"
 )
-
-
-class DeadLetter(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    delivery_id: str
-    event_id: str
-    event_type: str
-    subscription_id: str
-    integration_id: str
-    reason: str
-    outcome: str = Field(description="permanent (4xx) or exhausted (retries used up).")
-    attempts: int = Field(description="Tries made so far, all replays included.")
-    http_status: int | None = None
-    dead_since: datetime
-    replays: int = 0
-
-
-class DeadLetterList(BaseModel):
-    items: list[DeadLetter]
-    truncated: bool = Field(
-        description=f"More than {LIST_LIMIT} dead letters: replay some, then ask again for the rest."
-    )
-
-
-class ReplayResult(BaseModel):
-    replayed: int
-    delivery_ids: list[str]
-    not_found: list[str] = Field(default_factory=list, description="Asked for, but not in the dead letters.")
-    failed: list[str] = Field(default_factory=list, description="Could not be queued; still dead letters.")
-    truncated: bool = False
 
 
 def _parsed(merchant_id: str, item: dict[str, Any]) -> tuple[DeadLetter, DeliveryMessage] | None:

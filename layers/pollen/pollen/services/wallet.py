@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
-
-from pydantic import BaseModel
 
 from pollen.domain.errors import NotFound
 from pollen.domain.wallet import LedgerEntry, TxnType
@@ -13,24 +10,7 @@ from pollen.services.container import Container
 from pollen.services.program import get_program
 from pollen.storage.customers import CustomerStore
 from pollen.storage.pagination import Page
-
-
-class ExpiringCoins(BaseModel):
-    coins: int
-    expires_on: date
-
-
-class WalletView(BaseModel):
-    customer_id: str
-    balance: int
-    pending: int
-    lifetime_earned: int
-    lifetime_redeemed: int
-    lifetime_expired: int
-    currency: str
-    coin_value: Decimal
-    balance_value: Decimal
-    expiring: list[ExpiringCoins]
+from pollen.views.wallet import ExpiringCoins, WalletView
 
 
 def wallet_view(c: Container, merchant_id: str, customer_id: str) -> WalletView:

@@ -17,6 +17,7 @@ from pollen.domain.api_keys import Scope
 from pollen.domain.deliveries import DeliveryStatus
 from pollen.observability import metrics
 from pollen.services import dead_letters
+from pollen.views.deliveries import DeadLetterList, ReplayResult
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -36,7 +37,7 @@ def list_deliveries(
 
 @router.get("/v1/admin/deliveries/dead-letters", summary="What sits in the dead-letter queue, with reasons")
 @requires(Scope.ADMIN)
-def list_dead_letters(c: Services, merchant_id: MerchantId) -> dead_letters.DeadLetterList:
+def list_dead_letters(c: Services, merchant_id: MerchantId) -> DeadLetterList:
     return dead_letters.list_dead_letters(c, merchant_id)
 
 
@@ -47,7 +48,7 @@ def list_dead_letters(c: Services, merchant_id: MerchantId) -> dead_letters.Dead
 @requires(Scope.ADMIN)
 def replay_dead_letters(
     c: Services, merchant_id: MerchantId, body: Annotated[ReplayRequest | None, Body()] = None
-) -> dead_letters.ReplayResult:
+) -> ReplayResult:
     ids = body.delivery_ids if body is not None else None
     result = dead_letters.replay(c, merchant_id, ids, now=utcnow())
     metrics.add_metric(name="DeadLettersReplayed", unit=MetricUnit.Count, value=result.replayed)
