@@ -9,9 +9,8 @@ from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.errors import NotFound, Unauthenticated
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
-from pollen.storage.api_keys import api_key_item
+from pollen.storage.api_keys import api_key_item, stage_revocation
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.keys import api_key_key
 
 _BAD_KEY = "A valid API key is required in the X-Api-Key header."
 
@@ -54,7 +53,7 @@ def create_key(
         payload={"key_id": key.key_id, "name": name, "scope": scope.value},
     )
     tx = c.table.transaction()
-    tx.put(api_key_item(key), label="api_key", condition="attribute_not_exists(PK)")
+    tx.put_new(api_key_item(key), label="api_key")
     tx.put(event.to_item(), label="event")
     tx.commit()
     return key, new.plaintext
@@ -73,13 +72,7 @@ def revoke_key(c: Container, merchant_id: str, key_id: str, *, now: datetime) ->
         event_type="api_key_revoked", merchant_id=merchant_id, occurred_at=now, payload={"key_id": key_id}
     )
     tx = c.table.transaction()
-    tx.update(
-        api_key_key(merchant_id, key_id),
-        label="api_key",
-        update="SET revoked_at = :now",
-        condition="attribute_exists(PK) AND attribute_not_exists(revoked_at)",
-        values={":now": event.occurred_at.isoformat()},
-    )
+    stage_revocation(tx, merchant_id, key_id, at=event.occurred_at)
     tx.put(event.to_item(), label="event")
     try:
         tx.commit()

@@ -32,7 +32,7 @@ def onboard_merchant(
 ) -> Program:
     program = Program(**settings.model_dump(), version=1, updated_at=now)
     tx = c.table.transaction()
-    tx.put(merchant_item(merchant), label="merchant", condition="attribute_not_exists(PK)")
+    tx.put_new(merchant_item(merchant), label="merchant")
     tx.put(program_item(merchant.merchant_id, program), label="program")
     if shopify is not None:
         tx.put(shopify_item(merchant.merchant_id, shopify), label="shopify")

@@ -45,15 +45,9 @@ def update_program(
     )
     tx = c.table.transaction()
     if base == 0:
-        tx.put(program_item(merchant_id, program), label="program", condition="attribute_not_exists(PK)")
+        tx.put_new(program_item(merchant_id, program), label="program")
     else:
-        tx.put(
-            program_item(merchant_id, program),
-            label="program",
-            condition="#v = :expected",
-            names={"#v": "version"},
-            values={":expected": base},
-        )
+        tx.put_at(program_item(merchant_id, program), label="program", attr="version", seen=base)
     tx.put(event.to_item(), label="event")
     try:
         tx.commit()

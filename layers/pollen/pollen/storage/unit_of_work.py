@@ -1,0 +1,99 @@
+"""The unit of work's store on the table: one ``BatchGetItem`` in, one ``TransactWriteItems`` out.
+
+Keys, item shapes and condition expressions of what a unit of work reads and commits are here and
+in the modules it calls (customers, coupons, receipts), never in the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
+from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
+from pollen.storage.keys import Key, coupon_key, customer_key, receipt_key
+from pollen.storage.ports import (
+    Change,
+    ClearPending,
+    CouponRef,
+    CustomerRef,
+    Emit,
+    Loaded,
+    MarkPending,
+    Ref,
+    ReleaseReceipt,
+    SaveCoupon,
+    SaveCustomer,
+    WriteReceipt,
+)
+from pollen.storage.receipts import Receipt
+from pollen.storage.table import Table
+from pollen.storage.transactions import Transaction
+
+
+def _key(merchant_id: str, ref: Ref) -> Key:
+    if isinstance(ref, CustomerRef):
+        return customer_key(merchant_id, ref.customer_id)
+    if isinstance(ref, CouponRef):
+        return coupon_key(merchant_id, ref.code)
+    return receipt_key(merchant_id, ref.scope, ref.key)
+
+
+def _parse(ref: Ref, item: dict[str, object]) -> Loaded:
+    if isinstance(ref, CustomerRef):
+        return parse_customer_item(item)
+    if isinstance(ref, CouponRef):
+        return parse_coupon_item(item)
+    return Receipt.from_item(item)
+
+
+class DynamoStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def read(self, merchant_id: str, refs: Sequence[Ref]) -> dict[Ref, Loaded]:
+        if not refs:
+            return {}
+        keys = {_key(merchant_id, ref): ref for ref in refs}
+        found = self._table.batch_get(list(keys))
+        return {keys[key]: _parse(keys[key], item) for key, item in found.items()}
+
+    def get(self, merchant_id: str, ref: Ref) -> Loaded | None:
+        item = self._table.get(_key(merchant_id, ref), consistent=True)
+        return _parse(ref, item) if item else None
+
+    def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
+        tx = self._table.transaction()
+        events = 0
+        for change in changes:
+            events += _stage(tx, merchant_id, change, events)
+        tx.commit()
+
+
+def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
+    """Add one change to ``tx``; returns how many outbox events it added (for unique labels)."""
+    if isinstance(change, SaveCustomer):
+        put_customer(
+            tx,
+            merchant_id,
+            change.after,
+            expected_version=change.expected_version,
+            reminder_days=change.reminder_days,
+        )
+        customer_id = change.after.customer.customer_id
+        for n, (entry, event) in enumerate(zip(change.entries, change.events, strict=True)):
+            tx.put(ledger_item(merchant_id, customer_id, entry), label=f"ledger-{n}")
+            tx.put(event.to_item(), label=f"ledger-event-{n}")
+    elif isinstance(change, SaveCoupon):
+        put_coupon(tx, merchant_id, change.coupon, expected_version=change.expected_version)
+    elif isinstance(change, MarkPending):
+        put_pending_marker(tx, merchant_id, change.coupon, change.at)
+    elif isinstance(change, ClearPending):
+        delete_pending_marker(tx, merchant_id, change.code)
+    elif isinstance(change, Emit):
+        tx.put(change.event.to_item(), label=f"event-{events}")
+        return 1
+    elif isinstance(change, WriteReceipt):
+        tx.receipt(change.receipt.to_item())
+    elif isinstance(change, ReleaseReceipt):
+        tx.delete(receipt_key(merchant_id, change.scope, change.key), label="receipt-release")
+    return 0
