@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
 from pollen.domain.customers import Customer
 from pollen.domain.merchants import Merchant, ShopifyConnection
@@ -22,10 +23,12 @@ from pollen.domain.rewards import Reward
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
+from pollen.storage.api_keys import KeyCache
 from pollen.storage.customers import CustomerRecord
 from pollen.storage.errors import ConditionFailed, DuplicateRequest
 from pollen.storage.merchant_config import MerchantConfig, MerchantConfigStore
 from pollen.storage.ports import (
+    AddApiKey,
     Calls,
     Change,
     ClearPending,
@@ -34,11 +37,14 @@ from pollen.storage.ports import (
     Emit,
     Loaded,
     MarkPending,
+    ProgramRef,
     ReceiptRef,
     Ref,
     ReleaseReceipt,
+    RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveProgram,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
@@ -53,6 +59,7 @@ class FakeStore:
     ledger: dict[tuple[str, str], list[LedgerEntry]] = field(default_factory=dict)
     outbox: list[OutboxEvent] = field(default_factory=list)
     pending: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    api_keys: dict[tuple[str, str], ApiKey] = field(default_factory=dict)
     calls: Calls = field(default_factory=Calls)
     # Runs once before the next commit is applied: a concurrent writer racing the use case.
     before_commit: list[Callable[[], object]] = field(default_factory=list)
@@ -92,6 +99,16 @@ class FakeStore:
                 merchant_id, CouponRef(change.coupon.code), change.expected_version
             ):
                 failed["coupon"] = {}
+            elif isinstance(change, SaveProgram) and not self._at(
+                merchant_id, ProgramRef(), change.expected_version
+            ):
+                failed["program"] = {}
+            elif isinstance(change, AddApiKey) and (merchant_id, change.key.key_id) in self.api_keys:
+                failed["api_key"] = change.key.model_dump(mode="json")
+            elif isinstance(change, RevokeApiKey):
+                key = self.api_keys.get((merchant_id, change.key_id))
+                if key is None or key.revoked_at is not None:  # the old image: empty when absent
+                    failed["api_key"] = key.model_dump(mode="json") if key else {}
         if failed:
             raise ConditionFailed(list(failed), failed)
 
@@ -99,7 +116,7 @@ class FakeStore:
         current = self.items.get((merchant_id, ref))
         if expected is None:
             return current is None
-        return isinstance(current, CustomerRecord | Coupon) and current.version == expected
+        return isinstance(current, CustomerRecord | Coupon | Program) and current.version == expected
 
     def _apply(self, merchant_id: str, change: Change) -> None:
         if isinstance(change, SaveCustomer):
@@ -113,6 +130,13 @@ class FakeStore:
             self.pending[(merchant_id, change.coupon.code)] = change.at
         elif isinstance(change, ClearPending):
             self.pending.pop((merchant_id, change.code), None)
+        elif isinstance(change, SaveProgram):
+            self.items[(merchant_id, ProgramRef())] = change.program
+        elif isinstance(change, AddApiKey):
+            self.api_keys[(merchant_id, change.key.key_id)] = change.key
+        elif isinstance(change, RevokeApiKey):
+            key = self.api_keys[(merchant_id, change.key_id)]
+            self.api_keys[(merchant_id, change.key_id)] = key.model_copy(update={"revoked_at": change.at})
         elif isinstance(change, Emit):
             self.outbox.append(change.event)
         elif isinstance(change, WriteReceipt):
@@ -193,7 +217,7 @@ def fake_container(store: FakeStore, configs: FakeConfigs) -> Container:
         table=off,
         config=configs,
         api_keys=cast("Any", _Unavailable("api key store")),
-        key_cache=cast("Any", _Unavailable("key cache")),
+        key_cache=KeyCache(60),  # in memory already
         order_customers=cast("Any", _Unavailable("order cache")),
         deliveries=cast("Any", _Unavailable("delivery log")),
         queues=cast("Any", _Unavailable("queues")),

@@ -10,7 +10,7 @@ from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
 from tests.support.fakes import FakeStore
 
-from .conftest import M, NOW, with_coins
+from .conftest import NOW, M, with_coins
 
 
 def test_coins_added_and_taken_with_their_reason(c: Container, store: FakeStore) -> None:

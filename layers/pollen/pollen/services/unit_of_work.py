@@ -26,6 +26,7 @@ from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
 from pollen.domain.errors import NotFound
 from pollen.domain.program import Program
@@ -37,6 +38,7 @@ from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerRecord
 from pollen.storage.errors import DuplicateRequest
 from pollen.storage.ports import (
+    AddApiKey,
     Change,
     ClearPending,
     CouponRef,
@@ -44,11 +46,14 @@ from pollen.storage.ports import (
     Emit,
     Loaded,
     MarkPending,
+    ProgramRef,
     ReceiptRef,
     Ref,
     ReleaseReceipt,
+    RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveProgram,
     Store,
     WriteReceipt,
 )
@@ -77,6 +82,18 @@ class CouponRepository(Protocol):
     def save(self, coupon: Coupon) -> None: ...
     def mark_pending(self, coupon: Coupon, now: datetime) -> None: ...
     def clear_pending(self, code: str) -> None: ...
+
+
+class ProgramRepository(Protocol):
+    """The merchant's program settings, one versioned item."""
+
+    def version(self) -> int: ...
+    def save(self, program: Program, *, expected_version: int) -> None: ...
+
+
+class ApiKeyRepository(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+    def revoke(self, key_id: str, *, at: datetime) -> None: ...
 
 
 class Replayed(Exception):
@@ -125,6 +142,8 @@ class UnitOfWork:
         self._changes: list[Change] = []
         self.customers: CustomerRepository = _Customers(self)
         self.coupons: CouponRepository = _Coupons(self)
+        self.programs: ProgramRepository = _Programs(self)
+        self.api_keys: ApiKeyRepository = _ApiKeys(self)
 
     # ---- reading ----
     def _want(self, ref: Ref) -> None:
@@ -167,7 +186,7 @@ class UnitOfWork:
             self._loaded.pop(ref, None)
             return None
         self._loaded[ref] = found
-        if isinstance(found, Coupon | CustomerRecord):
+        if isinstance(found, Coupon | CustomerRecord | Program):
             self._versions[ref] = found.version
         return found
 
@@ -283,6 +302,31 @@ class _Coupons:
 
     def clear_pending(self, code: str) -> None:
         self._uow.stage(ClearPending(code))
+
+
+class _Programs:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def version(self) -> int:
+        """The stored program's version, read now (one GetItem); 0 when there is none yet."""
+        found = self._uow.fetch(ProgramRef())
+        return found.version if isinstance(found, Program) else 0
+
+    def save(self, program: Program, *, expected_version: int) -> None:
+        """Guarded by ``expected_version`` (0: there must be no program yet)."""
+        self._uow.stage(SaveProgram(program, expected_version or None))
+
+
+class _ApiKeys:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, key: ApiKey) -> None:
+        self._uow.stage(AddApiKey(key))
+
+    def revoke(self, key_id: str, *, at: datetime) -> None:
+        self._uow.stage(RevokeApiKey(key_id, at))
 
 
 class Units:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
+from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry
 from pollen.events.envelope import OutboxEvent
 from pollen.storage.customers import CustomerRecord
@@ -38,8 +40,13 @@ class ReceiptRef:
     key: str
 
 
-Ref = CustomerRef | CouponRef | ReceiptRef
-Loaded = CustomerRecord | Coupon | Receipt
+@dataclass(frozen=True)
+class ProgramRef:
+    pass
+
+
+Ref = CustomerRef | CouponRef | ReceiptRef | ProgramRef
+Loaded = CustomerRecord | Coupon | Receipt | Program
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,26 @@ class ClearPending:
 
 
 @dataclass(frozen=True)
+class SaveProgram:
+    program: Program
+    expected_version: int | None  # None: the merchant's first program
+
+
+@dataclass(frozen=True)
+class AddApiKey:
+    key: ApiKey  # its id must be new
+
+
+@dataclass(frozen=True)
+class RevokeApiKey:
+    """Fails (:class:`ConditionFailed` ``api_key``; its old image empty when there is no such key)
+    unless the key exists and is not revoked yet."""
+
+    key_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Emit:
     event: OutboxEvent
 
@@ -90,7 +117,18 @@ class ReleaseReceipt:
     key: str
 
 
-Change = SaveCustomer | SaveCoupon | MarkPending | ClearPending | Emit | WriteReceipt | ReleaseReceipt
+Change = (
+    SaveCustomer
+    | SaveCoupon
+    | MarkPending
+    | ClearPending
+    | SaveProgram
+    | AddApiKey
+    | RevokeApiKey
+    | Emit
+    | WriteReceipt
+    | ReleaseReceipt
+)
 
 
 @dataclass

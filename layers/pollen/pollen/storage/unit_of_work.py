@@ -7,11 +7,15 @@ in the modules it calls (customers, coupons, receipts), never in the services.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from pollen.storage.api_keys import api_key_item, stage_revocation
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
 from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
-from pollen.storage.keys import Key, coupon_key, customer_key, receipt_key
+from pollen.storage.keys import Key, coupon_key, customer_key, program_key, receipt_key
+from pollen.storage.merchant_config import parse_program_item, program_item
 from pollen.storage.ports import (
+    AddApiKey,
     Change,
     ClearPending,
     CouponRef,
@@ -19,10 +23,13 @@ from pollen.storage.ports import (
     Emit,
     Loaded,
     MarkPending,
+    ProgramRef,
     Ref,
     ReleaseReceipt,
+    RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveProgram,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
@@ -35,14 +42,18 @@ def _key(merchant_id: str, ref: Ref) -> Key:
         return customer_key(merchant_id, ref.customer_id)
     if isinstance(ref, CouponRef):
         return coupon_key(merchant_id, ref.code)
+    if isinstance(ref, ProgramRef):
+        return program_key(merchant_id)
     return receipt_key(merchant_id, ref.scope, ref.key)
 
 
-def _parse(ref: Ref, item: dict[str, object]) -> Loaded:
+def _parse(ref: Ref, item: dict[str, Any]) -> Loaded:
     if isinstance(ref, CustomerRef):
         return parse_customer_item(item)
     if isinstance(ref, CouponRef):
         return parse_coupon_item(item)
+    if isinstance(ref, ProgramRef):
+        return parse_program_item(item)
     return Receipt.from_item(item)
 
 
@@ -89,6 +100,8 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
         put_pending_marker(tx, merchant_id, change.coupon, change.at)
     elif isinstance(change, ClearPending):
         delete_pending_marker(tx, merchant_id, change.code)
+    elif isinstance(change, SaveProgram | AddApiKey | RevokeApiKey):
+        _stage_settings(tx, merchant_id, change)
     elif isinstance(change, Emit):
         tx.put(change.event.to_item(), label=f"event-{events}")
         return 1
@@ -97,3 +110,18 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
     elif isinstance(change, ReleaseReceipt):
         tx.delete(receipt_key(merchant_id, change.scope, change.key), label="receipt-release")
     return 0
+
+
+def _stage_settings(
+    tx: Transaction, merchant_id: str, change: SaveProgram | AddApiKey | RevokeApiKey
+) -> None:
+    if isinstance(change, SaveProgram):
+        item = program_item(merchant_id, change.program)
+        if change.expected_version is None:
+            tx.put_new(item, label="program")
+        else:
+            tx.put_at(item, label="program", attr="version", seen=change.expected_version)
+    elif isinstance(change, AddApiKey):
+        tx.put_new(api_key_item(change.key), label="api_key")
+    else:
+        stage_revocation(tx, merchant_id, change.key_id, at=change.at)

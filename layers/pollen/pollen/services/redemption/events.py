@@ -9,15 +9,14 @@ from typing import Any
 from pollen.domain.coupons import Coupon
 from pollen.events.catalogue import CouponCreatedPayload, EventCustomer
 from pollen.events.envelope import OutboxEvent
+from pollen.events.internal import CouponCancelledPayload
 from pollen.services.ledger import customer_fields
 from pollen.storage.customers import CustomerRecord
 
 COUPON_CREATED = "coupon_created"
 COUPON_CANCELLED = "coupon_cancelled"
 
-
-class CouponCancelledPayload(CouponCreatedPayload):
-    """Internal (not in the catalogue, never delivered): the coupon given back, its coins restored."""
+__all__ = ["COUPON_CANCELLED", "COUPON_CREATED", "CouponCancelledPayload", "coupon_event", "coupon_payload"]
 
 
 def _who(coupon: Coupon, record: CustomerRecord | None) -> dict[str, Any]:

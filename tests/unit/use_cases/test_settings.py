@@ -1,0 +1,41 @@
+"""Program settings and API keys as use cases on fakes: versions guard the program, a key is
+revoked once, and each change carries its typed internal event."""
+
+from __future__ import annotations
+
+import pytest
+
+from pollen.domain.api_keys import Scope
+from pollen.domain.errors import NotFound, PreconditionFailed
+from pollen.domain.program import default_settings
+from pollen.events.internal import ApiKeyRevokedPayload, ProgramUpdatedPayload
+from pollen.services.api_keys import create_key, revoke_key
+from pollen.services.container import Container
+from pollen.services.program import update_program
+from tests.support.fakes import FakeStore
+
+from .conftest import NOW, M
+
+
+def test_program_versions_move_one_at_a_time(c: Container, store: FakeStore) -> None:
+    first = update_program(c, M, default_settings("EUR"), now=NOW)
+    second = update_program(c, M, default_settings("EUR"), now=NOW, expected_version=1)
+    assert (first.version, second.version) == (1, 2)
+    with pytest.raises(PreconditionFailed):
+        update_program(c, M, default_settings("EUR"), now=NOW, expected_version=1)  # a stale If-Match
+    events = store.events("program_updated")
+    assert [ProgramUpdatedPayload.model_validate(e.payload).version for e in events] == [1, 2]
+    assert store.calls.log == ["get", "commit", "commit", "commit"]
+
+
+def test_a_key_is_revoked_once(c: Container, store: FakeStore) -> None:
+    key, plaintext = create_key(c, M, name="app", scope=Scope.READ, now=NOW)
+    assert plaintext.startswith(f"pollen.{M}.")
+    revoke_key(c, M, key.key_id, now=NOW)
+    revoke_key(c, M, key.key_id, now=NOW)  # idempotent: no second event
+    assert store.api_keys[(M, key.key_id)].revoked_at == NOW
+    assert [
+        ApiKeyRevokedPayload.model_validate(e.payload).key_id for e in store.events("api_key_revoked")
+    ] == [key.key_id]
+    with pytest.raises(NotFound):
+        revoke_key(c, M, "no-such-key", now=NOW)
