@@ -20,6 +20,7 @@ from pollen.domain.customers import Customer
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.rewards import Reward
+from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
@@ -34,6 +35,7 @@ from pollen.storage.ports import (
     ClearPending,
     CouponRef,
     CustomerRef,
+    DeleteTrigger,
     Emit,
     Loaded,
     MarkPending,
@@ -45,6 +47,7 @@ from pollen.storage.ports import (
     SaveCoupon,
     SaveCustomer,
     SaveProgram,
+    SaveTrigger,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
@@ -60,6 +63,7 @@ class FakeStore:
     outbox: list[OutboxEvent] = field(default_factory=list)
     pending: dict[tuple[str, str], datetime] = field(default_factory=dict)
     api_keys: dict[tuple[str, str], ApiKey] = field(default_factory=dict)
+    triggers: dict[tuple[str, str], Trigger] = field(default_factory=dict)
     calls: Calls = field(default_factory=Calls)
     # Runs once before the next commit is applied: a concurrent writer racing the use case.
     before_commit: list[Callable[[], object]] = field(default_factory=list)
@@ -132,6 +136,10 @@ class FakeStore:
             self.pending.pop((merchant_id, change.code), None)
         elif isinstance(change, SaveProgram):
             self.items[(merchant_id, ProgramRef())] = change.program
+        elif isinstance(change, SaveTrigger):
+            self.triggers[(merchant_id, change.trigger.trigger_id)] = change.trigger
+        elif isinstance(change, DeleteTrigger):
+            self.triggers.pop((merchant_id, change.trigger_id), None)
         elif isinstance(change, AddApiKey):
             self.api_keys[(merchant_id, change.key.key_id)] = change.key
         elif isinstance(change, RevokeApiKey):

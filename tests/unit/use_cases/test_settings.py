@@ -8,10 +8,12 @@ import pytest
 from pollen.domain.api_keys import Scope
 from pollen.domain.errors import NotFound, PreconditionFailed
 from pollen.domain.program import default_settings
+from pollen.domain.triggers import TriggerSettings
 from pollen.events.internal import ApiKeyRevokedPayload, ProgramUpdatedPayload
 from pollen.services.api_keys import create_key, revoke_key
 from pollen.services.container import Container
 from pollen.services.program import update_program
+from pollen.services.triggers import put_trigger
 from tests.support.fakes import FakeStore
 
 from .conftest import NOW, M
@@ -39,3 +41,12 @@ def test_a_key_is_revoked_once(c: Container, store: FakeStore) -> None:
     ] == [key.key_id]
     with pytest.raises(NotFound):
         revoke_key(c, M, "no-such-key", now=NOW)
+
+
+def test_a_trigger_definition_is_saved_with_its_event(c: Container, store: FakeStore) -> None:
+    trigger, created = put_trigger(c, M, "signup", TriggerSettings(coins=50, name="Sign-up"), now=NOW)
+    assert created
+    assert store.triggers[(M, "signup")] == trigger
+    [event] = store.events("trigger_updated")
+    assert event.payload == trigger.model_dump(mode="json")
+    assert store.calls.log == ["commit"]

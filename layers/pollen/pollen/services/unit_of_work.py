@@ -30,6 +30,7 @@ from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
 from pollen.domain.errors import NotFound
 from pollen.domain.program import Program
+from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
 from pollen.events.catalogue import EventCustomer, WalletTransactionPayload
 from pollen.events.envelope import OutboxEvent
@@ -43,6 +44,7 @@ from pollen.storage.ports import (
     ClearPending,
     CouponRef,
     CustomerRef,
+    DeleteTrigger,
     Emit,
     Loaded,
     MarkPending,
@@ -54,6 +56,7 @@ from pollen.storage.ports import (
     SaveCoupon,
     SaveCustomer,
     SaveProgram,
+    SaveTrigger,
     Store,
     WriteReceipt,
 )
@@ -89,6 +92,13 @@ class ProgramRepository(Protocol):
 
     def version(self) -> int: ...
     def save(self, program: Program, *, expected_version: int) -> None: ...
+
+
+class TriggerRepository(Protocol):
+    """Trigger definitions (the merchant's config; read from its cache, not through the unit of work)."""
+
+    def save(self, trigger: Trigger) -> None: ...
+    def delete(self, trigger_id: str) -> None: ...
 
 
 class ApiKeyRepository(Protocol):
@@ -144,6 +154,7 @@ class UnitOfWork:
         self.coupons: CouponRepository = _Coupons(self)
         self.programs: ProgramRepository = _Programs(self)
         self.api_keys: ApiKeyRepository = _ApiKeys(self)
+        self.triggers: TriggerRepository = _Triggers(self)
 
     # ---- reading ----
     def _want(self, ref: Ref) -> None:
@@ -213,13 +224,15 @@ class UnitOfWork:
     def release_receipt(self, idempotency: Idempotency) -> None:
         self._changes.append(ReleaseReceipt(idempotency.scope, idempotency.key))
 
-    def commit(self, *, now: datetime, status: int = 200, answer: BaseModel | None = None) -> None:
-        """Everything staged, plus the receipt that answers a retry (``status``, ``answer``), in one
-        all-or-nothing write (none when nothing was staged)."""
+    def commit(
+        self, *, now: datetime | None = None, status: int = 200, answer: BaseModel | None = None
+    ) -> None:
+        """Everything staged, plus the receipt that answers a retry (``status``, ``answer``, stored
+        at ``now``), in one all-or-nothing write (none when nothing was staged)."""
         changes = list(self._changes)
         if self._idempotency is not None:
-            if answer is None:
-                raise ValueError("an idempotent request's commit needs its answer")
+            if answer is None or now is None:
+                raise ValueError("an idempotent request's commit needs its answer and time")
             receipt = Receipt(
                 merchant_id=self.merchant_id,
                 scope=self._idempotency.scope,
@@ -316,6 +329,17 @@ class _Programs:
     def save(self, program: Program, *, expected_version: int) -> None:
         """Guarded by ``expected_version`` (0: there must be no program yet)."""
         self._uow.stage(SaveProgram(program, expected_version or None))
+
+
+class _Triggers:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def save(self, trigger: Trigger) -> None:
+        self._uow.stage(SaveTrigger(trigger))
+
+    def delete(self, trigger_id: str) -> None:
+        self._uow.stage(DeleteTrigger(trigger_id))
 
 
 class _ApiKeys:

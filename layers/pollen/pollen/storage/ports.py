@@ -18,6 +18,7 @@ from typing import Protocol
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
 from pollen.domain.program import Program
+from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
 from pollen.events.envelope import OutboxEvent
 from pollen.storage.customers import CustomerRecord
@@ -86,6 +87,18 @@ class SaveProgram:
 
 
 @dataclass(frozen=True)
+class SaveTrigger:
+    """A trigger's definition, created or replaced (its customers' usage counters are kept)."""
+
+    trigger: Trigger
+
+
+@dataclass(frozen=True)
+class DeleteTrigger:
+    trigger_id: str
+
+
+@dataclass(frozen=True)
 class AddApiKey:
     key: ApiKey  # its id must be new
 
@@ -123,6 +136,8 @@ Change = (
     | MarkPending
     | ClearPending
     | SaveProgram
+    | SaveTrigger
+    | DeleteTrigger
     | AddApiKey
     | RevokeApiKey
     | Emit

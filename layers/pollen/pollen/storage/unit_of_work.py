@@ -12,7 +12,7 @@ from typing import Any
 from pollen.storage.api_keys import api_key_item, stage_revocation
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
 from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
-from pollen.storage.keys import Key, coupon_key, customer_key, program_key, receipt_key
+from pollen.storage.keys import Key, coupon_key, customer_key, program_key, receipt_key, trigger_key
 from pollen.storage.merchant_config import parse_program_item, program_item
 from pollen.storage.ports import (
     AddApiKey,
@@ -20,6 +20,7 @@ from pollen.storage.ports import (
     ClearPending,
     CouponRef,
     CustomerRef,
+    DeleteTrigger,
     Emit,
     Loaded,
     MarkPending,
@@ -30,11 +31,13 @@ from pollen.storage.ports import (
     SaveCoupon,
     SaveCustomer,
     SaveProgram,
+    SaveTrigger,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
+from pollen.storage.triggers import trigger_item
 
 
 def _key(merchant_id: str, ref: Ref) -> Key:
@@ -80,6 +83,9 @@ class DynamoStore:
         tx.commit()
 
 
+_Settings = SaveProgram | SaveTrigger | DeleteTrigger | AddApiKey | RevokeApiKey
+
+
 def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
     """Add one change to ``tx``; returns how many outbox events it added (for unique labels)."""
     if isinstance(change, SaveCustomer):
@@ -100,7 +106,7 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
         put_pending_marker(tx, merchant_id, change.coupon, change.at)
     elif isinstance(change, ClearPending):
         delete_pending_marker(tx, merchant_id, change.code)
-    elif isinstance(change, SaveProgram | AddApiKey | RevokeApiKey):
+    elif isinstance(change, _Settings):
         _stage_settings(tx, merchant_id, change)
     elif isinstance(change, Emit):
         tx.put(change.event.to_item(), label=f"event-{events}")
@@ -112,10 +118,12 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
     return 0
 
 
-def _stage_settings(
-    tx: Transaction, merchant_id: str, change: SaveProgram | AddApiKey | RevokeApiKey
-) -> None:
-    if isinstance(change, SaveProgram):
+def _stage_settings(tx: Transaction, merchant_id: str, change: _Settings) -> None:
+    if isinstance(change, SaveTrigger):
+        tx.put(trigger_item(merchant_id, change.trigger), label="trigger")
+    elif isinstance(change, DeleteTrigger):
+        tx.delete(trigger_key(merchant_id, change.trigger_id), label="trigger")
+    elif isinstance(change, SaveProgram):
         item = program_item(merchant_id, change.program)
         if change.expected_version is None:
             tx.put_new(item, label="program")
