@@ -30,6 +30,7 @@ from pollen.storage.errors import ConditionFailed, DuplicateRequest
 from pollen.storage.merchant_config import MerchantConfig, MerchantConfigStore
 from pollen.storage.ports import (
     AddApiKey,
+    AddMerchant,
     Calls,
     Change,
     ClearPending,
@@ -47,6 +48,7 @@ from pollen.storage.ports import (
     SaveCoupon,
     SaveCustomer,
     SaveProgram,
+    SaveShopify,
     SaveTrigger,
     WriteReceipt,
 )
@@ -64,6 +66,7 @@ class FakeStore:
     pending: dict[tuple[str, str], datetime] = field(default_factory=dict)
     api_keys: dict[tuple[str, str], ApiKey] = field(default_factory=dict)
     triggers: dict[tuple[str, str], Trigger] = field(default_factory=dict)
+    merchants: dict[str, tuple[Merchant, ShopifyConnection | None]] = field(default_factory=dict)
     calls: Calls = field(default_factory=Calls)
     # Runs once before the next commit is applied: a concurrent writer racing the use case.
     before_commit: list[Callable[[], object]] = field(default_factory=list)
@@ -107,6 +110,8 @@ class FakeStore:
                 merchant_id, ProgramRef(), change.expected_version
             ):
                 failed["program"] = {}
+            elif isinstance(change, AddMerchant) and merchant_id in self.merchants:
+                failed["merchant"] = {"merchant_id": merchant_id}
             elif isinstance(change, AddApiKey) and (merchant_id, change.key.key_id) in self.api_keys:
                 failed["api_key"] = change.key.model_dump(mode="json")
             elif isinstance(change, RevokeApiKey):
@@ -134,12 +139,8 @@ class FakeStore:
             self.pending[(merchant_id, change.coupon.code)] = change.at
         elif isinstance(change, ClearPending):
             self.pending.pop((merchant_id, change.code), None)
-        elif isinstance(change, SaveProgram):
-            self.items[(merchant_id, ProgramRef())] = change.program
-        elif isinstance(change, SaveTrigger):
-            self.triggers[(merchant_id, change.trigger.trigger_id)] = change.trigger
-        elif isinstance(change, DeleteTrigger):
-            self.triggers.pop((merchant_id, change.trigger_id), None)
+        elif isinstance(change, SaveProgram | AddMerchant | SaveShopify | SaveTrigger | DeleteTrigger):
+            self._apply_settings(merchant_id, change)
         elif isinstance(change, AddApiKey):
             self.api_keys[(merchant_id, change.key.key_id)] = change.key
         elif isinstance(change, RevokeApiKey):
@@ -152,6 +153,21 @@ class FakeStore:
             self.items[(merchant_id, ref)] = change.receipt
         elif isinstance(change, ReleaseReceipt):
             self.items.pop((merchant_id, ReceiptRef(change.scope, change.key)), None)
+
+    def _apply_settings(
+        self, merchant_id: str, change: SaveProgram | AddMerchant | SaveShopify | SaveTrigger | DeleteTrigger
+    ) -> None:
+        if isinstance(change, SaveProgram):
+            self.items[(merchant_id, ProgramRef())] = change.program
+        elif isinstance(change, AddMerchant):
+            self.merchants[merchant_id] = (change.merchant, change.shopify)
+            self.items[(merchant_id, ProgramRef())] = change.program
+        elif isinstance(change, SaveShopify):
+            self.merchants[merchant_id] = (self.merchants[merchant_id][0], change.connection)
+        elif isinstance(change, SaveTrigger):
+            self.triggers[(merchant_id, change.trigger.trigger_id)] = change.trigger
+        elif isinstance(change, DeleteTrigger):
+            self.triggers.pop((merchant_id, change.trigger_id), None)
 
     # ---- for tests ----
     def add_customer(

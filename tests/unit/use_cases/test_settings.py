@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 
 from pollen.domain.api_keys import Scope
-from pollen.domain.errors import NotFound, PreconditionFailed
+from pollen.domain.errors import Conflict, NotFound, PreconditionFailed
+from pollen.domain.merchants import Merchant
 from pollen.domain.program import default_settings
 from pollen.domain.triggers import TriggerSettings
-from pollen.events.internal import ApiKeyRevokedPayload, ProgramUpdatedPayload
+from pollen.events.internal import ApiKeyRevokedPayload, MerchantCreatedPayload, ProgramUpdatedPayload
 from pollen.services.api_keys import create_key, revoke_key
 from pollen.services.container import Container
+from pollen.services.merchants import onboard_merchant
 from pollen.services.program import update_program
 from pollen.services.triggers import put_trigger
 from tests.support.fakes import FakeStore
@@ -50,3 +52,14 @@ def test_a_trigger_definition_is_saved_with_its_event(c: Container, store: FakeS
     [event] = store.events("trigger_updated")
     assert event.payload == trigger.model_dump(mode="json")
     assert store.calls.log == ["commit"]
+
+
+def test_a_merchant_is_onboarded_once(c: Container, store: FakeStore) -> None:
+    merchant = Merchant(merchant_id="new-shop", name="New", created_at=NOW)
+    program = onboard_merchant(c, merchant, default_settings(), now=NOW)
+    assert program.version == 1
+    assert store.merchants["new-shop"] == (merchant, None)
+    with pytest.raises(Conflict):
+        onboard_merchant(c, merchant, default_settings(), now=NOW)
+    [event] = store.events("merchant_created")
+    assert MerchantCreatedPayload.model_validate(event.payload).name == "New"

@@ -37,3 +37,16 @@ class ProgramUpdatedPayload(_Internal):
 
     version: int
     settings: dict[str, Any]
+
+
+class MerchantCreatedPayload(_Internal):
+    """``merchant_created``."""
+
+    name: str
+
+
+class ShopifyConnectedPayload(_Internal):
+    """``shopify_connected`` (never the token or the webhook secret)."""
+
+    shop_domain: str
+    api_version: str

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
 from pollen.domain.errors import NotFound
+from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
@@ -40,6 +41,7 @@ from pollen.storage.customers import CustomerRecord
 from pollen.storage.errors import DuplicateRequest
 from pollen.storage.ports import (
     AddApiKey,
+    AddMerchant,
     Change,
     ClearPending,
     CouponRef,
@@ -56,6 +58,7 @@ from pollen.storage.ports import (
     SaveCoupon,
     SaveCustomer,
     SaveProgram,
+    SaveShopify,
     SaveTrigger,
     Store,
     WriteReceipt,
@@ -92,6 +95,11 @@ class ProgramRepository(Protocol):
 
     def version(self) -> int: ...
     def save(self, program: Program, *, expected_version: int) -> None: ...
+
+
+class MerchantRepository(Protocol):
+    def add(self, merchant: Merchant, program: Program, shopify: ShopifyConnection | None) -> None: ...
+    def connect_shopify(self, connection: ShopifyConnection) -> None: ...
 
 
 class TriggerRepository(Protocol):
@@ -155,6 +163,7 @@ class UnitOfWork:
         self.programs: ProgramRepository = _Programs(self)
         self.api_keys: ApiKeyRepository = _ApiKeys(self)
         self.triggers: TriggerRepository = _Triggers(self)
+        self.merchants: MerchantRepository = _Merchants(self)
 
     # ---- reading ----
     def _want(self, ref: Ref) -> None:
@@ -329,6 +338,17 @@ class _Programs:
     def save(self, program: Program, *, expected_version: int) -> None:
         """Guarded by ``expected_version`` (0: there must be no program yet)."""
         self._uow.stage(SaveProgram(program, expected_version or None))
+
+
+class _Merchants:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, merchant: Merchant, program: Program, shopify: ShopifyConnection | None) -> None:
+        self._uow.stage(AddMerchant(merchant, program, shopify))
+
+    def connect_shopify(self, connection: ShopifyConnection) -> None:
+        self._uow.stage(SaveShopify(connection))
 
 
 class _Triggers:

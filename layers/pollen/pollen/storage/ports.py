@@ -17,6 +17,7 @@ from typing import Protocol
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
+from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
@@ -87,6 +88,20 @@ class SaveProgram:
 
 
 @dataclass(frozen=True)
+class AddMerchant:
+    """A new merchant (its id must be free) with its first program and, optionally, its shop."""
+
+    merchant: Merchant
+    program: Program
+    shopify: ShopifyConnection | None
+
+
+@dataclass(frozen=True)
+class SaveShopify:
+    connection: ShopifyConnection
+
+
+@dataclass(frozen=True)
 class SaveTrigger:
     """A trigger's definition, created or replaced (its customers' usage counters are kept)."""
 
@@ -136,6 +151,8 @@ Change = (
     | MarkPending
     | ClearPending
     | SaveProgram
+    | AddMerchant
+    | SaveShopify
     | SaveTrigger
     | DeleteTrigger
     | AddApiKey

@@ -13,9 +13,10 @@ from pollen.storage.api_keys import api_key_item, stage_revocation
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
 from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
 from pollen.storage.keys import Key, coupon_key, customer_key, program_key, receipt_key, trigger_key
-from pollen.storage.merchant_config import parse_program_item, program_item
+from pollen.storage.merchant_config import merchant_item, parse_program_item, program_item, shopify_item
 from pollen.storage.ports import (
     AddApiKey,
+    AddMerchant,
     Change,
     ClearPending,
     CouponRef,
@@ -31,6 +32,7 @@ from pollen.storage.ports import (
     SaveCoupon,
     SaveCustomer,
     SaveProgram,
+    SaveShopify,
     SaveTrigger,
     WriteReceipt,
 )
@@ -83,7 +85,7 @@ class DynamoStore:
         tx.commit()
 
 
-_Settings = SaveProgram | SaveTrigger | DeleteTrigger | AddApiKey | RevokeApiKey
+_Settings = SaveProgram | AddMerchant | SaveShopify | SaveTrigger | DeleteTrigger | AddApiKey | RevokeApiKey
 
 
 def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
@@ -119,7 +121,14 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
 
 
 def _stage_settings(tx: Transaction, merchant_id: str, change: _Settings) -> None:
-    if isinstance(change, SaveTrigger):
+    if isinstance(change, AddMerchant):
+        tx.put_new(merchant_item(change.merchant), label="merchant")
+        tx.put(program_item(merchant_id, change.program), label="program")
+        if change.shopify is not None:
+            tx.put(shopify_item(merchant_id, change.shopify), label="shopify")
+    elif isinstance(change, SaveShopify):
+        tx.put(shopify_item(merchant_id, change.connection), label="shopify")
+    elif isinstance(change, SaveTrigger):
         tx.put(trigger_item(merchant_id, change.trigger), label="trigger")
     elif isinstance(change, DeleteTrigger):
         tx.delete(trigger_key(merchant_id, change.trigger_id), label="trigger")
