@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from pollen.domain.adjustments import adjust_wallet
 from pollen.domain.errors import FieldError, ValidationFailed
-from pollen.domain.wallet import Source, TxnType
 from pollen.ids import new_ulid
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
-from pollen.services.ledger import Operated, Plan, operate
+from pollen.services.ledger import Operated
 from pollen.services.program import get_program
+from pollen.services.unit_of_work import UnitOfWork, run
 from pollen.storage.customers import CustomerRecord
-from pollen.storage.keys import Key
 
 
 def adjust(
@@ -35,21 +34,14 @@ def adjust(
     program.limits.check_coins(coins)
     reference = new_ulid()
 
-    def decide(record: CustomerRecord, _: dict[Key, dict[str, Any]]) -> Plan:
-        if coins > 0:
-            wallet, entry = record.wallet.credit(
-                coins,
-                type=TxnType.ADJUST,
-                source=Source.ADMIN,
-                reference=reference,
-                now=now,
-                expiry_days=program.expiry.days,
-                note=reason,
-            )
-        else:
-            wallet, entry = record.wallet.debit(
-                -coins, type=TxnType.ADJUST, source=Source.ADMIN, reference=reference, now=now, note=reason
-            )
-        return Plan(wallet, [entry])
+    def use_case(uow: UnitOfWork) -> tuple[int, Operated]:
+        record = uow.customers.require(customer_id)
+        wallet, entry = adjust_wallet(
+            record.wallet, coins, reason, reference=reference, expiry_days=program.expiry.days, now=now
+        )
+        uow.customers.save(CustomerRecord(record.customer, wallet), [entry], program)
+        return 201, Operated(
+            customer_id=customer_id, balance=wallet.balance, pending=wallet.pending, transactions=[entry]
+        )
 
-    return operate(c, merchant_id, customer_id, decide, now=now, idempotency=idempotency, program=program)
+    return run(c.units, merchant_id, use_case, Operated, now=now, idempotency=idempotency)

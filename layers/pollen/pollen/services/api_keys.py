@@ -7,11 +7,9 @@ from datetime import datetime
 from pollen.domain import api_keys as rules
 from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.errors import NotFound, Unauthenticated
-from pollen.events.envelope import OutboxEvent
+from pollen.events.internal import ApiKeyCreatedPayload, ApiKeyRevokedPayload
 from pollen.services.container import Container
-from pollen.storage.api_keys import api_key_item
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.keys import api_key_key
 
 _BAD_KEY = "A valid API key is required in the X-Api-Key header."
 
@@ -47,16 +45,11 @@ def create_key(
         hint=new.hint,
         created_at=now,
     )
-    event = OutboxEvent(
-        event_type="api_key_created",
-        merchant_id=merchant_id,
-        occurred_at=now,
-        payload={"key_id": key.key_id, "name": name, "scope": scope.value},
-    )
-    tx = c.table.transaction()
-    tx.put(api_key_item(key), label="api_key", condition="attribute_not_exists(PK)")
-    tx.put(event.to_item(), label="event")
-    tx.commit()
+    uow = c.units.begin(merchant_id)
+    uow.api_keys.add(key)
+    payload = ApiKeyCreatedPayload(key_id=key.key_id, name=name, scope=scope.value)
+    uow.emit("api_key_created", payload, customer_id=None, now=now)
+    uow.commit(now=now)
     return key, new.plaintext
 
 
@@ -69,20 +62,11 @@ def revoke_key(c: Container, merchant_id: str, key_id: str, *, now: datetime) ->
 
     Revoking an already revoked key succeeds without a second event (DELETE is idempotent).
     """
-    event = OutboxEvent(
-        event_type="api_key_revoked", merchant_id=merchant_id, occurred_at=now, payload={"key_id": key_id}
-    )
-    tx = c.table.transaction()
-    tx.update(
-        api_key_key(merchant_id, key_id),
-        label="api_key",
-        update="SET revoked_at = :now",
-        condition="attribute_exists(PK) AND attribute_not_exists(revoked_at)",
-        values={":now": event.occurred_at.isoformat()},
-    )
-    tx.put(event.to_item(), label="event")
+    uow = c.units.begin(merchant_id)
+    uow.api_keys.revoke(key_id, at=now)
+    uow.emit("api_key_revoked", ApiKeyRevokedPayload(key_id=key_id), customer_id=None, now=now)
     try:
-        tx.commit()
+        uow.commit(now=now)
     except ConditionFailed as exc:
         if not exc.items.get("api_key"):
             raise NotFound("No API key with this id.") from exc

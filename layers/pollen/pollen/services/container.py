@@ -19,6 +19,9 @@ from pollen.storage.table import Table
 if TYPE_CHECKING:
     import httpx
 
+    from pollen.services.unit_of_work import Units
+    from pollen.storage.ports import Store
+
 
 class OutboundHttp:
     """The one outbound HTTP client of a container (10 s timeouts, connections reused), made on
@@ -56,6 +59,15 @@ class Container:
     deliveries: DeliveryLog
     queues: DeliveryQueues
     http: OutboundHttp = field(default_factory=OutboundHttp)
+    store: Store | None = None  # what units of work read and commit: the table unless a test gives a fake
+
+    @property
+    def units(self) -> Units:
+        """Units of work (services/unit_of_work.py) on the table, or on the store a test installed."""
+        from pollen.services.unit_of_work import Units  # noqa: PLC0415 - services import the container
+        from pollen.storage.unit_of_work import DynamoStore  # noqa: PLC0415
+
+        return Units(self.store if self.store is not None else DynamoStore(self.table))
 
 
 @lru_cache(maxsize=1)

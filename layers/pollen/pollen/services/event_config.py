@@ -81,15 +81,9 @@ def _audit(integration: Integration) -> dict[str, Any]:
 def _guard(tx: Transaction, item: dict[str, Any], *, label: str, seen: dict[str, Any] | None) -> None:
     """Put ``item`` only if what we read is still there (or still absent)."""
     if seen is None:
-        tx.put(item, label=label, condition="attribute_not_exists(PK)")
+        tx.put_new(item, label=label)
     else:
-        tx.put(
-            item,
-            label=label,
-            condition="#u = :seen",
-            names={"#u": "updated_at"},
-            values={":seen": seen["updated_at"]},
-        )
+        tx.put_at(item, label=label, attr="updated_at", seen=seen["updated_at"])
 
 
 def _commit(c: Container, merchant_id: str, tx: Transaction) -> None:
@@ -167,9 +161,7 @@ def delete_integration(c: Container, merchant_id: str, integration_id: str, *, n
             "Delete them, or point them at another integration, first."
         )
     tx = c.table.transaction()
-    tx.delete(
-        integration_key(merchant_id, integration_id), label="integration", condition="attribute_exists(PK)"
-    )
+    tx.delete_existing(integration_key(merchant_id, integration_id), label="integration")
     payload = {"integration_id": integration_id}
     tx.put(_event(merchant_id, INTEGRATION_DELETED, now, payload).to_item(), label="event")
     try:
@@ -208,11 +200,7 @@ def _write_subscription(
     tx = c.table.transaction()
     _guard(tx, subscription_item(merchant_id, subscription), label="subscription", seen=seen)
     # The integration must still exist when the subscription is written (the cache may be behind).
-    tx.check(
-        integration_key(merchant_id, body.integration_id),
-        label="integration",
-        condition="attribute_exists(PK)",
-    )
+    tx.check_exists(integration_key(merchant_id, body.integration_id), label="integration")
     tx.put(
         _event(merchant_id, SUBSCRIPTION_UPDATED, now, subscription.model_dump(mode="json")).to_item(),
         label="event",
@@ -247,9 +235,7 @@ def replace_subscription(
 def delete_subscription(c: Container, merchant_id: str, subscription_id: str, *, now: datetime) -> None:
     now = _stored_precision(now)
     tx = c.table.transaction()
-    tx.delete(
-        subscription_key(merchant_id, subscription_id), label="subscription", condition="attribute_exists(PK)"
-    )
+    tx.delete_existing(subscription_key(merchant_id, subscription_id), label="subscription")
     payload = {"subscription_id": subscription_id}
     tx.put(_event(merchant_id, SUBSCRIPTION_DELETED, now, payload).to_item(), label="event")
     try:

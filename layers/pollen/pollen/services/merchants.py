@@ -7,11 +7,11 @@ from datetime import datetime
 from pollen.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program, ProgramSettings
-from pollen.events.envelope import OutboxEvent
+from pollen.events.internal import MerchantCreatedPayload, ShopifyConnectedPayload
 from pollen.integrations.shopify.versions import is_supported, supported_versions
 from pollen.services.container import Container
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.merchant_config import MerchantConfig, merchant_item, program_item, shopify_item
+from pollen.storage.merchant_config import MerchantConfig
 
 
 def merchant_config(c: Container, merchant_id: str) -> MerchantConfig:
@@ -31,22 +31,11 @@ def onboard_merchant(
     now: datetime,
 ) -> Program:
     program = Program(**settings.model_dump(), version=1, updated_at=now)
-    tx = c.table.transaction()
-    tx.put(merchant_item(merchant), label="merchant", condition="attribute_not_exists(PK)")
-    tx.put(program_item(merchant.merchant_id, program), label="program")
-    if shopify is not None:
-        tx.put(shopify_item(merchant.merchant_id, shopify), label="shopify")
-    tx.put(
-        OutboxEvent(
-            event_type="merchant_created",
-            merchant_id=merchant.merchant_id,
-            occurred_at=now,
-            payload={"name": merchant.name},
-        ).to_item(),
-        label="event",
-    )
+    uow = c.units.begin(merchant.merchant_id)
+    uow.merchants.add(merchant, program, shopify)
+    uow.emit("merchant_created", MerchantCreatedPayload(name=merchant.name), customer_id=None, now=now)
     try:
-        tx.commit()
+        uow.commit()
     except ConditionFailed as exc:
         raise Conflict(f"Merchant {merchant.merchant_id!r} already exists.") from exc
     finally:
@@ -74,18 +63,11 @@ def connect_shopify(
     previous = config.shopify
     if connection.admin_access_token is None and previous is not None:
         connection = connection.model_copy(update={"admin_access_token": previous.admin_access_token})
-    tx = c.table.transaction()
-    tx.put(shopify_item(merchant_id, connection), label="shopify")
-    tx.put(
-        OutboxEvent(
-            event_type="shopify_connected",
-            merchant_id=merchant_id,
-            occurred_at=now,
-            payload={"shop_domain": connection.shop_domain, "api_version": connection.api_version},
-        ).to_item(),
-        label="event",
-    )
-    tx.commit()
+    uow = c.units.begin(merchant_id)
+    uow.merchants.connect_shopify(connection)
+    payload = ShopifyConnectedPayload(shop_domain=connection.shop_domain, api_version=connection.api_version)
+    uow.emit("shopify_connected", payload, customer_id=None, now=now)
+    uow.commit()
     c.config.invalidate(merchant_id)
     for domain in {connection.shop_domain, previous.shop_domain if previous else connection.shop_domain}:
         c.config.forget_shop(domain)

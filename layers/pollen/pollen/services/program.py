@@ -6,11 +6,9 @@ from datetime import datetime
 
 from pollen.domain.errors import FieldError, NotFound, PreconditionFailed, RetryableConflict, ValidationFailed
 from pollen.domain.program import Program, ProgramSettings
-from pollen.events.envelope import OutboxEvent
+from pollen.events.internal import ProgramUpdatedPayload
 from pollen.services.container import Container
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.keys import program_key
-from pollen.storage.merchant_config import program_item
 
 
 def get_program(c: Container, merchant_id: str) -> Program:
@@ -30,11 +28,6 @@ def program_in_currency(c: Container, merchant_id: str, currency: str, *, what: 
     return program
 
 
-def _current_version(c: Container, merchant_id: str) -> int:
-    item = c.table.get(program_key(merchant_id), consistent=True)
-    return int(item["version"]) if item else 0
-
-
 def update_program(
     c: Container,
     merchant_id: str,
@@ -45,28 +38,14 @@ def update_program(
 ) -> Program:
     """Replace the settings. With ``expected_version`` (If-Match), a concurrent change is a 412;
     without it the last writer wins, still guarded by the version it read."""
-    base = expected_version if expected_version is not None else _current_version(c, merchant_id)
+    uow = c.units.begin(merchant_id)
+    base = expected_version if expected_version is not None else uow.programs.version()
     program = Program(**settings.model_dump(), version=base + 1, updated_at=now)
-    event = OutboxEvent(
-        event_type="program_updated",
-        merchant_id=merchant_id,
-        occurred_at=now,
-        payload={"version": program.version, "settings": settings.model_dump(mode="json")},
-    )
-    tx = c.table.transaction()
-    if base == 0:
-        tx.put(program_item(merchant_id, program), label="program", condition="attribute_not_exists(PK)")
-    else:
-        tx.put(
-            program_item(merchant_id, program),
-            label="program",
-            condition="#v = :expected",
-            names={"#v": "version"},
-            values={":expected": base},
-        )
-    tx.put(event.to_item(), label="event")
+    uow.programs.save(program, expected_version=base)
+    payload = ProgramUpdatedPayload(version=program.version, settings=settings.model_dump(mode="json"))
+    uow.emit("program_updated", payload, customer_id=None, now=now)
     try:
-        tx.commit()
+        uow.commit(now=now)
     except ConditionFailed as exc:
         if expected_version is not None:
             raise PreconditionFailed(

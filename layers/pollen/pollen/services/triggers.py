@@ -10,7 +10,6 @@ from pollen.domain.errors import Forbidden, NotFound
 from pollen.domain.tiers import Metric
 from pollen.domain.triggers import Trigger, TriggerSettings, check_award
 from pollen.domain.wallet import Source, TxnType
-from pollen.events.envelope import OutboxEvent
 from pollen.services import tier_qualification
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
@@ -18,9 +17,9 @@ from pollen.services.ledger import Operated, Plan, operate
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.storage.customers import CustomerRecord
-from pollen.storage.keys import Key, trigger_count_key, trigger_key
+from pollen.storage.keys import Key, trigger_count_key
 from pollen.storage.transactions import Transaction
-from pollen.storage.triggers import parse_usage, put_usage, trigger_item, triggers_of
+from pollen.storage.triggers import parse_usage, put_usage, triggers_of
 
 
 def list_triggers(c: Container, merchant_id: str) -> list[Trigger]:
@@ -41,25 +40,19 @@ def put_trigger(
     get_program(c, merchant_id).limits.check_coins(settings.coins)
     created = trigger_id not in triggers_of(merchant_config(c, merchant_id))
     trigger = Trigger(**settings.model_dump(), trigger_id=trigger_id)
-    tx = c.table.transaction()
-    tx.put(trigger_item(merchant_id, trigger), label="trigger")
-    event = OutboxEvent(
-        event_type="trigger_updated",
-        merchant_id=merchant_id,
-        occurred_at=now,
-        payload=trigger.model_dump(mode="json"),
-    )
-    tx.put(event.to_item(), label="event")
-    tx.commit()
+    uow = c.units.begin(merchant_id)
+    uow.triggers.save(trigger)
+    uow.emit("trigger_updated", trigger, customer_id=None, now=now)  # the definition is the payload
+    uow.commit(now=now)
     c.config.invalidate(merchant_id)
     return trigger, created
 
 
 def delete_trigger(c: Container, merchant_id: str, trigger_id: str) -> None:
     get_trigger(c, merchant_id, trigger_id)
-    tx = c.table.transaction()
-    tx.delete(trigger_key(merchant_id, trigger_id), label="trigger")
-    tx.commit()
+    uow = c.units.begin(merchant_id)
+    uow.triggers.delete(trigger_id)
+    uow.commit()
     c.config.invalidate(merchant_id)
 
 

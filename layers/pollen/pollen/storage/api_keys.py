@@ -5,14 +5,28 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from pollen.clock import isoformat
 from pollen.domain.api_keys import ApiKey
 from pollen.storage.keys import api_key_key, api_keys_pk
 from pollen.storage.table import Table
+from pollen.storage.transactions import Transaction
 
 API_KEY_ENTITY = "api_key"
+
+
+def stage_revocation(tx: Transaction, merchant_id: str, key_id: str, *, at: datetime) -> None:
+    """Mark the key revoked; fails (label ``api_key``, old image empty when absent) unless it
+    exists and is not revoked yet."""
+    tx.update(
+        api_key_key(merchant_id, key_id),
+        label="api_key",
+        update="SET revoked_at = :now",
+        condition="attribute_exists(PK) AND attribute_not_exists(revoked_at)",
+        values={":now": at.isoformat()},
+    )
 
 
 def api_key_item(key: ApiKey) -> dict[str, Any]:

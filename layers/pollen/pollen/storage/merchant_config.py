@@ -66,6 +66,10 @@ def _program(item: dict[str, Any]) -> Program:
     )
 
 
+def parse_program_item(item: dict[str, Any]) -> Program:
+    return _program(item)
+
+
 def parse_config(items: list[dict[str, Any]]) -> MerchantConfig | None:
     by_sk = {item["SK"]: item for item in items}
     merchant = by_sk.get("MERCHANT")

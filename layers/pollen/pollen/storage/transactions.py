@@ -138,13 +138,26 @@ class Transaction:
         request = self._keyed(key, condition, names, values)
         return self._add(label, {"ConditionCheck": request})  # type: ignore[typeddict-item]
 
+    # ---- the conditions services need, named (no expression leaves storage/) ----
+    def put_new(self, item: dict[str, Any], *, label: str) -> Transaction:
+        """Put ``item`` only if no item has its key yet."""
+        return self.put(item, label=label, condition="attribute_not_exists(PK)")
+
+    def put_at(self, item: dict[str, Any], *, label: str, attr: str, seen: Any) -> Transaction:
+        """Put ``item`` only if the stored one still has ``attr == seen`` (a version, a timestamp)."""
+        return self.put(item, label=label, condition="#v = :v", names={"#v": attr}, values={":v": seen})
+
+    def delete_existing(self, key: Key, *, label: str) -> Transaction:
+        """Delete the item, failing the transaction (``label``) if there is none."""
+        return self.delete(key, label=label, condition="attribute_exists(PK)")
+
+    def check_exists(self, key: Key, *, label: str) -> Transaction:
+        return self.check(key, label=label, condition="attribute_exists(PK)")
+
     def receipt(self, item: dict[str, Any]) -> Transaction:
         """The idempotency receipt: written only if absent; its old image answers a replay."""
         return self.put(
-            item,
-            label=RECEIPT_LABEL,
-            condition="attribute_not_exists(PK)",
-            return_old_on_failure=True,
+            item, label=RECEIPT_LABEL, condition="attribute_not_exists(PK)", return_old_on_failure=True
         )
 
     def commit(self) -> None:

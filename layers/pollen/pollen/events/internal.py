@@ -1,0 +1,52 @@
+"""Payloads of the internal events: written to the outbox like the others (the stream routes and
+audits them) but not in the catalogue, so never delivered to a merchant's tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from pollen.events.catalogue import CouponCreatedPayload
+
+
+class _Internal(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class CouponCancelledPayload(CouponCreatedPayload):
+    """``coupon_cancelled``: the coupon given back, its coins restored."""
+
+
+class ApiKeyCreatedPayload(_Internal):
+    """``api_key_created`` (never the key or its hash)."""
+
+    key_id: str
+    name: str
+    scope: str
+
+
+class ApiKeyRevokedPayload(_Internal):
+    """``api_key_revoked``."""
+
+    key_id: str
+
+
+class ProgramUpdatedPayload(_Internal):
+    """``program_updated``: the new version and the settings as the merchant set them."""
+
+    version: int
+    settings: dict[str, Any]
+
+
+class MerchantCreatedPayload(_Internal):
+    """``merchant_created``."""
+
+    name: str
+
+
+class ShopifyConnectedPayload(_Internal):
+    """``shopify_connected`` (never the token or the webhook secret)."""
+
+    shop_domain: str
+    api_version: str

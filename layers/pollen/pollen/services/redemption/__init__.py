@@ -1,0 +1,55 @@
+"""Redeeming coins for coupons, and cancelling unused coupons (coins back).
+
+Without Shopify a redemption is one read and one transaction: the debit, its ledger entry and
+event, the coupon (unique code, conditional put), ``coupon_created`` and the receipt.
+
+With Shopify connected the coupon must also exist there, and the rule is: never coins taken
+without a usable coupon, never a usable coupon without coins taken. The order is:
+
+1. commit the debit and the coupon marked ``shopify: pending`` (plus a due-index marker);
+2. create the discount in Shopify;
+3. commit ``shopify: created`` with ``coupon_created`` — or, when Shopify surely did not create
+   it, commit the compensation: coins restored to their lots (``refund``), the coupon cancelled,
+   the receipt removed so the same Idempotency-Key can try again.
+
+When Shopify's answer is unknown (timeout, 5xx) Pollen asks Shopify for the code: found means
+created, absent means compensate. If even that fails the coupon stays pending, unusable in Pollen's
+eyes, and is settled by a retry of the request or by the scheduled job that reads the marker.
+Cancelling goes the other way round: the Shopify discount is deactivated first, then the coins
+are restored, so a coupon is never usable after its coins came back.
+
+By responsibility: :mod:`.views` (what the API shows), :mod:`.events` (what the outbox says),
+:mod:`.redeem` (spending coins), :mod:`.shopify_saga` (the discount in Shopify and its
+compensation), :mod:`.cancel` (coins back), :mod:`.settling` (the scheduled job's pass). The
+coupon's own states and transitions are :class:`pollen.domain.coupons.Coupon`'s. Everything
+other modules import is re-exported here.
+"""
+
+from __future__ import annotations
+
+from pollen.services.redemption.cancel import cancel_coupon
+from pollen.services.redemption.events import COUPON_CANCELLED, COUPON_CREATED, coupon_event, coupon_payload
+from pollen.services.redemption.redeem import SETTLING, RedeemRequest, issue_coupon, redeem
+from pollen.services.redemption.settling import PENDING_GRACE, settle_pending
+from pollen.services.redemption.shopify_saga import compensate, confirm_shopify, settle_shopify
+from pollen.services.redemption.views import CouponView, Redeemed, list_coupons
+
+__all__ = [
+    "COUPON_CANCELLED",
+    "COUPON_CREATED",
+    "PENDING_GRACE",
+    "SETTLING",
+    "CouponView",
+    "RedeemRequest",
+    "Redeemed",
+    "cancel_coupon",
+    "compensate",
+    "confirm_shopify",
+    "coupon_event",
+    "coupon_payload",
+    "issue_coupon",
+    "list_coupons",
+    "redeem",
+    "settle_pending",
+    "settle_shopify",
+]

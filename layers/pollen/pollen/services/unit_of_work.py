@@ -1,0 +1,416 @@
+"""One use case = load → pure domain decision → commit, through a unit of work.
+
+A use case names what it needs (``uow.customers.want(id)``, ``uow.coupons.want(code)``), loads it
+all in one round trip (``uow.load()``, which also reads the idempotency receipt), lets the domain
+decide, then saves the changed aggregates and emits typed events. :func:`run` commits those, the
+receipt included, as one all-or-nothing write guarded by the versions loaded; it retries the whole
+use case on a version race and answers a repeated request with its stored answer::
+
+    def use_case(uow: UnitOfWork) -> tuple[int, Answer]:
+        record = uow.customers.require(customer_id)
+        wallet, entry = some_domain_rule(record.wallet, ...)
+        uow.customers.save(record.with_wallet(wallet), [entry], program)
+        return 201, Answer(...)
+
+    return run(c.units, merchant_id, use_case, Answer, idempotency=idempotency)
+
+The repositories are small :class:`typing.Protocol` s; behind them a :class:`Store` (the table, or
+the in-memory fake of ``tests/support/fakes.py``) holds every key and condition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from pollen.domain.api_keys import ApiKey
+from pollen.domain.coupons import Coupon
+from pollen.domain.errors import NotFound
+from pollen.domain.merchants import Merchant, ShopifyConnection
+from pollen.domain.program import Program
+from pollen.domain.triggers import Trigger
+from pollen.domain.wallet import LedgerEntry
+from pollen.events.catalogue import EventCustomer, WalletTransactionPayload
+from pollen.events.envelope import OutboxEvent
+from pollen.services.idempotency import Idempotency
+from pollen.services.retry import retrying
+from pollen.storage.customers import CustomerRecord
+from pollen.storage.errors import DuplicateRequest
+from pollen.storage.ports import (
+    AddApiKey,
+    AddMerchant,
+    Change,
+    ClearPending,
+    CouponRef,
+    CustomerRef,
+    DeleteTrigger,
+    Emit,
+    Loaded,
+    MarkPending,
+    ProgramRef,
+    ReceiptRef,
+    Ref,
+    ReleaseReceipt,
+    RevokeApiKey,
+    SaveCoupon,
+    SaveCustomer,
+    SaveProgram,
+    SaveShopify,
+    SaveTrigger,
+    Store,
+    WriteReceipt,
+)
+from pollen.storage.receipts import Receipt, fingerprint
+
+WALLET_TRANSACTION = "wallet_transaction"
+R = TypeVar("R", bound=BaseModel)
+
+
+class CustomerRepository(Protocol):
+    """Customers with their wallets (one item each); saving a wallet writes its ledger and events."""
+
+    def want(self, customer_id: str) -> None: ...
+    def get(self, customer_id: str) -> CustomerRecord | None: ...
+    def require(self, customer_id: str) -> CustomerRecord: ...
+    def save(self, after: CustomerRecord, entries: Sequence[LedgerEntry], program: Program) -> None: ...
+
+
+class CouponRepository(Protocol):
+    """Coupons by code; a saved coupon must still be at the version it was loaded (or moved) from."""
+
+    def want(self, code: str) -> None: ...
+    def get(self, code: str) -> Coupon | None: ...
+    def fetch(self, code: str) -> Coupon | None: ...
+    def add(self, coupon: Coupon) -> None: ...
+    def save(self, coupon: Coupon) -> None: ...
+    def mark_pending(self, coupon: Coupon, now: datetime) -> None: ...
+    def clear_pending(self, code: str) -> None: ...
+
+
+class ProgramRepository(Protocol):
+    """The merchant's program settings, one versioned item."""
+
+    def version(self) -> int: ...
+    def save(self, program: Program, *, expected_version: int) -> None: ...
+
+
+class MerchantRepository(Protocol):
+    def add(self, merchant: Merchant, program: Program, shopify: ShopifyConnection | None) -> None: ...
+    def connect_shopify(self, connection: ShopifyConnection) -> None: ...
+
+
+class TriggerRepository(Protocol):
+    """Trigger definitions (the merchant's config; read from its cache, not through the unit of work)."""
+
+    def save(self, trigger: Trigger) -> None: ...
+    def delete(self, trigger_id: str) -> None: ...
+
+
+class ApiKeyRepository(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+    def revoke(self, key_id: str, *, at: datetime) -> None: ...
+
+
+class Replayed(Exception):
+    """The request was carried out before: here is its receipt (raised by :meth:`UnitOfWork.load`)."""
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__("replayed")
+        self.receipt = receipt
+
+
+def wallet_payload(record: CustomerRecord, entry: LedgerEntry) -> WalletTransactionPayload:
+    customer = record.customer
+    return WalletTransactionPayload(
+        transaction_id=entry.txn_id,
+        transaction_type=entry.type,
+        operation=entry.operation,
+        coins=entry.coins,
+        balance_after=entry.balance_after,
+        source=entry.source.value,
+        reference=entry.reference,
+        expires_on=entry.expires_on,
+        note=entry.note,
+        pending=record.wallet.pending,
+        customer=EventCustomer(
+            customer_id=customer.customer_id,
+            email=customer.email,
+            phone=customer.phone,
+            first_name=customer.first_name,
+            last_name=customer.last_name,
+        ),
+    )
+
+
+class UnitOfWork:
+    """The reads and the pending changes of one attempt of one use case, for one merchant."""
+
+    def __init__(self, store: Store, merchant_id: str, idempotency: Idempotency | None = None) -> None:
+        self.merchant_id = merchant_id
+        self._store = store
+        self._idempotency = idempotency
+        self._wanted: list[Ref] = []
+        self._read: set[Ref] = set()
+        self._receipt_read = False
+        self._loaded: dict[Ref, Loaded] = {}
+        self._versions: dict[Ref, int] = {}  # what each loaded aggregate was at: saves are guarded by it
+        self._changes: list[Change] = []
+        self.customers: CustomerRepository = _Customers(self)
+        self.coupons: CouponRepository = _Coupons(self)
+        self.programs: ProgramRepository = _Programs(self)
+        self.api_keys: ApiKeyRepository = _ApiKeys(self)
+        self.triggers: TriggerRepository = _Triggers(self)
+        self.merchants: MerchantRepository = _Merchants(self)
+
+    # ---- reading ----
+    def _want(self, ref: Ref) -> None:
+        if ref not in self._wanted and ref not in self._read:
+            self._wanted.append(ref)
+
+    def load(self) -> None:
+        """Read everything wanted (and the request's receipt) in one round trip. Raises
+        :class:`Replayed` when the receipt shows this request was already carried out."""
+        receipt_ref = None
+        if self._idempotency is not None and not self._receipt_read:
+            receipt_ref = ReceiptRef(self._idempotency.scope, self._idempotency.key)
+            self._wanted.append(receipt_ref)
+            self._receipt_read = True
+        found = self._store.read(self.merchant_id, self._wanted) if self._wanted else {}
+        self._read.update(self._wanted)
+        self._wanted = []
+        if receipt_ref is not None and self._idempotency is not None:
+            receipt = found.pop(receipt_ref, None)
+            if receipt is not None:
+                assert isinstance(receipt, Receipt)
+                replayed = self._idempotency.replay(receipt.to_item())  # 422 for another request
+                if replayed is not None:
+                    raise Replayed(replayed)
+        self._loaded.update(found)
+        for ref, value in found.items():
+            if isinstance(value, Coupon | CustomerRecord):
+                self._versions[ref] = value.version
+
+    def _get(self, ref: Ref) -> Loaded | None:
+        if ref not in self._read:  # not read yet: read it with everything else wanted so far
+            self._want(ref)
+            self.load()
+        return self._loaded.get(ref)
+
+    def fetch(self, ref: Ref) -> Loaded | None:
+        found = self._store.get(self.merchant_id, ref)
+        self._read.add(ref)
+        if found is None:
+            self._loaded.pop(ref, None)
+            return None
+        self._loaded[ref] = found
+        if isinstance(found, Coupon | CustomerRecord | Program):
+            self._versions[ref] = found.version
+        return found
+
+    # ---- changing ----
+    def stage(self, change: Change) -> None:
+        self._changes.append(change)
+
+    def expected_version(self, ref: Ref, saved_version: int) -> int:
+        """The version a save is guarded by: the one loaded, else the one before ``saved_version``
+        (an aggregate loaded by an earlier unit of work and moved by one transition since)."""
+        return self._versions.get(ref, saved_version - 1)
+
+    def emit(self, event_type: str, payload: BaseModel, *, customer_id: str | None, now: datetime) -> None:
+        """An outbox event, committed with the change it reports; ``payload`` is the catalogue's model."""
+        event = OutboxEvent(
+            event_type=event_type,
+            merchant_id=self.merchant_id,
+            customer_id=customer_id,
+            occurred_at=now,
+            payload=payload.model_dump(mode="json"),
+        )
+        self._changes.append(Emit(event))
+
+    def release_receipt(self, idempotency: Idempotency) -> None:
+        self._changes.append(ReleaseReceipt(idempotency.scope, idempotency.key))
+
+    def commit(
+        self, *, now: datetime | None = None, status: int = 200, answer: BaseModel | None = None
+    ) -> None:
+        """Everything staged, plus the receipt that answers a retry (``status``, ``answer``, stored
+        at ``now``), in one all-or-nothing write (none when nothing was staged)."""
+        changes = list(self._changes)
+        if self._idempotency is not None:
+            if answer is None or now is None:
+                raise ValueError("an idempotent request's commit needs its answer and time")
+            receipt = Receipt(
+                merchant_id=self.merchant_id,
+                scope=self._idempotency.scope,
+                idempotency_key=self._idempotency.key,
+                request_fingerprint=fingerprint(self._idempotency.request),
+                status=status,
+                response=answer.model_dump(mode="json"),
+                created_at=now,
+            )
+            changes.append(WriteReceipt(receipt))
+        if changes:
+            self._store.commit(self.merchant_id, changes)
+        self._changes = []
+
+
+class _Customers:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def want(self, customer_id: str) -> None:
+        self._uow._want(CustomerRef(customer_id))
+
+    def get(self, customer_id: str) -> CustomerRecord | None:
+        found = self._uow._get(CustomerRef(customer_id))
+        assert found is None or isinstance(found, CustomerRecord)
+        return found
+
+    def require(self, customer_id: str) -> CustomerRecord:
+        record = self.get(customer_id)
+        if record is None:
+            raise NotFound("No customer with this id.")
+        return record
+
+    def save(self, after: CustomerRecord, entries: Sequence[LedgerEntry], program: Program) -> None:
+        ref = CustomerRef(after.customer.customer_id)
+        expected = self._uow._versions.get(ref)  # None: a customer this use case creates
+        events = tuple(
+            OutboxEvent(
+                event_type=WALLET_TRANSACTION,
+                merchant_id=self._uow.merchant_id,
+                customer_id=after.customer.customer_id,
+                occurred_at=entry.created_at,
+                payload=wallet_payload(after, entry).model_dump(mode="json"),
+            )
+            for entry in entries
+        )
+        self._uow.stage(
+            SaveCustomer(after, expected, tuple(entries), events, program.expiry.reminder_days_before)
+        )
+
+
+class _Coupons:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def want(self, code: str) -> None:
+        self._uow._want(CouponRef(code))
+
+    def get(self, code: str) -> Coupon | None:
+        found = self._uow._get(CouponRef(code))
+        assert found is None or isinstance(found, Coupon)
+        return found
+
+    def fetch(self, code: str) -> Coupon | None:
+        """The coupon as stored now, read on its own (one GetItem), e.g. after a lost race; later
+        saves in this unit of work are guarded by its version."""
+        found = self._uow.fetch(CouponRef(code))
+        assert found is None or isinstance(found, Coupon)
+        return found
+
+    def add(self, coupon: Coupon) -> None:
+        self._uow.stage(SaveCoupon(coupon, None))
+
+    def save(self, coupon: Coupon) -> None:
+        expected = self._uow.expected_version(CouponRef(coupon.code), coupon.version)
+        self._uow.stage(SaveCoupon(coupon, expected))
+
+    def mark_pending(self, coupon: Coupon, now: datetime) -> None:
+        self._uow.stage(MarkPending(coupon, now))
+
+    def clear_pending(self, code: str) -> None:
+        self._uow.stage(ClearPending(code))
+
+
+class _Programs:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def version(self) -> int:
+        """The stored program's version, read now (one GetItem); 0 when there is none yet."""
+        found = self._uow.fetch(ProgramRef())
+        return found.version if isinstance(found, Program) else 0
+
+    def save(self, program: Program, *, expected_version: int) -> None:
+        """Guarded by ``expected_version`` (0: there must be no program yet)."""
+        self._uow.stage(SaveProgram(program, expected_version or None))
+
+
+class _Merchants:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, merchant: Merchant, program: Program, shopify: ShopifyConnection | None) -> None:
+        self._uow.stage(AddMerchant(merchant, program, shopify))
+
+    def connect_shopify(self, connection: ShopifyConnection) -> None:
+        self._uow.stage(SaveShopify(connection))
+
+
+class _Triggers:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def save(self, trigger: Trigger) -> None:
+        self._uow.stage(SaveTrigger(trigger))
+
+    def delete(self, trigger_id: str) -> None:
+        self._uow.stage(DeleteTrigger(trigger_id))
+
+
+class _ApiKeys:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, key: ApiKey) -> None:
+        self._uow.stage(AddApiKey(key))
+
+    def revoke(self, key_id: str, *, at: datetime) -> None:
+        self._uow.stage(RevokeApiKey(key_id, at))
+
+
+class Units:
+    """Starts units of work on one store (the container's table, or a fake)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def begin(self, merchant_id: str, idempotency: Idempotency | None = None) -> UnitOfWork:
+        return UnitOfWork(self.store, merchant_id, idempotency)
+
+
+def run(
+    units: Units,
+    merchant_id: str,
+    use_case: Callable[[UnitOfWork], tuple[int, R]],
+    response_type: type[R],
+    *,
+    now: datetime,
+    idempotency: Idempotency | None = None,
+) -> tuple[int, R]:
+    """Run ``use_case`` in a fresh unit of work and commit what it staged with its receipt; again on
+    a version race; a request carried out before gets its stored answer (validated as
+    ``response_type``), whether its receipt was seen when loading or only when committing."""
+
+    def replay(receipt: Receipt) -> tuple[int, R]:
+        return receipt.status, response_type.model_validate(receipt.response)
+
+    def attempt() -> tuple[int, R]:
+        uow = units.begin(merchant_id, idempotency)
+        try:
+            status, answer = use_case(uow)
+            uow.commit(now=now, status=status, answer=answer)
+        except Replayed as done:
+            return replay(done.receipt)
+        except DuplicateRequest as dup:
+            replayed = idempotency.replay(dup.receipt) if idempotency else None
+            if replayed is None:
+                raise
+            return replay(replayed)
+        return status, answer
+
+    return retrying(attempt)

@@ -1,0 +1,186 @@
+"""What a unit of work asks of storage: references to read, changes to commit (no keys, no boto3).
+
+:class:`Store` is the port; :class:`pollen.storage.unit_of_work.DynamoStore` is the table behind it
+and ``tests/support/fakes.py`` an in-memory one. References and changes are plain typed values, so
+keys and condition expressions stay in ``storage/`` and a fake can honour the same rules: one
+batched read; one all-or-nothing commit in which a saved aggregate must still be at the version
+read (else :class:`ConditionFailed` naming it), a new one must not exist, and an existing receipt
+makes the whole commit a :class:`DuplicateRequest`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from pollen.domain.api_keys import ApiKey
+from pollen.domain.coupons import Coupon
+from pollen.domain.merchants import Merchant, ShopifyConnection
+from pollen.domain.program import Program
+from pollen.domain.triggers import Trigger
+from pollen.domain.wallet import LedgerEntry
+from pollen.events.envelope import OutboxEvent
+from pollen.storage.customers import CustomerRecord
+from pollen.storage.receipts import Receipt
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class CouponRef:
+    code: str
+
+
+@dataclass(frozen=True)
+class ReceiptRef:
+    scope: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ProgramRef:
+    pass
+
+
+Ref = CustomerRef | CouponRef | ReceiptRef | ProgramRef
+Loaded = CustomerRecord | Coupon | Receipt | Program
+
+
+@dataclass(frozen=True)
+class SaveCustomer:
+    """The customer item (profile + wallet), its new ledger entries and their events."""
+
+    after: CustomerRecord
+    expected_version: int | None  # None: a new customer
+    entries: tuple[LedgerEntry, ...]
+    events: tuple[OutboxEvent, ...]
+    reminder_days: int  # the wallet's due day (the scheduled job's index) depends on it
+
+
+@dataclass(frozen=True)
+class SaveCoupon:
+    coupon: Coupon
+    expected_version: int | None  # None: a new coupon, whose code must be free
+
+
+@dataclass(frozen=True)
+class MarkPending:
+    """A coupon awaiting Shopify, listed for the scheduled job in case its request dies."""
+
+    coupon: Coupon
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ClearPending:
+    code: str
+
+
+@dataclass(frozen=True)
+class SaveProgram:
+    program: Program
+    expected_version: int | None  # None: the merchant's first program
+
+
+@dataclass(frozen=True)
+class AddMerchant:
+    """A new merchant (its id must be free) with its first program and, optionally, its shop."""
+
+    merchant: Merchant
+    program: Program
+    shopify: ShopifyConnection | None
+
+
+@dataclass(frozen=True)
+class SaveShopify:
+    connection: ShopifyConnection
+
+
+@dataclass(frozen=True)
+class SaveTrigger:
+    """A trigger's definition, created or replaced (its customers' usage counters are kept)."""
+
+    trigger: Trigger
+
+
+@dataclass(frozen=True)
+class DeleteTrigger:
+    trigger_id: str
+
+
+@dataclass(frozen=True)
+class AddApiKey:
+    key: ApiKey  # its id must be new
+
+
+@dataclass(frozen=True)
+class RevokeApiKey:
+    """Fails (:class:`ConditionFailed` ``api_key``; its old image empty when there is no such key)
+    unless the key exists and is not revoked yet."""
+
+    key_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Emit:
+    event: OutboxEvent
+
+
+@dataclass(frozen=True)
+class WriteReceipt:
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class ReleaseReceipt:
+    """Forget a request's receipt (a compensated redemption): the same key may try again."""
+
+    scope: str
+    key: str
+
+
+Change = (
+    SaveCustomer
+    | SaveCoupon
+    | MarkPending
+    | ClearPending
+    | SaveProgram
+    | AddMerchant
+    | SaveShopify
+    | SaveTrigger
+    | DeleteTrigger
+    | AddApiKey
+    | RevokeApiKey
+    | Emit
+    | WriteReceipt
+    | ReleaseReceipt
+)
+
+
+@dataclass
+class Calls:
+    """Round trips a store made (the budgets in docs/design.md count them)."""
+
+    reads: int = 0
+    commits: int = 0
+    log: list[str] = field(default_factory=list)
+
+
+class Store(Protocol):
+    def read(self, merchant_id: str, refs: Sequence[Ref]) -> dict[Ref, Loaded]:
+        """Everything asked that exists, in one round trip (strongly consistent)."""
+        ...
+
+    def get(self, merchant_id: str, ref: Ref) -> Loaded | None:
+        """One item on its own (GetItem, strongly consistent): a fresh look outside a use case."""
+        ...
+
+    def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
+        """All or nothing, in one round trip; see the module doc for the conditions."""
+        ...

@@ -1,0 +1,144 @@
+"""The unit of work's store on the table: one ``BatchGetItem`` in, one ``TransactWriteItems`` out.
+
+Keys, item shapes and condition expressions of what a unit of work reads and commits are here and
+in the modules it calls (customers, coupons, receipts), never in the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pollen.storage.api_keys import api_key_item, stage_revocation
+from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
+from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
+from pollen.storage.keys import Key, coupon_key, customer_key, program_key, receipt_key, trigger_key
+from pollen.storage.merchant_config import merchant_item, parse_program_item, program_item, shopify_item
+from pollen.storage.ports import (
+    AddApiKey,
+    AddMerchant,
+    Change,
+    ClearPending,
+    CouponRef,
+    CustomerRef,
+    DeleteTrigger,
+    Emit,
+    Loaded,
+    MarkPending,
+    ProgramRef,
+    Ref,
+    ReleaseReceipt,
+    RevokeApiKey,
+    SaveCoupon,
+    SaveCustomer,
+    SaveProgram,
+    SaveShopify,
+    SaveTrigger,
+    WriteReceipt,
+)
+from pollen.storage.receipts import Receipt
+from pollen.storage.table import Table
+from pollen.storage.transactions import Transaction
+from pollen.storage.triggers import trigger_item
+
+
+def _key(merchant_id: str, ref: Ref) -> Key:
+    if isinstance(ref, CustomerRef):
+        return customer_key(merchant_id, ref.customer_id)
+    if isinstance(ref, CouponRef):
+        return coupon_key(merchant_id, ref.code)
+    if isinstance(ref, ProgramRef):
+        return program_key(merchant_id)
+    return receipt_key(merchant_id, ref.scope, ref.key)
+
+
+def _parse(ref: Ref, item: dict[str, Any]) -> Loaded:
+    if isinstance(ref, CustomerRef):
+        return parse_customer_item(item)
+    if isinstance(ref, CouponRef):
+        return parse_coupon_item(item)
+    if isinstance(ref, ProgramRef):
+        return parse_program_item(item)
+    return Receipt.from_item(item)
+
+
+class DynamoStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def read(self, merchant_id: str, refs: Sequence[Ref]) -> dict[Ref, Loaded]:
+        if not refs:
+            return {}
+        keys = {_key(merchant_id, ref): ref for ref in refs}
+        found = self._table.batch_get(list(keys))
+        return {keys[key]: _parse(keys[key], item) for key, item in found.items()}
+
+    def get(self, merchant_id: str, ref: Ref) -> Loaded | None:
+        item = self._table.get(_key(merchant_id, ref), consistent=True)
+        return _parse(ref, item) if item else None
+
+    def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
+        tx = self._table.transaction()
+        events = 0
+        for change in changes:
+            events += _stage(tx, merchant_id, change, events)
+        tx.commit()
+
+
+_Settings = SaveProgram | AddMerchant | SaveShopify | SaveTrigger | DeleteTrigger | AddApiKey | RevokeApiKey
+
+
+def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
+    """Add one change to ``tx``; returns how many outbox events it added (for unique labels)."""
+    if isinstance(change, SaveCustomer):
+        put_customer(
+            tx,
+            merchant_id,
+            change.after,
+            expected_version=change.expected_version,
+            reminder_days=change.reminder_days,
+        )
+        customer_id = change.after.customer.customer_id
+        for n, (entry, event) in enumerate(zip(change.entries, change.events, strict=True)):
+            tx.put(ledger_item(merchant_id, customer_id, entry), label=f"ledger-{n}")
+            tx.put(event.to_item(), label=f"ledger-event-{n}")
+    elif isinstance(change, SaveCoupon):
+        put_coupon(tx, merchant_id, change.coupon, expected_version=change.expected_version)
+    elif isinstance(change, MarkPending):
+        put_pending_marker(tx, merchant_id, change.coupon, change.at)
+    elif isinstance(change, ClearPending):
+        delete_pending_marker(tx, merchant_id, change.code)
+    elif isinstance(change, _Settings):
+        _stage_settings(tx, merchant_id, change)
+    elif isinstance(change, Emit):
+        tx.put(change.event.to_item(), label=f"event-{events}")
+        return 1
+    elif isinstance(change, WriteReceipt):
+        tx.receipt(change.receipt.to_item())
+    elif isinstance(change, ReleaseReceipt):
+        tx.delete(receipt_key(merchant_id, change.scope, change.key), label="receipt-release")
+    return 0
+
+
+def _stage_settings(tx: Transaction, merchant_id: str, change: _Settings) -> None:
+    if isinstance(change, AddMerchant):
+        tx.put_new(merchant_item(change.merchant), label="merchant")
+        tx.put(program_item(merchant_id, change.program), label="program")
+        if change.shopify is not None:
+            tx.put(shopify_item(merchant_id, change.shopify), label="shopify")
+    elif isinstance(change, SaveShopify):
+        tx.put(shopify_item(merchant_id, change.connection), label="shopify")
+    elif isinstance(change, SaveTrigger):
+        tx.put(trigger_item(merchant_id, change.trigger), label="trigger")
+    elif isinstance(change, DeleteTrigger):
+        tx.delete(trigger_key(merchant_id, change.trigger_id), label="trigger")
+    elif isinstance(change, SaveProgram):
+        item = program_item(merchant_id, change.program)
+        if change.expected_version is None:
+            tx.put_new(item, label="program")
+        else:
+            tx.put_at(item, label="program", attr="version", seen=change.expected_version)
+    elif isinstance(change, AddApiKey):
+        tx.put_new(api_key_item(change.key), label="api_key")
+    else:
+        stage_revocation(tx, merchant_id, change.key_id, at=change.at)

@@ -1,0 +1,151 @@
+"""The unit of work's store, the table (moto) and the in-memory fake side by side: the fake the
+use-case tests run on (tests/unit/use_cases) must keep the rules the table keeps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import BaseModel
+
+from pollen.domain.api_keys import ApiKey, Scope
+from pollen.domain.coupons import Coupon
+from pollen.domain.customers import Customer
+from pollen.domain.rewards import RewardType
+from pollen.domain.wallet import Wallet
+from pollen.services.idempotency import Idempotency
+from pollen.services.unit_of_work import UnitOfWork, Units, run
+from pollen.storage.customers import CustomerRecord
+from pollen.storage.errors import ConditionFailed, DuplicateRequest
+from pollen.storage.ports import (
+    AddApiKey,
+    CouponRef,
+    CustomerRef,
+    ReceiptRef,
+    RevokeApiKey,
+    SaveCoupon,
+    SaveCustomer,
+    Store,
+    WriteReceipt,
+)
+from pollen.storage.receipts import Receipt, fingerprint
+from pollen.storage.table import Table
+from pollen.storage.unit_of_work import DynamoStore
+from tests.support.fakes import FakeStore
+
+M = "m-contract"
+NOW = datetime(2026, 5, 1, 8, tzinfo=UTC)
+
+
+@pytest.fixture(params=["table", "fake"])
+def store(request: pytest.FixtureRequest) -> Store:
+    if request.param == "fake":
+        return FakeStore()
+    table_name: str = request.getfixturevalue("table_name")
+    return DynamoStore(Table(table_name))
+
+
+def customer(customer_id: str, version: int = 0) -> CustomerRecord:
+    person = Customer(customer_id=customer_id, created_at=NOW, updated_at=NOW)
+    return CustomerRecord(person, Wallet(customer_id=customer_id, version=version))
+
+
+def coupon(code: str, version: int = 1) -> Coupon:
+    return Coupon(
+        code=code,
+        customer_id="c1",
+        reward_id="r",
+        reward_type=RewardType.FREE_SHIPPING,
+        currency="USD",
+        coins=0,
+        created_at=NOW,
+        expires_at=NOW,
+        transaction_id="t",
+        version=version,
+    )
+
+
+def save(record: CustomerRecord, expected: int | None) -> SaveCustomer:
+    return SaveCustomer(record, expected, (), (), 0)
+
+
+def receipt(key: str) -> Receipt:
+    return Receipt(
+        merchant_id=M,
+        scope="s",
+        idempotency_key=key,
+        request_fingerprint=fingerprint({"a": 1}),
+        status=201,
+        response={"ok": True},
+        created_at=NOW,
+    )
+
+
+def test_a_read_returns_what_exists(store: Store) -> None:
+    store.commit(M, [save(customer("c1"), None), SaveCoupon(coupon("AAAA-BBBB-CCCC"), None)])
+    found = store.read(M, [CustomerRef("c1"), CouponRef("AAAA-BBBB-CCCC"), CustomerRef("nobody")])
+    assert set(found) == {CustomerRef("c1"), CouponRef("AAAA-BBBB-CCCC")}
+    assert store.get(M, CustomerRef("nobody")) is None
+
+
+def test_a_new_aggregate_must_not_exist_and_a_failed_commit_writes_nothing(store: Store) -> None:
+    store.commit(M, [save(customer("c1"), None)])
+    with pytest.raises(ConditionFailed) as failed:
+        store.commit(M, [SaveCoupon(coupon("AAAA-BBBB-DDDD"), None), save(customer("c1"), None)])
+    assert failed.value.labels == ["customer"]
+    assert store.get(M, CouponRef("AAAA-BBBB-DDDD")) is None
+
+
+def test_a_save_is_guarded_by_the_version_read(store: Store) -> None:
+    store.commit(M, [save(customer("c1"), None)])
+    store.commit(M, [save(customer("c1", version=1), 0)])
+    with pytest.raises(ConditionFailed) as stale:
+        store.commit(M, [save(customer("c1", version=1), 0)])
+    assert stale.value.labels == ["customer"]
+    got = store.get(M, CustomerRef("c1"))
+    assert isinstance(got, CustomerRecord)
+    assert got.version == 1
+
+
+def test_an_existing_receipt_makes_the_commit_a_duplicate(store: Store) -> None:
+    store.commit(M, [WriteReceipt(receipt("k1"))])
+    with pytest.raises(DuplicateRequest) as dup:
+        store.commit(M, [save(customer("c9"), None), WriteReceipt(receipt("k1"))])
+    assert Receipt.from_item(dup.value.receipt).response == {"ok": True}
+    assert store.get(M, CustomerRef("c9")) is None
+    assert isinstance(store.get(M, ReceiptRef("s", "k1")), Receipt)
+
+
+def test_revoking_an_absent_key_fails_with_an_empty_image(store: Store) -> None:
+    key = ApiKey(
+        merchant_id=M, key_id="k1", name="n", scope=Scope.READ, key_hash="h", hint="x", created_at=NOW
+    )
+    store.commit(M, [AddApiKey(key)])
+    store.commit(M, [RevokeApiKey("k1", NOW)])
+    with pytest.raises(ConditionFailed) as again:
+        store.commit(M, [RevokeApiKey("k1", NOW)])
+    assert again.value.items["api_key"]  # it exists: already revoked
+    with pytest.raises(ConditionFailed) as absent:
+        store.commit(M, [RevokeApiKey("nope", NOW)])
+    assert not absent.value.items["api_key"]
+
+
+class Answer(BaseModel):
+    version: int
+
+
+def test_run_replays_a_request_by_its_receipt(store: Store) -> None:
+    store.commit(M, [save(customer("c1"), None)])
+    key = Idempotency("s", "k2", {"a": 1})
+    runs: list[int] = []
+
+    def use_case(uow: UnitOfWork) -> tuple[int, Answer]:
+        record = uow.customers.require("c1")
+        runs.append(record.version)
+        uow.stage(save(customer("c1", version=record.version + 1), record.version))
+        return 201, Answer(version=record.version + 1)
+
+    first = run(Units(store), M, use_case, Answer, now=NOW, idempotency=key)
+    again = run(Units(store), M, use_case, Answer, now=NOW, idempotency=key)
+    assert first == again == (201, Answer(version=1))
+    assert runs == [0]  # the retry was answered from the receipt, before any decision

@@ -1,0 +1,249 @@
+"""In-memory fakes behind the unit of work's ports, so use-case tests run without moto (or any I/O).
+
+:class:`FakeStore` honours what :class:`pollen.storage.ports.Store` promises of the table: one read
+per ``read``/``get``, one all-or-nothing ``commit`` in which every saved aggregate must still be
+at the version it was loaded at (else :class:`ConditionFailed` naming it and nothing is written),
+a new one must not exist, and an existing receipt makes the commit a :class:`DuplicateRequest`.
+It keeps the ledger and the outbox, so a test can check the ledger invariant and the typed events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from pollen.domain.api_keys import ApiKey
+from pollen.domain.coupons import Coupon
+from pollen.domain.customers import Customer
+from pollen.domain.merchants import Merchant, ShopifyConnection
+from pollen.domain.program import Program
+from pollen.domain.rewards import Reward
+from pollen.domain.triggers import Trigger
+from pollen.domain.wallet import LedgerEntry, Wallet
+from pollen.events.envelope import OutboxEvent
+from pollen.services.container import Container
+from pollen.storage.api_keys import KeyCache
+from pollen.storage.customers import CustomerRecord
+from pollen.storage.errors import ConditionFailed, DuplicateRequest
+from pollen.storage.merchant_config import MerchantConfig, MerchantConfigStore
+from pollen.storage.ports import (
+    AddApiKey,
+    AddMerchant,
+    Calls,
+    Change,
+    ClearPending,
+    CouponRef,
+    CustomerRef,
+    DeleteTrigger,
+    Emit,
+    Loaded,
+    MarkPending,
+    ProgramRef,
+    ReceiptRef,
+    Ref,
+    ReleaseReceipt,
+    RevokeApiKey,
+    SaveCoupon,
+    SaveCustomer,
+    SaveProgram,
+    SaveShopify,
+    SaveTrigger,
+    WriteReceipt,
+)
+from pollen.storage.receipts import Receipt
+from pollen.storage.rewards import reward_item
+
+
+@dataclass
+class FakeStore:
+    """One merchant-partitioned dictionary of aggregates; see the module doc for the rules kept."""
+
+    items: dict[tuple[str, Ref], Loaded] = field(default_factory=dict)
+    ledger: dict[tuple[str, str], list[LedgerEntry]] = field(default_factory=dict)
+    outbox: list[OutboxEvent] = field(default_factory=list)
+    pending: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    api_keys: dict[tuple[str, str], ApiKey] = field(default_factory=dict)
+    triggers: dict[tuple[str, str], Trigger] = field(default_factory=dict)
+    merchants: dict[str, tuple[Merchant, ShopifyConnection | None]] = field(default_factory=dict)
+    calls: Calls = field(default_factory=Calls)
+    # Runs once before the next commit is applied: a concurrent writer racing the use case.
+    before_commit: list[Callable[[], object]] = field(default_factory=list)
+
+    # ---- the port ----
+    def read(self, merchant_id: str, refs: Sequence[Ref]) -> dict[Ref, Loaded]:
+        self.calls.reads += 1
+        self.calls.log.append("read")
+        return {ref: self.items[(merchant_id, ref)] for ref in refs if (merchant_id, ref) in self.items}
+
+    def get(self, merchant_id: str, ref: Ref) -> Loaded | None:
+        self.calls.reads += 1
+        self.calls.log.append("get")
+        return self.items.get((merchant_id, ref))
+
+    def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
+        self.calls.commits += 1
+        self.calls.log.append("commit")
+        while self.before_commit:
+            self.before_commit.pop(0)()
+        self._check(merchant_id, changes)
+        for change in changes:
+            self._apply(merchant_id, change)
+
+    def _check(self, merchant_id: str, changes: Sequence[Change]) -> None:
+        failed: dict[str, dict[str, Any]] = {}
+        for change in changes:
+            if isinstance(change, WriteReceipt):
+                receipt = ReceiptRef(change.receipt.scope, change.receipt.idempotency_key)
+                if (old := self.items.get((merchant_id, receipt))) is not None:
+                    raise DuplicateRequest(cast("Receipt", old).to_item())
+            elif isinstance(change, SaveCustomer):
+                customer = CustomerRef(change.after.customer.customer_id)
+                if not self._at(merchant_id, customer, change.expected_version):
+                    failed["customer"] = {}
+            elif isinstance(change, SaveCoupon) and not self._at(
+                merchant_id, CouponRef(change.coupon.code), change.expected_version
+            ):
+                failed["coupon"] = {}
+            elif isinstance(change, SaveProgram) and not self._at(
+                merchant_id, ProgramRef(), change.expected_version
+            ):
+                failed["program"] = {}
+            elif isinstance(change, AddMerchant) and merchant_id in self.merchants:
+                failed["merchant"] = {"merchant_id": merchant_id}
+            elif isinstance(change, AddApiKey) and (merchant_id, change.key.key_id) in self.api_keys:
+                failed["api_key"] = change.key.model_dump(mode="json")
+            elif isinstance(change, RevokeApiKey):
+                key = self.api_keys.get((merchant_id, change.key_id))
+                if key is None or key.revoked_at is not None:  # the old image: empty when absent
+                    failed["api_key"] = key.model_dump(mode="json") if key else {}
+        if failed:
+            raise ConditionFailed(list(failed), failed)
+
+    def _at(self, merchant_id: str, ref: Ref, expected: int | None) -> bool:
+        current = self.items.get((merchant_id, ref))
+        if expected is None:
+            return current is None
+        return isinstance(current, CustomerRecord | Coupon | Program) and current.version == expected
+
+    def _apply(self, merchant_id: str, change: Change) -> None:
+        if isinstance(change, SaveCustomer):
+            customer_id = change.after.customer.customer_id
+            self.items[(merchant_id, CustomerRef(customer_id))] = change.after
+            self.ledger.setdefault((merchant_id, customer_id), []).extend(change.entries)
+            self.outbox.extend(change.events)
+        elif isinstance(change, SaveCoupon):
+            self.items[(merchant_id, CouponRef(change.coupon.code))] = change.coupon
+        elif isinstance(change, MarkPending):
+            self.pending[(merchant_id, change.coupon.code)] = change.at
+        elif isinstance(change, ClearPending):
+            self.pending.pop((merchant_id, change.code), None)
+        elif isinstance(change, SaveProgram | AddMerchant | SaveShopify | SaveTrigger | DeleteTrigger):
+            self._apply_settings(merchant_id, change)
+        elif isinstance(change, AddApiKey):
+            self.api_keys[(merchant_id, change.key.key_id)] = change.key
+        elif isinstance(change, RevokeApiKey):
+            key = self.api_keys[(merchant_id, change.key_id)]
+            self.api_keys[(merchant_id, change.key_id)] = key.model_copy(update={"revoked_at": change.at})
+        elif isinstance(change, Emit):
+            self.outbox.append(change.event)
+        elif isinstance(change, WriteReceipt):
+            ref = ReceiptRef(change.receipt.scope, change.receipt.idempotency_key)
+            self.items[(merchant_id, ref)] = change.receipt
+        elif isinstance(change, ReleaseReceipt):
+            self.items.pop((merchant_id, ReceiptRef(change.scope, change.key)), None)
+
+    def _apply_settings(
+        self, merchant_id: str, change: SaveProgram | AddMerchant | SaveShopify | SaveTrigger | DeleteTrigger
+    ) -> None:
+        if isinstance(change, SaveProgram):
+            self.items[(merchant_id, ProgramRef())] = change.program
+        elif isinstance(change, AddMerchant):
+            self.merchants[merchant_id] = (change.merchant, change.shopify)
+            self.items[(merchant_id, ProgramRef())] = change.program
+        elif isinstance(change, SaveShopify):
+            self.merchants[merchant_id] = (self.merchants[merchant_id][0], change.connection)
+        elif isinstance(change, SaveTrigger):
+            self.triggers[(merchant_id, change.trigger.trigger_id)] = change.trigger
+        elif isinstance(change, DeleteTrigger):
+            self.triggers.pop((merchant_id, change.trigger_id), None)
+
+    # ---- for tests ----
+    def add_customer(
+        self, merchant_id: str, customer: Customer, wallet: Wallet, entries: Sequence[LedgerEntry] = ()
+    ) -> None:
+        """A stored customer; ``entries`` the ledger that led to ``wallet`` (the invariant is checked)."""
+        self.items[(merchant_id, CustomerRef(customer.customer_id))] = CustomerRecord(customer, wallet)
+        self.ledger[(merchant_id, customer.customer_id)] = list(entries)
+
+    def customer(self, merchant_id: str, customer_id: str) -> CustomerRecord:
+        return cast("CustomerRecord", self.items[(merchant_id, CustomerRef(customer_id))])
+
+    def coupon(self, merchant_id: str, code: str) -> Coupon | None:
+        return cast("Coupon | None", self.items.get((merchant_id, CouponRef(code))))
+
+    def events(self, event_type: str) -> list[OutboxEvent]:
+        return [e for e in self.outbox if e.event_type == event_type]
+
+    def check_ledger(self) -> None:
+        """The invariant of tests/support/ledger.py: every wallet's ledger sums to its balance, its
+        lots too, and its entries are numbered 1, 2, 3... without gaps."""
+        for (merchant_id, ref), value in self.items.items():
+            if not isinstance(value, CustomerRecord):
+                continue
+            entries = self.ledger.get((merchant_id, value.customer.customer_id), [])
+            assert [e.seq for e in entries] == list(range(1, len(entries) + 1)), ref
+            credited = sum(e.coins if e.operation.value == "credit" else -e.coins for e in entries)
+            assert credited == value.wallet.balance, ref
+            assert sum(value.wallet.lots.values()) == value.wallet.balance, ref
+
+
+class FakeConfigs(MerchantConfigStore):
+    """Merchant configs held in memory (the table's config partition, without the table)."""
+
+    def __init__(self) -> None:
+        super().__init__(cast("Any", _Unavailable("table")), ttl_seconds=0)
+        self.configs: dict[str, MerchantConfig] = {}
+
+    def put(
+        self,
+        merchant: Merchant,
+        program: Program,
+        rewards: Sequence[Reward] = (),
+        shopify: ShopifyConnection | None = None,
+    ) -> None:
+        items = {f"REWARD#{r.reward_id}": reward_item(merchant.merchant_id, r) for r in rewards}
+        self.configs[merchant.merchant_id] = MerchantConfig(merchant, program, shopify, items)
+
+    def get(self, merchant_id: str) -> MerchantConfig | None:
+        return self.configs.get(merchant_id)
+
+    def invalidate(self, merchant_id: str) -> None:
+        return None
+
+
+class _Unavailable:
+    """Stands for what a fake-backed use case must not touch: any use of it fails the test."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"a use case on fakes touched the {self._what} ({name})")
+
+
+def fake_container(store: FakeStore, configs: FakeConfigs) -> Container:
+    """A container whose units of work run on ``store``; the table and AWS clients are off limits."""
+    off = cast("Any", _Unavailable("table"))
+    return Container(
+        settings=cast("Any", _Unavailable("settings")),
+        table=off,
+        config=configs,
+        api_keys=cast("Any", _Unavailable("api key store")),
+        key_cache=KeyCache(60),  # in memory already
+        order_customers=cast("Any", _Unavailable("order cache")),
+        deliveries=cast("Any", _Unavailable("delivery log")),
+        queues=cast("Any", _Unavailable("queues")),
+        store=store,
+    )

@@ -1,0 +1,65 @@
+"""Program settings and API keys as use cases on fakes: versions guard the program, a key is
+revoked once, and each change carries its typed internal event."""
+
+from __future__ import annotations
+
+import pytest
+
+from pollen.domain.api_keys import Scope
+from pollen.domain.errors import Conflict, NotFound, PreconditionFailed
+from pollen.domain.merchants import Merchant
+from pollen.domain.program import default_settings
+from pollen.domain.triggers import TriggerSettings
+from pollen.events.internal import ApiKeyRevokedPayload, MerchantCreatedPayload, ProgramUpdatedPayload
+from pollen.services.api_keys import create_key, revoke_key
+from pollen.services.container import Container
+from pollen.services.merchants import onboard_merchant
+from pollen.services.program import update_program
+from pollen.services.triggers import put_trigger
+from tests.support.fakes import FakeStore
+
+from .conftest import NOW, M
+
+
+def test_program_versions_move_one_at_a_time(c: Container, store: FakeStore) -> None:
+    first = update_program(c, M, default_settings("EUR"), now=NOW)
+    second = update_program(c, M, default_settings("EUR"), now=NOW, expected_version=1)
+    assert (first.version, second.version) == (1, 2)
+    with pytest.raises(PreconditionFailed):
+        update_program(c, M, default_settings("EUR"), now=NOW, expected_version=1)  # a stale If-Match
+    events = store.events("program_updated")
+    assert [ProgramUpdatedPayload.model_validate(e.payload).version for e in events] == [1, 2]
+    assert store.calls.log == ["get", "commit", "commit", "commit"]
+
+
+def test_a_key_is_revoked_once(c: Container, store: FakeStore) -> None:
+    key, plaintext = create_key(c, M, name="app", scope=Scope.READ, now=NOW)
+    assert plaintext.startswith(f"pollen.{M}.")
+    revoke_key(c, M, key.key_id, now=NOW)
+    revoke_key(c, M, key.key_id, now=NOW)  # idempotent: no second event
+    assert store.api_keys[(M, key.key_id)].revoked_at == NOW
+    assert [
+        ApiKeyRevokedPayload.model_validate(e.payload).key_id for e in store.events("api_key_revoked")
+    ] == [key.key_id]
+    with pytest.raises(NotFound):
+        revoke_key(c, M, "no-such-key", now=NOW)
+
+
+def test_a_trigger_definition_is_saved_with_its_event(c: Container, store: FakeStore) -> None:
+    trigger, created = put_trigger(c, M, "signup", TriggerSettings(coins=50, name="Sign-up"), now=NOW)
+    assert created
+    assert store.triggers[(M, "signup")] == trigger
+    [event] = store.events("trigger_updated")
+    assert event.payload == trigger.model_dump(mode="json")
+    assert store.calls.log == ["commit"]
+
+
+def test_a_merchant_is_onboarded_once(c: Container, store: FakeStore) -> None:
+    merchant = Merchant(merchant_id="new-shop", name="New", created_at=NOW)
+    program = onboard_merchant(c, merchant, default_settings(), now=NOW)
+    assert program.version == 1
+    assert store.merchants["new-shop"] == (merchant, None)
+    with pytest.raises(Conflict):
+        onboard_merchant(c, merchant, default_settings(), now=NOW)
+    [event] = store.events("merchant_created")
+    assert MerchantCreatedPayload.model_validate(event.payload).name == "New"
