@@ -16,18 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pollen.clock import isoformat
 from pollen.domain.customers import CustomerData
 from pollen.domain.errors import NotFound
 from pollen.domain.orders import OrderFacts, Target, check_limits, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
-from pollen.events.envelope import OutboxEvent
 from pollen.services import tier_qualification
 from pollen.services.container import Container
 from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency
-from pollen.services.ledger import WalletChange, customer_fields, new_customer, stage_wallet_change
+from pollen.services.ledger import WalletChange, new_customer, stage_wallet_change
 from pollen.services.program import get_program
 from pollen.services.referral_completion import first_keys as referral_keys
 from pollen.services.referral_completion import plan as plan_referral
@@ -129,31 +127,6 @@ def apply_target(
         update={"applied_credited": goal.credited, "applied_pending": goal.pending, "shortfall": shortfall}
     )
     return order, wallet, entries
-
-
-def order_event(
-    merchant_id: str, order: OrderRecord, customer: CustomerRecord | None, now: datetime
-) -> OutboxEvent:
-    data = order.facts.data
-    return OutboxEvent(
-        event_type=ORDER_UPDATED,
-        merchant_id=merchant_id,
-        customer_id=order.customer_id,
-        occurred_at=now,
-        payload={
-            "order_id": order.order_id,
-            "status": order_status(order),
-            "currency": data.currency if data else None,
-            "total": str(data.total) if data and data.total is not None else None,
-            "created_at": isoformat(data.created_at) if data and data.created_at else None,
-            "discount_codes": list(data.discount_codes) if data else [],
-            "attributions": [a.model_dump(mode="json") for a in order.attributions],
-            "coins_credited": order.applied_credited,
-            "coins_pending": order.applied_pending,
-            "shortfall": order.shortfall,
-            "customer": customer_fields(customer.customer) if customer else None,
-        },
-    )
 
 
 def _customer_hint(facts: OrderFacts, hint: CustomerData | None) -> str | None:
@@ -268,7 +241,6 @@ def record_order_fact(
         put_order(tx, merchant_id, order, expected_version=before.version)
         after = change.after if change else None
         stage_usage(tx, merchant_id, uses, after or existing, now)
-        tx.put(order_event(merchant_id, order, after, now).to_item(), label="order-event")
         outcome = OrderOutcome(order, after.wallet if after else None, change.entries if change else [])
         if idempotency:
             idempotency.stage(tx, merchant_id, status=200, response=outcome.view(), now=now)
