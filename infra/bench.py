@@ -441,7 +441,7 @@ def main() -> int:
         print(f"  {name:22} {ms:7.1f}")
     print("\nLatency is in-process on moto: it measures our code path, not DynamoDB's network time.")
     print()
-    failures += cost.main()  # the per-order cost with its arithmetic (infra/cost.py); 1 above budget
+    failures += cost.main()  # the per-order cost with its arithmetic (infra/cost.py)
     return 1 if failures else 0
 
 

@@ -24,7 +24,7 @@ from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.services import tier_qualification
 from pollen.services.container import Container
 from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
-from pollen.services.idempotency import Idempotency
+from pollen.services.idempotency import Idempotency, IdempotencyKeyReused
 from pollen.services.ledger import WalletChange, new_customer, stage_wallet_change
 from pollen.services.program import get_program
 from pollen.services.referral_completion import first_keys as referral_keys
@@ -33,7 +33,8 @@ from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerRecord, parse_customer_item, put_contact_links
 from pollen.storage.errors import DuplicateRequest
 from pollen.storage.keys import Key, customer_key, email_key, order_key
-from pollen.storage.orders import OrderRecord, parse_order_item, put_order
+from pollen.storage.orders import MAX_DELIVERIES, OrderRecord, delivery_digest, parse_order_item, put_order
+from pollen.storage.receipts import fingerprint
 
 ORDER_UPDATED = "order_updated"
 
@@ -174,10 +175,14 @@ def record_order_fact(
     now: datetime,
     customer: CustomerData | None = None,
     idempotency: Idempotency | None = None,
+    delivery: Idempotency | None = None,
     source: str = "api",
 ) -> OrderOutcome:
     """Merge ``fact`` into the order and settle its coins. ``customer`` describes the buyer when the
-    payload does (Shopify orders carry the customer), so a first-time buyer is created on the way."""
+    payload does (Shopify orders carry the customer), so a first-time buyer is created on the way.
+
+    ``idempotency`` keeps a receipt item (the orders API's Idempotency-Key); ``delivery`` (a webhook
+    delivery id) is remembered in the order item itself, in the same guarded write: no receipt item."""
     program = get_program(c, merchant_id)
     if fact.data is not None:
         check_limits(fact.data, program.limits, program.earning)  # 422 before anything is read or written
@@ -200,6 +205,9 @@ def record_order_fact(
         order_found = found.get(keys[0])
         before = parse_order_item(order_found) if order_found else OrderRecord(order_id=order_id)
         if idempotency and idempotency.replay(found.get(keys[-1])):
+            return OrderOutcome(before, None, duplicate=True)
+        digest = _delivery_seen(before, delivery)
+        if digest is None:
             return OrderOutcome(before, None, duplicate=True)
 
         customer_id = before.customer_id or known_customer
@@ -237,7 +245,10 @@ def record_order_fact(
                 if existing is None:
                     put_contact_links(tx, merchant_id, start.customer, None)
             stage_tiers(tx, start.customer)
-        order = order.model_copy(update={"version": before.version + 1, "updated_at": now})
+        seen = [*before.deliveries, digest][-MAX_DELIVERIES:] if digest else before.deliveries
+        order = order.model_copy(
+            update={"version": before.version + 1, "updated_at": now, "deliveries": seen}
+        )
         put_order(tx, merchant_id, order, expected_version=before.version)
         after = change.after if change else None
         stage_usage(tx, merchant_id, uses, after or existing, now)
@@ -253,6 +264,20 @@ def record_order_fact(
         return outcome
 
     return retrying(attempt)
+
+
+def _delivery_seen(order: OrderRecord, delivery: Idempotency | None) -> str | None:
+    """The digest to remember for ``delivery`` ("" without one); None when it was applied before.
+    The same delivery id with another body is refused, as a reused Idempotency-Key is."""
+    if delivery is None:
+        return ""
+    digest = delivery_digest(delivery.key, fingerprint(delivery.request))
+    for seen in order.deliveries:
+        if seen[:12] == digest[:12]:
+            if seen != digest:
+                raise IdempotencyKeyReused("This webhook id was already used for a different payload.")
+            return None
+    return digest
 
 
 def _customer(
