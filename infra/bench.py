@@ -22,6 +22,7 @@ from pathlib import Path
 
 from moto import mock_aws
 
+from infra import cost
 from infra.aws_resources import create_resources
 from infra.inprocess import InProcessApi
 from infra.moto_atomic import make_dynamodb_writes_atomic
@@ -439,6 +440,8 @@ def main() -> int:
     for name, ms in import_times().items():
         print(f"  {name:22} {ms:7.1f}")
     print("\nLatency is in-process on moto: it measures our code path, not DynamoDB's network time.")
+    print()
+    failures += cost.main()  # the per-order cost with its arithmetic (infra/cost.py)
     return 1 if failures else 0
 
 

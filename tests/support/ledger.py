@@ -7,6 +7,8 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
+from pollen.storage.lots import stored
+
 _des = TypeDeserializer()
 
 
@@ -44,7 +46,8 @@ def assert_ledgers_balance(table_name: str) -> int:
             assert running >= 0, f"{pk}: balance went negative at entry {n}"
             assert entry["balance_after"] == running, f"{pk}: entry {n} balance_after mismatch"
         assert wallet["balance"] == running, f"{pk}: balance {wallet['balance']} != ledger sum {running}"
-        assert sum(wallet["lots"].values()) == wallet["balance"], f"{pk}: lots do not sum to the balance"
+        lots = stored(wallet["lots"])  # packed (storage/lots.py)
+        assert sum(lots.values()) == wallet["balance"], f"{pk}: lots do not sum to the balance"
         assert wallet["ledger_seq"] == len(ledger)
         assert wallet["pending"] >= 0
         spent = sum(

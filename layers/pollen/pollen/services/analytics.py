@@ -26,6 +26,7 @@ from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.storage.analytics import ApplyResult, RollupStore, TrackedStore
 from pollen.storage.errors import ConditionFailed
+from pollen.storage.orders import parse_order_item
 
 EVENTS_TRACKED = "events_tracked"
 TRACKED_RETENTION = timedelta(days=400)  # the tracked batches are the source a rebuild reads them from
@@ -54,6 +55,30 @@ class StreamFact:
     merchant_id: str
     event: OutboxEvent | None = None
     delivery: Mapping[str, Any] | None = None
+
+
+def order_image_event(item: Mapping[str, Any]) -> OutboxEvent | None:
+    """An order item's stream image as the ``order_updated`` fact analytics counts (None: the order
+    has no order data yet). Every write of the order shows the whole order; the first with data
+    counts it (identity ``order:{id}``), so the order item needs no outbox event of its own."""
+    order = parse_order_item(dict(item))
+    data = order.facts.data
+    if data is None or data.total is None or order.updated_at is None:
+        return None
+    return OutboxEvent(
+        event_id=f"{order.order_id}.v{order.version}",
+        event_type="order_updated",
+        merchant_id=str(item["merchant_id"]),
+        customer_id=order.customer_id,
+        occurred_at=order.updated_at,
+        payload={
+            "order_id": order.order_id,
+            "currency": data.currency,
+            "total": str(data.total),
+            "created_at": data.created_at.isoformat() if data.created_at else None,
+            "attributions": [a.model_dump(mode="json") for a in order.attributions],
+        },
+    )
 
 
 def contribution_of(fact: StreamFact, timezone: str) -> Contribution | None:

@@ -16,18 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pollen.clock import isoformat
 from pollen.domain.customers import CustomerData
 from pollen.domain.errors import NotFound
 from pollen.domain.orders import OrderFacts, Target, check_limits, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
-from pollen.events.envelope import OutboxEvent
 from pollen.services import tier_qualification
 from pollen.services.container import Container
 from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
-from pollen.services.idempotency import Idempotency
-from pollen.services.ledger import WalletChange, customer_fields, new_customer, stage_wallet_change
+from pollen.services.idempotency import Idempotency, IdempotencyKeyReused
+from pollen.services.ledger import WalletChange, new_customer, stage_wallet_change
 from pollen.services.program import get_program
 from pollen.services.referral_completion import first_keys as referral_keys
 from pollen.services.referral_completion import plan as plan_referral
@@ -35,7 +33,8 @@ from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerRecord, parse_customer_item, put_contact_links
 from pollen.storage.errors import DuplicateRequest
 from pollen.storage.keys import Key, customer_key, email_key, order_key
-from pollen.storage.orders import OrderRecord, parse_order_item, put_order
+from pollen.storage.orders import MAX_DELIVERIES, OrderRecord, delivery_digest, parse_order_item, put_order
+from pollen.storage.receipts import fingerprint
 from pollen.views.orders import OrderView
 
 ORDER_UPDATED = "order_updated"
@@ -132,31 +131,6 @@ def apply_target(
     return order, wallet, entries
 
 
-def order_event(
-    merchant_id: str, order: OrderRecord, customer: CustomerRecord | None, now: datetime
-) -> OutboxEvent:
-    data = order.facts.data
-    return OutboxEvent(
-        event_type=ORDER_UPDATED,
-        merchant_id=merchant_id,
-        customer_id=order.customer_id,
-        occurred_at=now,
-        payload={
-            "order_id": order.order_id,
-            "status": order_status(order),
-            "currency": data.currency if data else None,
-            "total": str(data.total) if data and data.total is not None else None,
-            "created_at": isoformat(data.created_at) if data and data.created_at else None,
-            "discount_codes": list(data.discount_codes) if data else [],
-            "attributions": [a.model_dump(mode="json") for a in order.attributions],
-            "coins_credited": order.applied_credited,
-            "coins_pending": order.applied_pending,
-            "shortfall": order.shortfall,
-            "customer": customer_fields(customer.customer) if customer else None,
-        },
-    )
-
-
 def _customer_hint(facts: OrderFacts, hint: CustomerData | None) -> str | None:
     if hint is not None:
         return hint.customer_id
@@ -202,10 +176,14 @@ def record_order_fact(
     now: datetime,
     customer: CustomerData | None = None,
     idempotency: Idempotency | None = None,
+    delivery: Idempotency | None = None,
     source: str = "api",
 ) -> OrderOutcome:
     """Merge ``fact`` into the order and settle its coins. ``customer`` describes the buyer when the
-    payload does (Shopify orders carry the customer), so a first-time buyer is created on the way."""
+    payload does (Shopify orders carry the customer), so a first-time buyer is created on the way.
+
+    ``idempotency`` keeps a receipt item (the orders API's Idempotency-Key); ``delivery`` (a webhook
+    delivery id) is remembered in the order item itself, in the same guarded write: no receipt item."""
     program = get_program(c, merchant_id)
     if fact.data is not None:
         check_limits(fact.data, program.limits, program.earning)  # 422 before anything is read or written
@@ -228,6 +206,9 @@ def record_order_fact(
         order_found = found.get(keys[0])
         before = parse_order_item(order_found) if order_found else OrderRecord(order_id=order_id)
         if idempotency and idempotency.replay(found.get(keys[-1])):
+            return OrderOutcome(before, None, duplicate=True)
+        digest = _delivery_seen(before, delivery)
+        if digest is None:
             return OrderOutcome(before, None, duplicate=True)
 
         customer_id = before.customer_id or known_customer
@@ -265,11 +246,13 @@ def record_order_fact(
                 if existing is None:
                     put_contact_links(tx, merchant_id, start.customer, None)
             stage_tiers(tx, start.customer)
-        order = order.model_copy(update={"version": before.version + 1, "updated_at": now})
+        seen = [*before.deliveries, digest][-MAX_DELIVERIES:] if digest else before.deliveries
+        order = order.model_copy(
+            update={"version": before.version + 1, "updated_at": now, "deliveries": seen}
+        )
         put_order(tx, merchant_id, order, expected_version=before.version)
         after = change.after if change else None
         stage_usage(tx, merchant_id, uses, after or existing, now)
-        tx.put(order_event(merchant_id, order, after, now).to_item(), label="order-event")
         outcome = OrderOutcome(order, after.wallet if after else None, change.entries if change else [])
         if idempotency:
             idempotency.stage(tx, merchant_id, status=200, response=outcome.view(), now=now)
@@ -282,6 +265,20 @@ def record_order_fact(
         return outcome
 
     return retrying(attempt)
+
+
+def _delivery_seen(order: OrderRecord, delivery: Idempotency | None) -> str | None:
+    """The digest to remember for ``delivery`` ("" without one); None when it was applied before.
+    The same delivery id with another body is refused, as a reused Idempotency-Key is."""
+    if delivery is None:
+        return ""
+    digest = delivery_digest(delivery.key, fingerprint(delivery.request))
+    for seen in order.deliveries:
+        if seen[:12] == digest[:12]:
+            if seen != digest:
+                raise IdempotencyKeyReused("This webhook id was already used for a different payload.")
+            return None
+    return digest
 
 
 def _customer(

@@ -199,7 +199,7 @@ def _dispatch(
             fact,
             now=now,
             customer=hint,
-            idempotency=idempotency,
+            delivery=idempotency,  # remembered in the order item: no receipt item
             source="shopify",
         )
         return {"topic": topic, **outcome.view(), "duplicate": outcome.duplicate}
@@ -211,7 +211,7 @@ def _dispatch(
             order_id,
             OrderFacts(refunds={refund.refund_id: refund}),
             now=now,
-            idempotency=idempotency,
+            delivery=idempotency,  # remembered in the order item: no receipt item
             source="shopify",
         )
         return {"topic": topic, **outcome.view(), "duplicate": outcome.duplicate}

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from pollen.storage.capacity import capacity_meter
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
@@ -59,6 +61,16 @@ def _count_call(model: Any, **_: Any) -> None:
     call_counter.record(model.name)
 
 
+def _meter_before(params: dict[str, Any], model: Any, **_: Any) -> None:
+    if capacity_meter.enabled:
+        capacity_meter.before(model.name, params)
+
+
+def _meter_after(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    if capacity_meter.enabled:
+        capacity_meter.after(model.name, parsed, ok=http_response.status_code < 300 and "Error" not in parsed)
+
+
 def _count_sqs_call(model: Any, **_: Any) -> None:
     sqs_call_counter.record(model.name)
 
@@ -80,6 +92,8 @@ def _client(service: str) -> Any:
             client = boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
             if service == "dynamodb":
                 client.meta.events.register("before-call.dynamodb", _count_call)
+                client.meta.events.register("before-parameter-build.dynamodb", _meter_before)
+                client.meta.events.register("after-call.dynamodb", _meter_after)
             elif service == "sqs":
                 client.meta.events.register("before-call.sqs", _count_sqs_call)
             _clients[service] = client
@@ -93,6 +107,12 @@ def dynamodb() -> DynamoDBClient:
 
 def sqs() -> SQSClient:
     client: SQSClient = _client("sqs")
+    return client
+
+
+def uncounted_dynamodb() -> DynamoDBClient:
+    """A DynamoDB client outside the counters (the capacity meter sizes items with it)."""
+    client: DynamoDBClient = boto3.session.Session().client("dynamodb")
     return client
 
 

@@ -20,6 +20,7 @@ from pollen.storage.keys import (
     phone_digits,
     phone_key,
 )
+from pollen.storage.lots import pack, stored
 from pollen.storage.pagination import Page
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
@@ -58,7 +59,10 @@ def customer_item(merchant_id: str, record: CustomerRecord, *, reminder_days: in
         **customer.model_dump(mode="json", exclude={"created_at", "updated_at"}),
         "created_at": isoformat(customer.created_at),
         "updated_at": isoformat(customer.updated_at),
-        "wallet": wallet.model_dump(mode="json", exclude={"customer_id", "version"}),
+        "wallet": {
+            **wallet.model_dump(mode="json", exclude={"customer_id", "version", "lots"}),
+            "lots": pack(wallet.lots),  # a few bytes per lot: the item stays small (storage/lots.py)
+        },
         "version": wallet.version,
         **(due_index(customer_pk(merchant_id, customer.customer_id), due.isoformat()) if due else {}),
     }
@@ -66,8 +70,14 @@ def customer_item(merchant_id: str, record: CustomerRecord, *, reminder_days: in
 
 def parse_customer_item(item: dict[str, Any]) -> CustomerRecord:
     customer = Customer.model_validate(item)
+    raw = item["wallet"]
     wallet = Wallet.model_validate(
-        {**item["wallet"], "customer_id": customer.customer_id, "version": item["version"]}
+        {
+            **raw,
+            "lots": stored(raw.get("lots") or {}),
+            "customer_id": customer.customer_id,
+            "version": item["version"],
+        }
     )
     return CustomerRecord(customer, wallet)
 

@@ -1,0 +1,510 @@
+"""What one order's life costs at on-demand prices, from measured calls, item sizes and durations.
+
+The life: Shopify's orders/create and orders/paid webhooks, the table's stream → event_router → SQS →
+integration_delivery delivering the order's ``wallet_transaction`` to one webhook integration, the
+analytics aggregator folding what the stream shows it, one balance read and one history read. Every
+step runs the real handler in-process on moto (:func:`measure_order_life`); :func:`price` turns the
+measurements into dollars per million orders, line by line (docs/design.md "Cost per order").
+
+Assumptions (printed with the figure):
+- Stream- and queue-triggered functions are billed per invocation, amortised over the records one order
+  contributes and the configured batch size at an assumed fill (``fill``; a busy store fills batches,
+  the worst case is 1 record per invocation, printed too). Each invocation's duration is charged as the
+  measured warm duration of handling this order's records alone, rounded up to 1 ms (conservative: a
+  full batch shares one invocation's fixed overhead).
+- SQS: the router's SendMessageBatch carries up to 10 messages (and each 64 KB of a batch is one more
+  request); Lambda's poller receives up to the function's batch size per ReceiveMessage and deletes a
+  batch with one DeleteMessageBatch. The poller's idle long polls are a fixed monthly cost (about
+  $0.26/month per queue at 20 s waits and 5 pollers), not a per-order one, and are left out.
+- Durations are the CPU time the handler (and moto standing in for DynamoDB) takes in this process,
+  median of the warm runs: CPU time, not wall time, so a busy machine does not inflate the bill.
+- DynamoDB Streams reads by Lambda are free; CloudWatch, X-Ray and data transfer are left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import itertools
+import json
+import math
+import os
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+from moto import mock_aws
+
+from infra.apigw import FakeLambdaContext
+from infra.aws_resources import LocalResources, create_resources
+from infra.inprocess import InProcessApi
+from infra.local.pollers import SqsPoller, StreamPoller
+from infra.moto_atomic import make_dynamodb_writes_atomic
+from infra.seed import DemoStore, seed_demo_store
+from infra.template import FunctionSpec, describe_functions, load_template
+from pollen.clock import utcnow
+from pollen.domain.integrations import Integration, IntegrationKind, Subscription
+from pollen.events.catalogue import EventFilters
+from pollen.ids import new_ulid
+from pollen.integrations.shopify.webhooks import sign
+from pollen.services.container import container, reset_container
+from pollen.storage.capacity import Usage, capacity_meter
+from pollen.storage.client import call_counter, reset_clients, sqs_call_counter, uncounted_dynamodb
+from pollen.storage.event_config import events_settings_item, integration_item, subscription_item
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET = Decimal("10.00")  # dollars per million orders (issue 12)
+
+# us-east-1 on-demand prices
+HTTP_API_PER_M = Decimal("1.00")
+LAMBDA_REQUEST_PER_M = Decimal("0.20")
+LAMBDA_GB_SECOND = Decimal("0.0000133334")  # arm64
+WRU_PER_M = Decimal("0.625")
+RRU_PER_M = Decimal("0.125")
+SQS_PER_M = Decimal("0.40")
+SQS_CHUNK = 64 * 1024
+SQS_SEND_BATCH = 10
+
+ROUTER, DELIVERY = "EventRouterFunction", "IntegrationDeliveryFunction"
+AGGREGATOR = "AnalyticsAggregatorFunction"
+BUSY_ORDERS = 10  # a busy store: this many orders' records share the stream and queue batches
+
+
+@dataclass
+class Step:
+    """One kind of request or invocation of the life, as measured over a round of ``orders`` orders:
+    calls and capacity from the metered round, billed milliseconds from each timed round."""
+
+    name: str
+    function: str
+    http: bool  # behind the HTTP API
+    invocations: int = 0
+    records: int = 0  # stream records or messages handed to the function
+    calls: dict[str, int] = field(default_factory=dict)
+    sqs: dict[str, int] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    billed_ms: list[int] = field(default_factory=list)  # per timed round: sum of invocations' billed ms
+    message_bytes: int = 0
+
+    @property
+    def round_ms(self) -> int:
+        """The median round's billed milliseconds (each invocation rounded up to 1 ms)."""
+        return math.ceil(statistics.median(self.billed_ms))
+
+
+@dataclass
+class OrderLife:
+    steps: list[Step]
+    orders: int  # orders in one round (their records share the stream and queue batches)
+    memory_mb: dict[str, int]
+    batch_size: dict[str, int]
+
+
+# ---- measuring ----------------------------------------------------------------------------------
+
+
+def _subscribe(merchant_id: str) -> None:
+    """One webhook integration subscribed to ``wallet_transaction`` (what the life delivers)."""
+    c = container()
+    now = utcnow()
+    hooks = Integration(
+        integration_id="costhooks",
+        kind=IntegrationKind.WEBHOOK,
+        enabled=True,
+        url="https://hooks.example.com/pollen",
+        secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  # noqa: S106 - a test receiver's secret
+        created_at=now,
+        updated_at=now,
+    )
+    sub = Subscription(
+        subscription_id=new_ulid(),
+        event="wallet_transaction",
+        integration_id="costhooks",
+        name_prefix="",
+        filters=EventFilters.model_validate({}),
+        enabled=True,
+        created_at=now,
+        updated_at=now,
+    )
+    c.table.put(integration_item(merchant_id, hooks))
+    c.table.put(subscription_item(merchant_id, sub))
+    c.table.put(events_settings_item(merchant_id, enabled=True, updated_at=now))
+    c.config.invalidate(merchant_id)
+
+
+class _Runner:
+    def __init__(self, template: dict[str, Any], resources: LocalResources, api: InProcessApi) -> None:
+        resolver = resources.resolver(template, parameters={"Stage": "dev"}, stack_name="pollen-cost")
+        self.specs = {spec.logical_id: spec for spec in describe_functions(template, resolver)}
+        self.api = api
+        self.stop = threading.Event()
+        self.batch: list[dict[str, Any]] = []
+        self.calls: dict[str, int] = {}
+        self.sqs: dict[str, int] = {}
+        self.usage = Usage()
+        self.billed = 0
+        self.invocations = 0
+        self.router = self._stream(ROUTER)
+        self.aggregator = self._stream(AGGREGATOR)
+        delivery = self.specs[DELIVERY]
+        self.queue = SqsPoller(
+            delivery,
+            dataclasses.replace(delivery.sqs_sources[0], batching_window_seconds=0),
+            self._collect,
+            stop=self.stop,
+            wait_seconds=0,
+            queue_url=resources.queues["DeliveryQueue"].url,
+        )
+        self.delivered = 0
+
+    def _stream(self, logical_id: str) -> StreamPoller:
+        spec = self.specs[logical_id]
+        return StreamPoller(
+            spec,
+            dataclasses.replace(spec.stream_sources[0], batching_window_seconds=0),
+            self._collect,
+            stop=self.stop,
+            retry_backoff=lambda _: 0.0,
+        )
+
+    def _collect(self, spec: FunctionSpec, event: dict[str, Any]) -> Any:
+        """Hand the batch to the real handler, measured (the pollers build the events Lambda sends)."""
+        self.batch.extend(event["Records"])
+        module = importlib.import_module(spec.module)
+        payload = json.loads(json.dumps(event))
+        self._reset()
+        started = time.process_time()
+        result = module.lambda_handler(payload, FakeLambdaContext(spec.function_name))
+        self.billed += math.ceil((time.process_time() - started) * 1000)
+        self.invocations += 1
+        self._take()
+        return json.loads(json.dumps(result))
+
+    def _reset(self) -> None:
+        call_counter.reset()
+        sqs_call_counter.reset()
+        capacity_meter.reset()
+
+    def _take(self) -> None:
+        for op, n in call_counter.snapshot().items():
+            self.calls[op] = self.calls.get(op, 0) + n
+        for op, n in sqs_call_counter.snapshot().items():
+            self.sqs[op] = self.sqs.get(op, 0) + n
+        self.usage.add(capacity_meter.usage.snapshot())
+
+    def start(self) -> None:
+        self.batch, self.calls, self.sqs, self.usage, self.billed, self.invocations = (
+            [],
+            {},
+            {},
+            Usage(),
+            0,
+            0,
+        )
+
+    def request(self, action: Callable[[], int]) -> None:
+        """One HTTP request, measured like an invocation."""
+        self._reset()
+        started = time.process_time()
+        status = action()
+        self.billed += math.ceil((time.process_time() - started) * 1000)
+        self.invocations += 1
+        self._take()
+        if status >= 300:
+            raise AssertionError(f"a request of the order's life answered {status}")
+
+    def each(self, requests: list[Callable[[], int]]) -> None:
+        for request in requests:
+            self.request(request)
+
+    def finish(self, step: Step, *, timed: bool) -> None:
+        step.invocations, step.records = self.invocations, len(self.batch)
+        step.calls, step.sqs, step.usage = self.calls, self.sqs, self.usage
+        if step.function == DELIVERY:
+            step.message_bytes = sum(len(str(r.get("body", ""))) for r in self.batch)
+        if timed:
+            step.billed_ms.append(self.billed)
+
+    def drain(self, poller: StreamPoller) -> int:
+        while poller.poll_once(flush=True):
+            pass
+        return 0
+
+    def deliver(self) -> int:
+        while self.queue.poll_once():
+            pass
+        return 0
+
+
+def _get(api: InProcessApi, path: str, key: str) -> int:
+    return api.get(path, key=key).status
+
+
+def _webhook(api: InProcessApi, demo: DemoStore, topic: str, body: dict[str, Any]) -> int:
+    raw = json.dumps(body).encode()
+    headers = {
+        "content-type": "application/json",
+        "x-shopify-topic": topic,
+        "x-shopify-shop-domain": demo.shopify.shop_domain,
+        "x-shopify-webhook-id": str(uuid.uuid4()),
+        "x-shopify-hmac-sha256": sign(demo.shopify.webhook_secret, raw),
+    }
+    return api.post("/webhooks/shopify", body=raw, headers=headers).status
+
+
+def measure_order_life(
+    template: dict[str, Any],
+    resources: LocalResources,
+    api: InProcessApi,
+    demo: DemoStore,
+    *,
+    orders: int = 1,
+    runs: int = 5,
+) -> OrderLife:
+    """Run rounds of ``orders`` lives side by side (every webhook, then the stream and the queue, then
+    the reads): one warm-up round, ``runs`` timed rounds, one metered round (needs moto running)."""
+    fixtures = ROOT / "tests" / "fixtures" / "shopify"
+    created = json.loads((fixtures / "orders_create.json").read_text())
+    paid = json.loads((fixtures / "orders_paid.json").read_text())
+    merchant_id, read = demo.merchant_id, demo.api_keys.read
+    customer = str(paid["customer"]["id"])
+    _subscribe(merchant_id)
+    container().http.install(httpx.MockTransport(lambda request: httpx.Response(200)))
+    runner = _Runner(template, resources, api)
+    runner.drain(runner.router)  # what set-up wrote is not this life's
+    runner.drain(runner.aggregator)
+    runner.deliver()
+    steps = [
+        Step("orders/create webhook", "OrderWebhooksFunction", http=True),
+        Step("orders/paid webhook", "OrderWebhooksFunction", http=True),
+        Step("event_router (stream)", ROUTER, http=False),
+        Step("integration_delivery (SQS)", DELIVERY, http=False),
+        Step("analytics_aggregator (stream)", AGGREGATOR, http=False),
+        Step("GET wallet (balance)", "WalletFunction", http=True),
+        Step("GET transactions (history)", "WalletFunction", http=True),
+    ]
+    wallet, history = f"/v1/customers/{customer}/wallet", f"/v1/customers/{customer}/transactions"
+    serial = itertools.count(next(_ORDER_IDS))
+    try:
+        for n in range(runs + 2):
+            metered = n == runs + 1  # the last round meters capacity; the others time the handlers
+            if metered:
+                capacity_meter.enable(uncounted_dynamodb)
+            ids = [next(serial) for _ in range(orders)]
+            rounds: list[Callable[[], object]] = [
+                partial(
+                    runner.each,
+                    [partial(_webhook, api, demo, "orders/create", {**created, "id": i}) for i in ids],
+                ),
+                partial(
+                    runner.each, [partial(_webhook, api, demo, "orders/paid", {**paid, "id": i}) for i in ids]
+                ),
+                partial(runner.drain, runner.router),
+                runner.deliver,
+                partial(runner.drain, runner.aggregator),
+                partial(runner.each, [partial(_get, api, wallet, read) for _ in ids]),
+                partial(runner.each, [partial(_get, api, history, read) for _ in ids]),
+            ]
+            for step, action in zip(steps, rounds, strict=True):
+                runner.start()
+                action()
+                runner.finish(step, timed=0 < n <= runs)  # the warm-up round is not timed
+    finally:
+        capacity_meter.disable()
+    return OrderLife(
+        steps,
+        orders=orders,
+        memory_mb={s.function: runner.specs[s.function].memory_size for s in steps},
+        batch_size={
+            ROUTER: runner.specs[ROUTER].stream_sources[0].batch_size,
+            AGGREGATOR: runner.specs[AGGREGATOR].stream_sources[0].batch_size,
+            DELIVERY: runner.specs[DELIVERY].sqs_sources[0].batch_size,
+        },
+    )
+
+
+_ORDER_IDS = itertools.count(50_000_000, 1_000)
+
+
+# ---- pricing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    step: str
+    what: str
+    quantity: Decimal  # per order
+    unit_price_per_m: Decimal  # dollars per million of the unit
+
+    @property
+    def dollars_per_m(self) -> Decimal:
+        return self.quantity * self.unit_price_per_m
+
+
+@dataclass
+class Priced:
+    lines: list[Line]
+    worst: bool
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.dollars_per_m for line in self.lines), Decimal(0))
+
+    def by_kind(self) -> dict[str, Decimal]:
+        kinds: dict[str, Decimal] = {}
+        for line in self.lines:
+            kind = line.what.split(" ", 1)[0]
+            kinds[kind] = kinds.get(kind, Decimal(0)) + line.dollars_per_m
+        return kinds
+
+    def units(self, what: str) -> Decimal:
+        return sum((line.quantity for line in self.lines if line.what.startswith(what)), Decimal(0))
+
+
+def _d(value: float) -> Decimal:
+    return Decimal(str(value))
+
+
+def price(life: OrderLife, *, worst: bool = False) -> Priced:
+    """Dollars per million orders, line by line, from a round of ``life.orders`` orders sharing the
+    stream and queue batches. ``worst``: every stream or queue batch holds one record."""
+    k = Decimal(life.orders)
+    lines: list[Line] = []
+    for step in life.steps:
+        memory_gb = Decimal(life.memory_mb[step.function]) / 1024
+        records = Decimal(step.records) / k
+        invocations = Decimal(step.invocations) / k
+        if step.http:
+            lines.append(Line(step.name, "API request (HTTP API)", invocations, HTTP_API_PER_M))
+        elif worst:
+            invocations = records
+        if invocations:
+            lines.append(Line(step.name, "Lambda requests", invocations, LAMBDA_REQUEST_PER_M))
+            ms = Decimal(step.round_ms) / k
+            gb_s = memory_gb * ms / 1000
+            what = f"Lambda GB-s ({ms.normalize():f} ms x {memory_gb.normalize():f} GB)"
+            lines.append(Line(step.name, what, gb_s, LAMBDA_GB_SECOND * 1_000_000))
+        usage = step.usage
+        if usage.wru:
+            lines.append(Line(step.name, "DynamoDB WRU (table)", Decimal(usage.wru) / k, WRU_PER_M))
+        if usage.gsi_wru:
+            lines.append(Line(step.name, "DynamoDB WRU (GSI1)", Decimal(usage.gsi_wru) / k, WRU_PER_M))
+        if usage.rru:
+            lines.append(Line(step.name, "DynamoDB RRU", _d(usage.rru) / k, RRU_PER_M))
+        if step.function == ROUTER:
+            messages = _delivery(life)
+            sends = Decimal(step.sqs.get("SendMessageBatch", 0) + step.sqs.get("SendMessage", 0))
+            chunks = Decimal(math.ceil(messages.message_bytes / SQS_CHUNK))
+            sent = Decimal(messages.records) if worst else max(sends, chunks)
+            lines.append(Line(step.name, f"SQS SendMessageBatch ({sent} / {k} orders)", sent / k, SQS_PER_M))
+        if step.function == DELIVERY and step.records:
+            polls = Decimal(step.records if worst else step.invocations)
+            batches = f"({polls} / {k} orders)"
+            lines.append(Line(step.name, f"SQS ReceiveMessage {batches}", polls / k, SQS_PER_M))
+            lines.append(Line(step.name, f"SQS DeleteMessageBatch {batches}", polls / k, SQS_PER_M))
+    return Priced(lines, worst)
+
+
+def _delivery(life: OrderLife) -> Step:
+    return next(s for s in life.steps if s.function == DELIVERY)
+
+
+def money(value: Decimal) -> str:
+    return f"${value.quantize(Decimal('0.0001'), rounding=ROUND_CEILING)}"
+
+
+def report(busy: OrderLife, alone: OrderLife) -> list[str]:
+    """The arithmetic, line by line, for a busy store (``busy``: a round of orders sharing batches),
+    then a quiet one (``alone``: one order at a time) and the worst case (one record per batch)."""
+    k = busy.orders
+    out = [
+        f"Per-order cost: one order's life, {k} orders at a time ($ per million orders, us-east-1 on-demand)"
+    ]
+    priced = price(busy)
+    for step in busy.steps:
+        usage = step.usage
+        calls = ", ".join(f"{op} x{n}" for op, n in sorted(step.calls.items())) or "-"
+        out.append(
+            f"  {step.name}: {step.invocations} invocation(s), {step.records} record(s); {calls}; "
+            f"{usage.wru} WRU + {usage.gsi_wru} GSI WRU, {usage.rru:g} RRU; {step.round_ms} ms billed"
+            f" at {busy.memory_mb[step.function]} MB (all {k} orders)"
+        )
+        sizes: dict[str, list[int]] = {}
+        for _, key, size in usage.written:
+            kind = key.split("/", 1)[-1].split("#", 1)[0]
+            sizes.setdefault(kind, []).append(size)
+        for kind, found in sorted(sizes.items()):
+            out.append(f"      wrote {len(found)} x {kind} item, {min(found)}-{max(found)} B")
+    out.append("  line items (quantity per order x $ per million = $ per million orders):")
+    for line in priced.lines:
+        out.append(
+            f"    {line.step:30} {line.what:40} {line.quantity.normalize():>10.4f} x "
+            f"{line.unit_price_per_m.normalize():>8f} = {money(line.dollars_per_m)}"
+        )
+    for kind, dollars in sorted(priced.by_kind().items()):
+        out.append(f"  {kind:10} {money(dollars)}")
+    units = priced.units
+    out.append(
+        f"  per order: {units('DynamoDB WRU (table)').normalize():f} WRU + "
+        f"{units('DynamoDB WRU (GSI1)').normalize():f} GSI WRU, {units('DynamoDB RRU').normalize():f} RRU"
+    )
+    out.append(
+        f"  TOTAL {money(priced.total)} per million orders (budget {money(BUDGET)}): {k} orders share "
+        f"the batches (router {busy.batch_size[ROUTER]}, aggregator {busy.batch_size[AGGREGATOR]}, "
+        f"delivery {busy.batch_size[DELIVERY]}, SQS send {SQS_SEND_BATCH})"
+    )
+    out.append(f"  one order at a time: {money(price(alone).total)} per million orders")
+    out.append(
+        f"  worst case, every stream/queue batch holding one record: {money(price(alone, worst=True).total)}"
+    )
+    return out
+
+
+def main(*, strict: bool = False) -> int:
+    """Measure and print the life on a fresh moto stack (as `make bench` does); 1 when over budget
+    and ``strict`` (``python -m infra.cost --strict``)."""
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto accepts any credentials
+        AWS_DEFAULT_REGION="us-east-1",
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_METRICS_DISABLED="true",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    make_dynamodb_writes_atomic()
+    template = load_template(ROOT / "template.yaml")
+    with mock_aws():
+        resources = create_resources(template, prefix="pollen-cost")
+        resolver = resources.resolver(template, parameters={"Stage": "dev"}, stack_name="pollen-cost")
+        for spec in describe_functions(template, resolver):
+            os.environ.update({k: v for k, v in spec.env.items() if k != "POWERTOOLS_SERVICE_NAME"})
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        reset_clients()
+        reset_container()
+        demo = seed_demo_store("http://bench")
+        api = InProcessApi(template, resources)
+        busy = measure_order_life(template, resources, api, demo, orders=BUSY_ORDERS)
+        alone = measure_order_life(template, resources, api, demo, orders=1)
+    for line in report(busy, alone):
+        print(line)
+    over = price(busy).total > BUDGET
+    if over:
+        print(
+            f"  OVER BUDGET: above {money(BUDGET)} (tests/integration/test_order_cost.py holds the ratchet)"
+        )
+    return 1 if over and strict else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(strict="--strict" in sys.argv))
