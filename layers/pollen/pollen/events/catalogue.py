@@ -18,13 +18,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from pollen.clock import isoformat
 from pollen.domain.customers import Customer
 from pollen.domain.wallet import Operation, TxnType
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
+from pollen.model import BaseModel
 
 RewardType = Literal["fixed_amount", "percentage", "free_shipping", "dynamic"]
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from pollen.events.delivery import DeliveryMessage
+from pollen.model import BaseModel
 from pollen.observability import logger
 from pollen.services.container import Container
 

@@ -26,14 +26,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from pollen.domain.coupons import Channel, Coupon, CouponNotCancellable, CouponStatus, new_coupon_code
 from pollen.domain.errors import NotFound, UpstreamRejected, UpstreamUnavailable
 from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.rewards import quote
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
+from pollen.model import BaseModel
 from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel
-
 from pollen.domain.errors import NotFound
 from pollen.domain.wallet import LedgerEntry, TxnType
+from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.services.program import get_program
 from pollen.storage.customers import CustomerStore

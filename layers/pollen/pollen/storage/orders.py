@@ -7,11 +7,12 @@ from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.clock import isoformat
 from pollen.domain.orders import Attribution, CouponMisuse, OrderFacts
 from pollen.domain.tiers import OrderTier
+from pollen.model import BaseModel
 from pollen.storage.keys import Key, due_index, guest_orders_gsi1pk, order_key
 from pollen.storage.transactions import Transaction
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pollen.clock import isoformat
+from pollen.model import BaseModel
 from pollen.storage.keys import rejected_webhook_key, rejected_webhooks_pk
 from pollen.storage.pagination import Page
 from pollen.storage.table import Table

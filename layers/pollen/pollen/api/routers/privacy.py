@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, StringConstraints
+from pydantic import StringConstraints
 
 from pollen.api.app import principal
 from pollen.api.auth import requires
 from pollen.domain.api_keys import Scope
 from pollen.domain.errors import NotFound
+from pollen.model import BaseModel
 from pollen.services.container import container
 from pollen.storage.privacy import get_export
 

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel
 
 from pollen.api.app import principal
 from pollen.api.auth import requires
 from pollen.domain.api_keys import Scope
+from pollen.model import BaseModel
 from pollen.services.container import container
 from pollen.storage.rejected_webhooks import RejectedWebhook, RejectedWebhookLog
 

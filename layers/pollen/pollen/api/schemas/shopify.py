@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.integrations.shopify.versions import DEFAULT_VERSION
+from pollen.model import BaseModel
 
 
 class ShopifyConnectionBody(BaseModel):
