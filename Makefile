@@ -95,6 +95,7 @@ bench: $(STAMP) dashboard widget ## Benchmarks: DynamoDB round trips and latency
 	$(BIN)/python -m infra.bench
 	$(BIN)/python -m infra.dashboard_size
 	$(BIN)/python -m infra.widget_size
+	$(BIN)/python -m infra.layer_size
 
 requirements: $(TOOLS_STAMP) ## Export the layer's requirements.txt from uv.lock (part of `make lock`)
 	$(TOOLS)/bin/python -m infra.requirements --write

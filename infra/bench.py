@@ -2,8 +2,9 @@
 
 Runs every route in-process on moto (no network, no Docker), cold and warm, and prints one row per
 request: DynamoDB calls (by operation), and in-process latency p50/p95 over repeated warm calls.
-Also measures each function's cold-start import time in a fresh interpreter. Exits 1 when a
-request exceeds its round-trip budget, so the budgets are enforced where they are measured.
+Also holds each function's cold start to 1.10x the floor of its kind (:mod:`infra.cold_start`). Exits 1
+when a request exceeds its round-trip budget or a function its floor, so the budgets are enforced
+where they are measured.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from moto import mock_aws
 
-from infra import cost
+from infra import cold_start, cost
 from infra.aws_resources import create_resources
 from infra.inprocess import InProcessApi
 from infra.moto_atomic import make_dynamodb_writes_atomic
@@ -69,24 +69,6 @@ def _env() -> None:
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
-
-
-def import_times() -> dict[str, float]:
-    """Milliseconds to import each function module in a fresh interpreter (the cold-start share we own)."""
-    times = {}
-    for app in sorted((ROOT / "functions").glob("*/app.py")):
-        module = f"functions.{app.parent.name}.app"
-        code = f"import time; t=time.perf_counter(); import {module}; print((time.perf_counter()-t)*1000)"
-        env = {
-            **os.environ,
-            "PYTHONPATH": f"{ROOT}:{ROOT / 'layers' / 'pollen'}",
-            "TABLE_NAME": "pollen-bench",
-        }
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-        )
-        times[app.parent.name] = float(out.stdout.strip())
-    return times
 
 
 def _wallet_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
@@ -436,9 +418,7 @@ def main() -> int:
                 f"{case.name:34} {status:>6} {total:>9} {case.budget:>6}  {p50:7.2f} {p95:7.2f}  {ops}{flag}"
             )
         failures += _analytics_volume(api)
-    print("\nCold-start import time per function (fresh interpreter, ms):")
-    for name, ms in import_times().items():
-        print(f"  {name:22} {ms:7.1f}")
+    failures += cold_start.main()
     print("\nLatency is in-process on moto: it measures our code path, not DynamoDB's network time.")
     print()
     failures += cost.main()  # the per-order cost with its arithmetic (infra/cost.py)

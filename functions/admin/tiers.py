@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pollen.api.app import principal
 from pollen.api.auth import requires
@@ -17,6 +17,7 @@ from pollen.api.schemas.program import parse_if_match
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.tiers import TierProgram, TierProgramSettings
+from pollen.model import BaseModel
 from pollen.observability import metrics
 from pollen.services import tiers
 from pollen.services.container import container

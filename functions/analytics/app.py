@@ -25,7 +25,7 @@ from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.errors import Forbidden, Unauthenticated
 from pollen.observability import lambda_entry, metrics
-from pollen.services import analytics, customer_tokens, rebuild
+from pollen.services import analytics, customer_tokens
 from pollen.services.container import container
 
 app = create_app(title="Pollen Analytics API")
@@ -100,6 +100,8 @@ def export(
 )
 @requires(Scope.ADMIN)
 def start_rebuild(body: Annotated[RebuildRequest, Body()]) -> Response[RebuildJob]:
+    from pollen.services import rebuild  # noqa: PLC0415 - rarely used: ledger reads (cold start)
+
     job = rebuild.start(container(), principal(app).merchant_id, body.from_, body.to, utcnow())
     return Response(status_code=202, content_type="application/json", body=RebuildJob.model_validate(job))
 
@@ -107,6 +109,8 @@ def start_rebuild(body: Annotated[RebuildRequest, Body()]) -> Response[RebuildJo
 @app.get("/v1/admin/analytics/rebuild/<job_id>", summary="A rebuild's progress")
 @requires(Scope.ADMIN)
 def get_rebuild(job_id: Annotated[str, Path(pattern=r"^[0-9A-Z]{26}$")]) -> RebuildJob:
+    from pollen.services import rebuild  # noqa: PLC0415 - rarely used: ledger reads (cold start)
+
     return RebuildJob.model_validate(rebuild.get(container(), principal(app).merchant_id, job_id))
 
 
@@ -116,6 +120,8 @@ def get_rebuild(job_id: Annotated[str, Path(pattern=r"^[0-9A-Z]{26}$")]) -> Rebu
 )
 @requires(Scope.ADMIN)
 def resume_rebuild(job_id: Annotated[str, Path(pattern=r"^[0-9A-Z]{26}$")]) -> RebuildJob:
+    from pollen.services import rebuild  # noqa: PLC0415 - rarely used: ledger reads (cold start)
+
     job = rebuild.resume(container(), principal(app).merchant_id, job_id, utcnow())
     return RebuildJob.model_validate(job)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 import pollen.services.birthdays
 import pollen.services.expiry
 import pollen.services.tiers  # noqa: F401 - VIP tiers: daily downgrades and warnings, re-evaluation
 from pollen.clock import utcnow
+from pollen.model import BaseModel
 from pollen.observability import lambda_entry, logger
 from pollen.services import jobs
 from pollen.services.jobs import Cadence, JobResult

@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
+
+from pollen.model import BaseModel
 
 
 class Settings(BaseModel):

@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, ResponseBuilder, Route
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
 from pollen.api import gate, openapi
 from pollen.api.auth import CUSTOMER_PARAMETER, PUBLIC, Principal, customer_source, requirement_of
@@ -54,6 +53,22 @@ class PollenResolver(APIGatewayHttpResolver):
                 builder = self._response_builder_class
                 return builder(response=refused, serializer=self._serializer, route=route)
         return super()._call_route(route, route_arguments)
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        """The document; its security schemes are built here, not at import: Powertools' OpenAPI
+        models cost more to import than the rest of the resolver, and only the document needs them."""
+        if self.openapi_config.security_schemes is None:
+            from aws_lambda_powertools.event_handler.openapi.models import (  # noqa: PLC0415 - document only
+                APIKey,
+                APIKeyIn,
+                HTTPBearer,
+            )
+
+            self.openapi_config.security_schemes = {
+                "ApiKey": APIKey(name="X-Api-Key", in_=APIKeyIn.header),
+                "CustomerToken": HTTPBearer(bearerFormat="JWT"),
+            }
+        return super().get_openapi_schema(*args, **kwargs)
 
     def get_openapi_json_schema(self, *args: Any, **kwargs: Any) -> str:
         """The document with each operation's real security, errors and success codes."""
@@ -115,11 +130,7 @@ def create_app(*, title: str, description: str = "") -> PollenResolver:
     app.configure_openapi(
         title=title,
         version="0.1.0",
-        description=description,
-        security_schemes={
-            "ApiKey": APIKey(name="X-Api-Key", in_=APIKeyIn.header),
-            "CustomerToken": HTTPBearer(bearerFormat="JWT"),
-        },
+        description=description,  # security schemes: added by get_openapi_schema
     )
     register_error_handlers(app)
     return app

@@ -14,9 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from pollen.ids import new_hex_id, new_token
+from pollen.model import BaseModel
 
 PREFIX = "pollen"
 _KEY_RE = re.compile(r"^pollen\.([a-z0-9][a-z0-9-]{1,62})\.([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$")

@@ -12,12 +12,13 @@ from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.customers import CustomerId
 from pollen.domain.orders import Money
 from pollen.domain.program import CurrencyCode, EarningBasis, EarningRule
 from pollen.domain.strict import Count
+from pollen.model import BaseModel
 
 ProductId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Tag = Annotated[str, StringConstraints(max_length=255)]

@@ -21,11 +21,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.domain.errors import Conflict
 from pollen.domain.rewards import Reward, RewardType, quote
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
+from pollen.model import BaseModel
 
 # 32 symbols without the look-alikes 0/O and 1/I: 5 bits each, 12 of them = 60 bits from `secrets`.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -15,9 +15,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.ids import new_hex_id, new_token
+from pollen.model import BaseModel
 
 ALGORITHM = "HS256"
 ISSUER = "pollen"

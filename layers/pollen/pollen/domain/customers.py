@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.birthdays import Birthday
 from pollen.domain.identifiers import Identifier
+from pollen.model import BaseModel
 
 CustomerId = Identifier  # one grammar for ids: pollen.domain.identifiers
 

@@ -17,7 +17,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from pollen.model import BaseModel
 
 MAX_RECEIVES = 6  # first try + 5 retries; equals DeliveryQueue's maxReceiveCount (a test checks)
 MAX_VISIBILITY_SECONDS = 43_200  # SQS's ceiling for a visibility timeout

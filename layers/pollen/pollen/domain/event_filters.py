@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from pollen.domain.wallet import Operation, TxnType
+from pollen.model import BaseModel
 
 EventTypes = Mapping[str, tuple[str, ...]]
 

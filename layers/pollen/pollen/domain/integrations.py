@@ -22,11 +22,12 @@ from enum import StrEnum
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import FieldError, ValidationFailed
 from pollen.domain.event_filters import EventFilters, EventTypes, RoutedEvent, filters_allow
 from pollen.domain.strict import Switch
+from pollen.model import BaseModel
 
 IntegrationId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 SubscriptionId = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]

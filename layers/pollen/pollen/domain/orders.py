@@ -13,11 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.errors import FieldError, ValidationFailed
 from pollen.domain.identifiers import Identifier
 from pollen.domain.program import EarningBasis, EarningRule, Limits
+from pollen.model import BaseModel
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=4)]
 MAX_QUANTITY = 1_000_000  # absolute; the program's ``limits.max_quantity`` is usually lower

@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from pollen.domain.wallet import Wallet
+from pollen.model import BaseModel
 
 
 class ProfileProperties(BaseModel):

@@ -7,10 +7,11 @@ from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from pollen.domain.errors import FieldError, ValidationFailed
 from pollen.domain.strict import Count, DecimalInput
+from pollen.model import BaseModel
 
 Amount = Annotated[DecimalInput, Field(gt=0, max_digits=14, decimal_places=4)]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD", "INR", "EUR"])]

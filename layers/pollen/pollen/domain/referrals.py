@@ -23,10 +23,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import Conflict
 from pollen.domain.rewards import RewardType
+from pollen.model import BaseModel
 
 Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
 MinOrder = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]

@@ -13,11 +13,12 @@ from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import Conflict, FieldError, ValidationFailed
 from pollen.domain.strict import Count, DecimalInput, Switch
 from pollen.domain.wallet import InsufficientCoins
+from pollen.model import BaseModel
 
 RewardId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Amount = Annotated[DecimalInput, Field(gt=0, max_digits=14, decimal_places=2)]

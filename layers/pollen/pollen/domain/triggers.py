@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.errors import Conflict
 from pollen.domain.strict import Count, Switch
+from pollen.model import BaseModel
 
 TriggerId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Frequency = Literal["once", "daily", "yearly", "unlimited"] | Annotated[int, Field(ge=1, le=10_000)]

@@ -11,10 +11,11 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from pollen.domain.errors import Conflict, ValidationFailed
 from pollen.ids import new_ulid
+from pollen.model import BaseModel
 
 NEVER = "never"  # the lot of coins that do not expire
 # The largest integer every JSON reader (JavaScript's numbers included) reads exactly: no credit may

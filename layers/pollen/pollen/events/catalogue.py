@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.clock import isoformat
 from pollen.domain.customers import Customer
@@ -28,6 +28,7 @@ from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Operation, TxnType
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
+from pollen.model import BaseModel
 
 
 class EventSpec(BaseModel):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.events.envelope import OutboxEvent
+from pollen.model import BaseModel
 
 
 def delivery_id_for(event_id: str, subscription_id: str) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.clock import isoformat
 from pollen.ids import new_ulid
+from pollen.model import BaseModel
 from pollen.storage.keys import outbox_key
 
 OUTBOX_ENTITY = "outbox"

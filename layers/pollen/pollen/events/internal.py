@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from pollen.events.catalogue import CouponCreatedPayload
+from pollen.model import BaseModel
 
 
 class _Internal(BaseModel):

@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Literal
 
 import httpx
-from pydantic import BaseModel
 
 from pollen.domain.integrations import Integration, IntegrationKind
 from pollen.integrations import klaviyo
+from pollen.model import BaseModel
 
 CHECK_SECONDS = 5.0
 OMNISEND_CHECK_URL = "https://api.omnisend.com/v5/contacts"

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from pollen import __version__
 from pollen.domain.deliveries import AttemptOutcome
@@ -36,6 +36,7 @@ from pollen.events.catalogue import event_display_name
 from pollen.events.envelope import OutboxEvent
 from pollen.integrations import klaviyo, omnisend, webhook
 from pollen.integrations.event_request import Skip
+from pollen.model import BaseModel
 
 TIMEOUT_SECONDS = 10.0
 ERROR_BODY_LIMIT = 300  # characters of a failed response's body kept in the error

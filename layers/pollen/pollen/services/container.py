@@ -12,7 +12,7 @@ from pollen.config import Settings, get_settings
 from pollen.storage.api_keys import ApiKeyStore, KeyCache
 from pollen.storage.deliveries import DeliveryLog
 from pollen.storage.merchant_config import MerchantConfigStore
-from pollen.storage.orders import OrderCustomerCache
+from pollen.storage.order_cache import OrderCustomerCache
 from pollen.storage.queues import DeliveryQueues
 from pollen.storage.table import Table
 

@@ -13,9 +13,7 @@ from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.ledger import customer_fields
-from pollen.services.orders import record_order_fact
 from pollen.services.program import get_program
-from pollen.services.referrals import link_signup
 from pollen.services.retry import retrying
 from pollen.storage.birthdays import put_birthday
 from pollen.storage.customers import CustomerRecord, CustomerStore, put_contact_links, put_customer
@@ -113,6 +111,8 @@ def upsert_customer(
 
     record, created = retrying(attempt)
     if created and (record.customer.email or record.customer.phone):  # an invited friend signs up
+        from pollen.services.referrals import link_signup  # noqa: PLC0415 - new customers only (cold start)
+
         link_signup(c, merchant_id, data.customer_id, record.customer.email, record.customer.phone, now=now)
     verified = record.customer.email_verified and bool(record.customer.email)
     claimed = claim_guest_orders(c, merchant_id, record.customer, now=now) if verified else []
@@ -127,7 +127,13 @@ def claim_guest_orders(c: Container, merchant_id: str, customer: Customer, *, no
     if not customer.email or not customer.email_verified:
         return []
     items = c.table.query_all(guest_orders_gsi1pk(merchant_id, customer.email), index=GSI1)
-    claimed = []
+    claimed: list[str] = []
+    if not items:
+        return claimed
+    # The order path (and what it imports) only when there are guest orders to claim: a profile
+    # update should not cost a cold start the whole order-writing path.
+    from pollen.services.orders import record_order_fact  # noqa: PLC0415
+
     for item in items:
         order_id = str(item["order_id"])
         outcome = record_order_fact(

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pollen.domain.errors import NotFound
 from pollen.domain.imports import ImportRow, ParsedFile, Rejected, parse_file
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType
+from pollen.model import BaseModel
 from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.ledger import WalletChange, new_customer, stage_wallet_change

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pollen.model import BaseModel
 
 
 class Cadence(StrEnum):

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
-
 from pollen.domain.customers import Customer
 from pollen.domain.errors import NotFound
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.events.envelope import OutboxEvent
+from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
 from pollen.services.retry import retrying

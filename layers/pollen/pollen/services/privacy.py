@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.domain.customers import Customer
 from pollen.domain.errors import NotFound
 from pollen.domain.orders import OrderFacts
 from pollen.events.envelope import OutboxEvent
+from pollen.model import BaseModel
 from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.program import get_program

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from pollen.domain.errors import (
     DomainError,
@@ -33,6 +33,7 @@ from pollen.domain.triggers import TriggerDisabled, TriggerNotAllowed
 from pollen.ids import new_ulid
 from pollen.integrations.shopify import webhooks as shopify
 from pollen.json_depth import MAX_JSON_DEPTH, json_depth
+from pollen.model import BaseModel
 from pollen.observability import logger, metrics
 from pollen.services.container import Container
 from pollen.services.customers import upsert_customer

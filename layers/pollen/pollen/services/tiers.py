@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pollen.domain.errors import PreconditionFailed, RetryableConflict
 from pollen.domain.program import Program
@@ -23,6 +23,7 @@ from pollen.domain.tiers import (
     progress,
 )
 from pollen.events.envelope import OutboxEvent
+from pollen.model import BaseModel
 from pollen.observability import logger
 from pollen.services.container import Container, container
 from pollen.services.jobs import Cadence, JobResult, register

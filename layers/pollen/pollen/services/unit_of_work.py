@@ -24,8 +24,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from pydantic import BaseModel
-
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
 from pollen.domain.errors import NotFound
@@ -35,6 +33,7 @@ from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
 from pollen.events.catalogue import EventCustomer, WalletTransactionPayload
 from pollen.events.envelope import OutboxEvent
+from pollen.model import BaseModel
 from pollen.services.idempotency import Idempotency
 from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerRecord

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
+from pollen.model import BaseModel
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.keys import Key, import_key, import_row_key
 from pollen.storage.table import Table

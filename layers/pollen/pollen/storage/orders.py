@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.clock import isoformat
 from pollen.domain.orders import Attribution, CouponMisuse, OrderFacts
 from pollen.domain.tiers import OrderTier
+from pollen.model import BaseModel
 from pollen.storage.keys import Key, due_index, guest_orders_gsi1pk, order_key
 from pollen.storage.transactions import Transaction
 
@@ -100,26 +99,3 @@ def put_order(tx: Transaction, merchant_id: str, record: OrderRecord, *, expecte
         tx.put(
             item, label="order", condition="#v = :v", names={"#v": "version"}, values={":v": expected_version}
         )
-
-
-class OrderCustomerCache:
-    """Which customer an order belongs to, remembered by a warm container (bounded LRU)."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, str], str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, merchant_id: str, order_id: str) -> str | None:
-        with self._lock:
-            value = self._items.get((merchant_id, order_id))
-            if value is not None:
-                self._items.move_to_end((merchant_id, order_id))
-            return value
-
-    def put(self, merchant_id: str, order_id: str, customer_id: str) -> None:
-        with self._lock:
-            self._items[(merchant_id, order_id)] = customer_id
-            self._items.move_to_end((merchant_id, order_id))
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)

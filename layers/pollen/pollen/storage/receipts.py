@@ -7,9 +7,10 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from pollen.clock import isoformat
+from pollen.model import BaseModel
 from pollen.storage.keys import receipt_key
 
 RECEIPT_RETENTION = timedelta(hours=48)

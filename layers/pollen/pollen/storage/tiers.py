@@ -15,10 +15,11 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pollen.clock import isoformat
 from pollen.domain.tiers import TierProgram, TierProgramSettings, TierState, due_day
+from pollen.model import BaseModel
 from pollen.storage.keys import Key, config_pk, customer_pk, merchant_prefix, part
 from pollen.storage.merchant_config import MerchantConfig
 from pollen.storage.table import GSI1, Table

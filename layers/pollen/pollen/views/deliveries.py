@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from pollen.model import BaseModel
 
 LIST_LIMIT = 1000  # dead letters per listing or replay
 

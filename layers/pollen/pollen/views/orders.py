@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pollen.domain.orders import Attribution, CouponMisuse
+from pollen.model import BaseModel
 
 
 class OrderView(BaseModel):

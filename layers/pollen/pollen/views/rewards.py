@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from pollen.domain.rewards import (
     DynamicReward,
@@ -14,6 +14,7 @@ from pollen.domain.rewards import (
     PercentageReward,
     Reward,
 )
+from pollen.model import BaseModel
 
 
 class _Stamped(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pollen.model import BaseModel
 
 
 class ExpiringCoins(BaseModel):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from pollen.model import BaseModel
 
 
 class RejectedWebhook(BaseModel):

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, StringConstraints
+from pydantic import StringConstraints
 
 from pollen.api.auth import requires
 from pollen.api.deps import MerchantId, Services
 from pollen.domain.api_keys import Scope
+from pollen.model import BaseModel
 from pollen.services import privacy
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]

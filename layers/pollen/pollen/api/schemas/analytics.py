@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.analytics import TRACKED_TYPES, Granularity, Group, Unit
+from pollen.model import BaseModel
 
 Metric = int | str
 

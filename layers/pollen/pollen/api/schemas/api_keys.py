@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain import api_keys as rules
 from pollen.domain.api_keys import ApiKey, Scope
+from pollen.model import BaseModel
 
 KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.domain.customer_tokens import (
     DEFAULT_GRACE_SECONDS,
@@ -15,6 +15,7 @@ from pollen.domain.customer_tokens import (
     TtlSeconds,
 )
 from pollen.domain.customers import CustomerId
+from pollen.model import BaseModel
 
 
 class MintTokenRequest(BaseModel):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.birthdays import Birthday
 from pollen.domain.strict import Count
 from pollen.domain.wallet import LedgerEntry
+from pollen.model import BaseModel
 from pollen.storage.customers import CustomerRecord
 
 Name = Annotated[str, StringConstraints(max_length=100)]

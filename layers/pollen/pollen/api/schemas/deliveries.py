@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.deliveries import DeliveryRecord
+from pollen.model import BaseModel
 
 DeliveryId = Annotated[str, StringConstraints(min_length=3, max_length=200, pattern=r"^[0-9A-Za-z._-]+$")]
 

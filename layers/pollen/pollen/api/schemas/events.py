@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.domain.integrations import (
     Integration,
@@ -16,6 +16,7 @@ from pollen.domain.integrations import (
 )
 from pollen.domain.strict import Switch
 from pollen.events.catalogue import EventSpec
+from pollen.model import BaseModel
 
 
 class EventTypeView(BaseModel):

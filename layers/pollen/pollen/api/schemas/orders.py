@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.customers import CustomerId
 from pollen.domain.orders import ExternalId, OrderData, RefundLine
 from pollen.domain.strict import Switch
+from pollen.model import BaseModel
 
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Name = Annotated[str, StringConstraints(max_length=100)]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pollen.domain.errors import FieldError, InvalidRequest, PreconditionFailed
 from pollen.domain.program import EarningRule, ExpiryRule, Program, ProgramSettings
 from pollen.domain.triggers import Trigger
+from pollen.model import BaseModel
 
 
 class ProgramView(ProgramSettings):

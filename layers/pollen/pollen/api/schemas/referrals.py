@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.referrals import (
     IssuedReward,
@@ -15,6 +15,7 @@ from pollen.domain.referrals import (
     mask_email,
     mask_phone,
 )
+from pollen.model import BaseModel
 
 Email = Annotated[
     str,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.domain.coupons import Channel
 from pollen.domain.rewards import DynamicReward, RewardId
 from pollen.domain.strict import Count, DecimalInput
+from pollen.model import BaseModel
 from pollen.services.redemption import CouponView
 from pollen.services.rewards import Offer
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.domain.merchants import ShopifyConnection
+from pollen.model import BaseModel
 
 # The domain's default (held equal to integrations.shopify.versions.DEFAULT_VERSION by a test).
 DEFAULT_VERSION: str = ShopifyConnection.model_fields["api_version"].default

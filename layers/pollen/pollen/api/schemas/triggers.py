@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from pollen.domain.triggers import Trigger
+from pollen.model import BaseModel
 
 
 class TriggerList(BaseModel):

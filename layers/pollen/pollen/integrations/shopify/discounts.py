@@ -73,10 +73,11 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 import httpx
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.clock import isoformat, utcnow
 from pollen.domain.merchants import ShopifyConnection
+from pollen.model import BaseModel
 
 TIMEOUT_SECONDS = 10.0
 CONTEXT_SINCE = "2025-10"  # first API version whose code discounts take `context` (see module docstring)

@@ -21,10 +21,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from pollen.domain.customers import CustomerData
 from pollen.domain.orders import MAX_QUANTITY, Money, OrderData, OrderLine, Refund, RefundLine
+from pollen.model import BaseModel
 
 _NAME_MAX = 100  # CustomerData's limit; Shopify allows longer names
 _PAID = frozenset({"paid", "partially_refunded", "refunded"})

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
 from pollen.domain.coupons import Coupon, CouponStatus
 from pollen.domain.errors import NotFound, UpstreamRejected, UpstreamUnavailable
 from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.wallet import Source
+from pollen.model import BaseModel
 from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency

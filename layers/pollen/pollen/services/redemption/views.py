@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel
-
 from pollen.domain.coupons import Coupon, CouponStatus
 from pollen.domain.wallet import LedgerEntry, Wallet
+from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.storage.coupons import customer_coupons
 from pollen.storage.pagination import Page
