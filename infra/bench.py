@@ -23,6 +23,7 @@ from pathlib import Path
 from moto import mock_aws
 
 from infra.aws_resources import create_resources
+from infra.bench_cases import run_coverage
 from infra.inprocess import InProcessApi
 from infra.moto_atomic import make_dynamodb_writes_atomic
 from infra.seed import DemoStore, seed_demo_store
@@ -435,6 +436,7 @@ def main() -> int:
                 f"{case.name:34} {status:>6} {total:>9} {case.budget:>6}  {p50:7.2f} {p95:7.2f}  {ops}{flag}"
             )
         failures += _analytics_volume(api)
+        failures += run_coverage(api, demo, template, resources)  # every other path (infra/bench_cases)
     print("\nCold-start import time per function (fresh interpreter, ms):")
     for name, ms in import_times().items():
         print(f"  {name:22} {ms:7.1f}")
