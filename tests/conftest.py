@@ -46,12 +46,13 @@ def _share_botocore_data_loader() -> None:
     session per client and every test starts with fresh clients, and a new loader parses the same JSON
     models again (endpoints, DynamoDB, SQS: a tenth of a test's time). The models are read-only data."""
     shared = botocore.loaders.create_loader()
-    shared._search_paths = _UniquePaths(shared.search_paths)
+    shared._search_paths = _UniquePaths(shared.search_paths)  # type: ignore[attr-defined]
 
     def register(session: botocore.session.Session) -> None:
-        session._components.register_component("data_loader", shared)
+        session._components.register_component("data_loader", shared)  # type: ignore[attr-defined]
 
-    botocore.session.Session._register_data_loader = register  # type: ignore[method-assign]
+    assert hasattr(botocore.session.Session, "_register_data_loader"), "botocore moved its loader set-up"
+    botocore.session.Session._register_data_loader = register
 
 
 _share_botocore_data_loader()
