@@ -77,10 +77,12 @@ def _dead_letters(bench: Bench) -> None:
 def _test_subscription(bench: Bench) -> None:
     """A webhook integration answered by the bench receiver, for the test-event route."""
     line = pipeline(bench)
-    sub = subscription("wallet_transaction", "bench-test", enabled=False)  # a test needs no live routing
+    sub = subscription("coins_expiring", "bench-test")  # only the jobs may produce one
     configure(bench.demo.merchant_id, [webhook("bench-test", url="https://test.example.com/hook")], [sub])
     line.receiver.install()
     bench.state["test_subscription"] = sub.subscription_id
+    shopper = {**fixture("customers/create"), "id": 8_400_000_001, "email": "tested@example.com"}
+    deliver(bench, "customers/create", shopper)  # a proven email: the test event finds its customer
 
 
 def _get(path: str, scope: str = "admin", **kwargs: Any) -> Any:
@@ -228,7 +230,7 @@ CASES = [
         f"POST {S}/{{subscription_id}}/test",
         "webhook receiver",
         lambda b, _: b.status(
-            "POST", f"{S}/{b.state['test_subscription']}/test", json_body={"email": "jon@example.com"}
+            "POST", f"{S}/{b.state['test_subscription']}/test", json_body={"email": "tested@example.com"}
         ),
         setup=_test_subscription,
     ),
