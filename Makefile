@@ -15,6 +15,11 @@ UV := $(TOOLS)/bin/uv
 SAM := $(TOOLS)/bin/sam
 TOOLS_STAMP := $(TOOLS)/.installed
 export UV_PYTHON_DOWNLOADS := never
+# Keep bytecode even where the environment sets PYTHONDONTWRITEBYTECODE: otherwise every process (each
+# pytest worker, each local stack the e2e tests start, each bench import) compiles ~1,000 modules again.
+# The caches live under .venv, out of the source tree.
+export PYTHONDONTWRITEBYTECODE :=
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
 export SAM_CLI_TELEMETRY := 0
 PORT ?= 3000
 PYTEST_ARGS ?=
@@ -77,10 +82,14 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 typecheck: $(STAMP) ## mypy (strict on layers/ and functions/)
 	$(BIN)/mypy layers/pollen/pollen functions infra tests
 
-template-check: $(STAMP) ## cfn-lint and `sam validate --lint` the template; layer requirements match uv.lock
+template-check: $(VENV)/.template-checked ## cfn-lint and `sam validate --lint` the template; layer requirements match uv.lock
+
+# Re-checked only when the template, the lock, the layer's requirements or the tools changed.
+$(VENV)/.template-checked: template.yaml pyproject.toml uv.lock layers/pollen/requirements.txt infra/requirements.py $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region us-east-1
 	$(BIN)/python -m infra.requirements --check
+	@touch $@
 
 unit: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

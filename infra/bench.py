@@ -24,6 +24,7 @@ from moto import mock_aws
 
 from infra import cold_start, cost
 from infra.aws_resources import create_resources
+from infra.bench_cases import run_coverage
 from infra.inprocess import InProcessApi
 from infra.moto_atomic import make_dynamodb_writes_atomic
 from infra.seed import DemoStore, seed_demo_store
@@ -418,6 +419,7 @@ def main() -> int:
                 f"{case.name:34} {status:>6} {total:>9} {case.budget:>6}  {p50:7.2f} {p95:7.2f}  {ops}{flag}"
             )
         failures += _analytics_volume(api)
+        failures += run_coverage(api, demo, template, resources)  # every other path (infra/bench_cases)
     failures += cold_start.main()
     print("\nLatency is in-process on moto: it measures our code path, not DynamoDB's network time.")
     print()
