@@ -308,6 +308,60 @@ def test_referrals_metric_through_the_referral_hook(demo: DemoStore, table_name:
     assert assert_ledgers_balance(table_name) == 1
 
 
+def _referral_order(api: InProcessApi, demo: DemoStore, order_id: str, friend: str, code: str) -> None:
+    body = {
+        "order_id": order_id,
+        "customer_id": friend,
+        "currency": "USD",
+        "paid": True,
+        "lines": [{"line_id": "1", "quantity": 1, "unit_price": "60.00"}],
+        "discount_codes": [code],
+    }
+    response = api.post("/v1/orders", key=demo.api_keys.write, json_body=body)
+    assert response.status in {200, 201}, response.body
+
+
+def test_a_completed_referral_upgrades_the_referrer_in_the_completing_transaction(
+    demo: DemoStore, api: InProcessApi, calls: CallCounter, table_name: str
+) -> None:
+    """The referral completion itself counts for the referrer's `referrals` (and `coins_earned`)
+    totals: the upgrade, its entry reward and `tier_changed` are in the order's transaction, within
+    the referral's call budget; a reversal takes the referral back out of the totals."""
+    tiers_on(_program(Metric.REFERRALS, Window(), ("1", "3")))
+    created = api.put("/v1/customers/rita", key=demo.api_keys.write, json_body={"email": "rita@example.com"})
+    assert created.status in {200, 201}, created.body
+    code = api.get("/v1/customers/rita/referral", key=demo.api_keys.read).json()["code"]
+    calls.reset()
+    _referral_order(api, demo, "f-1", "friend-1", code)
+    assert calls.snapshot() == {"BatchGetItem": 2, "TransactWriteItems": 1}  # as before tiers counted it
+    view = customer_tier(container(), "demo-store", "rita", NOW)
+    assert view.tier
+    assert view.tier.tier_id == "silver"
+    assert view.progress
+    assert view.progress.current == 1
+    assert ledger("rita") == [("referral", "reward", 500), ("tier", "reward", 50)]
+    (changed,) = outbox(table_name, "tier_changed")
+    assert (changed["customer_id"], changed["payload"]["to"]) == ("rita", "silver")
+    state = container().table.get(tier_state_key("demo-store", "rita"))
+    assert state is not None
+    assert Decimal(state["lifetime"]["coins_earned"]) == 500  # referral coins count as earned
+    assert Decimal(state["lifetime"]["referrals"]) == 1
+    _referral_order(api, demo, "f-1", "friend-1", code)  # replayed: counted once
+    _referral_order(api, demo, "f-2", "friend-2", code)
+    view = customer_tier(container(), "demo-store", "rita", NOW)
+    assert view.progress
+    assert view.progress.current == 2
+    # the second friend's order is cancelled before confirmation: the referral is reversed
+    assert api.post("/v1/orders/f-2/cancel", key=demo.api_keys.write).status == 200
+    view = customer_tier(container(), "demo-store", "rita", NOW)
+    assert view.progress
+    assert view.progress.current == 1
+    assert view.tier
+    assert view.tier.tier_id == "silver"
+    assert [c for s, t, c in ledger("rita") if (s, t) == ("tier", "reward")] == [50]
+    assert assert_ledgers_balance(table_name) == 3
+
+
 def test_calendar_year_window_resets_on_new_year_then_retention(demo: DemoStore, table_name: str) -> None:
     tiers_on(_program(Metric.SPEND, Window(kind=WindowKind.CALENDAR_YEAR), ("100", "500")))
     pay("1", "120.00", now=datetime(2026, 12, 20, tzinfo=UTC))

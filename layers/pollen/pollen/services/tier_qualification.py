@@ -351,14 +351,18 @@ def stage_referral_completed(
     asked: list[Key],
     program: Program,
     now: datetime,
+    completed: int = 1,
+    coins: int = 0,
 ) -> FactOutcome:
-    """The referrals hook: one more completed referral for ``referrer_id`` (the ``referrals`` metric).
-    Its writes are labelled ``tier-2``..., so it can share the referee's order transaction."""
+    """The referrals hook: one more completed referral for ``referrer_id`` (the ``referrals`` metric;
+    ``completed=-1`` when one is reversed), and the referral ``coins`` they earned (or lost) for
+    ``coins_earned``. Its writes are labelled ``tier-2``..., so it can share the referee's order
+    transaction."""
     return on_fact(
         c,
         merchant_id,
         referrer_id,
-        {Metric.REFERRALS: Decimal(1)},
+        {Metric.REFERRALS: Decimal(completed), Metric.COINS_EARNED: Decimal(coins)},
         wallet,
         found=found,
         asked=asked,
