@@ -4,6 +4,8 @@ multipliers equal in cart and order, retention, warnings and downgrades by the d
 from __future__ import annotations
 
 import threading
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -450,6 +452,54 @@ def test_admin_tier_program_with_if_match_members_and_status(demo: DemoStore, ap
     assert tier["progress"] == {"metric": "spend", "current": "120.00", "needed": "380.00", "percent": 24}
     assert tier["benefits"]["earn_multiplier"] == "1.5"
     assert api.get("/v1/admin/tiers", key=demo.api_keys.write).status == 403
+
+
+def _scanned_members(table_name: str) -> dict[str, int]:
+    items = boto3.resource("dynamodb").Table(table_name).scan()["Items"]
+    found = Counter(str(i["tier_id"]) for i in items if i.get("entity") == "tier" and i.get("tier_id"))
+    return dict(found)
+
+
+def _together(*jobs: Callable[[], Any]) -> None:
+    threads = [threading.Thread(target=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_member_counts_are_one_query_and_equal_a_scan_after_concurrent_moves(
+    demo: DemoStore, api: InProcessApi, calls: CallCounter, table_name: str
+) -> None:
+    """Counters moved in the tier-changing transactions: replays and races (the same customer's
+    orders at once, a refund racing the daily job's demotion) leave them equal to a full scan."""
+    tiers_on()
+    people = [f"m{n}" for n in range(6)]
+    first = {p: "300.00" if n % 2 else "120.00" for n, p in enumerate(people)}
+    jobs: list[Callable[[], Any]] = []
+    for p in people:
+        jobs += [lambda p=p: pay(f"{p}-a", first[p], customer_id=p)] * 3  # replays of one webhook
+        jobs += [lambda p=p: pay(f"{p}-b", "250.00", customer_id=p)]  # racing the first
+    _together(*jobs)
+    assert _scanned_members(table_name) == {"silver": 3, "gold": 3}
+    # every "-b" order fully refunded (twice, at once): gold members fall below gold, silver stay
+    _together(*[lambda p=p: refund_all(f"{p}-b", "250.00", now=NOW) for p in people for _ in range(2)])
+    later = NOW + timedelta(days=DEMO_TIERS.retention_days + 1)
+    # the daily job's demotions race new orders (one lifts m1 back to gold on the way)
+    _together(
+        lambda: run_daily(later),
+        lambda: run_daily(later),
+        lambda: pay("m1-c", "250.00", now=later, customer_id="m1"),
+        lambda: pay("m0-c", "10.00", now=later, customer_id="m0"),
+    )
+    run_daily(later)  # anything a lost race left due
+    scanned = _scanned_members(table_name)
+    assert scanned == {"silver": 5, "gold": 1}
+    assert api.get("/v1/admin/tiers", key=demo.api_keys.admin).json()["members"] == scanned
+    calls.reset()  # the key is cached now: what the route itself costs
+    api.get("/v1/admin/tiers", key=demo.api_keys.admin)
+    assert calls.snapshot() == {"Query": 1}
+    assert assert_ledgers_balance(table_name) == 6
 
 
 @pytest.mark.parametrize(

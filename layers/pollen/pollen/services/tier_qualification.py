@@ -43,7 +43,14 @@ from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_c
 from pollen.storage.customers import CustomerRecord, parse_customer_item
 from pollen.storage.keys import Key, customer_key
 from pollen.storage.orders import OrderRecord
-from pollen.storage.tiers import parse_tier_state, put_member, put_tier_state, tier_program_of, tier_state_key
+from pollen.storage.tiers import (
+    move_member_count,
+    parse_tier_state,
+    put_member,
+    put_tier_state,
+    tier_program_of,
+    tier_state_key,
+)
 from pollen.storage.transactions import Transaction
 
 TIER_CHANGED = "tier_changed"
@@ -186,6 +193,15 @@ def _stager(
         )
         if before.version == 0 or before.tier_id != written.tier_id:
             put_member(tx, merchant_id, written.customer_id, written.tier_id, label=f"tier-member{suffix}")
+        move_member_count(
+            tx,
+            merchant_id,
+            written.customer_id,
+            before.tier_id,
+            written.tier_id,
+            lane=n,
+            label=f"tier-count{suffix}",
+        )
         if decision.change is not None:
             event = tier_changed_event(merchant_id, decision, tiers, customer, now)
             tx.put(event.to_item(), label=f"tier-event{suffix}")

@@ -30,6 +30,7 @@ from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.services.tier_qualification import settle_tier, tier_program
+from pollen.storage import tiers as tiers_storage
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.tiers import (
     MEMBER_SHARDS,
@@ -58,16 +59,8 @@ def get_tiers(c: Container, merchant_id: str) -> TierProgram | None:
 
 
 def member_counts(c: Container, merchant_id: str) -> dict[str, int]:
-    """Members per tier id, counted from the member lines (one Query per shard and 1 MB page)."""
-    counts: Counter[str] = Counter()
-    for shard in range(MEMBER_SHARDS):
-        cursor: str | None = None
-        while True:
-            items, cursor = members_page(c.table, merchant_id, shard, cursor, limit=1000)
-            counts.update(str(i["tier_id"]) for i in items if i.get("tier_id"))
-            if cursor is None:
-                break
-    return dict(counts)
+    """Members per tier id: one Query of the counters the tier-moving transactions keep."""
+    return tiers_storage.member_counts(c.table, merchant_id)
 
 
 def put_tier_program(
