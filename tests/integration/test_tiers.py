@@ -502,6 +502,60 @@ def test_member_counts_are_one_query_and_equal_a_scan_after_concurrent_moves(
     assert assert_ledgers_balance(table_name) == 6
 
 
+def test_removing_every_tier_reads_none_at_once_and_the_job_clears_members(
+    demo: DemoStore, api: InProcessApi, table_name: str
+) -> None:
+    tiers_on()
+    pay("1", "120.00")  # Silver (entry reward)
+    pay("2", "700.00", customer_id="c2")  # Gold
+    admin, read = demo.api_keys.admin, demo.api_keys.read
+    etag = api.get("/v1/admin/tiers", key=admin).headers["etag"]
+    cleared = api.put("/v1/admin/tiers", key=admin, json_body={"tiers": []}, headers={"if-match": etag})
+    assert cleared.status == 200, cleared.body
+    assert cleared.json()["members"] == {}
+    # reads answer "no tier" at once, before the job has run; the cart multiplies by nothing
+    for customer_id in ("c1", "c2"):
+        tier = api.get(f"/v1/customers/{customer_id}/tier", key=read).json()
+        assert (tier["tier"], tier["benefits"], tier["next_tier"], tier["expires_on"]) == (
+            None,
+            None,
+            None,
+            None,
+        )
+    cart = api.post(
+        "/v1/cart/coins",
+        key=read,
+        json_body={
+            "customer_id": "c2",
+            "currency": "USD",
+            "lines": [{"product_id": "p", "quantity": 1, "unit_price": "10.00"}],
+        },
+    ).json()
+    assert (cart["coins"], cart["multiplier"]) == (10, "1")
+    # the bounded job takes the stored tiers away: tier_changed down, counters, no entry-reward record
+    later = NOW + timedelta(hours=1)
+    status = reevaluate(container(), "demo-store", later)
+    assert (status.state, status.evaluated, status.changed) == ("done", 2, 2)
+    downs = [e["payload"] for e in outbox(table_name, "tier_changed") if e["payload"]["direction"] == "down"]
+    assert sorted((d["from"], d["to"], d["tier"]) for d in downs) == [
+        ("gold", None, "gold"),
+        ("silver", None, "silver"),
+    ]
+    for customer_id in ("c1", "c2"):
+        item = container().table.get(tier_state_key("demo-store", customer_id))
+        assert item is not None
+        assert (item.get("tier_id"), item.get("entry_rewards", {}), "GSI1PK" in item) == (None, {}, False)
+    assert _scanned_members(table_name) == {}
+    assert reevaluate(container(), "demo-store", later).changed == 2  # done: a second run changes nothing
+    assert run_daily(later + timedelta(days=60)).processed == 0  # nothing left in the due index
+    # tiers back: the kept totals qualify again, and the entry reward is earned again (a new program)
+    tiers_on(DEMO_TIERS, later + timedelta(hours=1))
+    reevaluate(container(), "demo-store", later + timedelta(hours=1))
+    assert api.get("/v1/admin/tiers", key=admin).json()["members"] == {"silver": 1, "gold": 1}
+    assert [c for s, t, c in ledger() if (s, t) == ("tier", "reward")] == [50, 50]
+    assert assert_ledgers_balance(table_name) == 2
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -287,6 +287,7 @@ class TierChange:
     from_tier: TierDefinition | None
     to_tier: TierDefinition | None
     direction: Direction
+    from_id: str | None = None  # a tier the program no longer has (``from_tier`` is then None)
 
 
 @dataclass(frozen=True)
@@ -308,14 +309,36 @@ def _entry_due(state: TierState, tier: TierDefinition, window: Window, today: da
     return False  # lifetime: once ever
 
 
+def _without_removed_tiers(state: TierState, program: TierProgramSettings) -> TierState:
+    """``state`` without what refers to tiers the program no longer has: the tier held (lost, with its
+    retention clock and warning) and the entry rewards given for them (a tier added again later is a
+    new tier, whose entry reward is earned anew)."""
+    rewards = {t: day for t, day in state.entry_rewards.items() if program.index(t) >= 0}
+    if program.index(state.tier_id) >= 0 or state.tier_id is None:
+        return state if rewards == state.entry_rewards else state.model_copy(update={"entry_rewards": rewards})
+    return state.model_copy(
+        update={
+            "tier_id": None,
+            "since": None,
+            "below_since": None,
+            "lapses_on": None,
+            "warned_for": None,
+            "entry_rewards": rewards,
+        }
+    )
+
+
 def evaluate(state: TierState, program: TierProgram, now: datetime) -> Decision:
     """After a fact: upgrade at once to the highest tier the totals reach (entry reward once per tier
     per window); below the held tier, start the retention clock; back above it, stop it."""
     today = now.date()
     metric = program.metric
     state = state.model_copy(update={"program_version": program.version})
+    gone = state.tier_id if state.tier_id is not None and program.index(state.tier_id) < 0 else None
+    state = _without_removed_tiers(state, program)
     if metric is None:
-        return Decision(state)
+        lost = TierChange(None, None, Direction.DOWN, from_id=gone) if gone else None
+        return Decision(state, lost)
     value = state.value(metric, program.window, today)
     reached, held = program.qualified(value), program.index(state.tier_id)
     if reached > held:
@@ -327,7 +350,9 @@ def evaluate(state: TierState, program: TierProgram, now: datetime) -> Decision:
             update={"tier_id": tier.tier_id, "since": now, "warned_for": None, "entry_rewards": rewards}
         )
         after = placed(after.model_copy(update={"below_since": None}), program, today)
-        return Decision(after, TierChange(program.tier(state.tier_id), tier, Direction.UP), coins)
+        return Decision(after, TierChange(program.tier(state.tier_id), tier, Direction.UP, gone), coins)
+    if gone:  # held a tier the program dropped, and reaches none of the others
+        return Decision(placed(state, program, today), TierChange(None, None, Direction.DOWN, gone))
     if held < 0:
         return Decision(placed(state.model_copy(update={"warned_for": None}), program, today))
     return Decision(placed(state, program, today))

@@ -90,18 +90,19 @@ def tier_changed_event(
     change = decision.change
     assert change is not None
     tier = change.to_tier if change.direction == "up" else change.from_tier
+    tier_id = tier.tier_id if tier else (change.from_id if change.direction == "down" else None)
     return OutboxEvent(
         event_type=TIER_CHANGED,
         merchant_id=merchant_id,
         customer_id=customer.customer_id,
         occurred_at=now,
         payload={
-            "from": change.from_tier.tier_id if change.from_tier else None,
+            "from": change.from_tier.tier_id if change.from_tier else change.from_id,
             "from_name": change.from_tier.name if change.from_tier else None,
             "to": change.to_tier.tier_id if change.to_tier else None,
             "to_name": change.to_tier.name if change.to_tier else None,
             "direction": change.direction.value,
-            "tier": tier.tier_id if tier else None,
+            "tier": tier_id,
             "entry_coins": decision.entry_coins,
             "expires_on": _iso(expires_on(decision.state, program)),
             "customer": customer_fields(customer),
