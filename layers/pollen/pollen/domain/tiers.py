@@ -24,6 +24,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from pollen.domain.rewards import RewardId
+
 TierId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 MAX_ROLLING_DAYS = 730
 MONTHS_KEPT = MAX_ROLLING_DAYS // 28 + 2  # enough monthly buckets for the longest window
@@ -58,9 +60,23 @@ class Threshold(BaseModel):
 
 
 class EntryReward(BaseModel):
+    """Given once per tier per customer per window when the tier is reached: coins, or a coupon."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    coins: int = Field(ge=1, le=1_000_000, description="Coins credited once when the tier is reached.")
+    coins: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Coins credited once when the tier is reached."
+    )
+    reward_id: RewardId | None = Field(
+        default=None,
+        description="Or a reward of the catalogue (not dynamic), issued once as a coupon costing no coins.",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if (self.coins is None) == (self.reward_id is None):
+            raise ValueError("an entry reward is either coins or a reward_id (exactly one)")
+        return self
 
 
 class Benefits(BaseModel):
@@ -295,6 +311,7 @@ class Decision:
     state: TierState
     change: TierChange | None = None
     entry_coins: int = 0  # entry reward to credit now (0: none)
+    entry_reward_id: str | None = None  # or the reward to issue now as a coupon (None: none)
     warning: date | None = None  # a tier_expiring to send for this expires_on
 
 
@@ -315,7 +332,9 @@ def _without_removed_tiers(state: TierState, program: TierProgramSettings) -> Ti
     new tier, whose entry reward is earned anew)."""
     rewards = {t: day for t, day in state.entry_rewards.items() if program.index(t) >= 0}
     if program.index(state.tier_id) >= 0 or state.tier_id is None:
-        return state if rewards == state.entry_rewards else state.model_copy(update={"entry_rewards": rewards})
+        return (
+            state if rewards == state.entry_rewards else state.model_copy(update={"entry_rewards": rewards})
+        )
     return state.model_copy(
         update={
             "tier_id": None,
@@ -344,13 +363,16 @@ def evaluate(state: TierState, program: TierProgram, now: datetime) -> Decision:
     if reached > held:
         tier = program.tiers[reached]
         entry = tier.benefits.entry_reward
-        coins = entry.coins if entry and _entry_due(state, tier, program.window, today) else 0
-        rewards = {**state.entry_rewards, tier.tier_id: today} if coins else state.entry_rewards
+        due = entry is not None and _entry_due(state, tier, program.window, today)
+        coins = (entry.coins or 0) if entry and due else 0
+        reward_id = entry.reward_id if entry and due else None
+        rewards = {**state.entry_rewards, tier.tier_id: today} if due else state.entry_rewards
         after = state.model_copy(
             update={"tier_id": tier.tier_id, "since": now, "warned_for": None, "entry_rewards": rewards}
         )
         after = placed(after.model_copy(update={"below_since": None}), program, today)
-        return Decision(after, TierChange(program.tier(state.tier_id), tier, Direction.UP, gone), coins)
+        change = TierChange(program.tier(state.tier_id), tier, Direction.UP, gone)
+        return Decision(after, change, coins, entry_reward_id=reward_id)
     if gone:  # held a tier the program dropped, and reaches none of the others
         return Decision(placed(state, program, today), TierChange(None, None, Direction.DOWN, gone))
     if held < 0:
