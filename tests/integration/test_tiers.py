@@ -146,6 +146,19 @@ def test_silver_then_bonus_then_refund_demotes_after_retention_and_warning(
     assert assert_ledgers_balance(table_name) == 1
 
 
+def test_the_daily_job_reads_only_the_customers_due(demo: DemoStore, calls: CallCounter) -> None:
+    tiers_on()
+    for n in range(6):
+        pay(f"o{n}", "120.00", customer_id=f"k{n}")  # six Silver members, rolling year: due in a year
+    refund_all("o0", "120.00", now=NOW)  # k0 below Silver: warned in 23 days, down in 30
+    calls.reset()
+    assert run_daily(NOW + timedelta(days=22)).processed == 0
+    assert calls.snapshot() == {"Query": 8}  # one per due-index shard, no member read
+    calls.reset()
+    assert run_daily(NOW + timedelta(days=23)).detail == "1 warned"
+    assert calls.snapshot() == {"Query": 8, "BatchGetItem": 1, "TransactWriteItems": 1}
+
+
 def test_qualifying_again_during_retention_keeps_the_tier(demo: DemoStore, table_name: str) -> None:
     tiers_on()
     pay("1001", "120.00")
