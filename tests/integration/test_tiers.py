@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import boto3
@@ -491,12 +492,12 @@ def test_member_counts_are_one_query_and_equal_a_scan_after_concurrent_moves(
     first = {p: "300.00" if n % 2 else "120.00" for n, p in enumerate(people)}
     jobs: list[Callable[[], Any]] = []
     for p in people:
-        jobs += [lambda p=p: pay(f"{p}-a", first[p], customer_id=p)] * 3  # replays of one webhook
-        jobs += [lambda p=p: pay(f"{p}-b", "250.00", customer_id=p)]  # racing the first
+        jobs += [partial(pay, f"{p}-a", first[p], customer_id=p)] * 3  # replays of one webhook
+        jobs += [partial(pay, f"{p}-b", "250.00", customer_id=p)]  # racing the first
     _together(*jobs)
     assert _scanned_members(table_name) == {"silver": 3, "gold": 3}
     # every "-b" order fully refunded (twice, at once): gold members fall below gold, silver stay
-    _together(*[lambda p=p: refund_all(f"{p}-b", "250.00", now=NOW) for p in people for _ in range(2)])
+    _together(*[partial(refund_all, f"{p}-b", "250.00", now=NOW) for p in people for _ in range(2)])
     later = NOW + timedelta(days=DEMO_TIERS.retention_days + 1)
     # the daily job's demotions race new orders (one lifts m1 back to gold on the way)
     _together(
