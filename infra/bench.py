@@ -291,6 +291,11 @@ def _tier_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
             1,
             lambda _: api.post("/v1/cart/coins", key=read, json_body=cart).status,
         ),
+        Case(
+            "GET /v1/admin/tiers (members)",
+            1,
+            lambda _: api.get("/v1/admin/tiers", key=demo.api_keys.admin).status,
+        ),
     ]
 
 

@@ -4,8 +4,11 @@ multipliers equal in cart and order, retention, warnings and downgrades by the d
 from __future__ import annotations
 
 import threading
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import boto3
@@ -142,6 +145,19 @@ def test_silver_then_bonus_then_refund_demotes_after_retention_and_warning(
     )
     assert run_daily(expiry + timedelta(days=1)).processed == 0
     assert assert_ledgers_balance(table_name) == 1
+
+
+def test_the_daily_job_reads_only_the_customers_due(demo: DemoStore, calls: CallCounter) -> None:
+    tiers_on()
+    for n in range(6):
+        pay(f"o{n}", "120.00", customer_id=f"k{n}")  # six Silver members, rolling year: due in a year
+    refund_all("o0", "120.00", now=NOW)  # k0 below Silver: warned in 23 days, down in 30
+    calls.reset()
+    assert run_daily(NOW + timedelta(days=22)).processed == 0
+    assert calls.snapshot() == {"Query": 8}  # one per due-index shard, no member read
+    calls.reset()
+    assert run_daily(NOW + timedelta(days=23)).detail == "1 warned"
+    assert calls.snapshot() == {"Query": 8, "BatchGetItem": 1, "TransactWriteItems": 1}
 
 
 def test_qualifying_again_during_retention_keeps_the_tier(demo: DemoStore, table_name: str) -> None:
@@ -308,6 +324,60 @@ def test_referrals_metric_through_the_referral_hook(demo: DemoStore, table_name:
     assert assert_ledgers_balance(table_name) == 1
 
 
+def _referral_order(api: InProcessApi, demo: DemoStore, order_id: str, friend: str, code: str) -> None:
+    body = {
+        "order_id": order_id,
+        "customer_id": friend,
+        "currency": "USD",
+        "paid": True,
+        "lines": [{"line_id": "1", "quantity": 1, "unit_price": "60.00"}],
+        "discount_codes": [code],
+    }
+    response = api.post("/v1/orders", key=demo.api_keys.write, json_body=body)
+    assert response.status in {200, 201}, response.body
+
+
+def test_a_completed_referral_upgrades_the_referrer_in_the_completing_transaction(
+    demo: DemoStore, api: InProcessApi, calls: CallCounter, table_name: str
+) -> None:
+    """The referral completion itself counts for the referrer's `referrals` (and `coins_earned`)
+    totals: the upgrade, its entry reward and `tier_changed` are in the order's transaction, within
+    the referral's call budget; a reversal takes the referral back out of the totals."""
+    tiers_on(_program(Metric.REFERRALS, Window(), ("1", "3")))
+    created = api.put("/v1/customers/rita", key=demo.api_keys.write, json_body={"email": "rita@example.com"})
+    assert created.status in {200, 201}, created.body
+    code = api.get("/v1/customers/rita/referral", key=demo.api_keys.read).json()["code"]
+    calls.reset()
+    _referral_order(api, demo, "f-1", "friend-1", code)
+    assert calls.snapshot() == {"BatchGetItem": 2, "TransactWriteItems": 1}  # as before tiers counted it
+    view = customer_tier(container(), "demo-store", "rita", NOW)
+    assert view.tier
+    assert view.tier.tier_id == "silver"
+    assert view.progress
+    assert view.progress.current == 1
+    assert ledger("rita") == [("referral", "reward", 500), ("tier", "reward", 50)]
+    (changed,) = outbox(table_name, "tier_changed")
+    assert (changed["customer_id"], changed["payload"]["to"]) == ("rita", "silver")
+    state = container().table.get(tier_state_key("demo-store", "rita"))
+    assert state is not None
+    assert Decimal(state["lifetime"]["coins_earned"]) == 500  # referral coins count as earned
+    assert Decimal(state["lifetime"]["referrals"]) == 1
+    _referral_order(api, demo, "f-1", "friend-1", code)  # replayed: counted once
+    _referral_order(api, demo, "f-2", "friend-2", code)
+    view = customer_tier(container(), "demo-store", "rita", NOW)
+    assert view.progress
+    assert view.progress.current == 2
+    # the second friend's order is cancelled before confirmation: the referral is reversed
+    assert api.post("/v1/orders/f-2/cancel", key=demo.api_keys.write).status == 200
+    view = customer_tier(container(), "demo-store", "rita", NOW)
+    assert view.progress
+    assert view.progress.current == 1
+    assert view.tier
+    assert view.tier.tier_id == "silver"
+    assert [c for s, t, c in ledger("rita") if (s, t) == ("tier", "reward")] == [50]
+    assert assert_ledgers_balance(table_name) == 3
+
+
 def test_calendar_year_window_resets_on_new_year_then_retention(demo: DemoStore, table_name: str) -> None:
     tiers_on(_program(Metric.SPEND, Window(kind=WindowKind.CALENDAR_YEAR), ("100", "500")))
     pay("1", "120.00", now=datetime(2026, 12, 20, tzinfo=UTC))
@@ -396,6 +466,108 @@ def test_admin_tier_program_with_if_match_members_and_status(demo: DemoStore, ap
     assert tier["progress"] == {"metric": "spend", "current": "120.00", "needed": "380.00", "percent": 24}
     assert tier["benefits"]["earn_multiplier"] == "1.5"
     assert api.get("/v1/admin/tiers", key=demo.api_keys.write).status == 403
+
+
+def _scanned_members(table_name: str) -> dict[str, int]:
+    items = boto3.resource("dynamodb").Table(table_name).scan()["Items"]
+    found = Counter(str(i["tier_id"]) for i in items if i.get("entity") == "tier" and i.get("tier_id"))
+    return dict(found)
+
+
+def _together(*jobs: Callable[[], Any]) -> None:
+    threads = [threading.Thread(target=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_member_counts_are_one_query_and_equal_a_scan_after_concurrent_moves(
+    demo: DemoStore, api: InProcessApi, calls: CallCounter, table_name: str
+) -> None:
+    """Counters moved in the tier-changing transactions: replays and races (the same customer's
+    orders at once, a refund racing the daily job's demotion) leave them equal to a full scan."""
+    tiers_on()
+    people = [f"m{n}" for n in range(6)]
+    first = {p: "300.00" if n % 2 else "120.00" for n, p in enumerate(people)}
+    jobs: list[Callable[[], Any]] = []
+    for p in people:
+        jobs += [partial(pay, f"{p}-a", first[p], customer_id=p)] * 3  # replays of one webhook
+        jobs += [partial(pay, f"{p}-b", "250.00", customer_id=p)]  # racing the first
+    _together(*jobs)
+    assert _scanned_members(table_name) == {"silver": 3, "gold": 3}
+    # every "-b" order fully refunded (twice, at once): gold members fall below gold, silver stay
+    _together(*[partial(refund_all, f"{p}-b", "250.00", now=NOW) for p in people for _ in range(2)])
+    later = NOW + timedelta(days=DEMO_TIERS.retention_days + 1)
+    # the daily job's demotions race new orders (one lifts m1 back to gold on the way)
+    _together(
+        lambda: run_daily(later),
+        lambda: run_daily(later),
+        lambda: pay("m1-c", "250.00", now=later, customer_id="m1"),
+        lambda: pay("m0-c", "10.00", now=later, customer_id="m0"),
+    )
+    run_daily(later)  # anything a lost race left due
+    scanned = _scanned_members(table_name)
+    assert scanned == {"silver": 5, "gold": 1}
+    assert api.get("/v1/admin/tiers", key=demo.api_keys.admin).json()["members"] == scanned
+    calls.reset()  # the key is cached now: what the route itself costs
+    api.get("/v1/admin/tiers", key=demo.api_keys.admin)
+    assert calls.snapshot() == {"Query": 1}
+    assert assert_ledgers_balance(table_name) == 6
+
+
+def test_removing_every_tier_reads_none_at_once_and_the_job_clears_members(
+    demo: DemoStore, api: InProcessApi, table_name: str
+) -> None:
+    tiers_on()
+    pay("1", "120.00")  # Silver (entry reward)
+    pay("2", "700.00", customer_id="c2")  # Gold
+    admin, read = demo.api_keys.admin, demo.api_keys.read
+    etag = api.get("/v1/admin/tiers", key=admin).headers["etag"]
+    cleared = api.put("/v1/admin/tiers", key=admin, json_body={"tiers": []}, headers={"if-match": etag})
+    assert cleared.status == 200, cleared.body
+    assert cleared.json()["members"] == {}
+    # reads answer "no tier" at once, before the job has run; the cart multiplies by nothing
+    for customer_id in ("c1", "c2"):
+        tier = api.get(f"/v1/customers/{customer_id}/tier", key=read).json()
+        assert (tier["tier"], tier["benefits"], tier["next_tier"], tier["expires_on"]) == (
+            None,
+            None,
+            None,
+            None,
+        )
+    cart = api.post(
+        "/v1/cart/coins",
+        key=read,
+        json_body={
+            "customer_id": "c2",
+            "currency": "USD",
+            "lines": [{"product_id": "p", "quantity": 1, "unit_price": "10.00"}],
+        },
+    ).json()
+    assert (cart["coins"], cart["multiplier"]) == (10, "1")
+    # the bounded job takes the stored tiers away: tier_changed down, counters, no entry-reward record
+    later = NOW + timedelta(hours=1)
+    status = reevaluate(container(), "demo-store", later)
+    assert (status.state, status.evaluated, status.changed) == ("done", 2, 2)
+    downs = [e["payload"] for e in outbox(table_name, "tier_changed") if e["payload"]["direction"] == "down"]
+    assert sorted((d["from"], d["to"], d["tier"]) for d in downs) == [
+        ("gold", None, "gold"),
+        ("silver", None, "silver"),
+    ]
+    for customer_id in ("c1", "c2"):
+        item = container().table.get(tier_state_key("demo-store", customer_id))
+        assert item is not None
+        assert (item.get("tier_id"), item.get("entry_rewards", {}), "GSI1PK" in item) == (None, {}, False)
+    assert _scanned_members(table_name) == {}
+    assert reevaluate(container(), "demo-store", later).changed == 2  # done: a second run changes nothing
+    assert run_daily(later + timedelta(days=60)).processed == 0  # nothing left in the due index
+    # tiers back: the kept totals qualify again, and the entry reward is earned again (a new program)
+    tiers_on(DEMO_TIERS, later + timedelta(hours=1))
+    reevaluate(container(), "demo-store", later + timedelta(hours=1))
+    assert api.get("/v1/admin/tiers", key=admin).json()["members"] == {"silver": 1, "gold": 1}
+    assert [c for s, t, c in ledger() if (s, t) == ("tier", "reward")] == [50, 50]
+    assert assert_ledgers_balance(table_name) == 2
 
 
 @pytest.mark.parametrize(

@@ -182,3 +182,31 @@ def test_birthdays() -> None:
     assert celebrated_on("1990-02-29".replace("1990", "1992"), 2028) == date(2028, 2, 29)
     assert next_birthday("03-14", date(2026, 3, 14)) == date(2026, 3, 14)
     assert next_birthday("03-14", date(2026, 3, 15)) == date(2027, 3, 14)
+
+
+def test_a_tier_the_program_dropped_is_lost_with_its_entry_reward_record() -> None:
+    gold = evaluate(spent("600", NOW.date()), program(), NOW).state
+    silver = evaluate(spent("120", NOW.date()), program(), NOW).state
+    assert (gold.tier_id, silver.tier_id, silver.entry_rewards) == ("gold", "silver", {"silver": NOW.date()})
+    only_silver = program().model_copy(update={"tiers": program().tiers[:1], "version": 2})
+    # Gold dropped: a Gold member moves to the tier their totals reach (from_id names the lost one)
+    fell = demote_if_due(gold, only_silver, NOW)
+    assert fell.change
+    assert (fell.change.from_id, fell.state.tier_id) == ("gold", "silver")
+    # every tier dropped: no tier, no retention clock, no record of entry rewards for tiers gone
+    empty = program().model_copy(update={"tiers": [], "version": 3})
+    for held in (gold, silver):
+        lost = demote_if_due(held, empty, NOW)
+        assert lost.change
+        assert (lost.change.direction, lost.change.from_id, lost.change.to_tier) == (
+            Direction.DOWN,
+            held.tier_id,
+            None,
+        )
+        assert (lost.state.tier_id, lost.state.since, lost.state.entry_rewards) == (None, None, {})
+        assert (lost.state.below_since, lost.state.lapses_on, lost.state.warned_for) == (None, None, None)
+        assert lost.state.lifetime == held.lifetime  # the totals stay: tiers added again count them
+        assert demote_if_due(lost.state, empty, NOW).change is None  # and only once
+    # Silver added back later is a new tier: its entry reward is earned anew
+    cleared = demote_if_due(silver, empty, NOW).state
+    assert evaluate(cleared, program(), NOW + timedelta(days=1)).entry_coins == 50

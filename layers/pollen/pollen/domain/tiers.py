@@ -26,6 +26,8 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.model import BaseModel
 
+from pollen.domain.rewards import RewardId
+
 TierId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 MAX_ROLLING_DAYS = 730
 MONTHS_KEPT = MAX_ROLLING_DAYS // 28 + 2  # enough monthly buckets for the longest window
@@ -60,9 +62,23 @@ class Threshold(BaseModel):
 
 
 class EntryReward(BaseModel):
+    """Given once per tier per customer per window when the tier is reached: coins, or a coupon."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    coins: int = Field(ge=1, le=1_000_000, description="Coins credited once when the tier is reached.")
+    coins: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Coins credited once when the tier is reached."
+    )
+    reward_id: RewardId | None = Field(
+        default=None,
+        description="Or a reward of the catalogue (not dynamic), issued once as a coupon costing no coins.",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if (self.coins is None) == (self.reward_id is None):
+            raise ValueError("an entry reward is either coins or a reward_id (exactly one)")
+        return self
 
 
 class Benefits(BaseModel):
@@ -289,6 +305,7 @@ class TierChange:
     from_tier: TierDefinition | None
     to_tier: TierDefinition | None
     direction: Direction
+    from_id: str | None = None  # a tier the program no longer has (``from_tier`` is then None)
 
 
 @dataclass(frozen=True)
@@ -296,6 +313,7 @@ class Decision:
     state: TierState
     change: TierChange | None = None
     entry_coins: int = 0  # entry reward to credit now (0: none)
+    entry_reward_id: str | None = None  # or the reward to issue now as a coupon (None: none)
     warning: date | None = None  # a tier_expiring to send for this expires_on
 
 
@@ -310,26 +328,55 @@ def _entry_due(state: TierState, tier: TierDefinition, window: Window, today: da
     return False  # lifetime: once ever
 
 
+def _without_removed_tiers(state: TierState, program: TierProgramSettings) -> TierState:
+    """``state`` without what refers to tiers the program no longer has: the tier held (lost, with its
+    retention clock and warning) and the entry rewards given for them (a tier added again later is a
+    new tier, whose entry reward is earned anew)."""
+    rewards = {t: day for t, day in state.entry_rewards.items() if program.index(t) >= 0}
+    if program.index(state.tier_id) >= 0 or state.tier_id is None:
+        return (
+            state if rewards == state.entry_rewards else state.model_copy(update={"entry_rewards": rewards})
+        )
+    return state.model_copy(
+        update={
+            "tier_id": None,
+            "since": None,
+            "below_since": None,
+            "lapses_on": None,
+            "warned_for": None,
+            "entry_rewards": rewards,
+        }
+    )
+
+
 def evaluate(state: TierState, program: TierProgram, now: datetime) -> Decision:
     """After a fact: upgrade at once to the highest tier the totals reach (entry reward once per tier
     per window); below the held tier, start the retention clock; back above it, stop it."""
     today = now.date()
     metric = program.metric
     state = state.model_copy(update={"program_version": program.version})
+    gone = state.tier_id if state.tier_id is not None and program.index(state.tier_id) < 0 else None
+    state = _without_removed_tiers(state, program)
     if metric is None:
-        return Decision(state)
+        lost = TierChange(None, None, Direction.DOWN, from_id=gone) if gone else None
+        return Decision(state, lost)
     value = state.value(metric, program.window, today)
     reached, held = program.qualified(value), program.index(state.tier_id)
     if reached > held:
         tier = program.tiers[reached]
         entry = tier.benefits.entry_reward
-        coins = entry.coins if entry and _entry_due(state, tier, program.window, today) else 0
-        rewards = {**state.entry_rewards, tier.tier_id: today} if coins else state.entry_rewards
+        due = entry is not None and _entry_due(state, tier, program.window, today)
+        coins = (entry.coins or 0) if entry and due else 0
+        reward_id = entry.reward_id if entry and due else None
+        rewards = {**state.entry_rewards, tier.tier_id: today} if due else state.entry_rewards
         after = state.model_copy(
             update={"tier_id": tier.tier_id, "since": now, "warned_for": None, "entry_rewards": rewards}
         )
         after = placed(after.model_copy(update={"below_since": None}), program, today)
-        return Decision(after, TierChange(program.tier(state.tier_id), tier, Direction.UP), coins)
+        change = TierChange(program.tier(state.tier_id), tier, Direction.UP, gone)
+        return Decision(after, change, coins, entry_reward_id=reward_id)
+    if gone:  # held a tier the program dropped, and reaches none of the others
+        return Decision(placed(state, program, today), TierChange(None, None, Direction.DOWN, gone))
     if held < 0:
         return Decision(placed(state.model_copy(update={"warned_for": None}), program, today))
     return Decision(placed(state, program, today))

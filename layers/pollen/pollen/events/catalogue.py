@@ -135,6 +135,9 @@ class TierChangedPayload(_Payload):
     direction: Literal["up", "down"] = Field(description="up (reached) or down (lost after retention).")
     tier: str | None = Field(description="The tier the event is about: reached (up) or lost (down).")
     entry_coins: int = Field(description="Entry reward coins credited with this change (0: none).")
+    entry_coupon: str | None = Field(
+        default=None, description="The entry reward's coupon code issued with this change (null: none)."
+    )
     expires_on: date | None = Field(description="When the tier now held is lost if nothing new happens.")
     customer: EventCustomer = Field(description=_CUSTOMER)
 

@@ -51,6 +51,7 @@ from pollen.services.referral_rewards import (
     referral_event,
     stage_coupons,
 )
+from pollen.services.tier_qualification import Stage, stage_referral_completed, tier_keys
 from pollen.storage.coupons import parse_coupon_item, put_coupon
 from pollen.storage.customers import CustomerRecord, parse_customer_item
 from pollen.storage.keys import (
@@ -125,6 +126,7 @@ class _Writes:
     coupons: list[Coupon] = field(default_factory=list)
     cancel_coupons: list[tuple[Coupon, Coupon]] = field(default_factory=list)
     events: list[OutboxEvent] = field(default_factory=list)
+    tiers: tuple[Stage, CustomerRecord] | None = None  # the referrer's tier totals (referrals metric)
 
     def add(self, customer_id: str, **counters: int | Decimal) -> None:
         bucket = self.referrer_add.setdefault(customer_id, {})
@@ -231,6 +233,7 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
     window = window_key(limit, now) if limit else None
     if window:
         second.append(referral_window_key(merchant_id, referrer_id, window))
+    second += tier_keys(c, merchant_id, referrer_id)  # the referrer's tier totals: same read
     more = c.table.batch_get(second)
     referrer_item = more.get(second[0])
     referrer = parse_customer_item(referrer_item) if referrer_item else None
@@ -255,6 +258,7 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
         if coupons:  # only the clawback of a discount reward reads its coupons (a fourth call)
             more.update(c.table.batch_get(coupons))
         wallet, entries = _claw_back(merchant_id, before, buyer, referrer, wallet, entries, more, w, now)
+        _referrer_tiers(c, merchant_id, referrer, w, -1, found=more, asked=second, program=program, now=now)
         new_friend = replace(new_friend, status=ReferralStatus.REVERSED.value)
         if new_friend != friend:
             w.friend = (new_friend, friend.version)
@@ -457,6 +461,7 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
     if referrer_entries:
         w.referrer_wallet = (referrer, referrer_wallet, referrer_entries)
     coins = sum(e.coins for e in referrer_entries)
+    _referrer_tiers(c, merchant_id, referrer, w, 1, found=more, asked=second, program=program, now=now)
     w.add(referrer_id, completed=1, coins_earned=coins, friends_revenue=total)
     if limit and window:
         ttl = int((now + timedelta(days=40)).timestamp()) if limit.per != "lifetime" else None
@@ -486,6 +491,40 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
     if not any(a.source == "referral" for a in order.attributions):
         order = order.model_copy(update={"attributions": [*order.attributions, attribution]})
     return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+
+
+def _referrer_tiers(
+    c: Container,
+    merchant_id: str,
+    referrer: CustomerRecord,
+    w: _Writes,
+    completed: int,
+    *,
+    found: dict[Key, dict[str, Any]],
+    asked: list[Key],
+    program: Program,
+    now: datetime,
+) -> None:
+    """Count a completed (``1``) or reversed (``-1``) referral, and the referral coins the referrer
+    kept, in the referrer's tier totals; an upgrade (and its entry reward) joins this transaction."""
+    before, wallet, moved = w.referrer_wallet or (referrer, referrer.wallet, [])
+    coins = sum(e.signed for e in moved if e.source == Source.REFERRAL)
+    outcome = stage_referral_completed(
+        c,
+        merchant_id,
+        referrer.customer.customer_id,
+        wallet,
+        found=found,
+        asked=asked,
+        program=program,
+        now=now,
+        completed=completed,
+        coins=coins,
+    )
+    if outcome.entries:
+        w.referrer_wallet = (before, outcome.wallet, [*moved, *outcome.entries])
+    if outcome.stage is not None:
+        w.tiers = (outcome.stage, referrer)
 
 
 def _prints(value: str | None) -> set[str]:
@@ -619,6 +658,8 @@ def _finish(  # noqa: PLR0917
             )
         for n, event in enumerate(w.events):
             tx.put(event.to_item(), label=f"referral-event-{n}")
+        if w.tiers is not None:
+            w.tiers[0](tx, w.tiers[1].customer)
 
     stage(tx)
     return order, wallet, entries

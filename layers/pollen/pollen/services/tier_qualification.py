@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pollen.domain.coupons import Coupon, new_coupon_code
 from pollen.domain.customers import Customer
 from pollen.domain.orders import eligible_amount, refunded_amount
 from pollen.domain.program import Program
+from pollen.domain.rewards import DynamicReward, FixedAmountReward, PercentageReward
 from pollen.domain.tiers import (
     Decision,
     Metric,
@@ -38,12 +40,23 @@ from pollen.domain.tiers import (
 )
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
+from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_change
+from pollen.services.redemption import COUPON_CREATED, coupon_event
+from pollen.storage.coupons import put_coupon, put_pending_marker
 from pollen.storage.customers import CustomerRecord, parse_customer_item
 from pollen.storage.keys import Key, customer_key
 from pollen.storage.orders import OrderRecord
-from pollen.storage.tiers import parse_tier_state, put_member, put_tier_state, tier_program_of, tier_state_key
+from pollen.storage.rewards import rewards_of
+from pollen.storage.tiers import (
+    move_member_count,
+    parse_tier_state,
+    put_member,
+    put_tier_state,
+    tier_program_of,
+    tier_state_key,
+)
 from pollen.storage.transactions import Transaction
 
 TIER_CHANGED = "tier_changed"
@@ -78,24 +91,32 @@ def _state(
 
 
 def tier_changed_event(
-    merchant_id: str, decision: Decision, program: TierProgram, customer: Customer, now: datetime
+    merchant_id: str,
+    decision: Decision,
+    program: TierProgram,
+    customer: Customer,
+    now: datetime,
+    *,
+    coupon: Coupon | None = None,
 ) -> OutboxEvent:
     change = decision.change
     assert change is not None
     tier = change.to_tier if change.direction == "up" else change.from_tier
+    tier_id = tier.tier_id if tier else (change.from_id if change.direction == "down" else None)
     return OutboxEvent(
         event_type=TIER_CHANGED,
         merchant_id=merchant_id,
         customer_id=customer.customer_id,
         occurred_at=now,
         payload={
-            "from": change.from_tier.tier_id if change.from_tier else None,
+            "from": change.from_tier.tier_id if change.from_tier else change.from_id,
             "from_name": change.from_tier.name if change.from_tier else None,
             "to": change.to_tier.tier_id if change.to_tier else None,
             "to_name": change.to_tier.name if change.to_tier else None,
             "direction": change.direction.value,
-            "tier": tier.tier_id if tier else None,
+            "tier": tier_id,
             "entry_coins": decision.entry_coins,
+            "entry_coupon": coupon.code if coupon else None,
             "expires_on": _iso(expires_on(decision.state, program)),
             "customer": customer_fields(customer),
         },
@@ -165,8 +186,10 @@ def _stager(
     *,
     force: bool = False,
     n: int = 0,
+    coupon: Coupon | None = None,
 ) -> Stage | None:
-    """Stage the state (when it changed, or ``force``), the member line and the decision's events."""
+    """Stage the state (when it changed, or ``force``), the member line and counters, the decision's
+    events and the entry reward's ``coupon``."""
     after = decision.state
     if after == before and decision.change is None and decision.warning is None and not force:
         return None
@@ -186,8 +209,19 @@ def _stager(
         )
         if before.version == 0 or before.tier_id != written.tier_id:
             put_member(tx, merchant_id, written.customer_id, written.tier_id, label=f"tier-member{suffix}")
+        move_member_count(
+            tx,
+            merchant_id,
+            written.customer_id,
+            before.tier_id,
+            written.tier_id,
+            lane=n,
+            label=f"tier-count{suffix}",
+        )
+        if coupon is not None:
+            _stage_coupon(tx, merchant_id, coupon, customer, now, suffix=suffix)
         if decision.change is not None:
-            event = tier_changed_event(merchant_id, decision, tiers, customer, now)
+            event = tier_changed_event(merchant_id, decision, tiers, customer, now, coupon=coupon)
             tx.put(event.to_item(), label=f"tier-event{suffix}")
         if decision.warning is not None:
             tx.put(
@@ -196,6 +230,60 @@ def _stager(
             )
 
     return stage
+
+
+def _entry_coupon(
+    c: Container, merchant_id: str, decision: Decision, program: Program, now: datetime
+) -> Coupon | None:
+    """The coupon an entry reward's ``reward_id`` issues: the reward's terms, costing no coins; with
+    Shopify connected it is ``pending`` until the hourly job creates its discount there (the
+    redemption saga's ``settle_pending``), so the fact's own request never waits on Shopify. A
+    reward deleted or disabled since the program was saved issues nothing (logged)."""
+    change = decision.change
+    if decision.entry_reward_id is None or change is None or change.to_tier is None:
+        return None
+    config = c.config.get(merchant_id)
+    reward = rewards_of(config).get(decision.entry_reward_id) if config else None
+    if reward is None or not reward.settings.enabled or isinstance(reward.settings, DynamicReward):
+        logger.warning(
+            "tier entry reward unavailable; no coupon issued",
+            extra={"tier": change.to_tier.tier_id, "reward_id": decision.entry_reward_id},
+        )
+        return None
+    terms = reward.settings
+    value = terms.amount if isinstance(terms, FixedAmountReward) else None
+    value = terms.percentage if isinstance(terms, PercentageReward) else value
+    connected = bool(config and config.shopify and config.shopify.admin_access_token)
+    return Coupon(
+        code=new_coupon_code(),  # a fresh one per attempt: a collision retries with another
+        customer_id=decision.state.customer_id,
+        reward_id=reward.reward_id,
+        reward_type=terms.type,
+        value=value,
+        max_discount=terms.max_discount if isinstance(terms, PercentageReward) else None,
+        currency=program.currency,
+        coins=0,
+        min_order=terms.min_order_subtotal,
+        channel="api",
+        created_at=now,
+        expires_at=now + timedelta(days=terms.validity_days),
+        transaction_id=f"tier:{change.to_tier.tier_id}",
+        shopify="pending" if connected else "none",
+    )
+
+
+def _stage_coupon(
+    tx: Transaction, merchant_id: str, coupon: Coupon, customer: Customer, now: datetime, *, suffix: str
+) -> None:
+    """A new code (conditional put) and either ``coupon_created`` now or, for Shopify, the pending
+    marker the hourly job settles (``coupon_created`` once Shopify has the discount)."""
+    coupon = coupon.model_copy(update={"contact": customer_fields(customer)})
+    put_coupon(tx, merchant_id, coupon, expected_version=None, label=f"tier-coupon{suffix}")
+    if coupon.shopify == "pending":
+        put_pending_marker(tx, merchant_id, coupon, now, label=f"tier-coupon-pending{suffix}")
+    else:
+        event = coupon_event(COUPON_CREATED, merchant_id, coupon, None, now)
+        tx.put(event.to_item(), label=f"tier-coupon-event{suffix}")
 
 
 def _nothing(tx: Transaction, customer: Customer) -> None:
@@ -297,7 +385,17 @@ def on_order(
         decision = evaluate(state, tiers, now)
         wallet, reward = _entry_credit(wallet, decision, program, now)
         extra.extend(reward)
-        stage = _stager(merchant_id, before, decision, tiers, now) or _nothing
+        stage = (
+            _stager(
+                merchant_id,
+                before,
+                decision,
+                tiers,
+                now,
+                coupon=_entry_coupon(c, merchant_id, decision, program, now),
+            )
+            or _nothing
+        )
     order = order.model_copy(update={"tier": current, "shortfall": shortfall})
     return order, wallet, [*entries, *extra], stage
 
@@ -338,7 +436,10 @@ def on_fact(
         return FactOutcome(wallet)
     decision = evaluate(state, tiers, now)
     wallet, entries = _entry_credit(wallet, decision, program, now)
-    return FactOutcome(wallet, entries, _stager(merchant_id, before, decision, tiers, now, n=n))
+    coupon = _entry_coupon(c, merchant_id, decision, program, now)
+    return FactOutcome(
+        wallet, entries, _stager(merchant_id, before, decision, tiers, now, n=n, coupon=coupon)
+    )
 
 
 def stage_referral_completed(
@@ -351,14 +452,18 @@ def stage_referral_completed(
     asked: list[Key],
     program: Program,
     now: datetime,
+    completed: int = 1,
+    coins: int = 0,
 ) -> FactOutcome:
-    """The referrals hook: one more completed referral for ``referrer_id`` (the ``referrals`` metric).
-    Its writes are labelled ``tier-2``..., so it can share the referee's order transaction."""
+    """The referrals hook: one more completed referral for ``referrer_id`` (the ``referrals`` metric;
+    ``completed=-1`` when one is reversed), and the referral ``coins`` they earned (or lost) for
+    ``coins_earned``. Its writes are labelled ``tier-2``..., so it can share the referee's order
+    transaction."""
     return on_fact(
         c,
         merchant_id,
         referrer_id,
-        {Metric.REFERRALS: Decimal(1)},
+        {Metric.REFERRALS: Decimal(completed), Metric.COINS_EARNED: Decimal(coins)},
         wallet,
         found=found,
         asked=asked,
@@ -384,7 +489,8 @@ def settle_tier(c: Container, merchant_id: str, customer_id: str, now: datetime,
     decision = demote_if_due(before, tiers, now)
     stored_due = str(found[tkey].get("GSI1SK", "")).split("#", 1)[0]
     stale = bool(stored_due) and stored_due <= now.date().isoformat()
-    stage = _stager(merchant_id, before, decision, tiers, now, force=stale)
+    coupon = _entry_coupon(c, merchant_id, decision, program, now)
+    stage = _stager(merchant_id, before, decision, tiers, now, force=stale, coupon=coupon)
     if stage is None:
         return "unchanged"  # the index was behind the table
     record = parse_customer_item(found[ckey])

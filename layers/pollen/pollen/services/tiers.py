@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import Field
 
-from pollen.domain.errors import PreconditionFailed, RetryableConflict
+from pollen.domain.errors import FieldError, PreconditionFailed, RetryableConflict, ValidationFailed
 from pollen.domain.program import Program
+from pollen.domain.rewards import DynamicReward
 from pollen.domain.tiers import (
     Benefits,
     Metric,
@@ -31,7 +32,9 @@ from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.services.tier_qualification import settle_tier, tier_program
+from pollen.storage import tiers as tiers_storage
 from pollen.storage.errors import ConditionFailed
+from pollen.storage.rewards import rewards_of
 from pollen.storage.tiers import (
     MEMBER_SHARDS,
     TIER_ENTITY,
@@ -59,16 +62,33 @@ def get_tiers(c: Container, merchant_id: str) -> TierProgram | None:
 
 
 def member_counts(c: Container, merchant_id: str) -> dict[str, int]:
-    """Members per tier id, counted from the member lines (one Query per shard and 1 MB page)."""
-    counts: Counter[str] = Counter()
-    for shard in range(MEMBER_SHARDS):
-        cursor: str | None = None
-        while True:
-            items, cursor = members_page(c.table, merchant_id, shard, cursor, limit=1000)
-            counts.update(str(i["tier_id"]) for i in items if i.get("tier_id"))
-            if cursor is None:
-                break
-    return dict(counts)
+    """Members per tier id: one Query of the counters the tier-moving transactions keep."""
+    return tiers_storage.member_counts(c.table, merchant_id)
+
+
+def _check_entry_rewards(c: Container, merchant_id: str, settings: TierProgramSettings) -> None:
+    """An entry reward's ``reward_id`` must name a reward of the catalogue that is enabled and has fixed
+    terms (a dynamic reward has no value without coins): 422 otherwise, before anything is written."""
+    rewards = rewards_of(merchant_config(c, merchant_id))
+    errors: list[FieldError] = []
+    for n, tier in enumerate(settings.tiers):
+        entry = tier.benefits.entry_reward
+        if entry is None or entry.reward_id is None:
+            continue
+        reward = rewards.get(entry.reward_id)
+        problem = (
+            "no reward with this id"
+            if reward is None
+            else "the reward is disabled"
+            if not reward.settings.enabled
+            else "a dynamic reward cannot be an entry reward"
+            if isinstance(reward.settings, DynamicReward)
+            else None
+        )
+        if problem:
+            errors.append(FieldError(f"tiers.{n}.benefits.entry_reward.reward_id", problem, "invalid_reward"))
+    if errors:
+        raise ValidationFailed("An entry reward names a reward that cannot be issued.", errors=errors)
 
 
 def put_tier_program(
@@ -81,6 +101,7 @@ def put_tier_program(
 ) -> TierProgram:
     """Replace the tier program (If-Match: ``expected_version``) and start re-evaluating members
     against it in the background (the request itself re-evaluates no one)."""
+    _check_entry_rewards(c, merchant_id, settings)
     current = get_tiers(c, merchant_id)
     base = current.version if current else 0
     if expected_version is not None and expected_version != base:

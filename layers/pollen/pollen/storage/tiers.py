@@ -4,6 +4,9 @@
   M#{m}#C#{customer}      → TIER (the customer's window totals and tier; GSI1: the daily due index)
   M#{m}#TIERMEMBERS#{n}   → C#{customer} (who has tier totals, and their tier: re-evaluation, counts)
   M#{m}#TIERJOB           → STATUS (the re-evaluation job's progress after a program change)
+  M#{m}#TIERCOUNT         → S#{lane}#{n} (members per tier: ``t_{tier_id}`` counters, moved in the
+                            transaction that moves a customer's tier; the sum over the few items is
+                            the count, read with one Query)
 
 The daily due index is sharded like the hourly one (``DAILY#{shard}``) but separate from it, so the
 hourly expiry job never reads tier items and the daily job reads only customers due that day.
@@ -31,6 +34,9 @@ MEMBER_ENTITY = "tier_member"
 STATUS_ENTITY = "tier_job"
 DAILY_SHARDS = 8
 MEMBER_SHARDS = 8
+COUNT_SHARDS = 4  # counter items per lane: concurrent tier changes rarely touch the same one
+COUNT_ENTITY = "tier_count"
+COUNT_PREFIX = "t_"
 
 
 def tiers_key(merchant_id: str) -> Key:
@@ -51,6 +57,16 @@ def member_pk(merchant_id: str, shard: int) -> str:
 
 def member_key(merchant_id: str, customer_id: str) -> Key:
     return Key(member_pk(merchant_id, _shard(customer_id, MEMBER_SHARDS)), f"C#{part(customer_id)}")
+
+
+def count_pk(merchant_id: str) -> str:
+    return f"{merchant_prefix(merchant_id)}TIERCOUNT"
+
+
+def count_key(merchant_id: str, customer_id: str, lane: int) -> Key:
+    """The counter item a customer's tier moves are added to. ``lane`` keeps two customers whose tiers
+    move in one transaction (a buyer and their referrer) on different items."""
+    return Key(count_pk(merchant_id), f"S#{lane}#{_shard(customer_id, COUNT_SHARDS)}")
 
 
 def status_key(merchant_id: str) -> Key:
@@ -158,6 +174,47 @@ def put_member(
         },
         label=label,
     )
+
+
+def move_member_count(
+    tx: Transaction,
+    merchant_id: str,
+    customer_id: str,
+    from_tier: str | None,
+    to_tier: str | None,
+    *,
+    lane: int = 0,
+    label: str = "tier-count",
+) -> None:
+    """One member less in ``from_tier`` and one more in ``to_tier``. Staged in the transaction that
+    writes the customer's tier state under its version, so it applies exactly once per tier move."""
+    if from_tier == to_tier:
+        return
+    names: dict[str, str] = {"#e": "entity", "#m": "merchant_id"}
+    values: dict[str, Any] = {":e": COUNT_ENTITY, ":m": merchant_id}
+    adds: list[str] = []
+    for n, (tier, step) in enumerate(((from_tier, -1), (to_tier, 1))):
+        if tier is not None:
+            names[f"#t{n}"], values[f":s{n}"] = f"{COUNT_PREFIX}{tier}", step
+            adds.append(f"#t{n} :s{n}")
+    tx.update(
+        count_key(merchant_id, customer_id, lane),
+        label=label,
+        update=f"SET #e = :e, #m = :m ADD {', '.join(adds)}",
+        names=names,
+        values=values,
+    )
+
+
+def member_counts(table: Table, merchant_id: str) -> dict[str, int]:
+    """Members per tier id: the sum of the counter items (one Query, a handful of small items)."""
+    counts: dict[str, int] = {}
+    for item in table.query_all(count_pk(merchant_id)):
+        for name, value in item.items():
+            if name.startswith(COUNT_PREFIX):
+                tier = name.removeprefix(COUNT_PREFIX)
+                counts[tier] = counts.get(tier, 0) + int(value)
+    return counts
 
 
 def due_tier_items(table: Table, today: date) -> list[dict[str, Any]]:
