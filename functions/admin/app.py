@@ -249,6 +249,8 @@ def _shopify_view(connection: ShopifyConnection) -> ShopifyConnectionView:
         api_version=connection.api_version,
         webhook_secret_set=bool(connection.webhook_secret),
         admin_access_token_set=bool(connection.admin_access_token),
+        currency_check=connection.currency_check,
+        currency_check_detail=connection.currency_check_detail,
     )
 
 

@@ -36,4 +36,11 @@ class ShopifyConnectionView(BaseModel):
     api_version: str
     webhook_secret_set: bool
     admin_access_token_set: bool
+    currency_check: str | None = Field(
+        default=None,
+        description="The shop's currency against the program's when connected: matches, adopted (the "
+        "program had no history and took the shop's), unverified (Shopify unreachable: saved with a "
+        "warning) or skipped (no admin access token).",
+    )
+    currency_check_detail: str | None = None
     updated_at: datetime | None = None
