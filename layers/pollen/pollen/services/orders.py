@@ -23,7 +23,7 @@ from pollen.domain.orders import OrderFacts, Target, check_limits, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
-from pollen.services import tier_qualification
+from pollen.services import coupon_cancellation, tier_qualification
 from pollen.services.container import Container
 from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency
@@ -257,6 +257,19 @@ def record_order_fact(
             # wallet, the referral, counters, coupons, events) is staged into this same transaction.
             order, wallet, entries = plan_referral(
                 tx, c, merchant_id, order, start, wallet, entries, found, keys, program, now
+            )
+            # A cancelled order's coupons: coins back, coupon cancelled (services/coupon_cancellation.py)
+            wallet, entries, uses = coupon_cancellation.on_order(
+                c,
+                tx,
+                merchant_id,
+                order,
+                start,
+                wallet=wallet,
+                entries=entries,
+                uses=uses,
+                found=found,
+                now=now,
             )
             change = WalletChange(existing, CustomerRecord(start.customer, wallet), entries)
             if change.changed:
