@@ -80,12 +80,14 @@ def test_a_shop_in_another_currency_is_refused_once_the_program_has_history(
     refused = connect(api, demo)
     assert refused.status == 422, refused.body
     problem = refused.json()
-    assert "HKD" in problem["detail"] and "USD" in problem["detail"]
+    assert "HKD" in problem["detail"]
+    assert "USD" in problem["detail"]
     assert problem["errors"][0]["type"] == "currency_mismatch"
     assert_one_shop_query(shop, demo)
     assert program(api, demo) == before  # nothing written
     view = api.get("/v1/admin/shopify", key=demo.api_keys.admin).json()
-    assert view["admin_access_token_set"] is False and view["currency_check"] is None
+    assert view["admin_access_token_set"] is False
+    assert view["currency_check"] is None
     assert_ledgers_balance(table_name)
 
 

@@ -23,7 +23,7 @@ from pollen.domain.orders import OrderFacts, Target, check_limits, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
-from pollen.services import coupon_cancellation, tier_qualification
+from pollen.services import coupon_cancellation, review_requests, tier_qualification
 from pollen.services.container import Container
 from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency
@@ -279,6 +279,7 @@ def record_order_fact(
             stage_tiers(tx, start.customer)
         order = order.model_copy(update={"version": before.version + 1, "updated_at": now})
         put_order(tx, merchant_id, order, expected_version=before.version)
+        review_requests.on_order(tx, merchant_id, before, order, program)  # paid-basis review requests
         after = change.after if change else None
         stage_usage(tx, merchant_id, uses, after or existing, now)
         tx.put(order_event(merchant_id, order, after, now).to_item(), label="order-event")
