@@ -194,3 +194,44 @@ def test_profile_updates_are_debounced_to_one_per_customer_per_window(
     assert to_klaviyo["profile"]["data"]["attributes"]["properties"]["balance"] == 150
     to_webhook = sent["hooks.example.com"]
     assert to_webhook["data"]["balance"] == 150, to_webhook
+
+
+def test_a_maybe_delivered_omnisend_letter_is_replayed_only_once_confirmed(
+    flow: Flow, api: InProcessApi, demo: DemoStore
+) -> None:
+    """End to end: timeout after sending → dead letter "maybe delivered"; a replay of all leaves it
+    (nothing is sent); naming it after checking Omnisend sends it once more, and it is delivered."""
+    omnisend = _tool(IntegrationKind.OMNISEND, omnisend_api=OmnisendApi.V2026_03_15)
+    configure(M, [omnisend], [subscription("wallet_transaction", "omnisend")])
+    flow.settle()
+    peer = Peer(httpx.ReadTimeout("no answer")).install()
+    _customer_with_coins(api, demo, 100)
+    flow.route()
+    flow.deliver_all()
+    assert len(peer.requests) == 1
+    [letter] = api.get("/v1/admin/deliveries/dead-letters", key=demo.api_keys.admin).json()["items"]
+    assert letter["outcome"] == "uncertain"
+    assert letter["reason"].startswith("maybe delivered")
+
+    blind = api.post("/v1/admin/deliveries/dead-letters/replay", key=demo.api_keys.admin)
+    assert blind.status == 200, blind.body
+    assert blind.json()["replayed"] == 0
+    assert blind.json()["needs_confirmation"] == [letter["delivery_id"]]
+    flow.deliver_all()
+    assert len(peer.requests) == 1  # not re-sent
+    assert len(api.get("/v1/admin/deliveries/dead-letters", key=demo.api_keys.admin).json()["items"]) == 1
+
+    confirmed = api.post(
+        "/v1/admin/deliveries/dead-letters/replay",
+        key=demo.api_keys.admin,
+        json_body={"delivery_ids": [letter["delivery_id"]]},
+    )
+    assert confirmed.json()["replayed"] == 1
+    flow.deliver_all()
+    assert len(peer.requests) == 2  # sent once more, on the merchant's word
+    assert peer.bodies()[0] == peer.bodies()[1]  # the same event
+    assert api.get("/v1/admin/deliveries/dead-letters", key=demo.api_keys.admin).json()["items"] == []
+    page = container().deliveries.page(M, status=None, limit=10, cursor=None)
+    (record,) = page.items
+    assert record.status == DeliveryStatus.DELIVERED
+    assert [a.outcome for a in record.attempts] == ["uncertain", "delivered"]
