@@ -4,6 +4,7 @@ from the stream, delivered by integration_delivery to a recording peer (exact re
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -235,3 +236,38 @@ def test_a_maybe_delivered_omnisend_letter_is_replayed_only_once_confirmed(
     (record,) = page.items
     assert record.status == DeliveryStatus.DELIVERED
     assert [a.outcome for a in record.attempts] == ["uncertain", "delivered"]
+
+
+def test_a_profile_change_routed_after_its_window_was_sent_waits_for_the_next_change(
+    flow: Flow, api: InProcessApi, demo: DemoStore
+) -> None:
+    """A stream record reaching the router late (its window's profile_updated already delivered) is
+    not sent again for that window; the next change opens a new window and carries today's values."""
+    configure(M, [_tool(IntegrationKind.KLAVIYO)], [subscription("profile_updated", "klaviyo")])
+    flow.settle()
+    peer = Peer().install()
+    c = container()
+    window_start = utcnow().replace(second=0, microsecond=0)
+    first = wallet_event(M, "c-42", occurred_at=window_start)
+    assert routing.route(c, [("r-1", first)], now=utcnow()).queued == 1
+    [message] = [m for m in routing.plan(c, first, now=utcnow()) if m.event_type == "profile_updated"]
+    _customer_with_coins(api, demo, 100)  # the customer, so the update names a profile
+    flow.settle()  # routes the customer's own events; their window's update is the same delivery
+    outcome = delivery.handle_message(
+        c, delivery.Received(message.model_dump_json(), 1, "receipt", "id"), now=utcnow()
+    )
+    assert outcome is not None
+    assert len(peer.requests) == 1
+    sent = c.deliveries.page(M, status=None, limit=10, cursor=None).items
+    assert [r.status for r in sent if r.delivery_id == message.delivery_id] == [DeliveryStatus.DELIVERED]
+
+    late = wallet_event(M, "c-42", occurred_at=window_start + timedelta(seconds=30))  # same window
+    routed = routing.route(c, [("r-2", late)], now=utcnow() + timedelta(minutes=10))
+    assert (routed.queued, routed.already_handled, routed.failed) == (0, 1, {})
+    assert len(peer.requests) == 1  # nothing more for that window
+
+    after = wallet_event(M, "c-42", occurred_at=window_start + timedelta(minutes=10))  # the next change
+    routed = routing.route(c, [("r-3", after)], now=utcnow() + timedelta(minutes=10))
+    assert routed.queued == 1
+    [following] = [m for m in routing.plan(c, after, now=utcnow()) if m.event_type == "profile_updated"]
+    assert following.delivery_id != message.delivery_id
