@@ -34,25 +34,22 @@ from pollen.storage.customers import CustomerRecord
 from tests.support.integrations import NOW, OCCURRED, customer, customer_fields
 from tests.support.integrations import wallet_event as sample_wallet_event
 
-DELIVERABLE = (
-    {
-        "wallet_transaction",
-        "coupon_created",
-        "coupon_used",
-        "coins_expiring",
-        "customer_created",
-        "tier_changed",
-        "tier_expiring",
-    }
-    | {
-        "referral_invited",
-        "referral_signed_up",
-        "referral_completed",
-        "referral_rejected",
-        "referral_incomplete",
-    }
-    | {"review_request"}
-)
+DELIVERABLE = {
+    "wallet_transaction",
+    "coupon_created",
+    "coupon_used",
+    "coins_expiring",
+    "customer_created",
+    "tier_changed",
+    "tier_expiring",
+} | {
+    "referral_invited",
+    "referral_signed_up",
+    "referral_completed",
+    "referral_rejected",
+    "referral_incomplete",
+    "review_request",
+}
 
 
 def _event(event_type: str, payload: dict[str, Any]) -> OutboxEvent:
