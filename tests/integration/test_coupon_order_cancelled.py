@@ -36,7 +36,9 @@ def _with_code(topic: str, code: str) -> bytes:
 
 
 def _coupon(api: InProcessApi, demo: DemoStore, customer: str, code: str) -> dict[str, Any]:
-    listed = api.get(f"/v1/customers/{customer}/coupons", key=demo.api_keys.read).json()["items"]
+    listed: list[dict[str, Any]] = api.get(
+        f"/v1/customers/{customer}/coupons", key=demo.api_keys.read
+    ).json()["items"]
     [coupon] = [c for c in listed if c["code"] == code]
     return coupon
 
