@@ -45,6 +45,7 @@ from infra.aws_resources import LocalResources, create_resources
 from infra.local import LocalRuntime
 from infra.local.clock import LocalClock
 from infra.local.demo_store import DemoStorefront
+from infra.local.fake_services import FakeMarketing
 from infra.local.pollers import Pollers
 from infra.local.scheduler import Scheduler
 from infra.local.server import CorsConfig, LocalApi, LocalHttpServer
@@ -201,6 +202,10 @@ class LocalStack:
         )
         for logical_id, error in runtime.preload().items():
             log.error("%s could not be imported; it will be retried on use", logical_id, exc_info=error)
+        # Klaviyo and Omnisend answered by local fakes (infra/local/fake_services.py): no internet here
+        from pollen.services.container import container  # noqa: PLC0415 - after the environment is set
+
+        container().http.install(FakeMarketing())
 
         self.scheduler = Scheduler(
             functions,

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import threading
 from typing import Any
 
+import boto3
 import pytest
 
 from infra.inprocess import ApiResponse, InProcessApi
@@ -18,7 +20,9 @@ from pollen.services import imports
 from pollen.services.container import container
 from pollen.storage.imports import ImportStore
 
-IMPORT_ROWS = int(os.environ.get("IMPORT_ROWS", "1000"))  # `make soak` runs 10,000
+# `make test` imports 1,000 rows; the 10,000-row file (issue 16's acceptance) is a soak: `make soak`
+# (IMPORT_ROWS=10000 by default; minutes on a shared 2-core machine, so kept out of `make test`).
+IMPORT_ROWS = int(os.environ.get("IMPORT_ROWS", "10000"))
 
 
 def _customer(api: InProcessApi, demo: DemoStore, customer_id: str, **profile: Any) -> None:
@@ -122,12 +126,40 @@ def test_export_pages_join_into_one_csv_with_cells_safe_for_spreadsheets(
 # ---- imports -------------------------------------------------------------------------------------
 
 
+def _exported_balances(api: InProcessApi, demo: DemoStore) -> dict[str, int]:
+    """Every customer's balance, read back through the admin export (all pages)."""
+    pages, cursor = [], None
+    while True:
+        response = api.get(
+            "/v1/admin/customers/export",
+            key=demo.api_keys.admin,
+            query={"limit": "1000", **({"cursor": cursor} if cursor else {})},
+        )
+        assert response.status == 200, response.body
+        pages.append(response.body.decode())
+        cursor = response.headers.get("x-next-cursor")
+        if not cursor:
+            break
+    return {r["customer_id"]: int(r["balance"]) for r in csv.DictReader(io.StringIO("".join(pages)))}
+
+
+def _table(table_name: str) -> list[str]:
+    found: list[str] = []
+    client = boto3.client("dynamodb")
+    for page in client.get_paginator("scan").paginate(TableName=table_name):
+        found.extend(json.dumps(item, sort_keys=True) for item in page["Items"])
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    "rows", [pytest.param(1000, id="1000"), pytest.param(IMPORT_ROWS, id="soak", marks=pytest.mark.soak)]
+)
 def test_import_of_a_large_file_equals_the_file_and_a_second_upload_changes_nothing(
-    api: InProcessApi, demo: DemoStore
+    api: InProcessApi, demo: DemoStore, table_name: str, rows: int
 ) -> None:
     lines = ["customer_id,email,first_name,balance,expires_on"]
     expected = {}
-    for n in range(IMPORT_ROWS):
+    for n in range(rows):
         coins = (n * 37) % 5000
         lines.append(f"m{n:05d},m{n}@example.com,Member {n},{coins},2027-12-31")
         expected[f"m{n:05d}"] = coins
@@ -135,18 +167,21 @@ def test_import_of_a_large_file_equals_the_file_and_a_second_upload_changes_noth
 
     report = _import_until_done(api, demo, content)
 
-    assert report["accepted"] == IMPORT_ROWS
+    assert report["accepted"] == rows
     assert report["rejected"] == 0
-    assert report["customers_created"] == IMPORT_ROWS
+    assert report["customers_created"] == rows
     assert report["coins_imported"] == sum(expected.values())
-    for customer_id in ("m00000", "m00001", f"m{IMPORT_ROWS - 1:05d}", f"m{IMPORT_ROWS // 2:05d}"):
+    assert _exported_balances(api, demo) == expected  # every balance equals the file
+    for customer_id in ("m00000", "m00001", f"m{rows - 1:05d}", f"m{rows // 2:05d}"):
         assert _balance(api, demo, customer_id) == expected[customer_id]
     history = api.get("/v1/customers/m00001/transactions", key=demo.api_keys.read).json()["items"]
     assert [(t["type"], t["coins"], t["expires_on"]) for t in history] == [("import", 37, "2027-12-31")]
 
+    before = _table(table_name)
     again = _upload(api, demo, content)
     assert again.status == 200
-    assert again.json() == report  # the same report, nothing written
+    assert again.json() == report  # the same report
+    assert _table(table_name) == before  # nothing written
     assert _balance(api, demo, "m00001") == 37
     # the ledger invariant (every test's teardown) proves balance = ledger sum for all of them
 

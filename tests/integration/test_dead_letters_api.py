@@ -105,6 +105,7 @@ def test_replay_of_chosen_ids_touches_only_those_of_the_merchant(
         "delivery_ids": [first.delivery_id],
         "not_found": sorted([theirs.delivery_id, "nope.nope"]),
         "failed": [],
+        "needs_confirmation": [],
         "truncated": False,
     }
     assert _listed(api, demo.api_keys.admin) == [second.delivery_id]

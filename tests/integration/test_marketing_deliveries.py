@@ -4,6 +4,7 @@ from the stream, delivered by integration_delivery to a recording peer (exact re
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -194,3 +195,79 @@ def test_profile_updates_are_debounced_to_one_per_customer_per_window(
     assert to_klaviyo["profile"]["data"]["attributes"]["properties"]["balance"] == 150
     to_webhook = sent["hooks.example.com"]
     assert to_webhook["data"]["balance"] == 150, to_webhook
+
+
+def test_a_maybe_delivered_omnisend_letter_is_replayed_only_once_confirmed(
+    flow: Flow, api: InProcessApi, demo: DemoStore
+) -> None:
+    """End to end: timeout after sending → dead letter "maybe delivered"; a replay of all leaves it
+    (nothing is sent); naming it after checking Omnisend sends it once more, and it is delivered."""
+    omnisend = _tool(IntegrationKind.OMNISEND, omnisend_api=OmnisendApi.V2026_03_15)
+    configure(M, [omnisend], [subscription("wallet_transaction", "omnisend")])
+    flow.settle()
+    peer = Peer(httpx.ReadTimeout("no answer")).install()
+    _customer_with_coins(api, demo, 100)
+    flow.route()
+    flow.deliver_all()
+    assert len(peer.requests) == 1
+    [letter] = api.get("/v1/admin/deliveries/dead-letters", key=demo.api_keys.admin).json()["items"]
+    assert letter["outcome"] == "uncertain"
+    assert letter["reason"].startswith("maybe delivered")
+
+    blind = api.post("/v1/admin/deliveries/dead-letters/replay", key=demo.api_keys.admin)
+    assert blind.status == 200, blind.body
+    assert blind.json()["replayed"] == 0
+    assert blind.json()["needs_confirmation"] == [letter["delivery_id"]]
+    flow.deliver_all()
+    assert len(peer.requests) == 1  # not re-sent
+    assert len(api.get("/v1/admin/deliveries/dead-letters", key=demo.api_keys.admin).json()["items"]) == 1
+
+    confirmed = api.post(
+        "/v1/admin/deliveries/dead-letters/replay",
+        key=demo.api_keys.admin,
+        json_body={"delivery_ids": [letter["delivery_id"]]},
+    )
+    assert confirmed.json()["replayed"] == 1
+    flow.deliver_all()
+    assert len(peer.requests) == 2  # sent once more, on the merchant's word
+    assert peer.bodies()[0] == peer.bodies()[1]  # the same event
+    assert api.get("/v1/admin/deliveries/dead-letters", key=demo.api_keys.admin).json()["items"] == []
+    page = container().deliveries.page(M, status=None, limit=10, cursor=None)
+    (record,) = page.items
+    assert record.status == DeliveryStatus.DELIVERED
+    assert [a.outcome for a in record.attempts] == ["uncertain", "delivered"]
+
+
+def test_a_profile_change_routed_after_its_window_was_sent_waits_for_the_next_change(
+    flow: Flow, api: InProcessApi, demo: DemoStore
+) -> None:
+    """A stream record reaching the router late (its window's profile_updated already delivered) is
+    not sent again for that window; the next change opens a new window and carries today's values."""
+    configure(M, [_tool(IntegrationKind.KLAVIYO)], [subscription("profile_updated", "klaviyo")])
+    flow.settle()
+    peer = Peer().install()
+    c = container()
+    window_start = utcnow().replace(second=0, microsecond=0)
+    first = wallet_event(M, "c-42", occurred_at=window_start)
+    assert routing.route(c, [("r-1", first)], now=utcnow()).queued == 1
+    [message] = [m for m in routing.plan(c, first, now=utcnow()) if m.event_type == "profile_updated"]
+    _customer_with_coins(api, demo, 100)  # the customer, so the update names a profile
+    flow.settle()  # routes the customer's own events; their window's update is the same delivery
+    outcome = delivery.handle_message(
+        c, delivery.Received(message.model_dump_json(), 1, "receipt", "id"), now=utcnow()
+    )
+    assert outcome is not None
+    assert len(peer.requests) == 1
+    sent = c.deliveries.page(M, status=None, limit=10, cursor=None).items
+    assert [r.status for r in sent if r.delivery_id == message.delivery_id] == [DeliveryStatus.DELIVERED]
+
+    late = wallet_event(M, "c-42", occurred_at=window_start + timedelta(seconds=30))  # same window
+    routed = routing.route(c, [("r-2", late)], now=utcnow() + timedelta(minutes=10))
+    assert (routed.queued, routed.already_handled, routed.failed) == (0, 1, {})
+    assert len(peer.requests) == 1  # nothing more for that window
+
+    after = wallet_event(M, "c-42", occurred_at=window_start + timedelta(minutes=10))  # the next change
+    routed = routing.route(c, [("r-3", after)], now=utcnow() + timedelta(minutes=10))
+    assert routed.queued == 1
+    [following] = [m for m in routing.plan(c, after, now=utcnow()) if m.event_type == "profile_updated"]
+    assert following.delivery_id != message.delivery_id

@@ -7,9 +7,13 @@ import json
 from typing import Any
 
 import boto3
+import httpx
+import pytest
 
 from infra.inprocess import InProcessApi
 from infra.seed import DemoStore
+from pollen.services import shopify_admin
+from tests.integration.test_redemption_shopify import FakeShopify
 from tests.integration.test_shopify_webhook_api import CUSTOMER, ORDER, body_of, deliver, scan, wallet
 from tests.support.ledger import assert_ledgers_balance
 
@@ -125,8 +129,12 @@ def test_customers_redact_erases_personal_data_keeps_the_ledger_and_is_idempoten
 
 
 def test_shop_redact_removes_the_shop_idempotently(
-    api: InProcessApi, demo: DemoStore, table_name: str
+    api: InProcessApi, demo: DemoStore, table_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fake = FakeShopify()  # answers the connection's currency check
+    monkeypatch.setattr(
+        shopify_admin, "http_client", lambda: httpx.Client(transport=httpx.MockTransport(fake.handle))
+    )
     api.put(
         "/v1/admin/shopify",
         key=demo.api_keys.admin,

@@ -93,8 +93,8 @@ def user_errors(code: str) -> Answer:
 class FakeShopify:
     """Answers each operation (by its GraphQL root field) from a script; records every request."""
 
-    def __init__(self) -> None:
-        self.script: dict[str, list[Answer]] = {}
+    def __init__(self, currency: str = "USD") -> None:
+        self.script: dict[str, list[Answer]] = {"shop": [ok("shop", {"currencyCode": currency})]}
         self.requests: list[httpx.Request] = []
 
     def on(self, root: str, *answers: Answer) -> None:
@@ -103,7 +103,7 @@ class FakeShopify:
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         query = json.loads(request.content)["query"]
-        root = next(r for r in self.script if f"{r}(" in query)
+        root = next(r for r in self.script if f"{r}(" in query or f"{{ {r} {{" in query)
         answers = self.script[root]
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
         return answer(request)
@@ -130,6 +130,8 @@ def shopify(monkeypatch: pytest.MonkeyPatch, api: InProcessApi, demo: DemoStore)
     assert connected.status == 200, connected.body
     assert TOKEN.encode() not in connected.body
     assert demo.shopify.webhook_secret.encode() not in connected.body
+    assert connected.json()["currency_check"] == "matches"
+    fake.requests.clear()  # the connection's currency check: tests count what came after
     c = container()
     upsert_customer(
         c,
@@ -345,6 +347,8 @@ def test_shopify_connection_is_write_only_and_one_shop_per_store(api: InProcessA
         "webhook_secret_set": True,
         "admin_access_token_set": False,
         "updated_at": None,
+        "currency_check": None,
+        "currency_check_detail": None,
     }
     bad = api.put(
         "/v1/admin/shopify",

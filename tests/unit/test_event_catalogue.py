@@ -47,6 +47,7 @@ DELIVERABLE = {
     "referral_completed",
     "referral_rejected",
     "referral_incomplete",
+    "review_request",
 }
 
 
@@ -72,6 +73,7 @@ def test_the_catalogue_lists_every_deliverable_event_once_with_its_fields() -> N
         "referral_completed",
         "referral_rejected",
         "referral_incomplete",
+        "review_request",
     ]
     assert len({s.display_name for s in specs}) == len(specs)
     for spec in specs:
@@ -141,6 +143,7 @@ def test_display_names_of_the_other_events() -> None:
         "referral_completed": "Referral Completed",
         "referral_rejected": "Referral Rejected",
         "referral_incomplete": "Referral Incomplete Reminder",
+        "review_request": "Review Requested",
     }
 
 

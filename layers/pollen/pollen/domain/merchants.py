@@ -32,3 +32,6 @@ class ShopifyConnection(BaseModel):
     redacted_at: datetime | None = Field(
         default=None, description="Set by Shopify's shop/redact: the shop is gone (access token erased)."
     )
+    # the shop's currency when connected: matches | adopted | unverified | skipped (services/shop_currency)
+    currency_check: str | None = None
+    currency_check_detail: str | None = None

@@ -10,6 +10,7 @@ from typing import Annotated, Self
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.reviews import ReviewRequests
 from pollen.domain.strict import Count, DecimalInput
 from pollen.model import BaseModel
 
@@ -115,6 +116,10 @@ class ProgramSettings(BaseModel):
         examples=["UTC", "America/New_York", "Asia/Kolkata"],
     )
     limits: Limits = Field(default_factory=Limits)
+    reviews: ReviewRequests = Field(
+        default_factory=ReviewRequests,
+        description="review_request events: days after fulfilment (or payment) (pollen.domain.reviews).",
+    )
 
     @field_validator("timezone")
     @classmethod

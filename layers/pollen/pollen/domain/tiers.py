@@ -24,9 +24,8 @@ from typing import Annotated, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from pollen.model import BaseModel
-
 from pollen.domain.rewards import RewardId
+from pollen.model import BaseModel
 
 TierId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 MAX_ROLLING_DAYS = 730

@@ -474,6 +474,58 @@ _ENTRIES += (
         sample=_referral_sample("invited"),
     ),
 )
+
+
+class ReviewProductPayload(_Payload):
+    product_id: str | None = Field(default=None, description="The store's product id.")
+    variant_id: str | None = Field(default=None, description="The variant bought.")
+    title: str | None = Field(default=None, description="The product's title, when the store sent it.")
+    variant_title: str | None = Field(default=None, description="The variant's title (e.g. Navy / M).")
+    quantity: int = Field(description="Units bought.")
+    image_url: str | None = Field(default=None, description="The product's image, when known.")
+    url: str | None = Field(default=None, description="The product's page, when known.")
+
+
+class ReviewRequestPayload(_Payload):
+    order_id: str = Field(description="The order to review.")
+    basis: Literal["fulfilled", "paid"] = Field(description="Counted from fulfilment or payment.")
+    days: int = Field(description="Days after fulfilment (or payment) it was due.")
+    products: list[ReviewProductPayload] = Field(description="What the customer bought (first 50 lines).")
+    customer: EventCustomer = Field(description=_CUSTOMER)
+
+
+def _review_request_sample(customer: Customer, now: datetime) -> dict[str, Any]:
+    return {
+        "order_id": "TEST-1001",
+        "basis": "fulfilled",
+        "days": 7,
+        "products": [
+            {
+                "product_id": "632910392",
+                "variant_id": "808950810",
+                "title": "Merino Crew Sweater",
+                "variant_title": "Navy / M",
+                "quantity": 2,
+                "image_url": None,
+                "url": None,
+            }
+        ],
+        "customer": _customer(customer),
+    }
+
+
+_ENTRIES += (
+    _Entry(
+        name="review_request",
+        display_name="Review Requested",
+        description="Ask a customer to review what they bought: sent the program's reviews.days after "
+        "the order was fulfilled (or paid), once per order, not for orders cancelled or refunded in "
+        "full meanwhile; lists the order's products.",
+        payload=ReviewRequestPayload,
+        sample=_review_request_sample,
+    ),
+)
+
 _BY_NAME: dict[str, _Entry] = {entry.name: entry for entry in _ENTRIES}
 _SPECS: dict[str, EventSpec] = {entry.name: entry.spec() for entry in _ENTRIES}
 

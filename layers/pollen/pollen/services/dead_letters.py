@@ -12,6 +12,11 @@ it through the queue's redrive policy alone, with no index item. Those are an op
 alarm fires, and SQS's own redrive (``start-message-move-task``) sends them back to the
 DeliveryQueue. Copies in the DLQ expire after 14 days.
 
+A "maybe delivered" letter (``outcome: uncertain``: the request went out and no answer came, to a
+tool that does not drop duplicate real-time events) is replayed only when named: a replay of all
+leaves it, listed in ``needs_confirmation``, since sending it again is right only once the merchant
+has checked the tool and found the event missing.
+
 A replay first claims each letter (``dead`` → ``pending``, conditional: two concurrent replays never
 both take one), then sends the claimed messages to the DeliveryQueue with a fresh receive count (a
 fresh budget of 5 retries; attempt numbers continue in the log). A letter whose send failed is put
@@ -77,10 +82,15 @@ def replay(c: Container, merchant_id: str, delivery_ids: list[str] | None, *, no
     else:
         items, truncated = c.deliveries.get_items(merchant_id, delivery_ids[:LIST_LIMIT]), False
     letters: dict[str, tuple[dict[str, Any], DeadLetter, DeliveryMessage]] = {}
+    unconfirmed: list[str] = []
     for item in items:
         parsed = _parsed(merchant_id, item)
-        if parsed is not None:
-            letters[parsed[1].delivery_id] = (item, *parsed)
+        if parsed is None:
+            continue
+        if delivery_ids is None and parsed[0].outcome == "uncertain":
+            unconfirmed.append(parsed[0].delivery_id)  # a replay of all never re-sends a maybe-delivered
+            continue
+        letters[parsed[1].delivery_id] = (item, *parsed)
     claimed = c.deliveries.claim_dead(merchant_id, sorted(letters), now=now)
     again = [
         letters[d][2].model_copy(
@@ -106,5 +116,6 @@ def replay(c: Container, merchant_id: str, delivery_ids: list[str] | None, *, no
         delivery_ids=queued,
         not_found=sorted(wanted - set(claimed)),
         failed=sorted(failed),
+        needs_confirmation=sorted(unconfirmed),
         truncated=truncated,
     )

@@ -29,10 +29,12 @@ from pollen.services.program import get_program
 from pollen.services.redemption import settle_pending
 from pollen.services.referrals import remind as remind_referral
 from pollen.services.retry import retrying
+from pollen.services.review_requests import send_due as send_review
 from pollen.storage.coupons import PENDING_ENTITY
 from pollen.storage.customers import CustomerRecord, parse_customer_item
 from pollen.storage.keys import DUE_SHARDS, customer_key, due_shard_pk
 from pollen.storage.referrals import REFERRAL_ENTITY
+from pollen.storage.reviews import REVIEW_ENTITY
 from pollen.storage.table import GSI1
 
 COINS_EXPIRING = "coins_expiring"
@@ -154,7 +156,7 @@ def run_due(now: datetime) -> JobResult:
     """Handle every wallet and order due by ``now``. One failing item does not stop the others;
     failures are logged and raised together at the end, so the run is marked failed."""
     c = container()
-    processed = coins = wallets = reminders = confirmed = coupons = 0
+    processed = coins = wallets = reminders = confirmed = coupons = reviews = 0
     errors: list[Exception] = []
     for item in due_items(c, now.date()):
         entity = item.get("entity")
@@ -175,6 +177,8 @@ def run_due(now: datetime) -> JobResult:
                 coupons += outcome in {"created", "cancelled"}
             elif entity == REFERRAL_ENTITY:  # an invited friend who has not ordered yet
                 reminders += remind_referral(c, item, now)
+            elif entity == REVIEW_ENTITY:  # an order's review request (services/review_requests.py)
+                reviews += send_review(c, item, now) == "sent"
             else:
                 logger.warning("unexpected item in the due index", extra={"pk": item.get("PK")})
                 continue
@@ -188,6 +192,8 @@ def run_due(now: datetime) -> JobResult:
     )
     if coupons:
         detail += f", {_plural(coupons, 'pending coupon')} settled with Shopify"
+    if reviews:
+        detail += f", {_plural(reviews, 'review request')} sent"
     logger.info("expiry run", extra={"processed": processed, "failed": len(errors), "detail": detail})
     if errors:
         raise ExceptionGroup(f"expiry: {len(errors)} of {processed + len(errors)} due items failed", errors)

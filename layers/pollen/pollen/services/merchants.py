@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pollen.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from pollen.domain.errors import Conflict, FieldError, NotFound, RetryableConflict, ValidationFailed
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program, ProgramSettings
 from pollen.events.internal import MerchantCreatedPayload, ShopifyConnectedPayload
 from pollen.integrations.shopify.versions import is_supported, supported_versions
+from pollen.services import shop_currency
 from pollen.services.container import Container
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.merchant_config import MerchantConfig
@@ -63,12 +64,25 @@ def connect_shopify(
     previous = config.shopify
     if connection.admin_access_token is None and previous is not None:
         connection = connection.model_copy(update={"admin_access_token": previous.admin_access_token})
+    program = config.program
+    currency = None
+    if program is not None:  # the shop's currency against the program's (services/shop_currency.py)
+        currency = shop_currency.check(c, merchant_id, connection, program, now=now)
+        connection = connection.model_copy(
+            update={"currency_check": currency.status, "currency_check_detail": currency.detail}
+        )
     uow = c.units.begin(merchant_id)
     uow.merchants.connect_shopify(connection)
+    if currency is not None and program is not None:
+        currency.stage(uow, program)
     payload = ShopifyConnectedPayload(shop_domain=connection.shop_domain, api_version=connection.api_version)
     uow.emit("shopify_connected", payload, customer_id=None, now=now)
-    uow.commit()
-    c.config.invalidate(merchant_id)
+    try:
+        uow.commit()
+    except ConditionFailed as exc:  # the program changed while its currency was being adopted
+        raise RetryableConflict("The program was changed concurrently; connect again.") from exc
+    finally:
+        c.config.invalidate(merchant_id)
     for domain in {connection.shop_domain, previous.shop_domain if previous else connection.shop_domain}:
         c.config.forget_shop(domain)
     return connection, previous is None

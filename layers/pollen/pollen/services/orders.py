@@ -21,7 +21,7 @@ from pollen.domain.errors import NotFound
 from pollen.domain.orders import OrderFacts, Target, check_limits, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
-from pollen.services import tier_qualification
+from pollen.services import coupon_cancellation, review_requests, tier_qualification
 from pollen.services.container import Container
 from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency, IdempotencyKeyReused
@@ -240,6 +240,19 @@ def record_order_fact(
             order, wallet, entries = plan_referral(
                 tx, c, merchant_id, order, start, wallet, entries, found, keys, program, now
             )
+            # A cancelled order's coupons: coins back, coupon cancelled (services/coupon_cancellation.py)
+            wallet, entries, uses = coupon_cancellation.on_order(
+                c,
+                tx,
+                merchant_id,
+                order,
+                start,
+                wallet=wallet,
+                entries=entries,
+                uses=uses,
+                found=found,
+                now=now,
+            )
             change = WalletChange(existing, CustomerRecord(start.customer, wallet), entries)
             if change.changed:
                 stage_wallet_change(tx, merchant_id, change, program)
@@ -251,6 +264,7 @@ def record_order_fact(
             update={"version": before.version + 1, "updated_at": now, "deliveries": seen}
         )
         put_order(tx, merchant_id, order, expected_version=before.version)
+        review_requests.on_order(tx, merchant_id, before, order, program)  # paid-basis review requests
         after = change.after if change else None
         stage_usage(tx, merchant_id, uses, after or existing, now)
         outcome = OrderOutcome(order, after.wallet if after else None, change.entries if change else [])

@@ -216,6 +216,20 @@ def _dispatch(
             source="shopify",
         )
         return {"topic": topic, **outcome.view(), "duplicate": outcome.duplicate}
+    return _other_topic(c, merchant_id, topic, payload, now)
+
+
+def _other_topic(
+    c: Container, merchant_id: str, topic: str, payload: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """``orders/fulfilled`` schedules the order's review request (coins do not move); the rest is
+    acknowledged and ignored."""
+    if topic == shopify.Topic.ORDERS_FULFILLED:
+        from pollen.services import review_requests  # noqa: PLC0415 - one topic: keep order webhooks lean
+
+        order = _parse(shopify.ShopifyOrder, payload)
+        hint = shopify.customer_data(order.customer) if order.customer else None
+        return {"topic": topic, **review_requests.on_fulfilled(c, merchant_id, order, hint, now=now)}
     logger.warning("unhandled shopify topic acknowledged", extra={"topic": topic})
     return {"topic": topic, "ignored": True}
 

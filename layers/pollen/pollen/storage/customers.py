@@ -204,3 +204,8 @@ class CustomerStore:
             filter_attr=("type", types) if types else None,
         )
         return Page([LedgerEntry.model_validate(i) for i in page.items], page.next_cursor)
+
+
+def has_customers(table: Table, merchant_id: str) -> bool:
+    """Whether the merchant has any customer (so any wallet or ledger entry): one Query of one item."""
+    return bool(table.query(customer_directory_pk(merchant_id), limit=1, consistent=True).items)

@@ -306,3 +306,8 @@ def referrals_admin_pk(merchant_id: str, status: str) -> str:
 
 def referral_admin_key(merchant_id: str, status: str, referral_id: str) -> Key:
     return Key(referrals_admin_pk(merchant_id, status), part(referral_id))
+
+
+def review_request_key(merchant_id: str, order_id: str) -> Key:
+    """M#{m}#RR#{order} → REVIEW: an order's review request (one per order; GSI1 due index while pending)."""
+    return Key(f"{merchant_prefix(merchant_id)}RR#{part(order_id)}", "REVIEW")

@@ -20,7 +20,9 @@ class DeadLetter(BaseModel):
     subscription_id: str
     integration_id: str
     reason: str
-    outcome: str = Field(description="permanent (4xx) or exhausted (retries used up).")
+    outcome: str = Field(
+        description="permanent (4xx), exhausted (retries used up) or uncertain (maybe delivered)."
+    )
     attempts: int = Field(description="Tries made so far, all replays included.")
     http_status: int | None = None
     dead_since: datetime
@@ -39,4 +41,9 @@ class ReplayResult(BaseModel):
     delivery_ids: list[str]
     not_found: list[str] = Field(default_factory=list, description="Asked for, but not in the dead letters.")
     failed: list[str] = Field(default_factory=list, description="Could not be queued; still dead letters.")
+    needs_confirmation: list[str] = Field(
+        default_factory=list,
+        description="Maybe delivered (sent, no answer, to a tool that does not drop duplicates): left out "
+        "of a replay of all; check the tool, then replay them by naming their delivery_ids.",
+    )
     truncated: bool = False

@@ -40,6 +40,13 @@ class ShopifyConnectionView(BaseModel):
     api_version: str
     webhook_secret_set: bool
     admin_access_token_set: bool
+    currency_check: str | None = Field(
+        default=None,
+        description="The shop's currency against the program's when connected: matches, adopted (the "
+        "program had no history and took the shop's), unverified (Shopify unreachable: saved with a "
+        "warning) or skipped (no admin access token).",
+    )
+    currency_check_detail: str | None = None
     updated_at: datetime | None = None
 
     @classmethod
@@ -49,4 +56,6 @@ class ShopifyConnectionView(BaseModel):
             api_version=connection.api_version,
             webhook_secret_set=bool(connection.webhook_secret),
             admin_access_token_set=bool(connection.admin_access_token),
+            currency_check=connection.currency_check,
+            currency_check_detail=connection.currency_check_detail,
         )

@@ -87,6 +87,7 @@ _RETRYABLE: frozenset[str] = frozenset({"timeout", "transport", "server", "throt
 
 _CUSTOMER_GID = re.compile(r"^gid://shopify/Customer/[1-9][0-9]*$")
 _SEGMENT_GID = re.compile(r"^gid://shopify/Segment/[1-9][0-9]*$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 _NUMERIC_ID = re.compile(r"^[1-9][0-9]*$")
 _API_VERSION = re.compile(r"^(\d{4}-\d{2}|unstable)$")
 
@@ -106,6 +107,7 @@ SEGMENT_CREATE = (
     "mutation segmentCreate($name: String!, $query: String!) {"
     " segmentCreate(name: $name, query: $query) { segment { id } userErrors { field message } } }"
 )
+SHOP_CURRENCY = "query shopCurrency { shop { currencyCode } }"
 FIND_BY_CODE = "query codeDiscountNodeByCode($code: String!) { codeDiscountNodeByCode(code: $code) { id } }"
 DEACTIVATE = (
     "mutation discountCodeDeactivate($id: ID!) {"
@@ -284,6 +286,15 @@ class ShopifyAdmin:
                 "unexpected", "codeDiscountNodeByCode answered without an id", status_code=200
             )
         return gid
+
+    def shop_currency(self) -> str:
+        """The shop's currency (``shop { currencyCode }``, an ISO 4217 code): what its orders are in."""
+        data = self._send(SHOP_CURRENCY, {}, root="shop", mutation=False)
+        shop = data.get("shop")
+        code = shop.get("currencyCode") if isinstance(shop, dict) else None
+        if not isinstance(code, str) or not _CURRENCY.match(code):
+            raise ShopifyFailure("unexpected", "shop answered without a currencyCode", status_code=200)
+        return code
 
     def create_segment(self, name: str, query: str) -> str:
         """Create a customer segment (``number_of_orders = 0`` for referral codes); its GID."""

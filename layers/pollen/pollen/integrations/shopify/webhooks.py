@@ -39,6 +39,7 @@ class Topic(StrEnum):
     ORDERS_PAID = "orders/paid"
     ORDERS_CANCELLED = "orders/cancelled"
     REFUNDS_CREATE = "refunds/create"
+    ORDERS_FULFILLED = "orders/fulfilled"  # review requests (pollen.services.review_requests)
     CUSTOMERS_UPDATE = "customers/update"  # an email changed in Shopify: proven, so it may claim
     # The mandatory privacy (compliance) topics.
     CUSTOMERS_DATA_REQUEST = "customers/data_request"
@@ -104,6 +105,8 @@ class ShopifyLineItem(_Payload):
     price: Money  # unit price before discounts
     gift_card: bool = False
     discount_allocations: list[ShopifyDiscountAllocation] = Field(default_factory=list)
+    title: OptionalText = None  # the product's title (review requests name it)
+    variant_title: OptionalText = None
 
 
 class ShopifyDiscountCode(_Payload):
@@ -144,7 +147,7 @@ DEVICE_ATTRIBUTE = "pollen_device_id"  # a cart attribute the storefront widget 
 
 
 class ShopifyOrder(_Payload):
-    """The order payload of ``orders/create``, ``orders/paid`` and ``orders/cancelled``."""
+    """The order payload of ``orders/create``, ``orders/paid``, ``orders/cancelled``, ``orders/fulfilled``."""
 
     id: ShopifyId
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]  # the shop currency
