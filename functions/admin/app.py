@@ -19,6 +19,7 @@ from pollen.api.routers import customer_tokens as customer_tokens_routes
 from pollen.api.routers import customers as customers_routes
 from pollen.api.routers import privacy as privacy_routes
 from pollen.api.routers import rejected_webhooks as rejected_webhooks_routes
+from pollen.api.routers import widget as widget_routes
 from pollen.api.schemas.api_keys import ApiKeyList, ApiKeyView, CreateApiKeyRequest, CreatedApiKey, KeyId
 from pollen.api.schemas.customers import AdjustmentRequest
 from pollen.api.schemas.deliveries import (
@@ -79,6 +80,7 @@ app.include_router(customer_tokens_routes.router)
 app.include_router(privacy_routes.router)
 app.include_router(customers_routes.router)
 app.include_router(rejected_webhooks_routes.router)
+app.include_router(widget_routes.router)
 
 
 @app.get("/v1/health", summary="Liveness check (no key needed)")

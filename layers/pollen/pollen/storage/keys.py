@@ -306,3 +306,8 @@ def referrals_admin_pk(merchant_id: str, status: str) -> str:
 
 def referral_admin_key(merchant_id: str, status: str, referral_id: str) -> Key:
     return Key(referrals_admin_pk(merchant_id, status), part(referral_id))
+
+
+def widget_settings_key(merchant_id: str) -> Key:
+    """The storefront widget's settings, in the config partition (read with it, cached)."""
+    return Key(config_pk(merchant_id), "WIDGET")
