@@ -32,6 +32,14 @@ DEMO_SHOPPER = "demo-shopper"
 WELCOME_COINS = 1000
 PAGE = Path(__file__).with_name("demo_store.html")
 APP_PROXY_PATH = "/apps/pollen/customer-token"  # the storefront path Shopify would proxy
+PATHS = (
+    "/demo-store",
+    "/demo-store/",
+    "/demo-store/guest",
+    "/demo-store/shopify",
+    "/demo-store/token",
+    APP_PROXY_PATH,
+)
 TOKEN_ATTRIBUTES = {
     False: 'token-url="/demo-store/token"',
     True: f'token-mode="app-proxy" proxy-path="{APP_PROXY_PATH}"',
@@ -50,8 +58,7 @@ class DemoStorefront:
         """The response for a demo path, else ``None``; ``call`` runs a request through the local API."""
         if path == "/widget/pollen-widget.js":
             return self._script()
-        pages = ("/demo-store", "/demo-store/", "/demo-store/guest", "/demo-store/shopify", "/demo-store/token")
-        if path not in (*pages, APP_PROXY_PATH):
+        if path not in PATHS:
             return None
         if method != "GET":
             return _text(405, "Method Not Allowed")
@@ -59,10 +66,8 @@ class DemoStorefront:
         if demo is None:
             return _text(503, "The demo store is not seeded (start the stack with `make dev`).")
         keys: dict[str, str] = demo["api_keys"]
-        if path == "/demo-store/token":
-            return self._token(keys, call)
-        if path == APP_PROXY_PATH:
-            return self._app_proxy(demo, call)
+        if path in ("/demo-store/token", APP_PROXY_PATH):
+            return self._token(keys, call) if path == "/demo-store/token" else self._app_proxy(demo, call)
         lang = (parse_qs(query).get("lang") or ["en"])[0]
         guest = path == "/demo-store/guest"
         html = (
