@@ -108,18 +108,7 @@ export class Client {
       if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return DEFAULT_SETTINGS;
       throw error;
     }
-    const d = DEFAULT_SETTINGS;
-    const hex = (v: unknown, fallback: string) => (typeof v === "string" && /^#[0-9a-fA-F]{6}$/.test(v) ? v : fallback);
-    const colors = answer?.colors;
-    const launcher = { ...d.launcher, ...answer?.launcher };
-    return {
-      colors: { primary: hex(colors?.primary, d.colors.primary), text: hex(colors?.text, d.colors.text), background: hex(colors?.background, d.colors.background) },
-      launcher: { position: launcher.position, offset_x: Number(launcher.offset_x) || 0, offset_y: Number(launcher.offset_y) || 0 },
-      locales: answer?.locales?.length ? answer.locales : d.locales,
-      default_locale: answer?.default_locale ?? d.default_locale,
-      texts: answer?.texts ?? {},
-      sections: { ...d.sections, ...answer?.sections },
-    };
+    return normalize(answer);
   }
 
   /** Report what only the widget sees; never throws, and stops trying once the route is missing. */
@@ -167,6 +156,26 @@ export const DEFAULT_SETTINGS: Settings = {
   texts: {},
   sections: { ways_to_earn: true, rewards: true, referral: true, tier: true, history: true },
 };
+
+/** Settings as the widget can use them, whatever arrived (an older Pollen, a stale cached copy). */
+export function normalize(answer: Partial<Settings> | null): Settings {
+  const d = DEFAULT_SETTINGS;
+  const hex = (v: unknown, fallback: string) => (typeof v === "string" && /^#[0-9a-fA-F]{6}$/.test(v) ? v : fallback);
+  const colors = answer?.colors;
+  const launcher = { ...d.launcher, ...answer?.launcher };
+  return {
+    colors: { primary: hex(colors?.primary, d.colors.primary), text: hex(colors?.text, d.colors.text), background: hex(colors?.background, d.colors.background) },
+    launcher: {
+      position: launcher.position === "bottom-left" ? "bottom-left" : "bottom-right",
+      offset_x: Math.min(200, Math.max(0, Number(launcher.offset_x) || 0)),
+      offset_y: Math.min(200, Math.max(0, Number(launcher.offset_y) || 0)),
+    },
+    locales: Array.isArray(answer?.locales) && answer.locales.length ? answer.locales : d.locales,
+    default_locale: typeof answer?.default_locale === "string" ? answer.default_locale : d.default_locale,
+    texts: answer?.texts && typeof answer.texts === "object" ? answer.texts : {},
+    sections: { ...d.sections, ...answer?.sections },
+  };
+}
 
 export interface PublicProgram {
   currency: string;

@@ -3,6 +3,8 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import {
   ApiError,
   Client,
+  DEFAULT_SETTINGS,
+  normalize,
   tokenSource,
   uuid,
   type Entry,
@@ -162,7 +164,7 @@ function GuestView(props: Props & { data: Data }) {
           <a href={props.loginUrl}>{t.signIn}</a>
         </p>
       </section>
-      {data.program && <WaysToEarn t={t} locale={locale} program={data.program} />}
+      {props.settings.sections.ways_to_earn && data.program && <WaysToEarn t={t} locale={locale} program={data.program} />}
       {props.settings.sections.rewards && data.offers.length > 0 && (
         <section>
           <h3>{t.wouldEarn}</h3>
@@ -223,8 +225,8 @@ function MemberView(props: Props & { data: Data; customerId: string; reload: () 
           </p>
         ))}
       </section>
-      {data.tier && <TierView t={t} tier={data.tier} />}
-      {data.program && <WaysToEarn t={t} locale={locale} program={data.program} />}
+      {props.settings.sections.tier && data.tier && <TierView t={t} tier={data.tier} />}
+      {props.settings.sections.ways_to_earn && data.program && <WaysToEarn t={t} locale={locale} program={data.program} />}
       {props.settings.sections.rewards && <section aria-labelledby="pollen-rewards">
         <h3 id="pollen-rewards">{t.rewards}</h3>
         {redeemed && <CodeNotice t={t} locale={locale} redeemed={redeemed} />}
@@ -239,8 +241,8 @@ function MemberView(props: Props & { data: Data; customerId: string; reload: () 
           ))}
         </ul>
       </section>}
-      {data.referral && <ReferralView t={t} client={client} customerId={customerId} referral={data.referral} />}
-      {data.history && data.history.length > 0 && (
+      {props.settings.sections.referral && data.referral && <ReferralView t={t} client={client} customerId={customerId} referral={data.referral} />}
+      {props.settings.sections.history && data.history && data.history.length > 0 && (
         <section>
           <h3>{t.history}</h3>
           <ul data-testid="history">
@@ -459,20 +461,20 @@ export class PollenRewards extends HTMLElement {
     const hide = () => {
       this.hidden = true;
     };
-    client.settings().then((settings) => {
+    const show = (settings: Settings) => {
       const colors = { ...settings.colors, primary: safeColor(this.getAttribute("color")) ?? settings.colors.primary };
       style.textContent =
         `:host { --pollen-accent: ${colors.primary}; --pollen-accent-text: ${colors.primary}; ` +
         `--pollen-text: ${colors.text}; --pollen-bg: ${colors.background}; }\n${REWARDS}`;
       const attribute = this.getAttribute("position");
-      const position = attribute ? (attribute.endsWith("left") ? "left" : "right") : settings.launcher.position === "bottom-left" ? "left" : "right";
+      const left = attribute ? attribute.endsWith("left") : settings.launcher.position === "bottom-left";
       const locale = pickLocale(this.getAttribute("locale"), settings.locales, settings.default_locale);
       render(
         <Widget
           client={client}
           t={texts(locale, settings.texts[locale])}
           locale={locale}
-          position={position}
+          position={left ? "left" : "right"}
           settings={settings}
           cartTotal={this.getAttribute("cart-total")}
           joinUrl={this.getAttribute("join-url") ?? "/account/register"}
@@ -481,10 +483,37 @@ export class PollenRewards extends HTMLElement {
         />,
         mount,
       );
-      // Preact renders synchronously: the launcher is in the DOM now.
-      performance.measure("pollen-launcher", attached, performance.mark("pollen-launcher-rendered").name);
+    };
+    // First render at once, from the settings this browser saw last (else the defaults): Preact renders
+    // synchronously, so the launcher is in the DOM when the mark is set. Fresh settings follow.
+    const cacheKey = `pollen.widget.${client.config.appKey.slice(-16)}`;
+    const cached = readCache(cacheKey);
+    show(cached ?? DEFAULT_SETTINGS);
+    performance.measure("pollen-launcher", attached, performance.mark("pollen-launcher-rendered").name);
+    client.settings().then((fresh) => {
+      const text = JSON.stringify(fresh);
+      if (text !== JSON.stringify(cached ?? DEFAULT_SETTINGS)) show(fresh);
+      writeCache(cacheKey, text);
+      performance.mark("pollen-settings-applied");
       this.dataset.ready = "";
     }, hide);
+  }
+}
+
+function readCache(key: string): Settings | null {
+  try {
+    const text = localStorage.getItem(key);
+    return text ? normalize(JSON.parse(text) as Partial<Settings>) : null;
+  } catch {
+    return null; // storage blocked (private mode, sandboxed frame): fetch every time
+  }
+}
+
+function writeCache(key: string, text: string): void {
+  try {
+    localStorage.setItem(key, text);
+  } catch {
+    // storage blocked or full: nothing to keep
   }
 }
 
