@@ -182,6 +182,11 @@ def _wallet_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
         Case(
             "GET /v1/program (app key)", 0, lambda _: api.get("/v1/program", key=demo.api_keys.public).status
         ),
+        Case(
+            "GET /v1/widget/settings (app key)",
+            0,
+            lambda _: api.get("/v1/widget/settings", key=demo.api_keys.public).status,
+        ),
     ]
 
 

@@ -368,11 +368,14 @@ def test_acceptance_the_demo_customer_redeems_in_the_widget_and_analytics_count_
 
     deadline = time.monotonic() + 30
     after = _summary(http, stack)
-    while not (
-        after["widget_opens"] >= before["widget_opens"] + 1
-        and after["orders:widget"] >= before["orders:widget"] + 1
-        and after["coupons_redeemed"] >= before["coupons_redeemed"] + 1
-    ) and time.monotonic() < deadline:
+    while (
+        not (
+            after["widget_opens"] >= before["widget_opens"] + 1
+            and after["orders:widget"] >= before["orders:widget"] + 1
+            and after["coupons_redeemed"] >= before["coupons_redeemed"] + 1
+        )
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.5)
         after = _summary(http, stack)
     assert after["widget_opens"] >= before["widget_opens"] + 1  # the open the widget tracked
