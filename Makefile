@@ -100,16 +100,17 @@ integration: $(STAMP) ## Integration tests (moto in-process)
 e2e: $(STAMP) ## End-to-end tests against the local stack over HTTP
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
-bench: $(STAMP) dashboard widget ## Benchmarks: DynamoDB round trips and latency per request; dashboard and widget JS size
+bench: $(STAMP) dashboard widget browser ## Benchmarks: DynamoDB round trips and latency per request; dashboard and widget JS size; widget first render
 	$(BIN)/python -m infra.bench
 	$(BIN)/python -m infra.dashboard_size
 	$(BIN)/python -m infra.widget_size
 	$(BIN)/python -m infra.layer_size
+	$(BIN)/python -m infra.widget_render
 
 requirements: $(TOOLS_STAMP) ## Export the layer's requirements.txt from uv.lock (part of `make lock`)
 	$(TOOLS)/bin/python -m infra.requirements --write
 
-build: $(TOOLS_STAMP) dashboard ## sam build (builds the dashboard first): needs neither Python 3.13 nor Docker (layers/pollen/Makefile)
+build: $(TOOLS_STAMP) dashboard widget ## sam build (builds the dashboard and widget first): needs neither Python 3.13 nor Docker (layers/pollen/Makefile)
 	PYTHON=$(CURDIR)/$(TOOLS)/bin/python $(SAM) build --template template.yaml
 
 deploy: build ## sam deploy --guided (needs AWS credentials)

@@ -155,6 +155,12 @@ def _wallet_cases(api: InProcessApi, demo: DemoStore) -> list[Case]:
             1,
             lambda _: api.get(f"/v1/customers/{customer}/coupons", key=read).status,
         ),
+        # the storefront widget's settings, on every shop page (from the cached config: 0 calls)
+        Case(
+            "GET /v1/widget/settings (app key)",
+            0,
+            lambda _: api.get("/v1/widget/settings", key=demo.api_keys.public).status,
+        ),
         # an app: the app key plus a customer token (verified from the cached keyring: 0 calls)
         Case(
             "GET wallet, app key + customer token",

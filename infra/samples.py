@@ -562,6 +562,23 @@ def _referral_samples() -> list[Sample]:
     ]
 
 
+def _widget_samples() -> list[Sample]:
+    """The storefront widget's settings: the admin document and the widget's app-key read (stamped last)."""
+    settings = {
+        "colors": {"primary": "#0a7d32", "text": "#1f2328", "background": "#ffffff"},
+        "launcher": {"position": "bottom-left", "offset_x": 24, "offset_y": 24},
+        "locales": ["en", "fr"],
+        "default_locale": "en",
+        "texts": {"en": {"launcher": "Perks"}, "fr": {"launcher": "Avantages"}},
+        "sections": {"referral": False},
+    }
+    return [
+        Sample("admin_get_widget_settings", "GET", "/v1/admin/widget"),
+        Sample("admin_put_widget_settings", "PUT", "/v1/admin/widget", body=_json(settings)),
+        Sample("admin_get_public_widget_settings", "GET", "/v1/widget/settings"),
+    ]
+
+
 def _shopify_samples(first: datetime, topics: tuple[str, ...] = SHOPIFY_TOPICS) -> list[Sample]:
     samples = []
     for index, topic in enumerate(topics):
@@ -643,6 +660,7 @@ def samples() -> dict[str, dict[str, Any]]:
         *_referral_samples(),
     ]
     ordered += _shopify_samples(START + timedelta(seconds=len(ordered)), MORE_SHOPIFY_TOPICS)
+    ordered += _widget_samples()
     return {
         sample.name: _event(sample, START + timedelta(seconds=index)) for index, sample in enumerate(ordered)
     }

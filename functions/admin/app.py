@@ -24,6 +24,7 @@ from pollen.api.routers import (
     program,
     rejected_webhooks,
     shopify,
+    widget,
 )
 from pollen.api.schemas.health import Health
 from pollen.clock import utcnow
@@ -41,6 +42,7 @@ for area in (
     shopify,
     events,
     deliveries,
+    widget,
 ):
     app.include_router(area.router)
 

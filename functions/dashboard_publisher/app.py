@@ -5,6 +5,11 @@
 CloudFormation calls this function again. Create/Update upload every file under ``dashboard/`` (hashed
 assets cached for a year, ``index.html`` revalidated) and delete files an older build left; Delete
 empties the prefix so the bucket can go with the stack.
+
+The same function publishes the storefront widget (``WidgetScript``, whose properties name a
+``ScriptKey`` such as ``widget/v7/pollen-widget.js``: the ``WidgetSiteLayer`` version, so every build
+has its own URL). The script is cached for a year (immutable); older versions stay, so pages that
+still embed them keep working; Delete empties ``widget/``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import re
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +30,9 @@ from pollen.observability import logger
 
 SITE_ROOT = Path(os.environ.get("DASHBOARD_SITE_ROOT", "/opt"))
 PREFIX = "dashboard/"
+WIDGET_PREFIX = "widget/"
+WIDGET_FILE = "pollen-widget.js"
+SCRIPT_KEY = re.compile(r"^widget/v\d+/pollen-widget\.js$")
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 TYPES = {
@@ -63,14 +72,27 @@ def publish(s3: Any, bucket: str, root: Path) -> list[str]:
     return written
 
 
-def unpublish(s3: Any, bucket: str) -> int:
-    keys = list(_keys(s3, bucket))
+def publish_script(s3: Any, bucket: str, root: Path, key: str) -> str:
+    """Upload the widget's one script under its versioned ``key`` (immutable; older versions stay)."""
+    if not SCRIPT_KEY.match(key):
+        raise ValueError(f"ScriptKey must look like widget/v7/{WIDGET_FILE}, not {key!r}")
+    script = root / WIDGET_FILE
+    if not script.is_file():
+        raise FileNotFoundError(f"no {WIDGET_FILE} under {root}: the widget layer is empty")
+    s3.put_object(
+        Bucket=bucket, Key=key, Body=script.read_bytes(), ContentType=TYPES[".js"], CacheControl=IMMUTABLE
+    )
+    return key
+
+
+def unpublish(s3: Any, bucket: str, prefix: str = PREFIX) -> int:
+    keys = list(_keys(s3, bucket, prefix))
     _delete(s3, bucket, keys)
     return len(keys)
 
 
-def _keys(s3: Any, bucket: str) -> Iterator[str]:
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PREFIX):
+def _keys(s3: Any, bucket: str, prefix: str = PREFIX) -> Iterator[str]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             yield str(item["Key"])
 
@@ -102,11 +124,16 @@ def respond(event: dict[str, Any], physical_id: str, status: str, reason: str) -
 
 def handle(event: dict[str, Any], s3: Any, root: Path, responder: Responder = respond) -> None:
     bucket = str(event["ResourceProperties"]["BucketName"])
-    physical_id = f"{bucket}/{PREFIX}"  # stable: an update never looks like a replacement
+    script_key = event["ResourceProperties"].get("ScriptKey")
+    prefix = PREFIX if script_key is None else WIDGET_PREFIX
+    physical_id = f"{bucket}/{prefix}"  # stable: an update never looks like a replacement
     try:
         if event["RequestType"] == "Delete":
-            deleted = unpublish(s3, bucket)
-            logger.info("dashboard removed", extra={"bucket": bucket, "deleted": deleted})
+            deleted = unpublish(s3, bucket, prefix)
+            logger.info("site removed", extra={"bucket": bucket, "prefix": prefix, "deleted": deleted})
+        elif script_key is not None:
+            publish_script(s3, bucket, root, str(script_key))
+            logger.info("widget published", extra={"bucket": bucket, "key": script_key})
         else:
             written = publish(s3, bucket, root)
             logger.info("dashboard published", extra={"bucket": bucket, "files": len(written)})

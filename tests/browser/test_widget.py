@@ -6,14 +6,21 @@ Screenshots go to ``.artifacts/widget``. Playwright's locators pierce the widget
 
 from __future__ import annotations
 
+import copy
+import json
+import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
 
-from tests.browser.conftest import AXE, ROOT
+from pollen.integrations.shopify.webhooks import sign
+from tests.browser.conftest import AXE, FIXTURES, ROOT, Dashboard
 from tests.e2e.conftest import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -219,3 +226,160 @@ def test_the_launcher_renders_right_after_the_element_is_attached(shop: Shop) ->
     # The issue's budget is 100 ms; machines running `make test` share their cores (this measured 85-250 ms
     # with eight jobs on two cores), so the test guards against a regression to a blocking widget.
     assert took <= 500
+
+
+# ---- merchant settings, App Proxy tokens, the acceptance ---------------------------------------------
+
+
+def _settings(http: httpx.Client, stack: LocalStack) -> httpx.Response:
+    response = http.get("/v1/admin/widget", headers={"x-api-key": stack.key("admin")})
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _restore(http: httpx.Client, stack: LocalStack, document: dict[str, Any]) -> None:
+    body = {k: v for k, v in document.items() if k not in ("version", "updated_at")}
+    put = http.put("/v1/admin/widget", json=body, headers={"x-api-key": stack.key("admin")})
+    assert put.status_code == 200, put.text
+
+
+def test_the_merchant_changes_the_colour_texts_and_sections_in_the_dashboard_and_the_widget_follows(
+    dashboard: Dashboard, shop: Shop, stack: LocalStack, http: httpx.Client
+) -> None:
+    before = _settings(http, stack).json()
+    try:
+        dashboard.sign_in()
+        dashboard.go("widget")
+        page = dashboard.page
+        page.get_by_label("Primary colour").fill("#0a7d32")
+        page.get_by_label("Position").select_option("bottom-left")
+        page.get_by_label("Launcher label (en)").fill("Perks")
+        page.get_by_label("Referral link").uncheck()
+        assert dashboard.axe() == []
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+        dashboard.shot("widget-settings")
+        saved = _settings(http, stack)
+        assert saved.json()["colors"]["primary"] == "#0a7d32"
+        assert saved.json()["texts"]["en"]["launcher"] == "Perks"
+
+        # A field error from the API shows next to the form, and nothing is written.
+        page.get_by_label("Offer English").uncheck()
+        page.get_by_label("Offer French").uncheck()
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("alert")).to_contain_text("locales")
+        assert _settings(http, stack).headers["etag"] == saved.headers["etag"]
+
+        shop.open()
+        launcher = shop.page.locator("pollen-rewards").get_by_role("button", name="Perks")
+        expect(launcher).to_be_visible()
+        style = launcher.evaluate("el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).left]")
+        assert style == ["rgb(10, 125, 50)", "20px"]
+        launcher.click()
+        expect(shop.page.get_by_test_id("balance")).to_be_visible()
+        expect(shop.page.get_by_test_id("ways-to-earn")).to_be_visible()
+        expect(shop.page.get_by_test_id("referral")).to_have_count(0)  # switched off by the merchant
+        shop.shot("merchant-colour")
+    finally:
+        _restore(http, stack, before)
+
+
+def test_a_french_page_gets_the_merchants_default_language_when_french_is_not_offered(
+    shop: Shop, stack: LocalStack, http: httpx.Client
+) -> None:
+    before = _settings(http, stack).json()  # French offered: test_a_guest_sees_the_join_view_in_french...
+    try:
+        _restore(http, stack, {**before, "locales": ["en"], "default_locale": "en"})
+        shop.open("/demo-store/guest?lang=fr")
+        expect(shop.page.locator("pollen-rewards").get_by_role("button", name="Rewards")).to_be_visible()
+        shop.open_panel()
+        expect(shop.page.get_by_role("heading", name="Join our rewards program")).to_be_visible()
+    finally:
+        _restore(http, stack, before)
+
+
+def test_a_shopify_storefront_gets_the_token_through_the_app_proxy(
+    shop: Shop, stack: LocalStack, http: httpx.Client
+) -> None:
+    proxied: list[str] = []
+    shop.page.on("request", lambda r: proxied.append(r.url) if "/apps/pollen/" in r.url else None)
+    shop.open("/demo-store/shopify")
+    shop.open_panel()
+    balance = shop.page.get_by_test_id("balance")
+    expect(balance).to_have_attribute("data-value", str(_wallet(http, stack)["balance"]))
+    assert proxied == [f"{stack.base_url}/apps/pollen/customer-token"]
+    shop.shot("app-proxy-signed-in")
+
+
+def _summary(http: httpx.Client, stack: LocalStack) -> dict[str, Any]:
+    response = http.get(
+        "/v1/admin/analytics/summary", params={"range": "today"}, headers={"x-api-key": stack.key("admin")}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    values: dict[str, Any] = {m["name"]: m["current"] for m in body["metrics"]}
+    for row in body["breakdowns"]["attributed_revenue_by_source"]:
+        values[f"revenue:{row['key']}"] = Decimal(row["current"])
+        values[f"orders:{row['key']}"] = row["details"]["orders"]["current"]
+    return values
+
+
+def _guest_order_with(http: httpx.Client, stack: LocalStack, code: str, email: str) -> None:
+    """The shopper checks out with the widget's code (a signed Shopify webhook)."""
+    order: dict[str, Any] = copy.deepcopy(json.loads((FIXTURES / "orders_paid.json").read_text()))
+    order["id"] = 500_000 + uuid.uuid4().int % 100_000
+    order["customer"] = None
+    order["email"] = email
+    order["created_at"] = order["processed_at"] = datetime.now(UTC).isoformat()
+    order["discount_codes"] = [{"code": code, "amount": "2.50", "type": "fixed_amount"}]
+    raw = json.dumps(order).encode()
+    response = http.post(
+        "/webhooks/shopify",
+        content=raw,
+        headers={
+            "content-type": "application/json",
+            "x-shopify-topic": "orders/paid",
+            "x-shopify-shop-domain": stack.demo["shopify"]["shop_domain"],
+            "x-shopify-webhook-id": str(uuid.uuid4()),
+            "x-shopify-hmac-sha256": sign(stack.demo["shopify"]["webhook_secret"], raw),
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_acceptance_the_demo_customer_redeems_in_the_widget_and_analytics_count_it_by_source_widget(
+    shop: Shop, stack: LocalStack, http: httpx.Client
+) -> None:
+    before = _summary(http, stack)
+    page = shop.page
+    shop.open()
+    expect(shop.launcher()).to_be_visible()
+    shop.shot("acceptance-launcher")
+    shop.open_panel()
+    expect(page.get_by_test_id("balance")).to_be_visible()
+    offer = page.locator('li[data-reward="pay-with-coins"]')
+    expect(offer.get_by_role("slider")).to_have_value("20")
+    offer.get_by_role("button", name="Redeem").click()
+    code = page.get_by_test_id("code").locator(".code").inner_text()
+    shop.shot("acceptance-code")
+    coupons = http.get(f"/v1/customers/{SHOPPER}/coupons", headers={"x-api-key": stack.key("read")}).json()
+    assert next(c for c in coupons["items"] if c["code"] == code)["channel"] == "widget"
+    _guest_order_with(http, stack, code, "demo-shopper@example.com")
+
+    deadline = time.monotonic() + 30
+    after = _summary(http, stack)
+    while (
+        not (
+            after["widget_opens"] >= before["widget_opens"] + 1
+            and after["orders:widget"] >= before["orders:widget"] + 1
+            and after["coupons_redeemed"] >= before["coupons_redeemed"] + 1
+        )
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.5)
+        after = _summary(http, stack)
+    assert after["widget_opens"] >= before["widget_opens"] + 1  # the open the widget tracked
+    assert after["coupons_redeemed"] >= before["coupons_redeemed"] + 1
+    assert after["coins_redeemed"] >= before["coins_redeemed"] + 20
+    assert after["orders:widget"] >= before["orders:widget"] + 1  # the order with the widget's code
+    assert after["revenue:widget"] > before["revenue:widget"]

@@ -106,3 +106,57 @@ def test_delete_empties_the_prefix_and_an_empty_layer_fails_the_deploy(
     assert replies[-1][1] == "FAILED"
     assert "index.html" in replies[-1][2]
     assert _objects(s3) == {}
+
+
+# ---- the storefront widget: one versioned, immutable script -------------------------------------------
+
+
+def _widget_event(kind: str, key: str = "widget/v3/pollen-widget.js") -> dict[str, Any]:
+    event = _event(kind)
+    event["LogicalResourceId"] = "WidgetScript"
+    event["ResourceProperties"] = {"BucketName": BUCKET, "SiteVersion": "arn:layer:w:3", "ScriptKey": key}
+    return event
+
+
+def test_the_widget_script_is_published_under_its_version_immutable_and_older_versions_stay(
+    s3: Any, site: Path
+) -> None:
+    (site / "pollen-widget.js").write_text("customElements.define('pollen-rewards', class {})")
+    replies: list[tuple[str, str, str]] = []
+
+    def reply(event: dict[str, Any], pid: str, status: str, reason: str) -> None:
+        replies.append((pid, status, reason))
+
+    s3.put_object(Bucket=BUCKET, Key="widget/v2/pollen-widget.js", Body=b"old")
+    app.handle(_event("Create"), s3, site, reply)  # the dashboard beside it
+    app.handle(_widget_event("Update"), s3, site, reply)
+    assert replies[-1] == (f"{BUCKET}/widget/", "SUCCESS", "")
+    objects = _objects(s3)
+    script = objects["widget/v3/pollen-widget.js"]
+    assert script["CacheControl"] == "public, max-age=31536000, immutable"
+    assert script["ContentType"] == "text/javascript; charset=utf-8"
+    body = s3.get_object(Bucket=BUCKET, Key="widget/v3/pollen-widget.js")["Body"].read()
+    assert body == (site / "pollen-widget.js").read_bytes()
+    assert "widget/v2/pollen-widget.js" in objects  # pages still embedding v2 keep working
+    assert "dashboard/index.html" in objects
+
+    app.handle(_widget_event("Update", "widget/../dashboard/index.html"), s3, site, reply)
+    assert replies[-1][1] == "FAILED"
+    assert "ScriptKey" in replies[-1][2]
+
+    app.handle(_widget_event("Delete"), s3, site, reply)
+    assert replies[-1] == (f"{BUCKET}/widget/", "SUCCESS", "")
+    assert [k for k in _objects(s3) if k.startswith("widget/")] == []
+    assert "dashboard/index.html" in _objects(s3)  # the dashboard's files are not the widget's
+
+
+def test_an_empty_widget_layer_fails_the_deploy(s3: Any, site: Path) -> None:
+    replies: list[tuple[str, str, str]] = []
+    app.handle(
+        _widget_event("Create"),
+        s3,
+        site,
+        lambda e, pid, status, reason: replies.append((pid, status, reason)),
+    )
+    assert replies[0][1] == "FAILED"
+    assert "pollen-widget.js" in replies[0][2]

@@ -6,12 +6,14 @@ import { Customers } from "./screens/customers";
 import { Program } from "./screens/program";
 import { Events } from "./screens/events";
 import { ApiKeys } from "./screens/keys";
+import { Widget } from "./screens/widget";
 
 const SCREENS = [
   ["analytics", "Analytics"],
   ["customers", "Customers"],
   ["program", "Program"],
   ["events", "Events"],
+  ["widget", "Widget"],
   ["keys", "API keys"],
 ] as const;
 
@@ -114,6 +116,7 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
         {current === "customers" && <Customers customerId={rest[0]} orderId={rest[1] === "orders" ? rest[2] : undefined} />}
         {current === "program" && <Program />}
         {current === "events" && <Events />}
+        {current === "widget" && <Widget />}
         {current === "keys" && <ApiKeys />}
       </main>
     </div>

@@ -18,8 +18,27 @@ export class ApiError extends Error {
 export interface Config {
   apiBase: string;
   appKey: string;
+  /** Where the shopper's token comes from: the merchant's endpoint, or Shopify's App Proxy path. */
   tokenUrl: string | null;
   customerId: string | null;
+}
+
+/** `token-mode="app-proxy"` reads the token through Shopify's App Proxy (`proxy-path`, default
+ * /apps/pollen/customer-token); otherwise `token-url` is the merchant's own endpoint. */
+export function tokenSource(mode: string | null, tokenUrl: string | null, proxyPath: string | null): string | null {
+  if (mode === "app-proxy") return proxyPath || "/apps/pollen/customer-token";
+  return tokenUrl;
+}
+
+/** The `sub` of a customer token (a JWT): whom Pollen minted it for. */
+export function subjectOf(token: string): string | null {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(part + "===".slice((part.length + 3) % 4))) as { sub?: unknown };
+    return typeof claims.sub === "string" ? claims.sub : null;
+  } catch {
+    return null;
+  }
 }
 
 export class Client {
@@ -39,7 +58,7 @@ export class Client {
         const response = await fetch(tokenUrl, { credentials: "same-origin", headers: { accept: "application/json" } });
         if (!response.ok) return null;
         const answer = (await response.json()) as { token?: string; expires_at?: string; customer_id?: string };
-        const customerId = answer.customer_id ?? this.config.customerId;
+        const customerId = answer.customer_id ?? (answer.token ? subjectOf(answer.token) : null) ?? this.config.customerId;
         if (!answer.token || !customerId) return null;
         const expires = answer.expires_at ? Date.parse(answer.expires_at) : NaN;
         this.session = { token: answer.token, customerId: String(customerId), expiresAt: isNaN(expires) ? Date.now() + 300_000 : expires };
@@ -80,6 +99,18 @@ export class Client {
     }
   }
 
+  /** The merchant's widget settings; a Pollen without the route (404) means the defaults. */
+  async settings(): Promise<Settings> {
+    let answer: Partial<Settings> | null;
+    try {
+      answer = await this.call<Partial<Settings>>("GET", "/v1/widget/settings");
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return DEFAULT_SETTINGS;
+      throw error;
+    }
+    return normalize(answer);
+  }
+
   /** Report what only the widget sees; never throws, and stops trying once the route is missing. */
   track(type: string, customerId: string | null): void {
     if (this.trackingOff) return;
@@ -98,6 +129,58 @@ export function uuid(): string {
   b[8] = (b[8] & 0x3f) | 0x80;
   const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** GET /v1/widget/settings: the merchant's choices (dashboard "Widget" screen). */
+export interface WidgetTexts {
+  launcher?: string | null;
+  title?: string | null;
+  join_title?: string | null;
+  join_text?: string | null;
+}
+
+export interface Settings {
+  colors: { primary: string; text: string; background: string };
+  launcher: { position: "bottom-left" | "bottom-right"; offset_x: number; offset_y: number };
+  locales: string[];
+  default_locale: string;
+  texts: Record<string, WidgetTexts>;
+  sections: { ways_to_earn: boolean; rewards: boolean; referral: boolean; tier: boolean; history: boolean };
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  colors: { primary: "#5b3cc4", text: "#1f2328", background: "#ffffff" },
+  launcher: { position: "bottom-right", offset_x: 20, offset_y: 20 },
+  locales: ["en", "fr"],
+  default_locale: "en",
+  texts: {},
+  sections: { ways_to_earn: true, rewards: true, referral: true, tier: true, history: true },
+};
+
+/** Settings as the widget can use them, whatever arrived (an older Pollen, a stale cached copy). */
+export function normalize(answer: Partial<Settings> | null): Settings {
+  const d = DEFAULT_SETTINGS;
+  const hex = (v: unknown, fallback: string) => (typeof v === "string" && /^#[0-9a-fA-F]{6}$/.test(v) ? v : fallback);
+  const colors = answer?.colors;
+  const launcher = { ...d.launcher, ...answer?.launcher };
+  return {
+    colors: { primary: hex(colors?.primary, d.colors.primary), text: hex(colors?.text, d.colors.text), background: hex(colors?.background, d.colors.background) },
+    launcher: {
+      position: launcher.position === "bottom-left" ? "bottom-left" : "bottom-right",
+      offset_x: Math.min(200, Math.max(0, Number(launcher.offset_x) || 0)),
+      offset_y: Math.min(200, Math.max(0, Number(launcher.offset_y) || 0)),
+    },
+    locales: Array.isArray(answer?.locales) && answer.locales.length ? answer.locales : d.locales,
+    default_locale: typeof answer?.default_locale === "string" ? answer.default_locale : d.default_locale,
+    texts: answer?.texts && typeof answer.texts === "object" ? answer.texts : {},
+    sections: { ...d.sections, ...answer?.sections },
+  };
+}
+
+export interface PublicProgram {
+  currency: string;
+  earning: { coins_per_unit: string; unit_amount: string };
+  triggers: { trigger_id: string; name: string | null; coins: number }[];
 }
 
 export interface Wallet {

@@ -35,6 +35,8 @@ const en = {
   wouldEarn: "What you could get",
   error: "Something went wrong. Please try again.",
   earnCart: (n: string) => `You'll earn ${n} coins with this order`,
+  waysToEarn: "Ways to earn",
+  perOrder: (n: string, amount: string) => `${n} coins for every ${amount} spent`,
   txn: {
     reward: "Earned",
     redeem: "Redeemed",
@@ -83,6 +85,8 @@ const fr: Texts = {
   wouldEarn: "Ce que vous pourriez obtenir",
   error: "Une erreur est survenue. Veuillez réessayer.",
   earnCart: (n) => `Vous gagnerez ${n} pièces avec cette commande`,
+  waysToEarn: "Comment gagner",
+  perOrder: (n, amount) => `${n} pièces pour chaque ${amount} dépensé`,
   txn: {
     reward: "Gagné",
     redeem: "Échangé",
@@ -95,12 +99,24 @@ const fr: Texts = {
 
 const LOCALES: Record<string, Texts> = { en, fr };
 
-export function pickLocale(attribute: string | null): string {
-  const wanted = (attribute || document.documentElement.lang || navigator.language || "en").toLowerCase();
+/** The shopper's locale: the `locale` attribute, else the page's <html lang>, else the browser's, when
+ * the merchant offers it (`offered`); otherwise the merchant's default (then English). */
+export function pickLocale(attribute: string | null, offered: string[] = ["en", "fr"], fallback = "en"): string {
+  const usable = offered.filter((l) => l in LOCALES);
+  const wanted = (attribute || document.documentElement.lang || navigator.language || "").toLowerCase();
   const base = wanted.split("-")[0];
-  return base in LOCALES ? base : "en";
+  if (usable.includes(base)) return base;
+  return usable.includes(fallback) ? fallback : (usable[0] ?? "en");
 }
 
-export function texts(locale: string): Texts {
-  return LOCALES[locale] ?? en;
+/** The built-in texts of a locale, with the merchant's own launcher label and titles on top. */
+export function texts(locale: string, own: { launcher?: string | null; title?: string | null; join_title?: string | null; join_text?: string | null } = {}): Texts {
+  const base = LOCALES[locale] ?? en;
+  return {
+    ...base,
+    launcher: own.launcher || base.launcher,
+    title: own.title || base.title,
+    joinTitle: own.join_title || base.joinTitle,
+    joinText: own.join_text || base.joinText,
+  };
 }

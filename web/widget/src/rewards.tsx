@@ -1,10 +1,21 @@
 import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, Client, uuid, type Entry, type Offer, type Redeemed, type Wallet } from "./api";
+import {
+  ApiError,
+  Client,
+  DEFAULT_SETTINGS,
+  normalize,
+  tokenSource,
+  uuid,
+  type Entry,
+  type Offer,
+  type PublicProgram,
+  type Redeemed,
+  type Settings,
+  type Wallet,
+} from "./api";
 import { pickLocale, texts, type Texts } from "./i18n";
 import { REWARDS } from "./style";
-
-const ACCENT = "#5b3cc4";
 
 interface Referral {
   share_url?: string; // GET /v1/customers/{id}/referral
@@ -27,6 +38,7 @@ interface Data {
   history: Entry[] | null;
   referral: Referral | null;
   tier: Tier | null;
+  program: PublicProgram | null;
 }
 
 interface Props {
@@ -34,6 +46,7 @@ interface Props {
   t: Texts;
   locale: string;
   position: "left" | "right";
+  settings: Settings;
   cartTotal: string | null;
   joinUrl: string;
   loginUrl: string;
@@ -66,21 +79,28 @@ function Widget(props: Props) {
     const session = await client.signIn();
     customerId.current = session?.customerId ?? null;
     setGuest(session === null);
+    const show = props.settings.sections;
     const cart = props.cartTotal ? `&cart_total=${encodeURIComponent(props.cartTotal)}` : "";
+    const none = Promise.resolve(null);
+    const program = show.ways_to_earn ? client.optional<PublicProgram>("/v1/program") : none;
     if (!session) {
-      const offers = await client.call<{ items: Offer[] }>("GET", `/v1/rewards?${cart.slice(1)}`);
-      setData({ wallet: null, offers: offers.items, history: null, referral: null, tier: null });
+      const [offers, ways] = await Promise.all([
+        client.call<{ items: Offer[] }>("GET", `/v1/rewards?${cart.slice(1)}`),
+        program,
+      ]);
+      setData({ wallet: null, offers: offers.items, history: null, referral: null, tier: null, program: ways });
       return;
     }
     const id = encodeURIComponent(session.customerId);
-    const [wallet, offers, history, referral, tier] = await Promise.all([
+    const [wallet, offers, history, referral, tier, ways] = await Promise.all([
       client.call<Wallet>("GET", `/v1/customers/${id}/wallet`),
       client.call<{ items: Offer[] }>("GET", `/v1/rewards?customer_id=${id}${cart}`),
-      client.optional<{ items: Entry[] }>(`/v1/customers/${id}/transactions?limit=5`),
-      client.optional<Referral>(`/v1/customers/${id}/referral`),
-      client.optional<Tier>(`/v1/customers/${id}/tier`),
+      show.history ? client.optional<{ items: Entry[] }>(`/v1/customers/${id}/transactions?limit=5`) : none,
+      show.referral ? client.optional<Referral>(`/v1/customers/${id}/referral`) : none,
+      show.tier ? client.optional<Tier>(`/v1/customers/${id}/tier`) : none,
+      program,
     ]);
-    setData({ wallet, offers: offers.items, history: history?.items ?? null, referral, tier });
+    setData({ wallet, offers: offers.items, history: history?.items ?? null, referral, tier, program: ways });
   }
 
   useEffect(() => {
@@ -101,10 +121,12 @@ function Widget(props: Props) {
     else launcher.current?.focus();
   }
 
+  const { offset_x, offset_y } = props.settings.launcher;
+  const side = position === "left" ? "left" : "right";
   return (
     <div class="root" onKeyDown={(e) => e.key === "Escape" && open && toggle()}>
       {open && (
-        <div class={`panel ${position}`} role="dialog" aria-modal="false" aria-labelledby="pollen-title">
+        <div class={`panel ${position}`} style={{ bottom: `${offset_y + 60}px` }} role="dialog" aria-modal="false" aria-labelledby="pollen-title">
           <header>
             <h2 id="pollen-title">{guest ? t.joinTitle : t.title}</h2>
             <button type="button" onClick={toggle} autoFocus>
@@ -119,7 +141,8 @@ function Widget(props: Props) {
       <button
         ref={launcher}
         type="button"
-        class={`launcher ${position}`}
+        class="launcher"
+        style={{ [side]: `${offset_x}px`, bottom: `${offset_y}px` }}
         aria-expanded={open}
         aria-haspopup="dialog"
         onClick={toggle}
@@ -141,7 +164,8 @@ function GuestView(props: Props & { data: Data }) {
           <a href={props.loginUrl}>{t.signIn}</a>
         </p>
       </section>
-      {data.offers.length > 0 && (
+      {props.settings.sections.ways_to_earn && data.program && <WaysToEarn t={t} locale={locale} program={data.program} />}
+      {props.settings.sections.rewards && data.offers.length > 0 && (
         <section>
           <h3>{t.wouldEarn}</h3>
           <ul>
@@ -201,8 +225,9 @@ function MemberView(props: Props & { data: Data; customerId: string; reload: () 
           </p>
         ))}
       </section>
-      {data.tier && <TierView t={t} tier={data.tier} />}
-      <section aria-labelledby="pollen-rewards">
+      {props.settings.sections.tier && data.tier && <TierView t={t} tier={data.tier} />}
+      {props.settings.sections.ways_to_earn && data.program && <WaysToEarn t={t} locale={locale} program={data.program} />}
+      {props.settings.sections.rewards && <section aria-labelledby="pollen-rewards">
         <h3 id="pollen-rewards">{t.rewards}</h3>
         {redeemed && <CodeNotice t={t} locale={locale} redeemed={redeemed} />}
         {error && (
@@ -215,9 +240,9 @@ function MemberView(props: Props & { data: Data; customerId: string; reload: () 
             <OfferRow key={o.reward_id} t={t} locale={locale} currency={wallet.currency} offer={o} onRedeem={redeem} />
           ))}
         </ul>
-      </section>
-      {data.referral && <ReferralView t={t} client={client} customerId={customerId} referral={data.referral} />}
-      {data.history && data.history.length > 0 && (
+      </section>}
+      {props.settings.sections.referral && data.referral && <ReferralView t={t} client={client} customerId={customerId} referral={data.referral} />}
+      {props.settings.sections.history && data.history && data.history.length > 0 && (
         <section>
           <h3>{t.history}</h3>
           <ul data-testid="history">
@@ -361,6 +386,27 @@ function ReferralView(props: { t: Texts; client: Client; customerId: string; ref
   );
 }
 
+function WaysToEarn(props: { t: Texts; locale: string; program: PublicProgram }) {
+  const { t, locale, program } = props;
+  const perOrder = t.perOrder(program.earning.coins_per_unit, money(locale, program.earning.unit_amount, program.currency));
+  return (
+    <section data-testid="ways-to-earn">
+      <h3>{t.waysToEarn}</h3>
+      <ul>
+        <li class="row">
+          <span>{perOrder}</span>
+        </li>
+        {program.triggers.map((trigger) => (
+          <li class="row" key={trigger.trigger_id}>
+            <span>{trigger.name ?? trigger.trigger_id}</span>
+            <span class="muted">+{number(locale, trigger.coins)}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 function TierView(props: { t: Texts; tier: Tier }) {
   const { t, tier } = props;
   const name = tier.tier?.name ?? tier.name;
@@ -391,48 +437,87 @@ async function copy(text: string): Promise<boolean> {
   }
 }
 
-/** `<pollen-rewards api-base app-key token-url locale position color>`: the launcher and its panel. */
+/**
+ * `<pollen-rewards api-base app-key token-url | token-mode="app-proxy" proxy-path, locale, cart-total>`:
+ * the launcher and its panel. Colours, position, texts, languages and sections come from the merchant's
+ * settings (`GET /v1/widget/settings`); `color` and `position` attributes, when set, win.
+ */
 export class PollenRewards extends HTMLElement {
   connectedCallback(): void {
     if (this.shadowRoot) return;
-    const attachedMark = performance.mark("pollen-rewards-attached").name;
+    const attached = performance.mark("pollen-rewards-attached").name;
     const shadow = this.attachShadow({ mode: "open" });
     const style = document.createElement("style");
-    const accent = safeColor(this.getAttribute("color")) ?? ACCENT;
-    style.textContent = `:host { --pollen-accent: ${accent}; --pollen-accent-text: ${accent}; }\n${REWARDS}`;
     shadow.appendChild(style);
     const mount = document.createElement("div");
     shadow.appendChild(mount);
-    const locale = pickLocale(this.getAttribute("locale"));
     const client = new Client({
       apiBase: this.getAttribute("api-base") ?? "",
       appKey: this.getAttribute("app-key") ?? "",
-      tokenUrl: this.getAttribute("token-url"),
+      tokenUrl: tokenSource(this.getAttribute("token-mode"), this.getAttribute("token-url"), this.getAttribute("proxy-path")),
       customerId: this.getAttribute("customer-id"),
     });
-    const render_ = () =>
+    void client.signIn(); // the token request runs alongside the settings request
+    const hide = () => {
+      this.hidden = true;
+    };
+    const show = (settings: Settings) => {
+      const colors = { ...settings.colors, primary: safeColor(this.getAttribute("color")) ?? settings.colors.primary };
+      style.textContent =
+        `:host { --pollen-accent: ${colors.primary}; --pollen-accent-text: ${colors.primary}; ` +
+        `--pollen-text: ${colors.text}; --pollen-bg: ${colors.background}; }\n${REWARDS}`;
+      const attribute = this.getAttribute("position");
+      const left = attribute ? attribute.endsWith("left") : settings.launcher.position === "bottom-left";
+      const locale = pickLocale(this.getAttribute("locale"), settings.locales, settings.default_locale);
       render(
         <Widget
           client={client}
-          t={texts(locale)}
+          t={texts(locale, settings.texts[locale])}
           locale={locale}
-          position={this.getAttribute("position") === "bottom-left" || this.getAttribute("position") === "left" ? "left" : "right"}
+          position={left ? "left" : "right"}
+          settings={settings}
           cartTotal={this.getAttribute("cart-total")}
           joinUrl={this.getAttribute("join-url") ?? "/account/register"}
           loginUrl={this.getAttribute("login-url") ?? "/account/login"}
-          onUnreachable={() => {
-            this.hidden = true;
-          }}
+          onUnreachable={hide}
         />,
         mount,
       );
-    render_();
-    // The launcher is in the DOM (Preact renders synchronously): the time since the element was attached.
-    performance.measure("pollen-launcher", attachedMark);
+    };
+    // First render at once, from the settings this browser saw last (else the defaults): Preact renders
+    // synchronously, so the launcher is in the DOM when the mark is set. Fresh settings follow.
+    const cacheKey = `pollen.widget.${client.config.appKey.slice(-16)}`;
+    const cached = readCache(cacheKey);
+    show(cached ?? DEFAULT_SETTINGS);
+    performance.measure("pollen-launcher", attached, performance.mark("pollen-launcher-rendered").name);
+    client.settings().then((fresh) => {
+      const text = JSON.stringify(fresh);
+      if (text !== JSON.stringify(cached ?? DEFAULT_SETTINGS)) show(fresh);
+      writeCache(cacheKey, text);
+      performance.mark("pollen-settings-applied");
+      this.dataset.ready = "";
+    }, hide);
   }
 }
 
-function safeColor(value: string | null): string | null {
+function readCache(key: string): Settings | null {
+  try {
+    const text = localStorage.getItem(key);
+    return text ? normalize(JSON.parse(text) as Partial<Settings>) : null;
+  } catch {
+    return null; // storage blocked (private mode, sandboxed frame): fetch every time
+  }
+}
+
+function writeCache(key: string, text: string): void {
+  try {
+    localStorage.setItem(key, text);
+  } catch {
+    // storage blocked or full: nothing to keep
+  }
+}
+
+function safeColor(value: string | null | undefined): string | null {
   return value && /^(#[0-9a-fA-F]{3,8}|[a-zA-Z]+|rgba?\([0-9.,\s%]+\))$/.test(value) ? value : null;
 }
 

@@ -311,3 +311,8 @@ def referral_admin_key(merchant_id: str, status: str, referral_id: str) -> Key:
 def review_request_key(merchant_id: str, order_id: str) -> Key:
     """M#{m}#RR#{order} → REVIEW: an order's review request (one per order; GSI1 due index while pending)."""
     return Key(f"{merchant_prefix(merchant_id)}RR#{part(order_id)}", "REVIEW")
+
+
+def widget_settings_key(merchant_id: str) -> Key:
+    """The storefront widget's settings, in the config partition (read with it, cached)."""
+    return Key(config_pk(merchant_id), "WIDGET")
