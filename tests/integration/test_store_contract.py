@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from pydantic import BaseModel
 
 from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.coupons import Coupon
 from pollen.domain.customers import Customer
 from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Wallet
+from pollen.model import BaseModel
 from pollen.services.idempotency import Idempotency
 from pollen.services.unit_of_work import UnitOfWork, Units, run
 from pollen.storage.customers import CustomerRecord

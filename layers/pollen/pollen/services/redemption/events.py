@@ -32,7 +32,7 @@ def coupon_payload(
     return kind(
         code=coupon.code,
         reward_id=coupon.reward_id,
-        reward_type=coupon.reward_type.value,
+        reward_type=coupon.reward_type,
         value=coupon.value,
         currency=coupon.currency,
         coins=coupon.coins,
