@@ -16,37 +16,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.clock import utcnow
-from pollen.events.envelope import OUTBOX_ENTITY
-from pollen.events.stream import NotAnOutboxRecord, outbox_event
 from pollen.observability import lambda_entry, logger, metrics
-from pollen.services.analytics import StreamFact, aggregate, order_image_event
+from pollen.services.analytics import StreamFact, aggregate
+from pollen.services.analytics_stream import read_fact
 from pollen.services.container import container
-from pollen.storage.codec import plain
-from pollen.storage.deliveries import DELIVERY_ENTITY
-from pollen.storage.orders import ORDER_ENTITY
-
-
-def read_fact(record: DynamoDBRecord) -> StreamFact | None:
-    """The record as a fact to count (None: a delivery item of no merchant, an order without data).
-    Anything but an outbox event, an order item or a delivery log item is refused: the stream filter
-    should have kept it away."""
-    image = (record.dynamodb.new_image if record.dynamodb else None) or {}
-    entity = image.get("entity")
-    record_id = str(record.dynamodb.sequence_number if record.dynamodb else record.event_id)
-    if entity == OUTBOX_ENTITY:
-        event = outbox_event(record)
-        return StreamFact(record_id, event.merchant_id, event=event)
-    if entity == ORDER_ENTITY:  # the order item's own image is its order fact (no outbox item)
-        order = order_image_event(plain(image))
-        return StreamFact(record_id, order.merchant_id, event=order) if order else None
-    if entity == DELIVERY_ENTITY:
-        item = plain(image)
-        pk = str(item.get("PK", ""))
-        merchant_id = pk.split("#")[1] if pk.startswith("M#") else ""
-        return StreamFact(record_id, merchant_id, delivery=item) if merchant_id else None
-    raise NotAnOutboxRecord(
-        f"record {record.event_id} is not an outbox event, an order or a delivery attempt"
-    )
 
 
 @lambda_entry

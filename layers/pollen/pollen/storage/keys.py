@@ -316,3 +316,8 @@ def review_request_key(merchant_id: str, order_id: str) -> Key:
 def widget_settings_key(merchant_id: str) -> Key:
     """The storefront widget's settings, in the config partition (read with it, cached)."""
     return Key(config_pk(merchant_id), "WIDGET")
+
+
+def merchant_of(pk: str) -> str:
+    """The merchant id in a ``M#{m}#…`` partition key ("" for keys of no merchant)."""
+    return pk.split("#")[1] if pk.startswith("M#") else ""
