@@ -68,6 +68,7 @@ def test_event_types_list_the_catalogue(api: InProcessApi, demo: DemoStore) -> N
         "referral_completed",
         "referral_rejected",
         "referral_incomplete",
+        "review_request",
     }
     wallet = items["wallet_transaction"]
     assert wallet["display_name"] == "Wallet Transaction"

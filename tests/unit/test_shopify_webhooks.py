@@ -102,6 +102,7 @@ def test_topics_are_the_header_values_shopify_sends() -> None:
         "orders/paid",
         "orders/cancelled",
         "refunds/create",
+        "orders/fulfilled",
         "customers/update",
         "customers/data_request",
         "customers/redact",
