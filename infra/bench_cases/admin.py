@@ -109,6 +109,18 @@ CASES = [
         expect=204,
     ),
     Case("GET /v1/admin/program", "", _get("/v1/admin/program"), budget=0),
+    Case("GET /v1/admin/widget", "", _get("/v1/admin/widget")),
+    Case(
+        "PUT /v1/admin/widget",
+        "defaults, no If-Match",
+        lambda b, _: b.status("PUT", "/v1/admin/widget", json_body={}),
+    ),
+    Case(
+        "GET /v1/widget/settings",
+        "app key, cached config",
+        lambda b, _: b.status("GET", "/v1/widget/settings", "public"),
+        budget=0,
+    ),
     Case(
         "PUT /v1/admin/program",
         "same settings",

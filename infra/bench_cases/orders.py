@@ -222,6 +222,13 @@ CASES = [
     Case(
         WEBHOOK, "refunds/create, cold config", _webhook("refunds/create"), _paid_then("refunds/create", True)
     ),
+    Case(
+        WEBHOOK,
+        "orders/fulfilled (schedules a review request)",
+        _webhook("orders/fulfilled"),
+        _paid_then("orders/fulfilled"),
+        budget=2,
+    ),
     Case(WEBHOOK, "customers/create", _webhook("customers/create"), _customer("customers/create")),
     Case(
         WEBHOOK,

@@ -181,6 +181,8 @@ class FakeShopify:
         self.requests.append(body)
         if "codeDiscountNodeByCode(" in body["query"]:
             return httpx.Response(200, json={"data": {"codeDiscountNodeByCode": None}})
+        if body["query"].startswith("query shopCurrency"):  # the currency check when connecting
+            return httpx.Response(200, json={"data": {"shop": {"currencyCode": "USD"}}})
         assert body["query"].startswith("mutation discountCodeBasicCreate(")
         assert request.headers["X-Shopify-Access-Token"] == TOKEN
         created = {"codeDiscountNode": {"id": GID}, "userErrors": []}
