@@ -214,7 +214,7 @@ def record_order_fact(
         customer_id = before.customer_id or known_customer
         if customer_id is None and guest_email and email_key(merchant_id, guest_email) in found:
             customer_id = str(found[email_key(merchant_id, guest_email)]["customer_id"])
-        existing = _customer(c, merchant_id, customer_id, found, keys)
+        found, keys, existing = _read_buyer(c, merchant_id, customer_id, found, keys)
 
         order = settle(before, before.facts.merge(fact), program, now)
         order, uses = plan_usage(merchant_id, order, found, now, buyer=customer_id)
@@ -295,19 +295,29 @@ def _delivery_seen(order: OrderRecord, delivery: Idempotency | None) -> str | No
     return digest
 
 
-def _customer(
+def _read_buyer(
     c: Container,
     merchant_id: str,
     customer_id: str | None,
     found: dict[Key, dict[str, Any]],
     asked: list[Key],
-) -> CustomerRecord | None:
-    """The customer item: from the batch read when it was asked for, else one more GetItem."""
+) -> tuple[dict[Key, dict[str, Any]], list[Key], CustomerRecord | None]:
+    """The buyer's customer item, and everything read so far. When the payload did not name the buyer
+    (a refund of an order this container never saw, a guest found by email), one more BatchGetItem
+    reads all the order needs of theirs at once: the customer, their tier totals and their referral
+    state (rather than a GetItem per hook)."""
     if customer_id is None:
-        return None
+        return found, asked, None
     key = customer_key(merchant_id, customer_id)
-    item = found.get(key) if key in asked else c.table.get(key, consistent=True)
-    return parse_customer_item(item) if item else None
+    if key not in asked:
+        later = [
+            key,
+            *tier_qualification.tier_keys(c, merchant_id, customer_id),
+            *referral_keys(merchant_id, customer_id, None, None),
+        ]
+        found, asked = {**found, **c.table.batch_get(later)}, [*asked, *later]
+    item = found.get(key)
+    return found, asked, parse_customer_item(item) if item else None
 
 
 def _first_seen(
