@@ -205,6 +205,8 @@ def shopify(monkeypatch: pytest.MonkeyPatch, api: InProcessApi, demo: DemoStore)
         },
     )
     assert connected.status == 200, connected.body
+    assert [r["query"] for r in fake.requests] == ["query shopCurrency { shop { currencyCode } }"]
+    fake.requests.clear()  # the connect-time currency check; the tests count what the orders cause
     yield fake
     client.close()
 
