@@ -17,9 +17,9 @@ TOOLS_STAMP := $(TOOLS)/.installed
 export UV_PYTHON_DOWNLOADS := never
 # Keep bytecode even where the environment sets PYTHONDONTWRITEBYTECODE: otherwise every process (each
 # pytest worker, each local stack the e2e tests start, each bench import) compiles ~1,000 modules again.
-# The caches live under .venv, out of the source tree.
+# The caches live under .tools (created before .venv, which uv must find empty or a real environment).
 export PYTHONDONTWRITEBYTECODE :=
-export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(TOOLS)/pycache
 export SAM_CLI_TELEMETRY := 0
 PORT ?= 3000
 PYTEST_ARGS ?=
