@@ -382,11 +382,17 @@ def test_aggregator_writes_each_day_once_per_batch_and_ignores_unknown_events(
     finally:
         ddb.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", record)
     assert len(agg.records) == 42
-    # one batch, one transaction: a marker per counted fact, one update per day touched, nothing else
+    # one batch, one transaction: one update per day touched, one per minute of the facts' event ids
+    # (their tokens: the proof each counted once), nothing else
     assert agg.calls == [{"TransactWriteItems": 1}]
     updates = [i["Update"]["Key"]["SK"]["S"] for i in sent[0] if "Update" in i]
-    assert sorted(updates) == sorted({f"D#{now.date()}", f"D#{(now - timedelta(days=1)).date()}"})
-    assert sum(1 for i in sent[0] if "Put" in i) == 41  # the unknown event is ignored, not counted
+    days = [u for u in updates if u.startswith("D#")]
+    assert sorted(days) == sorted({f"D#{now.date()}", f"D#{(now - timedelta(days=1)).date()}"})
+    minutes = [i["Update"] for i in sent[0] if "Update" in i and i["Update"]["Key"]["SK"]["S"] == "SEEN"]
+    assert 1 <= len(minutes) <= 2 and len(updates) == len(days) + len(minutes)
+    assert not any("Put" in i for i in sent[0])
+    tokens = sum(len(m["ExpressionAttributeValues"][":ids"]["SS"]) for m in minutes)
+    assert tokens == 41  # the unknown event is ignored, not counted
     rollups = agg.rollups(M)
     assert rollups[f"D#{now.date().isoformat()}"]["sign_ups"] == 20
     assert rollups[f"D#{(now - timedelta(days=1)).date().isoformat()}"]["sign_ups"] == 20
