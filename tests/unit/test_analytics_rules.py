@@ -213,3 +213,23 @@ def test_a_fact_names_its_time_only_when_no_other_record_can_carry_it_at_another
     attempt = rules.delivery_contribution(image, "UTC")
     assert attempt is not None
     assert attempt.at == made
+
+
+def test_a_fold_is_cut_into_transactions_of_at_most_100_items_and_100_tokens_a_slice() -> None:
+    from pollen.storage.analytics import SEEN_PER_ITEM, _chunks, _minute  # noqa: PLC0415
+
+    at = datetime(2026, 11, 25, 10, 0, 1, tzinfo=UTC)
+    day = date(2026, 11, 25)
+    tokens = [rules.Contribution(f"event:{i}", day, {"sign_ups": 1}, at=at) for i in range(250)]
+    assert [len(c) for c in _chunks(tokens)] == [SEEN_PER_ITEM, SEEN_PER_ITEM, 50]
+    markers = [
+        rules.Contribution(f"order:{i}", day - timedelta(days=i % 3), {"orders": 1}) for i in range(150)
+    ]
+    for chunk in _chunks(markers + tokens):
+        days = {c.day for c in chunk}
+        slices = {_minute(c.at) for c in chunk if c.at is not None}
+        items = sum(1 for c in chunk if c.at is None) + len(slices) + len(days) + 1
+        assert items <= 100
+        assert sum(1 for c in chunk if c.at is not None) <= SEEN_PER_ITEM
+    assert sum(len(c) for c in _chunks(markers + tokens)) == 400
+    assert _minute(datetime(2026, 11, 25, 10, 0, 19, 999000, tzinfo=UTC)) == "20261125100010"
