@@ -1,10 +1,11 @@
 """Folds outbox events and delivery-log attempts into daily rollup items (docs/design.md invariant 4).
 
 The whole batch is folded at once, not record by record: per merchant one transaction with one write
-per local day touched (plus a marker per fact, which makes redelivery, retries, split batches and
-replays count nothing twice). So Powertools' per-record BatchProcessor does not fit; the handler
-answers the same partial-batch response shape itself. A record that cannot be read, or whose
-merchant's write failed, is reported; the stream retries from it, and markers skip what did commit.
+per local day touched (plus each fact's token in its 10-second slice's item, which makes redelivery,
+retries, split batches and replays count nothing twice: pollen.storage.analytics). So Powertools'
+per-record BatchProcessor does not fit; the handler answers the same partial-batch response shape
+itself. A record that cannot be read, or whose merchant's write failed, is reported; the stream
+retries from it, and the tokens skip what did commit.
 """
 
 from __future__ import annotations

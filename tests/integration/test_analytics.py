@@ -382,11 +382,18 @@ def test_aggregator_writes_each_day_once_per_batch_and_ignores_unknown_events(
     finally:
         ddb.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", record)
     assert len(agg.records) == 42
-    # one batch, one transaction: a marker per counted fact, one update per day touched, nothing else
+    # one batch, one transaction: one update per day touched, one per minute of the facts' event ids
+    # (their tokens: the proof each counted once), nothing else
     assert agg.calls == [{"TransactWriteItems": 1}]
     updates = [i["Update"]["Key"]["SK"]["S"] for i in sent[0] if "Update" in i]
-    assert sorted(updates) == sorted({f"D#{now.date()}", f"D#{(now - timedelta(days=1)).date()}"})
-    assert sum(1 for i in sent[0] if "Put" in i) == 41  # the unknown event is ignored, not counted
+    days = [u for u in updates if u.startswith("D#")]
+    assert sorted(days) == sorted({f"D#{now.date()}", f"D#{(now - timedelta(days=1)).date()}"})
+    minutes = [i["Update"] for i in sent[0] if "Update" in i and i["Update"]["Key"]["SK"]["S"] == "SEEN"]
+    assert 1 <= len(minutes) <= 2
+    assert len(updates) == len(days) + len(minutes)
+    assert not any("Put" in i for i in sent[0])
+    tokens = sum(len(m["ExpressionAttributeValues"][":ids"]["SS"]) for m in minutes)
+    assert tokens == 41  # the unknown event is ignored, not counted
     rollups = agg.rollups(M)
     assert rollups[f"D#{now.date().isoformat()}"]["sign_ups"] == 20
     assert rollups[f"D#{(now - timedelta(days=1)).date().isoformat()}"]["sign_ups"] == 20
@@ -554,3 +561,66 @@ def test_rebuild_over_the_api_reports_progress(api: InProcessApi, demo: DemoStor
     missing = api.get("/v1/admin/analytics/rebuild/01JNF5A1B2C3D4E5F6G7H8J9K0", key=admin)
     assert missing.status == 404
     assert api.post("/v1/admin/analytics/rebuild", key=demo.api_keys.write, json_body={}).status == 403
+
+
+def test_an_order_counts_once_from_its_first_image_with_data_and_an_older_one_by_its_marker(
+    api: InProcessApi, demo: DemoStore, agg: Aggregator
+) -> None:
+    from pollen.storage.keys import order_key, rollup_marker_key  # noqa: PLC0415
+
+    write = demo.api_keys.write
+    assert api.put("/v1/customers/c-9", key=write, json_body={"email": "c9@example.com"}).status == 201
+    assert api.post("/v1/orders", key=write, json_body=_order("o-new", "c-9", "12.00")).status == 200
+    assert api.post("/v1/orders/o-new/paid", key=write).status == 200
+    c = container()
+    item = c.table.get(order_key(M, "o-new"), consistent=True)
+    assert item is not None
+    assert item["data_since"] == 1
+    assert item["version"] == 2
+    # An order whose data came before data_since was kept: every image is sent, its marker counts one.
+    old = {k: v for k, v in item.items() if k != "data_since"}
+    old.update(order_key(M, "o-old").as_dict(), order_id="o-old", version=1)
+    c.table.put(old)
+    c.table.put({**old, "version": 2, "updated_at": utcnow().isoformat()})
+    agg.drain()
+    today = f"D#{utcnow().date().isoformat()}"
+    streamed = agg.rollups(M)
+    assert streamed[today]["orders"] == 2
+    assert streamed[today]["revenue"] == Decimal("24.00")
+    assert c.table.get(rollup_marker_key(M, "order:o-old")) is not None
+    assert c.table.get(rollup_marker_key(M, "order:o-new")) is None  # its one image's token proves it
+
+    records = list(agg.records)
+    agg.feed(records, batch=5)  # redelivered: nothing changes
+    assert agg.rollups(M) == streamed
+    agg.forget(M)
+    agg.feed(records + records, batch=3, seed=5)
+    assert agg.rollups(M) == streamed
+
+
+def test_an_attempt_logged_twice_counts_once(api: InProcessApi, demo: DemoStore, agg: Aggregator) -> None:
+    """A delivery whose message came back after its attempt was logged (the consumer died before
+    deleting it) logs the same attempt again, minutes later: the attempt counts once."""
+    agg.drain()
+    log = container().deliveries
+    event = OutboxEvent(event_type="coupon_used", merchant_id=demo.merchant_id, occurred_at=utcnow())
+    message = DeliveryMessage(
+        delivery_id=f"{event.event_id}.s-1",
+        merchant_id=demo.merchant_id,
+        subscription_id="s-1",
+        integration_id="klaviyo-main",
+        event=event,
+        routed_at=utcnow(),
+    )
+    log.create_pending([message], now=utcnow())
+    for minutes in (0, 7):
+        at = utcnow() + timedelta(minutes=minutes)
+        log.record_attempt(
+            message,
+            AttemptLog(attempt=1, at=at, outcome="delivered", http_status=202),
+            DeliveryStatus.DELIVERED,
+            now=at,
+        )
+    agg.drain()
+    days = agg.rollups(M)
+    assert sum(int(d.get("events_sent", 0)) for d in days.values()) == 1

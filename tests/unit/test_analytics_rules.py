@@ -178,3 +178,58 @@ def test_readme_defines_every_metric_in_one_line() -> None:
     text = README.read_text(encoding="utf-8")
     for metric in rules.METRICS:
         assert re.search(rf"^\| `{metric.name}` \| .+ \|$", text, re.MULTILINE), metric.name
+
+
+def test_a_fact_names_its_time_only_when_no_other_record_can_carry_it_at_another() -> None:
+    from pollen.ids import new_ulid  # noqa: PLC0415
+
+    made = datetime(2026, 11, 25, 10, 0, 7, 123000, tzinfo=UTC)
+    event_id = new_ulid(int(made.timestamp() * 1000))
+    later = made + timedelta(hours=3)
+    signed_up = rules.event_contribution(event_id, "customer_created", later, {}, "UTC")
+    assert signed_up is not None
+    assert signed_up.at == made
+    unnamed = rules.event_contribution("not-a-ulid", "customer_created", later, {}, "UTC")
+    assert unnamed is not None
+    assert unnamed.at is None  # no time of its own: a marker item proves it
+
+    order = {"order_id": "o-1", "total": "40.00", "created_at": "2026-11-24T23:00:00Z"}
+    first = rules.event_contribution(
+        "o-1.v2", "order_updated", later, {**order, rules.FIRST_DATA_AT: made.isoformat()}, "UTC"
+    )
+    assert first is not None
+    assert (first.identity, first.at, first.keep_days) == ("order:o-1", made, rules.EVENT_MARKER_DAYS)
+    legacy = rules.event_contribution("o-1.v2", "order_updated", later, order, "UTC")
+    assert legacy is not None
+    assert (legacy.at, legacy.keep_days) == (None, rules.ORDER_MARKER_DAYS)
+
+    image = {
+        "delivery_id": f"{event_id}.s-1",
+        "event_type": "coupon_used",
+        "integration_id": "k",
+        "status": "delivered",
+        "attempts": [{"attempt": 1, "at": "2026-11-25T11:00:00Z", "outcome": "delivered"}],
+    }
+    attempt = rules.delivery_contribution(image, "UTC")
+    assert attempt is not None
+    assert attempt.at == made
+
+
+def test_a_fold_is_cut_into_transactions_of_at_most_100_items_and_100_tokens_a_slice() -> None:
+    from pollen.storage.analytics import SEEN_PER_ITEM, _chunks, _minute  # noqa: PLC0415
+
+    at = datetime(2026, 11, 25, 10, 0, 1, tzinfo=UTC)
+    day = date(2026, 11, 25)
+    tokens = [rules.Contribution(f"event:{i}", day, {"sign_ups": 1}, at=at) for i in range(250)]
+    assert [len(c) for c in _chunks(tokens)] == [SEEN_PER_ITEM, SEEN_PER_ITEM, 50]
+    markers = [
+        rules.Contribution(f"order:{i}", day - timedelta(days=i % 3), {"orders": 1}) for i in range(150)
+    ]
+    for chunk in _chunks(markers + tokens):
+        days = {c.day for c in chunk}
+        slices = {_minute(c.at) for c in chunk if c.at is not None}
+        items = sum(1 for c in chunk if c.at is None) + len(slices) + len(days) + 1
+        assert items <= 100
+        assert sum(1 for c in chunk if c.at is not None) <= SEEN_PER_ITEM
+    assert sum(len(c) for c in _chunks(markers + tokens)) == 400
+    assert _minute(datetime(2026, 11, 25, 10, 0, 19, 999000, tzinfo=UTC)) == "20261125100010"

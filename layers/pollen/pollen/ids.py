@@ -23,6 +23,19 @@ def stable_ulid(now_ms: int, key: str) -> str:
     return _crockford((now_ms << 80) | int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big"))
 
 
+def ulid_ms(text: str) -> int | None:
+    """The millisecond time a ULID was made (None: ``text`` is not a ULID)."""
+    if len(text) != 26 or text[0] > "7":
+        return None
+    value = 0
+    for char in text[:10].upper():
+        digit = _CROCKFORD.find(char)
+        if digit < 0:
+            return None
+        value = value * 32 + digit
+    return value if all(_CROCKFORD.find(c) >= 0 for c in text[10:].upper()) else None
+
+
 def _crockford(value: int) -> str:
     """The 128-bit ``value`` as 26 Crockford base32 characters, most significant first."""
     chars = []

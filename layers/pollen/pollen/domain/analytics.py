@@ -16,6 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
+from pollen.ids import ulid_ms
+
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
@@ -25,6 +27,9 @@ Counters = dict[str, Number]
 MAX_RANGE_DAYS = 366
 ORDER_MARKER_DAYS = 400  # an order counts once while it can still change (refunds come months later)
 EVENT_MARKER_DAYS = 8  # stream records are kept 24 h; a marker outlives any redelivery or replay
+# An order image that is its order's first with data names when (``first_data_at``): that one record
+# counts the order, so its dedupe need only outlive redelivery, like an event's.
+FIRST_DATA_AT = "first_data_at"
 
 # Tracked (client-reported) event types, fixed: anything else is refused by POST /v1/events/track.
 TRACKED_TYPES: tuple[str, ...] = (
@@ -73,12 +78,24 @@ def today(now: datetime, timezone: str) -> date:
 
 @dataclass(frozen=True)
 class Contribution:
-    """What one fact adds to one day, counted once per ``identity``."""
+    """What one fact adds to one day, counted once per ``identity``.
+
+    ``at`` is a time that only this identity's fact can have (read from the identity itself, or the
+    one stream record that carries the fact): the aggregator remembers the identity among that
+    minute's, in one small item a whole batch shares. None: the fact may reach the stream in
+    several records of different times, so it is remembered by a marker of its own."""
 
     identity: str
     day: date
     counters: Counters
     keep_days: int = EVENT_MARKER_DAYS
+    at: datetime | None = None
+
+
+def ulid_time(text: str) -> datetime | None:
+    """When the ULID ``text`` was made (None: not a ULID)."""
+    ms = ulid_ms(text)
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -217,8 +234,13 @@ def event_contribution(
             return None  # no order data yet (e.g. paid before created): counted when it arrives
         placed = _parse_time(payload.get("created_at")) or occurred_at
         counters = order_counters(payload.get("total"), payload.get("attributions") or [])
+        first = _parse_time(payload.get(FIRST_DATA_AT))
         return Contribution(
-            f"order:{payload['order_id']}", local_day(placed, timezone), counters, ORDER_MARKER_DAYS
+            f"order:{payload['order_id']}",
+            local_day(placed, timezone),
+            counters,
+            EVENT_MARKER_DAYS if first else ORDER_MARKER_DAYS,
+            first,
         )
     if event_type == "wallet_transaction":
         counters = wallet_counters(
@@ -246,7 +268,7 @@ def event_contribution(
         counters = dict(_SIMPLE_EVENTS.get(event_type, {}))
     if not counters:
         return None
-    return Contribution(f"event:{event_id}", day, counters)
+    return Contribution(f"event:{event_id}", day, counters, at=ulid_time(event_id))
 
 
 def delivery_contribution(image: Mapping[str, Any], timezone: str) -> Contribution | None:
@@ -264,7 +286,13 @@ def delivery_contribution(image: Mapping[str, Any], timezone: str) -> Contributi
     number = _int(last.get("attempt"))
     dead = image.get("status") == "dead"
     counters = comm_counters(str(image.get("event_type")), str(image.get("integration_id")), outcome, dead)
-    return Contribution(f"delivery:{image.get('delivery_id')}:{number}", local_day(at, timezone), counters)
+    delivery_id = str(image.get("delivery_id"))
+    return Contribution(
+        f"delivery:{delivery_id}:{number}",
+        local_day(at, timezone),
+        counters,
+        at=ulid_time(delivery_id.split(".", 1)[0]),  # its event's id: the same for every attempt
+    )
 
 
 def attempt_contributions(image: Mapping[str, Any], timezone: str) -> list[Contribution]:

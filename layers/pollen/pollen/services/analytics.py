@@ -58,13 +58,19 @@ class StreamFact:
 
 
 def order_image_event(item: Mapping[str, Any]) -> OutboxEvent | None:
-    """An order item's stream image as the ``order_updated`` fact analytics counts (None: the order
-    has no order data yet). Every write of the order shows the whole order; the first with data
-    counts it (identity ``order:{id}``), so the order item needs no outbox event of its own."""
+    """An order item's stream image as the ``order_updated`` fact analytics counts (None: nothing to
+    count). Every write of the order shows the whole order; the first with data counts it (identity
+    ``order:{id}``), so the order item needs no outbox event of its own. That first write names its
+    own version in ``data_since``: only its image is a fact (marked ``first_data_at``), later ones
+    are skipped unwritten. An order whose data came before ``data_since`` was kept (0) sends every
+    image, and its marker counts the first."""
     order = parse_order_item(dict(item))
     data = order.facts.data
     if data is None or data.total is None or order.updated_at is None:
         return None
+    first = order.data_since == order.version
+    if order.data_since and not first:
+        return None  # counted by the image that first had data
     return OutboxEvent(
         event_id=f"{order.order_id}.v{order.version}",
         event_type="order_updated",
@@ -77,6 +83,7 @@ def order_image_event(item: Mapping[str, Any]) -> OutboxEvent | None:
             "total": str(data.total),
             "created_at": data.created_at.isoformat() if data.created_at else None,
             "attributions": [a.model_dump(mode="json") for a in order.attributions],
+            **({rules.FIRST_DATA_AT: order.updated_at.isoformat()} if first else {}),
         },
     )
 

@@ -1,20 +1,26 @@
-"""Rollup items and their markers: folding contributions exactly once, reading a range in one Query.
+"""Rollup items and their proof of what they counted: folding contributions exactly once, reading a
+range in one Query.
 
-Per merchant, one ``TransactWriteItems`` per stream batch holds a marker per contribution (written
-only if absent: the proof it was counted) and **one** ``ADD`` per local day touched, plus one on the
-running ``TOTAL`` (outstanding coins). A marker that already exists cancels the transaction; its
-contribution is dropped and the rest committed again, so redelivery, retries, split batches and
-replays add nothing twice. Markers are separate small items, never the day item, so a busy day is
-written once per batch whatever its volume.
+Per merchant, one ``TransactWriteItems`` per stream batch holds the proof for each contribution
+(written only if absent) and **one** ``ADD`` per local day touched, plus one on the running ``TOTAL``
+(outstanding coins). The proof is a 12-character token of the fact's identity in the item of the
+minute of its ``at`` (a time only that fact has: its event's ULID, the one order image that first
+had data), one update per minute the batch touches, on the condition that the item holds none of its
+tokens; a fact without such a time gets a marker item of its own. A token or marker that already
+exists cancels the transaction; those contributions are dropped and the rest committed again, so
+redelivery, retries, split batches and replays add nothing twice. The proof lives beside, never in,
+the day item, so a busy day is written once per batch whatever its volume.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,14 +32,18 @@ from pollen.storage.keys import (
     rollup_job_key,
     rollup_marker_key,
     rollup_pk,
+    rollup_seen_key,
     rollup_total_key,
     tracked_day_key,
     tracked_id_key,
 )
 from pollen.storage.table import Table
-from pollen.storage.transactions import MAX_ITEMS
+from pollen.storage.transactions import MAX_ITEMS, Transaction
 
 ROLLUP_ENTITY = "rollup"
+SEEN_ENTITY = "rollup_seen"
+SEEN_SECONDS = 10  # facts of one 10-second slice share an item: ~80 tokens (8 facts a second) per KB
+SEEN_PER_ITEM = 100  # tokens one condition names: the expression stays under DynamoDB's 4 KB
 COUNTER_PREFIX = "n:"
 MAX_ATTEMPTS = 12
 TRACK_KEEP = timedelta(days=2)
@@ -103,21 +113,8 @@ class RollupStore:
         for n in range(MAX_ATTEMPTS):
             if not left:
                 return
-            labels = {f"m{i}": identity for i, identity in enumerate(left)}
             tx = self.table.transaction()
-            for label, identity in labels.items():
-                c = left[identity]
-                tx.put(
-                    {
-                        **rollup_marker_key(merchant_id, identity).as_dict(),
-                        "entity": "rollup_marker",
-                        "identity": identity,
-                        "day": c.day.isoformat(),
-                        "expires_at": int((now + timedelta(days=c.keep_days)).timestamp()),
-                    },
-                    label=label,
-                    condition="attribute_not_exists(PK)",
-                )
+            markers = self._stage_seen(tx, merchant_id, left, now)
             by_day: dict[date, dict[str, Number]] = {}
             net = 0
             for c in left.values():
@@ -146,7 +143,7 @@ class RollupStore:
             try:
                 tx.commit()
             except ConditionFailed as exc:
-                seen = [labels[label] for label in exc.labels if label in labels]
+                seen = _already_counted(exc, markers)
                 if not seen:
                     raise
                 for identity in seen:
@@ -160,6 +157,59 @@ class RollupStore:
             result.transactions += 1
             return
         raise WriteConflict()
+
+    def _stage_seen(
+        self, tx: Transaction, merchant_id: str, left: dict[str, Contribution], now: datetime
+    ) -> dict[str, dict[str, str]]:
+        """Stage the proof that each of ``left`` is counted, written only if none was before: per
+        minute of the facts' ``at``, one update adding their tokens to that minute's item on the
+        condition that it holds none of them; a fact without ``at`` gets a marker item of its own.
+        Returns, per label, the identities it stands for (by token; a marker's by its own label)."""
+        staged: dict[str, dict[str, str]] = {}
+        minutes: dict[str, dict[str, Contribution]] = {}
+        for identity, c in left.items():
+            token = seen_token(identity)
+            if c.at is not None and token not in minutes.setdefault(_minute(c.at), {}):
+                minutes[_minute(c.at)][token] = c
+                continue
+            label = f"m{len(staged)}"  # no time of its own (or, at 2^-72, a token twice in a minute)
+            staged[label] = {label: identity}
+            tx.put(
+                {
+                    **rollup_marker_key(merchant_id, identity).as_dict(),
+                    "entity": "rollup_marker",
+                    "identity": identity,
+                    "day": c.day.isoformat(),
+                    "expires_at": int((now + timedelta(days=c.keep_days)).timestamp()),
+                },
+                label=label,
+                condition="attribute_not_exists(PK)",
+            )
+        for minute, facts in sorted(minutes.items()):
+            if not facts:
+                continue
+            label = f"seen-{minute}"
+            staged[label] = {token: c.identity for token, c in facts.items()}
+            keep = max(c.keep_days for c in facts.values())
+            names = {"#ids": "ids", "#entity": "entity", "#exp": "expires_at"}
+            values: dict[str, Any] = {
+                ":ids": set(facts),
+                ":entity": SEEN_ENTITY,
+                ":exp": int((now + timedelta(days=keep)).timestamp()),
+            }
+            checks = []
+            for i, token in enumerate(sorted(facts)):
+                values[f":t{i}"] = token
+                checks.append(f"NOT contains(#ids, :t{i})")
+            tx.update(
+                rollup_seen_key(merchant_id, minute),
+                label=label,
+                update="ADD #ids :ids SET #entity = :entity, #exp = :exp",
+                condition=" AND ".join(checks),
+                names=names,
+                values=values,
+            )
+        return staged
 
     # ---- reading ----------------------------------------------------------------------------------
 
@@ -243,17 +293,56 @@ class RollupStore:
             )
 
 
+def seen_token(identity: str) -> str:
+    """A fact's identity in its minute's item: 12 characters (72 bits of BLAKE2b)."""
+    digest = hashlib.blake2b(identity.encode(), digest_size=9).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def _minute(at: datetime) -> str:
+    """The ``SEEN_SECONDS`` slice of time ``at`` falls in (UTC), as ``YYYYMMDDHHMMSS`` of its start."""
+    aware = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+    second = aware.second - aware.second % SEEN_SECONDS
+    return aware.replace(second=second).strftime("%Y%m%d%H%M%S")
+
+
+def _already_counted(exc: ConditionFailed, staged: dict[str, dict[str, str]]) -> list[str]:
+    """The identities a cancelled fold found counted: a marker that exists, a token its minute holds."""
+    counted: list[str] = []
+    for label in exc.labels:
+        if label not in staged:
+            continue
+        if label.startswith("seen-"):
+            held = set((exc.items.get(label) or {}).get("ids") or ())
+            counted.extend(identity for token, identity in staged[label].items() if token in held)
+        else:
+            counted.extend(staged[label].values())
+    return counted
+
+
 def _chunks(contributions: list[Contribution]) -> list[list[Contribution]]:
-    """Groups that fit one transaction: a marker each, one item per day, the total."""
+    """Groups that fit one transaction (a marker or a minute's item, one item per day, the total)
+    and keep each minute's condition short (at most ``SEEN_PER_ITEM`` tokens)."""
     chunks: list[list[Contribution]] = []
     current: list[Contribution] = []
     days: set[date] = set()
+    minutes: dict[str, int] = {}
+    markers = 0
     for c in contributions:
-        if current and len(current) + 1 + len(days | {c.day}) + 1 > MAX_ITEMS:
+        minute = _minute(c.at) if c.at is not None else None
+        grown_markers = markers + (minute is None)
+        grown_minutes = len(minutes) + (minute is not None and minute not in minutes)
+        items = grown_markers + grown_minutes + len(days | {c.day}) + 1
+        crowded = minute is not None and minutes.get(minute, 0) >= SEEN_PER_ITEM
+        if current and (items > MAX_ITEMS or crowded):
             chunks.append(current)
-            current, days = [], set()
+            current, days, minutes, markers = [], set(), {}, 0
         current.append(c)
         days.add(c.day)
+        if minute is None:
+            markers += 1
+        else:
+            minutes[minute] = minutes.get(minute, 0) + 1
     if current:
         chunks.append(current)
     return chunks

@@ -6,8 +6,11 @@
   queue again what was already handled.
 - Each attempt is one ``UpdateItem`` that appends to ``attempts`` and sets the status: no read,
   nothing lost when two writers race, and no per-merchant counter anywhere (no hot item).
-- ``GSI1`` lists the merchant's deliveries by status (``M#{m}#DLV#{status}``); the item moves from
-  one list to the next as its status changes. Items expire after the retention (TTL).
+- ``GSI1`` lists the merchant's deliveries that need a look (``M#{m}#DLV#{status}``: retrying,
+  dead, a failed test); the item joins and leaves the list as its status changes. Pending,
+  delivered and skipped deliveries, the log's bulk, are listed from the log's own partition (a
+  filtered Query), so a delivery that goes through writes no index entry at all (docs/design.md
+  "Cost per order"). Items expire after the retention (TTL).
 
 Sort keys are ``D#{event_id}.{subscription_id}``: event ids are ULIDs, so the newest event lists
 first, and one event's deliveries sit together.
@@ -33,6 +36,9 @@ DELIVERY_ENTITY = "delivery"
 ERROR_LIMIT = 1000  # characters of an error kept per attempt
 _TX_ITEMS = 100
 _BATCH_GET = 100
+# Statuses GSI1 lists. The others are listed by filtering the log's partition, newest first.
+INDEXED = frozenset({DeliveryStatus.RETRYING, DeliveryStatus.DEAD, DeliveryStatus.FAILED})
+_FILTERED_QUERIES = 5  # Query calls a page of an unindexed status may take to fill up
 
 
 def _identity(message: DeliveryMessage, *, test: bool) -> dict[str, Any]:
@@ -70,6 +76,9 @@ class DeliveryLog:
         return int((now + self._retention).timestamp())
 
     def _status_index(self, merchant_id: str, delivery_id: str, status: DeliveryStatus) -> dict[str, str]:
+        """The item's GSI1 key in its status's list (none for an unindexed status)."""
+        if status not in INDEXED:
+            return {}
         return {
             "GSI1PK": delivery_status_gsi1pk(merchant_id, status.value),
             "GSI1SK": delivery_key(merchant_id, delivery_id).sk,
@@ -143,8 +152,6 @@ class DeliveryLog:
         to send again and why it died, listed per merchant through GSI1 (see :meth:`dead_letters`)."""
         sets = [
             "#status = :status",
-            "GSI1PK = :gsi1pk",
-            "GSI1SK = :gsi1sk",
             "attempts = list_append(if_not_exists(attempts, :empty), :attempt)",
             "updated_at = :now",
             "expires_at = :expires_at",
@@ -154,8 +161,6 @@ class DeliveryLog:
         index = self._status_index(message.merchant_id, message.delivery_id, status)
         values: dict[str, Any] = {
             ":status": status.value,
-            ":gsi1pk": index["GSI1PK"],
-            ":gsi1sk": index["GSI1SK"],
             ":empty": [],
             ":attempt": [_attempt_item(attempt)],
             ":now": isoformat(now),
@@ -163,6 +168,11 @@ class DeliveryLog:
             ":replays": message.replays,
         }
         removes = []
+        if index:
+            sets += ["GSI1PK = :gsi1pk", "GSI1SK = :gsi1sk"]
+            values.update({":gsi1pk": index["GSI1PK"], ":gsi1sk": index["GSI1SK"]})
+        else:
+            removes += ["GSI1PK", "GSI1SK"]
         if attempt.retry_in_seconds is not None and status == DeliveryStatus.RETRYING:
             sets.append("next_attempt_at = :next")
             values[":next"] = isoformat(now + timedelta(seconds=attempt.retry_in_seconds))
@@ -227,19 +237,16 @@ class DeliveryLog:
                     break
                 tx = self._table.transaction()
                 for delivery_id in remaining:
-                    index = self._status_index(merchant_id, delivery_id, DeliveryStatus.PENDING)
                     tx.update(
                         delivery_key(merchant_id, delivery_id),
                         label=delivery_id,
-                        update="SET #status = :pending, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk, "
+                        update="SET #status = :pending, "
                         "updated_at = :now, replays = if_not_exists(replays, :zero) + :one "
-                        "REMOVE next_attempt_at, dead_reason",
+                        "REMOVE next_attempt_at, dead_reason, GSI1PK, GSI1SK",
                         condition="attribute_exists(PK)",
                         names={"#status": "status"},
                         values={
                             ":pending": DeliveryStatus.PENDING.value,
-                            ":gsi1pk": index["GSI1PK"],
-                            ":gsi1sk": index["GSI1SK"],
                             ":now": isoformat(now),
                             ":zero": 0,
                             ":one": 1,
@@ -280,20 +287,17 @@ class DeliveryLog:
                     break
                 tx = self._table.transaction()
                 for delivery_id in remaining:
-                    index = self._status_index(merchant_id, delivery_id, DeliveryStatus.PENDING)
                     tx.update(
                         delivery_key(merchant_id, delivery_id),
                         label=delivery_id,
-                        update="SET #status = :pending, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk, "
+                        update="SET #status = :pending, "
                         "updated_at = :now, replays = if_not_exists(replays, :zero) + :one "
-                        "REMOVE next_attempt_at, dead_reason, dead_letter",
+                        "REMOVE next_attempt_at, dead_reason, dead_letter, GSI1PK, GSI1SK",
                         condition="#status = :dead",
                         names={"#status": "status"},
                         values={
                             ":pending": DeliveryStatus.PENDING.value,
                             ":dead": DeliveryStatus.DEAD.value,
-                            ":gsi1pk": index["GSI1PK"],
-                            ":gsi1sk": index["GSI1SK"],
                             ":now": isoformat(now),
                             ":zero": 0,
                             ":one": 1,
@@ -340,22 +344,40 @@ class DeliveryLog:
     def page(
         self, merchant_id: str, *, status: DeliveryStatus | None, limit: int, cursor: str | None
     ) -> Page[DeliveryRecord]:
-        """Newest first, one Query: the merchant's log, or one status through GSI1."""
-        if status is None:
-            pk, index, key_attrs = deliveries_pk(merchant_id), None, {"PK", "SK"}
-            partition_attr = "PK"
-        else:
+        """Newest first: the merchant's log (one Query), a status GSI1 lists (one Query), or another
+        status filtered from the log (a Query per ``limit`` items read, at most ``_FILTERED_QUERIES``;
+        a page that is still short carries the cursor to read on)."""
+        if status is not None and status in INDEXED:
             pk, index = delivery_status_gsi1pk(merchant_id, status.value), GSI1
             key_attrs, partition_attr = {"PK", "SK", "GSI1PK", "GSI1SK"}, "GSI1PK"
+        else:
+            pk, index, key_attrs = deliveries_pk(merchant_id), None, {"PK", "SK"}
+            partition_attr = "PK"
         if cursor is not None:
             # A cursor of the other list would name a valid partition but the wrong key shape.
             decoded = decode_cursor(cursor, partition_attr=partition_attr, partition_value=pk)
             if set(decoded) != key_attrs:
                 raise invalid_cursor()
-        page = self._table.query(
-            pk, sk_prefix="D#", index=index, limit=limit, cursor=cursor, newest_first=True
-        )
-        return Page([parse_delivery(item) for item in page.items], page.next_cursor)
+        if status is None or index is not None:
+            page = self._table.query(
+                pk, sk_prefix="D#", index=index, limit=limit, cursor=cursor, newest_first=True
+            )
+            return Page([parse_delivery(item) for item in page.items], page.next_cursor)
+        items: list[dict[str, Any]] = []
+        for _ in range(_FILTERED_QUERIES):
+            page = self._table.query(
+                pk,
+                sk_prefix="D#",
+                limit=limit - len(items),
+                cursor=cursor,
+                newest_first=True,
+                filter_attr=("status", [status.value]),
+            )
+            items.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None or len(items) >= limit:
+                break
+        return Page([parse_delivery(item) for item in items], cursor)
 
     def get_many(self, merchant_id: str, delivery_ids: Iterable[str]) -> dict[str, DeliveryRecord]:
         keys = [delivery_key(merchant_id, d) for d in dict.fromkeys(delivery_ids)]

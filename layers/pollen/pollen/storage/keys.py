@@ -247,6 +247,12 @@ def rollup_marker_key(merchant_id: str, identity: str) -> Key:
     return Key(f"{merchant_prefix(merchant_id)}AGG#{digest}", "AGG")
 
 
+def rollup_seen_key(merchant_id: str, minute: str) -> Key:
+    """The facts of one minute (``YYYYMMDDHHMM`` UTC) already folded into the rollups: one item a
+    whole stream batch shares, in its own partition (no hot spot)."""
+    return Key(f"{merchant_prefix(merchant_id)}AGG#T#{part(minute)}", "SEEN")
+
+
 def rollup_job_key(merchant_id: str, job_id: str) -> Key:
     return Key(f"{merchant_prefix(merchant_id)}ROLLUPJOB", f"JOB#{part(job_id)}")
 

@@ -40,6 +40,12 @@ class OrderRecord(BaseModel):
     )
     version: int = 0
     updated_at: datetime | None = None
+    data_since: int | None = Field(
+        default=None,
+        description="The version whose write first gave the order data with a total (0: before this "
+        "was kept). "
+        'Analytics counts the order from that one stream image (docs/design.md "Cost per order").',
+    )
 
     @property
     def email(self) -> str | None:
@@ -75,11 +81,25 @@ def order_item(merchant_id: str, record: OrderRecord) -> dict[str, Any]:
         **order_key(merchant_id, record.order_id).as_dict(),
         "entity": ORDER_ENTITY,
         "merchant_id": merchant_id,
-        **record.model_dump(mode="json", exclude={"paid_at", "updated_at"}, exclude_defaults=True),
+        **record.model_dump(
+            mode="json", exclude={"paid_at", "updated_at", "data_since"}, exclude_defaults=True
+        ),
         "paid_at": isoformat(record.paid_at) if record.paid_at else None,
         "updated_at": isoformat(record.updated_at) if record.updated_at else None,
+        **_data_since(record),
         **_index(merchant_id, record),
     }
+
+
+def _has_total(record: OrderRecord) -> bool:
+    return record.facts.data is not None and record.facts.data.total is not None
+
+
+def _data_since(record: OrderRecord) -> dict[str, int]:
+    """The first write with order data (and its total) names its own version; later writes keep it."""
+    if record.data_since is not None:
+        return {"data_since": record.data_since}
+    return {"data_since": record.version} if _has_total(record) else {}
 
 
 def order_ref(key: Key) -> str:
@@ -88,7 +108,12 @@ def order_ref(key: Key) -> str:
 
 
 def parse_order_item(item: dict[str, Any]) -> OrderRecord:
-    return OrderRecord.model_validate(item)
+    record = OrderRecord.model_validate(item)
+    if record.data_since is None and _has_total(record):
+        # Written before data_since was kept: its first image with data is unknown (0 says so), and
+        # analytics counts it by its marker, as it did when that image was streamed.
+        return record.model_copy(update={"data_since": 0})
+    return record
 
 
 def put_order(tx: Transaction, merchant_id: str, record: OrderRecord, *, expected_version: int) -> None:
