@@ -63,7 +63,7 @@ class KeyCache:
 
     def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl_seconds
-        self._clock = clock
+        self.clock = clock  # monotonic seconds; the cost meter pins it (infra/cost.py)
         self._entries: dict[str, tuple[float, ApiKey | None]] = {}
         self._lock = threading.Lock()
 
@@ -75,7 +75,7 @@ class KeyCache:
             return False, None
         stored_at, key = entry
         ttl = self._ttl if key is not None else min(self._ttl, self.NEGATIVE_TTL)
-        if self._clock() - stored_at >= ttl:
+        if self.clock() - stored_at >= ttl:
             return False, None
         return True, key
 
@@ -83,7 +83,7 @@ class KeyCache:
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[key_hash] = (self._clock(), key)
+            self._entries[key_hash] = (self.clock(), key)
 
     def evict(self, merchant_id: str, key_id: str) -> None:
         with self._lock:

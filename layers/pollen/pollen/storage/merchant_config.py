@@ -91,14 +91,14 @@ class MerchantConfigStore:
     def __init__(self, table: Table, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._table = table
         self._ttl = ttl_seconds
-        self._clock = clock
+        self.clock = clock  # monotonic seconds; the cost meter pins it (infra/cost.py)
         self._cache: dict[str, tuple[float, MerchantConfig | None]] = {}
         self._shops: dict[str, tuple[float, str | None]] = {}
         self._refreshed: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def get(self, merchant_id: str) -> MerchantConfig | None:
-        now = self._clock()
+        now = self.clock()
         with self._lock:
             hit = self._cache.get(merchant_id)
         if hit is not None and now - hit[0] < self._ttl:
@@ -111,7 +111,7 @@ class MerchantConfigStore:
     def refresh(self, merchant_id: str, *, min_interval_seconds: float) -> MerchantConfig | None:
         """Read again now (a config another container just changed, e.g. a rotated token secret),
         but at most once per ``min_interval_seconds`` per merchant; in between, the cached copy."""
-        now = self._clock()
+        now = self.clock()
         with self._lock:
             last = self._refreshed.get(merchant_id)
             due = last is None or now - last >= min_interval_seconds
@@ -135,7 +135,7 @@ class MerchantConfigStore:
         domain = shop_domain.strip().lower()
         if not domain or "#" in domain:
             return None
-        now = self._clock()
+        now = self.clock()
         with self._lock:
             hit = self._shops.get(domain)
         if hit is not None and now - hit[0] < (self._ttl if hit[1] else min(self._ttl, 5.0)):
