@@ -18,6 +18,7 @@ from moto import mock_aws
 from infra.aws_resources import LocalResources, create_resources
 from infra.inprocess import InProcessApi
 from infra.moto_atomic import make_dynamodb_writes_atomic, make_sqs_receive_linear
+from infra.moto_fast import make_moto_responses_fast
 from infra.seed import DemoStore, seed_demo_store
 from infra.template import describe_functions, load_template
 from pollen.services.container import reset_container
@@ -84,6 +85,7 @@ def _moto(template: dict[str, Any], patch: pytest.MonkeyPatch) -> Iterator[Local
     patch.delenv("AWS_PROFILE", raising=False)
     make_dynamodb_writes_atomic()
     make_sqs_receive_linear()
+    make_moto_responses_fast()
     with mock_aws():
         resources = create_resources(template, prefix=STACK)
         resolver = resources.resolver(template, parameters={"Stage": "dev"}, stack_name=STACK)

@@ -365,10 +365,12 @@ def _make_moto_writes_atomic() -> None:
             make_dynamodb_writes_atomic,
             make_sqs_receive_linear,
         )
+        from infra.moto_fast import make_moto_responses_fast  # noqa: PLC0415 - optional helper
     except ImportError:
         return
     make_dynamodb_writes_atomic()
     make_sqs_receive_linear()
+    make_moto_responses_fast()
 
 
 def _seed(base_url: str, state_dir: Path) -> dict[str, Any]:
