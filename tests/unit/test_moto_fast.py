@@ -11,10 +11,12 @@ import boto3
 import moto
 import moto.core.responses as moto_responses
 import pytest
+from botocore.config import Config
 from moto import mock_aws
-from moto.core.serialize import ResponseSerializer, XFormedAttributePicker
+from moto.core.serialize import BaseJSONSerializer, ResponseSerializer, XFormedAttributePicker
+from moto.core.utils import get_service_model
 
-from infra.moto_fast import CachedKeysAttributePicker, make_moto_responses_fast
+from infra.moto_fast import ATTRIBUTE_VALUE_MEMBERS, CachedKeysAttributePicker, make_moto_responses_fast
 
 ITEM: dict[str, Any] = {
     "PK": {"S": "M#m#C#c"},
@@ -25,13 +27,30 @@ ITEM: dict[str, Any] = {
     "bs": {"BS": [b"a", b"b"]},
     "ss": {"SS": ["x", "y"]},
     "ns": {"NS": ["1", "2"]},
-    "m": {"M": {"l": {"L": [{"N": "1"}, {"BOOL": False}, {"NULL": True}, {"M": {}}]}, "s": {"S": ""}}},
+    "m": {
+        "M": {"l": {"L": [{"N": "1"}, {"BOOL": False}, {"NULL": True}, {"M": {}}, {"L": []}]}, "s": {"S": ""}}
+    },
+    "e": {"SS": ["é", "\u2603"]},
 }
 
 
 def _calls() -> list[Callable[[], Any]]:
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")
+    streams = boto3.client(  # as infra/local/pollers.py makes it (moto serves no account endpoints)
+        "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
+    )
+    stream_arn = ddb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def records() -> Any:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )
+        inserted = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"][0]
+        assert inserted["dynamodb"]["NewImage"] == ITEM  # each pass adds MODIFY records: compare the first
+        return inserted
+
     keys = {"PK": ITEM["PK"], "SK": ITEM["SK"]}
     url = sqs.get_queue_url(QueueName="q")["QueueUrl"]
     return [
@@ -50,6 +69,7 @@ def _calls() -> list[Callable[[], Any]]:
             ReturnValues="ALL_NEW",
         ),
         ddb.list_tables,
+        records,
         lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]),
         sqs.list_queues,
     ]
@@ -109,3 +129,8 @@ def test_the_moto_internals_the_cached_picker_relies_on() -> None:
     for name in ("get_possible_keys", "__call__"):
         assert name in vars(moto.core.serialize.AttributePicker), _explain(f"AttributePicker.{name}")
     assert "response_transformers" in inspect.getsource(moto.core.serialize.AttributePicker.__init__)
+    assert "_base64" in vars(ResponseSerializer), _explain("ResponseSerializer._base64")
+    assert "_serialize_type_structure" in vars(BaseJSONSerializer), _explain("BaseJSONSerializer structures")
+    for service in ("dynamodb", "dynamodbstreams"):
+        shape = get_service_model(service).shape_for("AttributeValue")
+        assert tuple(shape.members) == ATTRIBUTE_VALUE_MEMBERS  # type: ignore[attr-defined], f"{service}'s AttributeValue changed"
