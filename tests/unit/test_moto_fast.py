@@ -132,5 +132,5 @@ def test_the_moto_internals_the_cached_picker_relies_on() -> None:
     assert "_base64" in vars(ResponseSerializer), _explain("ResponseSerializer._base64")
     assert "_serialize_type_structure" in vars(BaseJSONSerializer), _explain("BaseJSONSerializer structures")
     for service in ("dynamodb", "dynamodbstreams"):
-        shape = get_service_model(service).shape_for("AttributeValue")
-        assert tuple(shape.members) == ATTRIBUTE_VALUE_MEMBERS  # type: ignore[attr-defined], f"{service}'s AttributeValue changed"
+        shape: Any = get_service_model(service).shape_for("AttributeValue")
+        assert tuple(shape.members) == ATTRIBUTE_VALUE_MEMBERS, f"{service}'s AttributeValue changed"
