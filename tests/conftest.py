@@ -140,8 +140,13 @@ def demo(aws: LocalResources, _demo_snapshot: tuple[DemoStore, list[dict[str, An
     """The demo store in this test's fresh table: the seeded items written again (BatchWriteItem) rather
     than seeded through ~15 transactions per test. Same items, keys and secrets, and the same cold
     caches (seeding ends by dropping the merchant's cached config)."""
-    store, items = _demo_snapshot
-    table = aws.tables["PollenTable"].name
+    return restore_demo(aws, _demo_snapshot)
+
+
+def restore_demo(resources: LocalResources, snapshot: tuple[DemoStore, list[dict[str, Any]]]) -> DemoStore:
+    """Write the seeded demo store's items into ``resources``' table; its keys and secrets."""
+    store, items = snapshot
+    table = resources.tables["PollenTable"].name
     ddb = boto3.client("dynamodb")
     for first in range(0, len(items), 25):
         request: Any = {table: [{"PutRequest": {"Item": item}} for item in items[first : first + 25]]}
