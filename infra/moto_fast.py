@@ -21,7 +21,7 @@ for NULL/BOOL, dicts and lists for M/L), it is written as moto's JSON serializer
 the whole value down moto's path. ``tests/unit/test_moto_fast.py`` compares both on DynamoDB, Streams
 and SQS answers.
 
-moto internals relied upon (``tests/unit/test_moto_internals.py`` asserts them): the module-level
+moto internals relied upon (``tests/unit/test_moto_fast.py`` asserts them): the module-level
 ``XFormedAttributePicker`` of ``moto.core.responses`` that ``ActionResult.execute_result`` builds per
 response, ``AttributePicker.get_possible_keys`` and ``response_transformers``,
 ``ResponseSerializer.get_value`` with its ``_value_picker``, ``BaseJSONSerializer._serialize_type_structure``
