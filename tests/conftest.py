@@ -18,6 +18,7 @@ from moto import mock_aws
 from infra.aws_resources import LocalResources, create_resources
 from infra.inprocess import InProcessApi
 from infra.moto_atomic import make_dynamodb_writes_atomic, make_sqs_receive_linear
+from infra.moto_fast import make_moto_responses_fast
 from infra.seed import DemoStore, seed_demo_store
 from infra.template import describe_functions, load_template
 from pollen.services.container import reset_container
@@ -84,6 +85,7 @@ def _moto(template: dict[str, Any], patch: pytest.MonkeyPatch) -> Iterator[Local
     patch.delenv("AWS_PROFILE", raising=False)
     make_dynamodb_writes_atomic()
     make_sqs_receive_linear()
+    make_moto_responses_fast()
     with mock_aws():
         resources = create_resources(template, prefix=STACK)
         resolver = resources.resolver(template, parameters={"Stage": "dev"}, stack_name=STACK)
@@ -138,8 +140,13 @@ def demo(aws: LocalResources, _demo_snapshot: tuple[DemoStore, list[dict[str, An
     """The demo store in this test's fresh table: the seeded items written again (BatchWriteItem) rather
     than seeded through ~15 transactions per test. Same items, keys and secrets, and the same cold
     caches (seeding ends by dropping the merchant's cached config)."""
-    store, items = _demo_snapshot
-    table = aws.tables["PollenTable"].name
+    return restore_demo(aws, _demo_snapshot)
+
+
+def restore_demo(resources: LocalResources, snapshot: tuple[DemoStore, list[dict[str, Any]]]) -> DemoStore:
+    """Write the seeded demo store's items into ``resources``' table; its keys and secrets."""
+    store, items = snapshot
+    table = resources.tables["PollenTable"].name
     ddb = boto3.client("dynamodb")
     for first in range(0, len(items), 25):
         request: Any = {table: [{"PutRequest": {"Item": item}} for item in items[first : first + 25]]}

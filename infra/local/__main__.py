@@ -21,6 +21,8 @@ Environment:
   POLLEN_LOCAL_CONFIG_TTL   seconds a function keeps a merchant's config cached (default 2, so a new
                             subscription applies at once; the template's 30 s on AWS)
   POLLEN_LOCAL_CONCURRENCY  containers per function (default 4)
+  POLLEN_LOCAL_READ_TIMEOUT seconds the HTTP server waits for a request's next bytes before it
+                            answers 408 (default 10)
   POLLEN_LOCAL_METRICS      1 to let Powertools print its EMF metrics (default 0)
   POLLEN_LOCAL_LOG_LEVEL    level of the local stack's own logs (default INFO)
 """
@@ -365,10 +367,12 @@ def _make_moto_writes_atomic() -> None:
             make_dynamodb_writes_atomic,
             make_sqs_receive_linear,
         )
+        from infra.moto_fast import make_moto_responses_fast  # noqa: PLC0415 - optional helper
     except ImportError:
         return
     make_dynamodb_writes_atomic()
     make_sqs_receive_linear()
+    make_moto_responses_fast()
 
 
 def _seed(base_url: str, state_dir: Path) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -49,7 +50,8 @@ JSON = "application/json"
 SCHEDULE_PREFIX = "/_local/schedules/"
 CLOCK_PATH = "/_local/clock"
 HEALTH_PATH = "/v1/health"
-READ_TIMEOUT_SECONDS = 10.0
+# Seconds each socket read may wait (POLLEN_LOCAL_READ_TIMEOUT; the e2e tests shorten it).
+READ_TIMEOUT_SECONDS = float(os.environ.get("POLLEN_LOCAL_READ_TIMEOUT", "10"))
 LISTEN_BACKLOG = 1024
 
 ResponseParts = tuple[int, list[tuple[str, str]], bytes]

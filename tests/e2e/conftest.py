@@ -53,8 +53,9 @@ def start_stack(state: Path, **extra_env: str) -> LocalStack:
         "MOTO_PORT": str(moto_port),
         "POLLEN_STATE_DIR": str(state),
         "POLLEN_LOCAL_TIME_SCALE": "60",
-        "POLLEN_LOCAL_RETRY_SCALE": "0.005",  # retry delays of 1, 1, 2, 3 and 5 s
+        "POLLEN_LOCAL_RETRY_SCALE": "0.001",  # every retry delay 1 s (SQS counts whole seconds)
         "PYTHONUNBUFFERED": "1",
+        "POLLEN_LOCAL_READ_TIMEOUT": "3",  # test_local_runtime waits for a 408; a client sends at once
         **extra_env,
         "POLLEN_DEMO_TIERS": "0",  # test_tiers_over_http applies the demo tiers itself, then removes them
         # One client drives every test here: per-store limits as for a large store (README: rate limits).

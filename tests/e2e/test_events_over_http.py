@@ -1,7 +1,7 @@
 """The events issue's acceptance checks over HTTP against `make dev`'s stack: a signed webhook receiver
 on this machine, an order paid through a signed Shopify webhook, retries, the DLQ and replay.
 
-The stack runs with retry delays scaled to 1, 1, 2, 3 and 5 s (POLLEN_LOCAL_RETRY_SCALE in conftest).
+The stack runs with each retry delay scaled down to 1 s (POLLEN_LOCAL_RETRY_SCALE in conftest).
 """
 
 from __future__ import annotations

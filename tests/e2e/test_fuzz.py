@@ -2,9 +2,10 @@
 document, merged), as the clients with keys would call it.
 
 Zero 5xx and zero answers outside the document (status, content type, body schema) are allowed.
-Bounded for CI (``POLLEN_FUZZ_EXAMPLES`` per operation, default 3, plus schemathesis' deterministic
-coverage cases: about 2,500 requests, a few minutes on 2 cores); ``POLLEN_FUZZ_SEED`` changes the
-seed. It runs once with an admin key and once as an app (the app key plus a customer token).
+Every operation gets the document's examples, schemathesis' deterministic coverage cases and
+generated cases: one per operation in ``make test``, ``POLLEN_FUZZ_EXAMPLES`` (default 3) in
+``make soak``; ``POLLEN_FUZZ_SEED`` changes the seed. It runs once with an admin key and once as an
+app (the app key plus a customer token).
 
 ``DELETE /v1/admin/api-keys/{key_id}`` is left out: fuzzed, it revokes the very key the run uses
 (it is covered by the OpenAPI contract test and the admin API tests).
@@ -116,8 +117,15 @@ def _callers(stack: LocalStack) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.parametrize(
+    "examples",
+    [
+        pytest.param("1", id="1"),
+        pytest.param(os.environ.get("POLLEN_FUZZ_EXAMPLES", "3"), id="soak", marks=pytest.mark.soak),
+    ],
+)
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_spec(
-    fuzz_stack: LocalStack, tmp_path: Path
+    fuzz_stack: LocalStack, tmp_path: Path, examples: str
 ) -> None:
     stack = fuzz_stack
     st = Path(sys.executable).parent / "st"
@@ -131,7 +139,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_spec(
             "--phases",
             "examples,coverage,fuzzing",
             "--max-examples",
-            os.environ.get("POLLEN_FUZZ_EXAMPLES", "3"),
+            examples,
             "--seed",
             os.environ.get("POLLEN_FUZZ_SEED", "20261202"),
             "--workers",

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from infra import cost
-from infra.aws_resources import LocalResources
 from infra.inprocess import InProcessApi
 from infra.seed import DemoStore
+from tests.conftest import _moto, restore_demo
+from tests.support.ledger import assert_ledgers_balance
 
 # What this branch measures (per order, 10 orders sharing the stream and queue batches): any write
 # or read added to the life fails here first. Lower these when the life gets cheaper.
@@ -21,9 +22,17 @@ MAX_RRU = Decimal("14.05")  # was 16
 RATCHET = Decimal("21.00")  # dollars per million orders ($18.96 measured; durations are CPU time, noisy)
 
 
-@pytest.fixture
-def life(template: dict[str, Any], aws: LocalResources, api: InProcessApi, demo: DemoStore) -> cost.OrderLife:
-    return cost.measure_order_life(template, aws, api, demo, orders=cost.BUSY_ORDERS, runs=1)
+@pytest.fixture(scope="module")
+def life(template: dict[str, Any], _demo_snapshot: tuple[DemoStore, list[dict[str, Any]]]) -> cost.OrderLife:
+    """One life measured for both tests (a busy store's orders: seconds of work), on a moto of its own
+    with the demo store, ending with the ledger invariant as every test's ``aws`` fixture does."""
+    with pytest.MonkeyPatch.context() as patch, _moto(template, patch) as aws:
+        demo = restore_demo(aws, _demo_snapshot)
+        measured = cost.measure_order_life(
+            template, aws, InProcessApi(template, aws), demo, orders=cost.BUSY_ORDERS, runs=1
+        )
+        assert_ledgers_balance(aws.tables["PollenTable"].name)
+        return measured
 
 
 def test_order_life_stays_within_its_calls_and_capacity(life: cost.OrderLife) -> None:

@@ -32,9 +32,13 @@ def assert_ledgers_balance(table_name: str) -> int:
     items = _items(table_name)
     wallets = {i["PK"]: i for i in items if i.get("entity") == "customer"}
     entries: dict[str, list[dict[str, Any]]] = {}
+    held: dict[tuple[str, str], int] = {}  # coins held by coupons not cancelled, per wallet key and merchant
     for item in items:
         if item.get("entity") == "ledger":
             entries.setdefault(item["PK"], []).append(item)
+        elif item.get("entity") == "coupon" and item["stored_status"] != "cancelled":
+            owner = (f"M#{item['merchant_id']}#C#{item['customer_id']}", item["merchant_id"])
+            held[owner] = held.get(owner, 0) + item["coins"]
     assert set(entries) <= set(wallets), "ledger entries without a wallet"
     for pk, customer in wallets.items():
         wallet = customer["wallet"]
@@ -55,14 +59,6 @@ def assert_ledgers_balance(table_name: str) -> int:
             for e in ledger
             if e["type"] in {"redeem", "refund"}
         )
-        merchant = customer["merchant_id"]
-        held = sum(
-            c["coins"]
-            for c in items
-            if c.get("entity") == "coupon"
-            and c["merchant_id"] == merchant
-            and f"M#{merchant}#C#{c['customer_id']}" == pk
-            and c["stored_status"] != "cancelled"
-        )
-        assert spent == held, f"{pk}: {spent} coins redeemed net of refunds, but live coupons hold {held}"
+        live = held.get((pk, customer["merchant_id"]), 0)
+        assert spent == live, f"{pk}: {spent} coins redeemed net of refunds, but live coupons hold {live}"
     return len(wallets)
