@@ -31,7 +31,7 @@ from pollen.services.jobs import Cadence, JobResult, register
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
-from pollen.services.tier_qualification import settle_tier, tier_program
+from pollen.services.tier_config import tier_program
 from pollen.storage import tiers as tiers_storage
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.rewards import rewards_of
@@ -134,6 +134,8 @@ def job_status(c: Container, merchant_id: str) -> JobStatus:
 
 
 def _settle(c: Container, merchant_id: str, customer_id: str, now: datetime, program: Program) -> str:
+    from pollen.services.tier_qualification import settle_tier  # noqa: PLC0415 - the jobs' write path
+
     def attempt() -> str:
         return settle_tier(c, merchant_id, customer_id, now, program)
 
