@@ -26,7 +26,6 @@ from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.storage.analytics import ApplyResult, RollupStore, TrackedStore
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.orders import parse_order_item
 
 EVENTS_TRACKED = "events_tracked"
 TRACKED_RETENTION = timedelta(days=400)  # the tracked batches are the source a rebuild reads them from
@@ -61,6 +60,10 @@ def order_image_event(item: Mapping[str, Any]) -> OutboxEvent | None:
     """An order item's stream image as the ``order_updated`` fact analytics counts (None: the order
     has no order data yet). Every write of the order shows the whole order; the first with data
     counts it (identity ``order:{id}``), so the order item needs no outbox event of its own."""
+    # The aggregator's path (services/analytics_stream.py imports the order models at its init);
+    # the analytics API reads rollups only and does not load them.
+    from pollen.storage.orders import parse_order_item  # noqa: PLC0415
+
     order = parse_order_item(dict(item))
     data = order.facts.data
     if data is None or data.total is None or order.updated_at is None:
