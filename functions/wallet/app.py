@@ -23,7 +23,7 @@ from pollen.domain.errors import Forbidden
 from pollen.domain.triggers import TriggerId
 from pollen.domain.wallet import TxnType
 from pollen.observability import lambda_entry, metrics
-from pollen.services import customers, tiers, triggers, wallet
+from pollen.services import customers, tier_views, triggers, wallet
 from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
@@ -127,7 +127,7 @@ def get_public_program() -> PublicProgram:
 def get_cart_coins(body: Annotated[CartRequest, Body()]) -> CartCoins:
     c, merchant_id = container(), principal(app).merchant_id
     program = program_in_currency(c, merchant_id, body.currency, what="Carts are priced")
-    multiplier = tiers.cart_multiplier(c, merchant_id, body.customer_id)
+    multiplier = tier_views.cart_multiplier(c, merchant_id, body.customer_id)
     return cart_coins(body, program.earning, multiplier=multiplier)
 
 

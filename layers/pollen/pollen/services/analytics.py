@@ -14,18 +14,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pollen.domain import analytics as rules
 from pollen.domain.analytics import Contribution, DayRange, Granularity, Number, Totals
 from pollen.domain.errors import FieldError, NotFound, ValidationFailed
-from pollen.domain.program import Program
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
 from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.storage.analytics import ApplyResult, RollupStore, TrackedStore
 from pollen.storage.errors import ConditionFailed
+
+if TYPE_CHECKING:  # read from the merchant's config, whose store loads it on first use
+    from pollen.domain.program import Program
 
 EVENTS_TRACKED = "events_tracked"
 TRACKED_RETENTION = timedelta(days=400)  # the tracked batches are the source a rebuild reads them from
