@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollen.api.app import create_app, principal
 from pollen.api.auth import for_customer, requires
 from pollen.api.schemas.customers import CustomerProfile, CustomerUpsert, CustomerView, TransactionPage
-from pollen.api.schemas.orders import IdempotencyKey
+from pollen.api.schemas.headers import IdempotencyKey
 from pollen.api.schemas.program import PublicProgram
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
@@ -23,7 +23,7 @@ from pollen.domain.errors import Forbidden
 from pollen.domain.triggers import TriggerId
 from pollen.domain.wallet import TxnType
 from pollen.observability import lambda_entry, metrics
-from pollen.services import customers, tiers, triggers, wallet
+from pollen.services import customers, tier_views, triggers, wallet
 from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
@@ -127,7 +127,7 @@ def get_public_program() -> PublicProgram:
 def get_cart_coins(body: Annotated[CartRequest, Body()]) -> CartCoins:
     c, merchant_id = container(), principal(app).merchant_id
     program = program_in_currency(c, merchant_id, body.currency, what="Carts are priced")
-    multiplier = tiers.cart_multiplier(c, merchant_id, body.customer_id)
+    multiplier = tier_views.cart_multiplier(c, merchant_id, body.customer_id)
     return cart_coins(body, program.earning, multiplier=multiplier)
 
 

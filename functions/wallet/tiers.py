@@ -12,7 +12,7 @@ from pollen.api.auth import for_customer
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.customers import CustomerId
-from pollen.services import tiers
+from pollen.services import tier_views as tiers
 from pollen.services.container import container
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves Router.__init__ unannotated

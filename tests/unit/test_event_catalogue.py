@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from pollen.domain.customers import Customer
 from pollen.domain.event_filters import FILTERED_FIELD, EventFilters
 from pollen.domain.wallet import LedgerEntry, Operation, Source, TxnType, Wallet
+from pollen.events import catalogue as full
+from pollen.events import deliverable
 from pollen.events.catalogue import (
     CoinsExpiringPayload,
     CouponCreatedPayload,
@@ -329,3 +331,9 @@ def test_the_coins_expiring_event_pollen_writes_parses() -> None:
     assert isinstance(payload, CoinsExpiringPayload)
     assert (payload.coins, payload.days_left, payload.balance) == (50, 7, 80)
     assert event_display_name(event) == "Wallet Coins Expiring"
+
+
+def test_routing_s_list_of_deliverable_events_is_the_catalogue_s() -> None:
+    """Routing reads pollen.events.deliverable (no payload models at the router's cold start)."""
+    assert list(deliverable.DELIVERABLE.items()) == list(full.DELIVERABLE.items())
+    assert full.event_spec(deliverable.WALLET_TRANSACTION) is not None

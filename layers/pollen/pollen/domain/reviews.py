@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
+
+from pollen.model import BaseModel
 
 if TYPE_CHECKING:  # domain.orders imports domain.program, which holds this module's setting
     from pollen.domain.orders import OrderFacts

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.strict import Count, Switch
+from pollen.model import BaseModel
 
 LOCALES: tuple[str, ...] = ("en", "fr")  # the locales the widget ships texts for
 Locale = Literal["en", "fr"]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
@@ -527,19 +528,25 @@ _ENTRIES += (
 )
 
 _BY_NAME: dict[str, _Entry] = {entry.name: entry for entry in _ENTRIES}
-_SPECS: dict[str, EventSpec] = {entry.name: entry.spec() for entry in _ENTRIES}
 
 
-DELIVERABLE: EventTypes = {name: spec.filters for name, spec in _SPECS.items()}
+DELIVERABLE: EventTypes = {entry.name: entry.filters for entry in _ENTRIES}
+
+
+@cache
+def _specs() -> dict[str, EventSpec]:
+    """The specs, built on first use: reading each payload's fields builds its model, which the
+    routing and delivery functions never need at cold start (docs/design.md, "Cold start")."""
+    return {entry.name: entry.spec() for entry in _ENTRIES}
 
 
 def catalogue() -> list[EventSpec]:
-    return list(_SPECS.values())
+    return list(_specs().values())
 
 
 def event_spec(name: str) -> EventSpec | None:
     """The deliverable event called ``name``; None for internal events, which are never delivered."""
-    return _SPECS.get(name)
+    return _specs().get(name)
 
 
 def _entry(name: str) -> _Entry:

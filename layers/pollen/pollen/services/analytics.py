@@ -14,19 +14,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pollen.domain import analytics as rules
 from pollen.domain.analytics import Contribution, DayRange, Granularity, Number, Totals
 from pollen.domain.errors import FieldError, NotFound, ValidationFailed
-from pollen.domain.program import Program
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
 from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.storage.analytics import ApplyResult, RollupStore, TrackedStore
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.orders import parse_order_item
+
+if TYPE_CHECKING:  # read from the merchant's config, whose store loads it on first use
+    from pollen.domain.program import Program
 
 EVENTS_TRACKED = "events_tracked"
 TRACKED_RETENTION = timedelta(days=400)  # the tracked batches are the source a rebuild reads them from
@@ -64,6 +65,10 @@ def order_image_event(item: Mapping[str, Any]) -> OutboxEvent | None:
     own version in ``data_since``: only its image is a fact (marked ``first_data_at``), later ones
     are skipped unwritten. An order whose data came before ``data_since`` was kept (0) sends every
     image, and its marker counts the first."""
+    # The aggregator's path (services/analytics_stream.py imports the order models at its init);
+    # the analytics API reads rollups only and does not load them.
+    from pollen.storage.orders import parse_order_item  # noqa: PLC0415
+
     order = parse_order_item(dict(item))
     data = order.facts.data
     if data is None or data.total is None or order.updated_at is None:

@@ -7,7 +7,6 @@ from datetime import datetime
 from pollen.domain import api_keys as rules
 from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.errors import NotFound, Unauthenticated
-from pollen.events.internal import ApiKeyCreatedPayload, ApiKeyRevokedPayload
 from pollen.services.container import Container
 from pollen.storage.errors import ConditionFailed
 
@@ -35,6 +34,8 @@ def create_key(
     c: Container, merchant_id: str, *, name: str, scope: Scope, now: datetime
 ) -> tuple[ApiKey, str]:
     """A new key and its plaintext, which is never stored and never shown again."""
+    from pollen.events.internal import ApiKeyCreatedPayload  # noqa: PLC0415 - write path only
+
     new = rules.generate_key(merchant_id)
     key = ApiKey(
         merchant_id=merchant_id,
@@ -62,6 +63,8 @@ def revoke_key(c: Container, merchant_id: str, key_id: str, *, now: datetime) ->
 
     Revoking an already revoked key succeeds without a second event (DELETE is idempotent).
     """
+    from pollen.events.internal import ApiKeyRevokedPayload  # noqa: PLC0415 - write path only
+
     uow = c.units.begin(merchant_id)
     uow.api_keys.revoke(key_id, at=now)
     uow.emit("api_key_revoked", ApiKeyRevokedPayload(key_id=key_id), customer_id=None, now=now)

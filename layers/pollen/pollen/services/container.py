@@ -1,26 +1,34 @@
-"""The warm-container singletons: table, caches and stores, built once per cold start."""
+"""The warm-container singletons: table, caches and stores, built once per cold start.
+
+Each store is built (and its module imported) the first time a request uses it, not when the
+function is imported: a function pays at init only for what every request needs, and a store's
+models (the merchant config's program, the delivery log's records, the queues' messages) on the
+first request that reads them (docs/design.md, "Cold start"). Tests pass ready-made stores instead.
+"""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pollen.config import Settings, get_settings
-from pollen.storage.api_keys import ApiKeyStore, KeyCache
-from pollen.storage.deliveries import DeliveryLog
-from pollen.storage.merchant_config import MerchantConfigStore
-from pollen.storage.order_cache import OrderCustomerCache
-from pollen.storage.queues import DeliveryQueues
 from pollen.storage.table import Table
 
 if TYPE_CHECKING:
     import httpx
 
     from pollen.services.unit_of_work import Units
+    from pollen.storage.api_keys import ApiKeyStore, KeyCache
+    from pollen.storage.deliveries import DeliveryLog
+    from pollen.storage.merchant_config import MerchantConfigStore
+    from pollen.storage.order_cache import OrderCustomerCache
     from pollen.storage.ports import Store
+    from pollen.storage.queues import DeliveryQueues
+
+T = TypeVar("T")
 
 
 class OutboundHttp:
@@ -48,18 +56,101 @@ class OutboundHttp:
             return self._client
 
 
-@dataclass(frozen=True)
 class Container:
-    settings: Settings
-    table: Table
-    config: MerchantConfigStore
-    api_keys: ApiKeyStore
-    key_cache: KeyCache
-    order_customers: OrderCustomerCache
-    deliveries: DeliveryLog
-    queues: DeliveryQueues
-    http: OutboundHttp = field(default_factory=OutboundHttp)
-    store: Store | None = None  # what units of work read and commit: the table unless a test gives a fake
+    """Settings, the table and the stores on it; a store not given is built on first use."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        table: Table,
+        *,
+        config: MerchantConfigStore | None = None,
+        api_keys: ApiKeyStore | None = None,
+        key_cache: KeyCache | None = None,
+        order_customers: OrderCustomerCache | None = None,
+        deliveries: DeliveryLog | None = None,
+        queues: DeliveryQueues | None = None,
+        http: OutboundHttp | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.settings = settings
+        self.table = table
+        self.http = http if http is not None else OutboundHttp()
+        # What units of work read and commit: the table unless a test gives a fake.
+        self.store = store
+        self._lock = threading.Lock()
+        self._config = config
+        self._api_keys = api_keys
+        self._key_cache = key_cache
+        self._order_customers = order_customers
+        self._deliveries = deliveries
+        self._queues = queues
+
+    def _built(self, attribute: str, build: Callable[[], T]) -> T:
+        """The store held in ``attribute``, built once (under the lock) when it is still None."""
+        value: T | None = getattr(self, attribute)
+        if value is None:
+            with self._lock:
+                value = getattr(self, attribute)
+                if value is None:
+                    value = build()
+                    setattr(self, attribute, value)
+        return value
+
+    @property
+    def config(self) -> MerchantConfigStore:
+        def build() -> MerchantConfigStore:
+            from pollen.storage.merchant_config import MerchantConfigStore  # noqa: PLC0415 - on use
+
+            return MerchantConfigStore(self.table, self.settings.config_cache_ttl_seconds)
+
+        return self._built("_config", build)
+
+    @property
+    def api_keys(self) -> ApiKeyStore:
+        def build() -> ApiKeyStore:
+            from pollen.storage.api_keys import ApiKeyStore  # noqa: PLC0415 - on use
+
+            return ApiKeyStore(self.table)
+
+        return self._built("_api_keys", build)
+
+    @property
+    def key_cache(self) -> KeyCache:
+        def build() -> KeyCache:
+            from pollen.storage.api_keys import KeyCache  # noqa: PLC0415 - on use
+
+            return KeyCache(self.settings.auth_cache_ttl_seconds)
+
+        return self._built("_key_cache", build)
+
+    @property
+    def order_customers(self) -> OrderCustomerCache:
+        def build() -> OrderCustomerCache:
+            from pollen.storage.order_cache import OrderCustomerCache  # noqa: PLC0415 - on use
+
+            return OrderCustomerCache()
+
+        return self._built("_order_customers", build)
+
+    @property
+    def deliveries(self) -> DeliveryLog:
+        def build() -> DeliveryLog:
+            from pollen.storage.deliveries import DeliveryLog  # noqa: PLC0415 - on use
+
+            days = self.settings.delivery_log_retention_days
+            return DeliveryLog(self.table, timedelta(days=days))
+
+        return self._built("_deliveries", build)
+
+    @property
+    def queues(self) -> DeliveryQueues:
+        def build() -> DeliveryQueues:
+            from pollen.storage.queues import DeliveryQueues  # noqa: PLC0415 - on use
+
+            return DeliveryQueues(self.settings.delivery_queue_url, self.settings.delivery_dlq_url)
+
+        return self._built("_queues", build)
 
     @property
     def units(self) -> Units:
@@ -73,17 +164,7 @@ class Container:
 @lru_cache(maxsize=1)
 def container() -> Container:
     settings = get_settings()
-    table = Table(settings.table_name)
-    return Container(
-        settings=settings,
-        table=table,
-        config=MerchantConfigStore(table, settings.config_cache_ttl_seconds),
-        api_keys=ApiKeyStore(table),
-        key_cache=KeyCache(settings.auth_cache_ttl_seconds),
-        order_customers=OrderCustomerCache(),
-        deliveries=DeliveryLog(table, timedelta(days=settings.delivery_log_retention_days)),
-        queues=DeliveryQueues(settings.delivery_queue_url, settings.delivery_dlq_url),
-    )
+    return Container(settings=settings, table=Table(settings.table_name))
 
 
 def reset_container() -> None:

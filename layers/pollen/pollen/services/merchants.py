@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pollen.domain.errors import Conflict, FieldError, NotFound, RetryableConflict, ValidationFailed
-from pollen.domain.merchants import Merchant, ShopifyConnection
-from pollen.domain.program import Program, ProgramSettings
-from pollen.events.internal import MerchantCreatedPayload, ShopifyConnectedPayload
-from pollen.integrations.shopify.versions import is_supported, supported_versions
-from pollen.services import shop_currency
 from pollen.services.container import Container
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.merchant_config import MerchantConfig
+
+if TYPE_CHECKING:  # the config's models load with the config store, on the first read
+    from pollen.domain.merchants import Merchant, ShopifyConnection
+    from pollen.domain.program import Program, ProgramSettings
+    from pollen.storage.merchant_config import MerchantConfig
 
 
 def merchant_config(c: Container, merchant_id: str) -> MerchantConfig:
@@ -31,6 +31,9 @@ def onboard_merchant(
     shopify: ShopifyConnection | None = None,
     now: datetime,
 ) -> Program:
+    from pollen.domain.program import Program  # noqa: PLC0415 - write path only
+    from pollen.events.internal import MerchantCreatedPayload  # noqa: PLC0415
+
     program = Program(**settings.model_dump(), version=1, updated_at=now)
     uow = c.units.begin(merchant.merchant_id)
     uow.merchants.add(merchant, program, shopify)
@@ -51,6 +54,11 @@ def connect_shopify(
 
     A shop belongs to one merchant: a domain another merchant holds is a 409. An omitted admin
     token keeps the stored one, so the webhook secret can be rotated without re-entering it."""
+    # The write path's modules: the readers of the merchant config (every customer token) skip them.
+    from pollen.events.internal import ShopifyConnectedPayload  # noqa: PLC0415
+    from pollen.integrations.shopify.versions import is_supported, supported_versions  # noqa: PLC0415
+    from pollen.services import shop_currency  # noqa: PLC0415
+
     if not is_supported(connection.api_version, now.date()):
         message = (
             f"Shopify no longer serves (or has not released) API version {connection.api_version}; "

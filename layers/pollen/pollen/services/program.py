@@ -6,7 +6,6 @@ from datetime import datetime
 
 from pollen.domain.errors import FieldError, NotFound, PreconditionFailed, RetryableConflict, ValidationFailed
 from pollen.domain.program import Program, ProgramSettings
-from pollen.events.internal import ProgramUpdatedPayload
 from pollen.services.container import Container
 from pollen.storage.errors import ConditionFailed
 
@@ -38,6 +37,8 @@ def update_program(
 ) -> Program:
     """Replace the settings. With ``expected_version`` (If-Match), a concurrent change is a 412;
     without it the last writer wins, still guarded by the version it read."""
+    from pollen.events.internal import ProgramUpdatedPayload  # noqa: PLC0415 - write path only
+
     uow = c.units.begin(merchant_id)
     base = expected_version if expected_version is not None else uow.programs.version()
     program = Program(**settings.model_dump(), version=base + 1, updated_at=now)

@@ -20,13 +20,12 @@ from datetime import UTC, datetime
 
 from pollen.domain.deliveries import DeliveryStatus
 from pollen.domain.integrations import EventsConfig
-from pollen.events.catalogue import DELIVERABLE
+from pollen.events.deliverable import DELIVERABLE, WALLET_TRANSACTION
 from pollen.events.delivery import DeliveryMessage
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import stable_ulid
 from pollen.observability import logger
 from pollen.services.container import Container
-from pollen.services.ledger import WALLET_TRANSACTION
 from pollen.storage.event_config import events_config
 from pollen.storage.merchant_config import MerchantConfig
 

@@ -44,6 +44,7 @@ from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_change
 from pollen.services.redemption import COUPON_CREATED, coupon_event
+from pollen.services.tier_config import tier_program as tier_program  # noqa: PLC0414 - re-exported
 from pollen.storage.coupons import put_coupon, put_pending_marker
 from pollen.storage.customers import CustomerRecord, parse_customer_item
 from pollen.storage.keys import Key, customer_key
@@ -63,13 +64,6 @@ TIER_CHANGED = "tier_changed"
 TIER_EXPIRING = "tier_expiring"
 
 Stage = Callable[[Transaction, Customer], None]
-
-
-def tier_program(c: Container, merchant_id: str) -> TierProgram | None:
-    """The merchant's tier program from the cached config (None, or no tiers: tiers are off)."""
-    config = c.config.get(merchant_id)
-    program = tier_program_of(config) if config else None
-    return program if program and program.tiers else None
 
 
 def tier_keys(c: Container, merchant_id: str, customer_id: str | None) -> list[Key]:

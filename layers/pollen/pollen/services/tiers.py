@@ -5,33 +5,26 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
-
-from pydantic import Field
 
 from pollen.domain.errors import FieldError, PreconditionFailed, RetryableConflict, ValidationFailed
 from pollen.domain.program import Program
 from pollen.domain.rewards import DynamicReward
 from pollen.domain.tiers import (
-    Benefits,
-    Metric,
     TierProgram,
     TierProgramSettings,
-    TierState,
-    expires_on,
-    multiplier,
-    progress,
 )
 from pollen.events.envelope import OutboxEvent
-from pollen.model import BaseModel
 from pollen.observability import logger
 from pollen.services.container import Container, container
 from pollen.services.jobs import Cadence, JobResult, register
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
-from pollen.services.tier_qualification import settle_tier, tier_program
+from pollen.services.tier_views import CustomerTier as CustomerTier  # noqa: PLC0414 - re-exported
+from pollen.services.tier_views import TierProgress as TierProgress  # noqa: PLC0414
+from pollen.services.tier_views import TierSummary as TierSummary  # noqa: PLC0414
+from pollen.services.tier_views import cart_multiplier as cart_multiplier  # noqa: PLC0414
+from pollen.services.tier_views import customer_tier as customer_tier  # noqa: PLC0414
 from pollen.storage import tiers as tiers_storage
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.rewards import rewards_of
@@ -42,13 +35,11 @@ from pollen.storage.tiers import (
     due_tier_items,
     members_page,
     parse_status,
-    parse_tier_state,
     put_tiers,
     running_jobs,
     status_item,
     status_key,
     tier_program_of,
-    tier_state_key,
 )
 
 REEVALUATE_PER_RUN = 500  # members re-evaluated per merchant per hourly run (the job resumes after)
@@ -134,6 +125,8 @@ def job_status(c: Container, merchant_id: str) -> JobStatus:
 
 
 def _settle(c: Container, merchant_id: str, customer_id: str, now: datetime, program: Program) -> str:
+    from pollen.services.tier_qualification import settle_tier  # noqa: PLC0415 - the jobs' write path
+
     def attempt() -> str:
         return settle_tier(c, merchant_id, customer_id, now, program)
 
@@ -188,78 +181,6 @@ def run_reevaluation(now: datetime) -> JobResult:
         evaluated += status.evaluated - before if status.evaluated >= before else status.evaluated
     logger.info("tier re-evaluation", extra={"evaluated": evaluated})
     return JobResult(job="tier-reevaluation", processed=evaluated, detail=f"{evaluated} members re-evaluated")
-
-
-# ---- a customer's tier ---------------------------------------------------------------------------------
-
-
-class TierProgress(BaseModel):
-    metric: Metric
-    current: Decimal = Field(description="The metric's total inside the window.")
-    needed: Decimal = Field(description="How much more reaches the next tier.")
-    percent: int = Field(ge=0, le=100)
-
-
-class TierSummary(BaseModel):
-    tier_id: str
-    name: str
-    threshold: Decimal
-    benefits: Benefits
-
-
-class CustomerTier(BaseModel):
-    customer_id: str
-    tier: TierSummary | None = Field(description="The tier held now (null: none yet).")
-    since: datetime | None
-    expires_on: str | None = Field(description="When the tier is lost if nothing new happens (null: never).")
-    benefits: Benefits | None
-    next_tier: TierSummary | None
-    progress: TierProgress | None = Field(description="Towards next_tier (null at the top).")
-    window: dict[str, Any]
-
-
-def _summary(program: TierProgram, index: int) -> TierSummary | None:
-    if index < 0:
-        return None
-    tier = program.tiers[index]
-    return TierSummary(
-        tier_id=tier.tier_id, name=tier.name, threshold=tier.threshold.value, benefits=tier.benefits
-    )
-
-
-def customer_tier(c: Container, merchant_id: str, customer_id: str, now: datetime) -> CustomerTier:
-    """The customer's tier, benefits and progress: one GetItem (the program comes from the cached config).
-    A customer Pollen has no totals for simply has no tier yet."""
-    program = tier_program(c, merchant_id) or TierProgram(version=1, updated_at=now)
-    item = c.table.get(tier_state_key(merchant_id, customer_id))
-    state = parse_tier_state(item, customer_id)
-    held = program.index(state.tier_id)
-    nxt, prog = progress(state, program, now.date())
-    expiry = expires_on(state, program)
-    current = _summary(program, held)
-    return CustomerTier(
-        customer_id=customer_id,
-        tier=current,
-        since=state.since if current else None,
-        expires_on=expiry.isoformat() if expiry else None,
-        benefits=current.benefits if current else None,
-        next_tier=_summary(program, nxt),
-        progress=TierProgress(
-            metric=prog.metric, current=prog.current, needed=prog.needed, percent=prog.percent
-        )
-        if prog
-        else None,
-        window=program.window.model_dump(mode="json"),
-    )
-
-
-def cart_multiplier(c: Container, merchant_id: str, customer_id: str | None) -> Decimal:
-    """The earn multiplier a known customer's order would get now (one GetItem; none without tiers)."""
-    program = tier_program(c, merchant_id)
-    if program is None or customer_id is None:
-        return Decimal(1)
-    state: TierState = parse_tier_state(c.table.get(tier_state_key(merchant_id, customer_id)), customer_id)
-    return multiplier(state, program)
 
 
 # ---- the daily job -------------------------------------------------------------------------------------

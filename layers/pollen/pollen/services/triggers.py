@@ -10,7 +10,6 @@ from pollen.domain.errors import Forbidden, NotFound
 from pollen.domain.tiers import Metric
 from pollen.domain.triggers import Trigger, TriggerSettings, check_award
 from pollen.domain.wallet import Source, TxnType
-from pollen.services import tier_qualification
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated, Plan, operate
@@ -74,6 +73,8 @@ def award_trigger(
     Two round trips on a warm container: the customer, usage counter and receipt in one read; the
     wallet, ledger, counter, event and receipt in one write. Concurrent awards race on the
     customer's version and the counter's count; losers re-read and get the frequency's answer."""
+    from pollen.services import tier_qualification  # noqa: PLC0415 - the award's write path only
+
     trigger = get_trigger(c, merchant_id, trigger_id)
     if by_customer and not trigger.customer_runnable:
         raise Forbidden()

@@ -8,7 +8,6 @@ from typing import Any
 
 from pollen.domain.birthdays import next_birthday
 from pollen.storage.keys import Key, customer_pk
-from pollen.storage.tiers import daily_index
 from pollen.storage.transactions import Transaction
 
 BIRTHDAY_ENTITY = "birthday"
@@ -19,6 +18,8 @@ def birthday_key(merchant_id: str, customer_id: str) -> Key:
 
 
 def birthday_item(merchant_id: str, customer_id: str, birthday: str, due: date) -> dict[str, Any]:
+    from pollen.storage.tiers import daily_index  # noqa: PLC0415 - the tier module loads with a birthday
+
     key = birthday_key(merchant_id, customer_id)
     return {
         **key.as_dict(),

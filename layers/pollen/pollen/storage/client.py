@@ -9,18 +9,19 @@ one thread). Endpoints come from the environment (``AWS_ENDPOINT_URL`` points at
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
 
-from pollen.storage.capacity import capacity_meter
-
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
+
+    from pollen.storage.capacity import CapacityMeter
 
 
 class CallCounter:
@@ -61,14 +62,23 @@ def _count_call(model: Any, **_: Any) -> None:
     call_counter.record(model.name)
 
 
+def _meter() -> CapacityMeter | None:
+    """The capacity meter, if anything imported it: only the bench and the budget tests do, to turn
+    it on, so a function never imports the metering code (docs/design.md, "Cold start")."""
+    module = sys.modules.get("pollen.storage.capacity")
+    return cast("CapacityMeter", module.capacity_meter) if module is not None else None
+
+
 def _meter_before(params: dict[str, Any], model: Any, **_: Any) -> None:
-    if capacity_meter.enabled:
-        capacity_meter.before(model.name, params)
+    meter = _meter()
+    if meter is not None and meter.enabled:
+        meter.before(model.name, params)
 
 
 def _meter_after(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-    if capacity_meter.enabled:
-        capacity_meter.after(model.name, parsed, ok=http_response.status_code < 300 and "Error" not in parsed)
+    meter = _meter()
+    if meter is not None and meter.enabled:
+        meter.after(model.name, parsed, ok=http_response.status_code < 300 and "Error" not in parsed)
 
 
 def _count_sqs_call(model: Any, **_: Any) -> None:

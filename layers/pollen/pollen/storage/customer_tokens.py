@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pollen.clock import isoformat
 from pollen.domain.customer_tokens import Keyring, TokenSecret
 from pollen.storage.keys import token_keyring_key
-from pollen.storage.merchant_config import MerchantConfig
-from pollen.storage.transactions import Transaction
+
+if TYPE_CHECKING:
+    from pollen.storage.merchant_config import MerchantConfig
+    from pollen.storage.transactions import Transaction
 
 KEYRING_ENTITY = "customer_token_keys"
 

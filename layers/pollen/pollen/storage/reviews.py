@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollen.clock import isoformat
 from pollen.domain.reviews import ReviewProduct
+from pollen.model import BaseModel
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.keys import Key, due_index, review_request_key
 from pollen.storage.table import Table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated
 
 from pydantic import Field, TypeAdapter
@@ -43,7 +44,12 @@ RewardView = Annotated[
     FixedAmountRewardView | PercentageRewardView | FreeShippingRewardView | DynamicRewardView,
     Field(discriminator="type"),
 ]
-_VIEW: TypeAdapter[RewardView] = TypeAdapter(RewardView)
+
+
+@cache
+def _view() -> TypeAdapter[RewardView]:
+    """Built on first use: a TypeAdapter compiles its validator at once (pollen.model defers models)."""
+    return TypeAdapter(RewardView)
 
 
 class RewardList(BaseModel):
@@ -52,7 +58,7 @@ class RewardList(BaseModel):
 
 def reward_view(reward: Reward) -> RewardView:
     """A reward as the admin API shows it."""
-    return _VIEW.validate_python(
+    return _view().validate_python(
         {
             "reward_id": reward.reward_id,
             **reward.settings.model_dump(),

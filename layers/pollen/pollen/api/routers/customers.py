@@ -13,12 +13,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pollen.api.auth import reads_raw_body, requires
 from pollen.api.deps import MerchantId, Services
 from pollen.api.schemas.customers import AdjustmentRequest, CustomerList, CustomerProfile
-from pollen.api.schemas.orders import IdempotencyKey
+from pollen.api.schemas.headers import IdempotencyKey
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.customers import CustomerId
 from pollen.domain.errors import FieldError, ValidationFailed
-from pollen.services import adjustments, customer_directory, imports
+from pollen.services import customer_directory, imports
 from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
 
@@ -115,6 +115,8 @@ def adjust_coins(
         if idempotency_key
         else None
     )
+    from pollen.services import adjustments  # noqa: PLC0415 - rarely used: the unit of work on use
+
     status, result = adjustments.adjust(
         c, merchant_id, customer_id, body.coins, body.reason, now=utcnow(), idempotency=idempotency
     )

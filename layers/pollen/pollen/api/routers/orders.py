@@ -12,7 +12,6 @@ from pollen.api.auth import requires
 from pollen.api.deps import MerchantId, Services
 from pollen.domain.api_keys import Scope
 from pollen.domain.orders import ExternalId
-from pollen.services import orders
 from pollen.views.orders import AdminOrderView
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
@@ -23,6 +22,8 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 def get_order(
     order_id: Annotated[ExternalId, Path()], c: Services, merchant_id: MerchantId
 ) -> AdminOrderView:
+    from pollen.services import orders  # noqa: PLC0415 - rarely used: the order path loads on use
+
     record = orders.get_order(c, merchant_id, order_id)
     data = record.facts.data
     return AdminOrderView(

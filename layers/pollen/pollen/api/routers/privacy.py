@@ -14,7 +14,6 @@ from pollen.api.auth import requires
 from pollen.api.deps import MerchantId, Services
 from pollen.domain.api_keys import Scope
 from pollen.model import BaseModel
-from pollen.services import privacy
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -35,5 +34,7 @@ class DataExport(BaseModel):
 def get_data_request(
     request_id: Annotated[RequestId, Path()], c: Services, merchant_id: MerchantId
 ) -> DataExport:
+    from pollen.services import privacy  # noqa: PLC0415 - rarely used: the order and coupon models on use
+
     item = privacy.data_export(c, merchant_id, request_id)
     return DataExport(request_id=item["request_id"], created_at=item["created_at"], export=item["export"])

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints
 
+from pollen.api.schemas.headers import IdempotencyKey as IdempotencyKey  # noqa: PLC0414 - re-exported
 from pollen.domain.customers import CustomerId
 from pollen.domain.orders import ExternalId, OrderData, RefundLine
 from pollen.domain.strict import Switch
 from pollen.model import BaseModel
 
-IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Name = Annotated[str, StringConstraints(max_length=100)]
 
 

@@ -27,12 +27,48 @@ other modules import is re-exported here.
 
 from __future__ import annotations
 
-from pollen.services.redemption.cancel import cancel_coupon
-from pollen.services.redemption.events import COUPON_CANCELLED, COUPON_CREATED, coupon_event, coupon_payload
-from pollen.services.redemption.redeem import SETTLING, RedeemRequest, issue_coupon, redeem
-from pollen.services.redemption.settling import PENDING_GRACE, settle_pending
-from pollen.services.redemption.shopify_saga import compensate, confirm_shopify, settle_shopify
-from pollen.services.redemption.views import CouponView, Redeemed, list_coupons
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pollen.services.redemption.cancel import cancel_coupon
+    from pollen.services.redemption.events import (
+        COUPON_CANCELLED,
+        COUPON_CREATED,
+        coupon_event,
+        coupon_payload,
+    )
+    from pollen.services.redemption.redeem import SETTLING, RedeemRequest, issue_coupon, redeem
+    from pollen.services.redemption.settling import PENDING_GRACE, settle_pending
+    from pollen.services.redemption.shopify_saga import compensate, confirm_shopify, settle_shopify
+    from pollen.services.redemption.views import CouponView, Redeemed, list_coupons
+
+# Each re-exported name's module, imported when one of its names is first used (PEP 562): the order,
+# tier and referral paths need only the coupon events and do not load the redemption write path, the
+# Shopify saga and the unit of work (docs/design.md, "Cold start").
+_HOMES = {
+    "cancel": ("cancel_coupon",),
+    "events": ("COUPON_CANCELLED", "COUPON_CREATED", "coupon_event", "coupon_payload"),
+    "redeem": ("SETTLING", "RedeemRequest", "issue_coupon", "redeem"),
+    "settling": ("PENDING_GRACE", "settle_pending"),
+    "shopify_saga": ("compensate", "confirm_shopify", "settle_shopify"),
+    "views": ("CouponView", "Redeemed", "list_coupons"),
+}
+
+
+if not TYPE_CHECKING:  # mypy sees the imports above; a typo stays a type error
+
+    def __getattr__(name: str) -> object:
+        home = next((module for module, names in _HOMES.items() if name in names), None)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        module = import_module(f"{__name__}.{home}")
+        # All of the module's names at once: loading ``.redeem`` made ``redeem`` the submodule, and the
+        # function must win (nothing imports ``pollen.services.redemption.redeem`` but this function).
+        for exported in _HOMES[home]:
+            globals()[exported] = getattr(module, exported)
+        return globals()[name]
+
 
 __all__ = [
     "COUPON_CANCELLED",
