@@ -3,12 +3,14 @@ and an in-process API client that routes requests exactly as API Gateway would."
 
 from __future__ import annotations
 
+import copy
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.loaders
 import botocore.session
 import pytest
@@ -23,7 +25,9 @@ from infra.seed import DemoStore, seed_demo_store
 from infra.template import describe_functions, load_template
 from pollen.services.container import reset_container
 from pollen.storage.client import call_counter, reset_clients
+from tests.support.clients import client_for
 from tests.support.ledger import assert_ledgers_balance
+from tests.support.moto_state import BackendState, table_untouched
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK = "pollen-test"
@@ -76,9 +80,41 @@ def template() -> dict[str, Any]:
     return load_template(ROOT / "template.yaml")
 
 
+def _keep_or_reset_clients() -> None:
+    """Keep Pollen's cached clients when they are what this environment would make (moto intercepts
+    them across tests); drop any a test made for another endpoint, region or timeout."""
+    timeout = float(os.environ.get("POLLEN_AWS_READ_TIMEOUT_SECONDS", "5"))
+
+    def standard(service: str, client: Any) -> bool:
+        meta = client.meta
+        return bool(
+            meta.region_name == "us-east-1"
+            and meta.endpoint_url == f"https://{service}.us-east-1.amazonaws.com"
+            and meta.config.read_timeout == timeout
+            and "AWS_ENDPOINT_URL" not in os.environ
+        )
+
+    reset_clients(keep=standard)
+
+
+@dataclass(frozen=True)
+class _Pristine:
+    resources: LocalResources
+    env: dict[str, str]
+    state: BackendState  # moto's DynamoDB and SQS right after create_resources
+    demo: list[BackendState] = field(default_factory=list)  # and after the demo store's items, once known
+
+
+_PRISTINE: dict[int, _Pristine] = {}  # per template (one per process)
+_current: list[_Pristine | None] = [None]  # the moto whose state came from a pristine copy
+
+
 @contextmanager
 def _moto(template: dict[str, Any], patch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
-    """moto in-process with the template's table and queues, and every function's environment set."""
+    """moto in-process with the template's table and queues, and every function's environment set.
+
+    The first call in a process creates them through the API; later calls start from a copy of the
+    back-ends it left (tests/support/moto_state.py), which is the same state at a fraction of the cost."""
     for name, value in _BASE_ENV.items():
         patch.setenv(name, value)
     patch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -87,20 +123,29 @@ def _moto(template: dict[str, Any], patch: pytest.MonkeyPatch) -> Iterator[Local
     make_sqs_receive_linear()
     make_moto_responses_fast()
     with mock_aws():
-        resources = create_resources(template, prefix=STACK)
-        resolver = resources.resolver(template, parameters={"Stage": "dev"}, stack_name=STACK)
-        env: dict[str, str] = {}
-        for spec in describe_functions(template, resolver):
-            env.update(spec.env)
-        env.pop("POWERTOOLS_SERVICE_NAME", None)
-        for name, value in env.items():
+        pristine = _PRISTINE.get(id(template))
+        if pristine is None:
+            resources = create_resources(template, prefix=STACK)
+            resolver = resources.resolver(template, parameters={"Stage": "dev"}, stack_name=STACK)
+            env: dict[str, str] = {}
+            for spec in describe_functions(template, resolver):
+                env.update(spec.env)
+            env.pop("POWERTOOLS_SERVICE_NAME", None)
+            state = BackendState.capture(resources.account_id, resources.region)
+            pristine = _PRISTINE[id(template)] = _Pristine(copy.deepcopy(resources), env, state)
+        else:
+            pristine.state.restore()
+            resources = copy.deepcopy(pristine.resources)
+        for name, value in pristine.env.items():
             patch.setenv(name, value)
-        reset_clients()
+        _keep_or_reset_clients()
         reset_container()
+        _current[0] = pristine
         try:
             yield resources
         finally:
-            reset_clients()
+            _current[0] = None
+            _keep_or_reset_clients()
             reset_container()
 
 
@@ -124,7 +169,7 @@ def _demo_snapshot(template: dict[str, Any]) -> tuple[DemoStore, list[dict[str, 
     test's patches: its keys and secrets, and the table's items as DynamoDB returns them."""
     with pytest.MonkeyPatch.context() as patch, _moto(template, patch) as resources:
         store = seed_demo_store("http://in-process")
-        ddb = boto3.client("dynamodb")
+        ddb = client_for("dynamodb")
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"TableName": resources.tables["PollenTable"].name}
         while True:
@@ -144,14 +189,23 @@ def demo(aws: LocalResources, _demo_snapshot: tuple[DemoStore, list[dict[str, An
 
 
 def restore_demo(resources: LocalResources, snapshot: tuple[DemoStore, list[dict[str, Any]]]) -> DemoStore:
-    """Write the seeded demo store's items into ``resources``' table; its keys and secrets."""
+    """Write the seeded demo store's items into ``resources``' table; its keys and secrets. A table
+    still as the template made it gets a copy of the back-ends as they were after the first such
+    write in this process (the same items and stream records); any other gets the writes."""
     store, items = snapshot
     table = resources.tables["PollenTable"].name
-    ddb = boto3.client("dynamodb")
+    pristine = _current[0]
+    fresh = pristine is not None and table_untouched(resources.account_id, resources.region, table)
+    if fresh and pristine is not None and pristine.demo:
+        pristine.demo[0].restore()
+        return store.model_copy(deep=True)
+    ddb = client_for("dynamodb")
     for first in range(0, len(items), 25):
         request: Any = {table: [{"PutRequest": {"Item": item}} for item in items[first : first + 25]]}
         while request:
             request = ddb.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
+    if fresh and pristine is not None:
+        pristine.demo.append(BackendState.capture(resources.account_id, resources.region))
     return store.model_copy(deep=True)
 
 

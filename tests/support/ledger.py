@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
 from pollen.storage.lots import stored
+from tests.support.clients import client_for
 
 _des = TypeDeserializer()
 
 
 def _items(table_name: str) -> list[dict[str, Any]]:
-    ddb = boto3.client("dynamodb")
+    ddb = client_for("dynamodb")
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": table_name}
     while True:

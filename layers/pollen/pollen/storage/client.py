@@ -18,6 +18,8 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
@@ -126,7 +128,10 @@ def uncounted_dynamodb() -> DynamoDBClient:
     return client
 
 
-def reset_clients() -> None:
-    """Forget cached clients (tests switching between moto back-ends)."""
+def reset_clients(keep: Callable[[str, Any], bool] | None = None) -> None:
+    """Forget cached clients (tests switching between moto back-ends), or those ``keep(service,
+    client)`` does not keep."""
     with _lock:
-        _clients.clear()
+        for service, client in list(_clients.items()):
+            if keep is None or not keep(service, client):
+                del _clients[service]
