@@ -16,8 +16,9 @@ Local extras (:attr:`LocalApi.local_routes`; add more with :meth:`LocalApi.add_r
 poller turns it into ``503 {"status": "degraded"}``.
 
 The server holds load: a listen backlog of 1024, a thread per connection, and a read timeout, so a
-client that sends less body than its ``Content-Length`` (or idles on a keep-alive connection) is
-dropped after :data:`READ_TIMEOUT_SECONDS` instead of holding a thread forever.
+client that sends less body than its ``Content-Length`` is dropped after :data:`READ_TIMEOUT_SECONDS`,
+and one that idles on a keep-alive connection after :data:`IDLE_TIMEOUT_SECONDS`, instead of holding a
+thread forever.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ CLOCK_PATH = "/_local/clock"
 HEALTH_PATH = "/v1/health"
 # Seconds each socket read may wait (POLLEN_LOCAL_READ_TIMEOUT; the e2e tests shorten it).
 READ_TIMEOUT_SECONDS = float(os.environ.get("POLLEN_LOCAL_READ_TIMEOUT", "10"))
+# Seconds a keep-alive connection may idle between requests (nginx's default). Longer than a client
+# pool keeps an idle connection (httpx 5 s): a server that closed sooner would race the client's next
+# request on that connection, which then fails with no answer ("server disconnected").
+IDLE_TIMEOUT_SECONDS = 75.0
 LISTEN_BACKLOG = 1024
 
 ResponseParts = tuple[int, list[tuple[str, str]], bytes]
@@ -392,6 +397,20 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stalls
     timeout = READ_TIMEOUT_SECONDS  # every socket read: request line, headers, body
     server: LocalHttpServer
+
+    def handle_one_request(self) -> None:
+        """Wait up to :data:`IDLE_TIMEOUT_SECONDS` for a request to begin, then read it under the
+        read timeout."""
+        self.connection.settimeout(IDLE_TIMEOUT_SECONDS)
+        try:
+            if not self.rfile.peek(1):  # type: ignore[attr-defined]
+                self.close_connection = True
+                return
+        except OSError:  # idle too long (TimeoutError) or reset by the client
+            self.close_connection = True
+            return
+        self.connection.settimeout(self.timeout)
+        super().handle_one_request()
 
     def _serve(self) -> None:
         started = time.monotonic()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 import textwrap
 import threading
 import time
@@ -745,5 +746,39 @@ def test_http_server_serves_routes_over_keep_alive_connections() -> None:
             missing = client.get("/v1/nothing")
             assert (missing.status_code, missing.content) == (404, b'{"message":"Not Found"}')
             assert client.head("/v1/nothing").content == b""
+    finally:
+        server.stop()
+
+
+def test_a_keep_alive_connection_outlives_the_read_timeout_and_is_closed_after_the_idle_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client pool reuses an idle connection for seconds (httpx: 5): had the server closed it after
+    the short read timeout, the next request on it would race the close and get no answer."""
+    from infra.local import server as local_server  # noqa: PLC0415 - the module whose timeouts move
+
+    monkeypatch.setattr(local_server._Handler, "timeout", 0.2)
+    monkeypatch.setattr(local_server, "IDLE_TIMEOUT_SECONDS", 1.0)
+    spec = FunctionSpec(
+        logical_id="Echo",
+        function_name="pollen-local-Echo",
+        code_dir="echo",
+        module="functions.echo.app",
+        handler_attr="lambda_handler",
+        env={},
+        http_routes=(HttpRoute("GET", "/v1/echo"),),
+    )
+    server = LocalHttpServer(("127.0.0.1", 0), LocalApi([spec], lambda _s, _e: {"statusCode": 204}))
+    server.start()
+    request = b"GET /v1/echo HTTP/1.1\r\nHost: local\r\n\r\n"
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+            conn.sendall(request)
+            assert conn.recv(4096).startswith(b"HTTP/1.1 204")
+            time.sleep(0.5)  # past the read timeout, within the idle one
+            conn.sendall(request)
+            assert conn.recv(4096).startswith(b"HTTP/1.1 204")
+            time.sleep(1.5)  # past the idle timeout: the server has closed its end
+            assert conn.recv(4096) == b""
     finally:
         server.stop()
