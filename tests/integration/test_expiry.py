@@ -16,6 +16,7 @@ import pytest
 
 from infra.apigw import FakeLambdaContext
 from infra.seed import DEMO_PROGRAM, DemoStore
+from pollen.domain.customers import due_day
 from pollen.domain.orders import OrderData, OrderFacts, OrderLine
 from pollen.domain.program import ProgramSettings
 from pollen.domain.wallet import Wallet
@@ -25,7 +26,7 @@ from pollen.services.expiry import run_due, settle_customer
 from pollen.services.orders import record_order_fact
 from pollen.services.program import update_program
 from pollen.storage.client import CallCounter
-from pollen.storage.customers import due_day, parse_customer_item
+from pollen.storage.customers import parse_customer_item
 from pollen.storage.keys import DUE_SHARDS, customer_key, customer_pk, order_key
 from pollen.storage.pagination import Page
 from pollen.storage.table import Table
