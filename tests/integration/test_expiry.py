@@ -25,7 +25,7 @@ from pollen.services.expiry import run_due, settle_customer
 from pollen.services.orders import record_order_fact
 from pollen.services.program import update_program
 from pollen.storage.client import CallCounter
-from pollen.storage.customers import due_day, parse_customer_item
+from pollen.storage.customers import parse_customer_item
 from pollen.storage.keys import DUE_SHARDS, customer_key, customer_pk, order_key
 from pollen.storage.pagination import Page
 from pollen.storage.table import Table
@@ -354,10 +354,3 @@ def test_one_failing_item_does_not_stop_the_others(
     assert run_due(at(LOT, 1)).processed == 1  # the next run picks the failed wallet up
     assert wallet("c2").balance == 0
     assert assert_ledgers_balance(table_name) == 4
-
-
-def test_due_day_sees_every_lot() -> None:
-    first = date(2026, 1, 1)
-    days = [(first + timedelta(days=n)).isoformat() for n in range(101)]
-    w = Wallet(customer_id="c1", balance=101, lots=dict.fromkeys(days, 1), reminded=days[:100])
-    assert due_day(w, 120) == first + timedelta(days=100 - 120)  # the 101st lot's reminder

@@ -9,13 +9,12 @@ import pytest
 
 from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.coupons import Coupon
-from pollen.domain.customers import Customer
+from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Wallet
 from pollen.model import BaseModel
 from pollen.services.idempotency import Idempotency
 from pollen.services.unit_of_work import UnitOfWork, Units, run
-from pollen.storage.customers import CustomerRecord
 from pollen.storage.errors import ConditionFailed, DuplicateRequest
 from pollen.storage.ports import (
     AddApiKey,

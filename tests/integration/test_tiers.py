@@ -302,8 +302,8 @@ def test_referrals_metric_through_the_referral_hook(demo: DemoStore, table_name:
     )
     assert outcome.stage is not None
     assert [e.coins for e in outcome.entries] == [50]
+    from pollen.domain.customers import CustomerRecord  # noqa: PLC0415
     from pollen.services.ledger import WalletChange, stage_wallet_change  # noqa: PLC0415
-    from pollen.storage.customers import CustomerRecord  # noqa: PLC0415
 
     tx = c.table.transaction()
     stage_wallet_change(

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
-from pollen.domain.customers import Customer
+from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.rewards import Reward
@@ -25,7 +25,6 @@ from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
 from pollen.storage.api_keys import KeyCache
-from pollen.storage.customers import CustomerRecord
 from pollen.storage.errors import ConditionFailed, DuplicateRequest
 from pollen.storage.merchant_config import MerchantConfig, MerchantConfigStore
 from pollen.storage.ports import (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from pollen.domain.customers import Customer
+from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.event_filters import FILTERED_FIELD, EventFilters
 from pollen.domain.wallet import LedgerEntry, Operation, Source, TxnType, Wallet
 from pollen.events import catalogue as full
@@ -31,7 +31,6 @@ from pollen.events.envelope import OutboxEvent
 from pollen.services.customers import customer_event
 from pollen.services.expiry import _reminder
 from pollen.services.ledger import wallet_event
-from pollen.storage.customers import CustomerRecord
 from tests.support.integrations import NOW, OCCURRED, customer, customer_fields
 from tests.support.integrations import wallet_event as sample_wallet_event
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pollen.domain.customers import Customer
+from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.wallet import NEVER, Source, TxnType, Wallet
 from pollen.storage.capacity import plain_item_size
-from pollen.storage.customers import CustomerRecord, customer_item, parse_customer_item
+from pollen.storage.customers import customer_item, parse_customer_item
 from pollen.storage.lots import pack, stored, unpack
 
 START = datetime(2026, 1, 1, 12, tzinfo=UTC)

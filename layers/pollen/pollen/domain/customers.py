@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.birthdays import Birthday
 from pollen.domain.identifiers import Identifier
+from pollen.domain.wallet import Wallet
 from pollen.model import BaseModel
 
 CustomerId = Identifier  # one grammar for ids: pollen.domain.identifiers
@@ -41,3 +43,25 @@ class Customer(CustomerData):
         ),
     )
     redacted_at: datetime | None = Field(default=None, description="When personal data was erased.")
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """The customer aggregate: profile and wallet, stored as one item at the wallet's version."""
+
+    customer: Customer
+    wallet: Wallet
+
+    @property
+    def version(self) -> int:
+        return self.wallet.version
+
+
+def due_day(wallet: Wallet, reminder_days: int) -> date | None:
+    """The next day the scheduled job must look at this wallet: a reminder or an expiry."""
+    days = []
+    for lot_day, _ in wallet.expiring(limit=len(wallet.lots)):
+        days.append(lot_day)
+        if reminder_days and lot_day.isoformat() not in wallet.reminded:
+            days.append(lot_day - timedelta(days=reminder_days))
+    return min(days) if days else None

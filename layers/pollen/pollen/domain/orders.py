@@ -9,7 +9,7 @@ cancel in any order end in the same wallet.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from pollen.domain.errors import FieldError, ValidationFailed
 from pollen.domain.identifiers import Identifier
 from pollen.domain.program import EarningBasis, EarningRule, Limits
+from pollen.domain.tiers import OrderTier
 from pollen.model import BaseModel
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=4)]
@@ -213,3 +214,72 @@ def check_limits(data: OrderData, limits: Limits, rule: EarningRule) -> None:
         errors.append(FieldError("lines", message, "limit_exceeded"))
     if errors:
         raise ValidationFailed("The order exceeds the program's limits; see `errors`.", errors=errors)
+
+
+class OrderRecord(BaseModel):
+    """The order aggregate. ``applied_*`` is what this order has actually moved in its customer's wallet
+    so far."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    facts: OrderFacts = Field(default_factory=OrderFacts)
+    customer_id: str | None = None
+    applied_credited: int = 0
+    applied_pending: int = 0
+    shortfall: int = Field(default=0, description="Coins a clawback could not take back (balance too low).")
+    paid_at: datetime | None = None
+    confirm_on: date | None = Field(default=None, description="When pending coins are due to be confirmed.")
+    attributions: list[Attribution] = Field(default_factory=list)
+    coupon_misuse: list[CouponMisuse] = Field(default_factory=list)
+    tier: OrderTier | None = Field(default=None, description="What the order counts for in VIP tiers.")
+    deliveries: list[str] = Field(
+        default_factory=list,
+        description="The last webhook deliveries applied to this order "
+        "(digests: see storage.orders.delivery_digest).",
+    )
+    version: int = 0
+    updated_at: datetime | None = None
+    data_since: int | None = Field(
+        default=None,
+        description="The version whose write first gave the order data with a total (0: before this "
+        "was kept). "
+        'Analytics counts the order from that one stream image (docs/design.md "Cost per order").',
+    )
+
+    @property
+    def email(self) -> str | None:
+        return self.facts.data.email if self.facts.data else None
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        return self.confirm_on is not None and not self.facts.confirmed and not self.facts.cancelled
+
+
+def order_status(order: OrderRecord) -> str:
+    """The order's status as the APIs show it."""
+    facts = order.facts
+    if facts.cancelled:
+        return "cancelled"
+    if facts.refunds:
+        return "refunded" if order.applied_credited + order.applied_pending == 0 else "partially_refunded"
+    if facts.paid:
+        return "confirmed" if facts.confirmed else "paid"
+    return "open" if facts.data else "unknown"
+
+
+# What an order waits for, if anything (storage indexes it there, in GSI1: storage/orders.py).
+
+
+def guest_email(record: OrderRecord) -> str | None:
+    """A guest order (no customer yet) waits under its email for a customer with that verified email."""
+    if record.customer_id is None and record.email:
+        return record.email
+    return None
+
+
+def confirmation_due(record: OrderRecord) -> date | None:
+    """A customer's paid order waits for the day its pending coins are due to be confirmed."""
+    if record.customer_id is not None and record.awaiting_confirmation and record.confirm_on:
+        return record.confirm_on
+    return None

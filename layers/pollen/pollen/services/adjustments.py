@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pollen.domain.adjustments import adjust_wallet
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import FieldError, ValidationFailed
 from pollen.ids import new_ulid
 from pollen.services.container import Container
@@ -12,7 +13,6 @@ from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated
 from pollen.services.program import get_program
 from pollen.services.unit_of_work import UnitOfWork, run
-from pollen.storage.customers import CustomerRecord
 
 
 def adjust(

@@ -23,14 +23,14 @@ from datetime import datetime
 from typing import Any
 
 from pollen.domain.coupons import Coupon, CouponStatus, normalize_code
+from pollen.domain.customers import CustomerRecord
+from pollen.domain.orders import OrderRecord
 from pollen.domain.wallet import LedgerEntry, Source, Wallet
 from pollen.services.container import Container
 from pollen.services.coupon_usage import CouponUse
 from pollen.services.redemption import COUPON_CANCELLED, coupon_event
 from pollen.storage.coupons import parse_coupon_item, put_coupon
-from pollen.storage.customers import CustomerRecord
 from pollen.storage.keys import Key, coupon_key
-from pollen.storage.orders import OrderRecord
 from pollen.storage.transactions import Transaction
 
 CANCEL_REASON = "order_cancelled"

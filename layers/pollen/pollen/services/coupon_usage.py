@@ -12,14 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from pollen.domain.coupons import Coupon, CouponStatus, normalize_code
-from pollen.domain.orders import Attribution, CouponMisuse, OrderData
+from pollen.domain.customers import CustomerRecord
+from pollen.domain.orders import Attribution, CouponMisuse, OrderData, OrderRecord
 from pollen.domain.rewards import RewardType
 from pollen.observability import logger
 from pollen.services.redemption import coupon_event
 from pollen.storage.coupons import parse_coupon_item, put_coupon
-from pollen.storage.customers import CustomerRecord
 from pollen.storage.keys import Key, coupon_key
-from pollen.storage.orders import OrderRecord
 from pollen.storage.transactions import Transaction
 
 COUPON_USED = "coupon_used"

@@ -7,8 +7,9 @@ import csv
 import io
 import re
 
+from pollen.domain.customers import CustomerRecord
 from pollen.services.container import Container
-from pollen.storage.customers import CustomerRecord, CustomerStore
+from pollen.storage.customers import CustomerStore
 from pollen.storage.pagination import Page
 
 _PHONE_LIKE = re.compile(r"^\+?[0-9 ()-]{6,32}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pollen.domain.customers import Customer, CustomerData
+from pollen.domain.customers import Customer, CustomerData, CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.orders import OrderFacts
 from pollen.domain.wallet import Wallet
@@ -16,7 +16,7 @@ from pollen.services.ledger import customer_fields
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.storage.birthdays import put_birthday
-from pollen.storage.customers import CustomerRecord, CustomerStore, put_contact_links, put_customer
+from pollen.storage.customers import CustomerStore, put_contact_links, put_customer
 from pollen.storage.keys import guest_orders_gsi1pk
 from pollen.storage.table import GSI1
 

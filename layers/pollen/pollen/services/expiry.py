@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.orders import OrderFacts
 from pollen.domain.program import Program
 from pollen.events.envelope import OutboxEvent
@@ -31,7 +32,7 @@ from pollen.services.referrals import remind as remind_referral
 from pollen.services.retry import retrying
 from pollen.services.review_requests import send_due as send_review
 from pollen.storage.coupons import PENDING_ENTITY
-from pollen.storage.customers import CustomerRecord, parse_customer_item
+from pollen.storage.customers import parse_customer_item
 from pollen.storage.keys import DUE_SHARDS, customer_key, due_shard_pk
 from pollen.storage.referrals import REFERRAL_ENTITY
 from pollen.storage.reviews import REVIEW_ENTITY

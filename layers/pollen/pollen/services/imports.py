@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.imports import ImportRow, ParsedFile, Rejected, parse_file
 from pollen.domain.program import Program
@@ -28,7 +29,7 @@ from pollen.services.container import Container
 from pollen.services.ledger import WalletChange, new_customer, stage_wallet_change
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
-from pollen.storage.customers import CustomerRecord, parse_customer_item, put_contact_links
+from pollen.storage.customers import parse_customer_item, put_contact_links
 from pollen.storage.errors import ConditionFailed, WriteConflict
 from pollen.storage.imports import ImportStore, put_row_receipt, row_already_imported, row_receipt_key
 from pollen.storage.keys import Key, customer_key, email_key

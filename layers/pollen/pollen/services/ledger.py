@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pollen.domain.customers import Customer
+from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Wallet
@@ -21,7 +21,7 @@ from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
 from pollen.services.retry import retrying
-from pollen.storage.customers import CustomerRecord, ledger_item, parse_customer_item, put_customer
+from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
 from pollen.storage.errors import DuplicateRequest
 from pollen.storage.keys import Key, customer_key
 from pollen.storage.transactions import Transaction

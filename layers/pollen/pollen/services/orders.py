@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pollen.domain.customers import CustomerData
+from pollen.domain.customers import CustomerData, CustomerRecord
 from pollen.domain.errors import NotFound
-from pollen.domain.orders import OrderFacts, Target, check_limits, target
+from pollen.domain.orders import OrderFacts, OrderRecord, Target, check_limits, order_status, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.services import coupon_cancellation, review_requests, tier_qualification
@@ -30,10 +30,10 @@ from pollen.services.program import get_program
 from pollen.services.referral_completion import first_keys as referral_keys
 from pollen.services.referral_completion import plan as plan_referral
 from pollen.services.retry import retrying
-from pollen.storage.customers import CustomerRecord, parse_customer_item, put_contact_links
+from pollen.storage.customers import parse_customer_item, put_contact_links
 from pollen.storage.errors import DuplicateRequest
 from pollen.storage.keys import Key, customer_key, email_key, order_key
-from pollen.storage.orders import MAX_DELIVERIES, OrderRecord, delivery_digest, parse_order_item, put_order
+from pollen.storage.orders import MAX_DELIVERIES, delivery_digest, parse_order_item, put_order
 from pollen.storage.receipts import fingerprint
 from pollen.views.orders import OrderView
 
@@ -65,17 +65,6 @@ def order_view(order: OrderRecord) -> OrderView:
         attributions=list(order.attributions),
         coupon_misuse=list(order.coupon_misuse),
     )
-
-
-def order_status(order: OrderRecord) -> str:
-    facts = order.facts
-    if facts.cancelled:
-        return "cancelled"
-    if facts.refunds:
-        return "refunded" if order.applied_credited + order.applied_pending == 0 else "partially_refunded"
-    if facts.paid:
-        return "confirmed" if facts.confirmed else "paid"
-    return "open" if facts.data else "unknown"
 
 
 def settle(record: OrderRecord, facts: OrderFacts, program: Program, now: datetime) -> OrderRecord:

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from pollen.domain.customers import Customer
+from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.errors import NotFound
-from pollen.domain.orders import OrderFacts
+from pollen.domain.orders import OrderFacts, OrderRecord
 from pollen.events.envelope import OutboxEvent
 from pollen.model import BaseModel
 from pollen.observability import logger
@@ -23,9 +23,9 @@ from pollen.services.container import Container
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.storage import privacy as store
-from pollen.storage.customers import CustomerRecord, CustomerStore, put_customer
+from pollen.storage.customers import CustomerStore, put_customer
 from pollen.storage.keys import order_key
-from pollen.storage.orders import OrderRecord, parse_order_item, put_order
+from pollen.storage.orders import parse_order_item, put_order
 
 
 class PrivacyCustomer(BaseModel):

@@ -20,8 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 from pollen.domain.coupons import Coupon, CouponStatus
-from pollen.domain.customers import CustomerData
-from pollen.domain.orders import Attribution, OrderData, eligible_amount, refunded_amount
+from pollen.domain.customers import CustomerData, CustomerRecord
+from pollen.domain.orders import Attribution, OrderData, OrderRecord, eligible_amount, refunded_amount
 from pollen.domain.program import Program
 from pollen.domain.referrals import (
     OPEN,
@@ -53,7 +53,7 @@ from pollen.services.referral_rewards import (
 )
 from pollen.services.tier_qualification import Stage, stage_referral_completed, tier_keys
 from pollen.storage.coupons import parse_coupon_item, put_coupon
-from pollen.storage.customers import CustomerRecord, parse_customer_item
+from pollen.storage.customers import parse_customer_item
 from pollen.storage.keys import (
     Key,
     coupon_key,
@@ -65,7 +65,6 @@ from pollen.storage.keys import (
     referred_key,
     referrer_key,
 )
-from pollen.storage.orders import OrderRecord
 from pollen.storage.referrals import (
     FriendState,
     count_window,

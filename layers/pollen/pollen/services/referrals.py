@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import (
     NotFound,
     PreconditionFailed,
@@ -52,7 +53,7 @@ from pollen.services.referral_rewards import (
     stage_coupons,
 )
 from pollen.services.retry import retrying
-from pollen.storage.customers import CustomerRecord, parse_customer_item
+from pollen.storage.customers import parse_customer_item
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.keys import (
     customer_key,

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pollen.domain.customers import CustomerData
-from pollen.domain.orders import OrderData
+from pollen.domain.orders import OrderData, OrderRecord
 from pollen.domain.program import Program
 from pollen.domain.reviews import MAX_PRODUCTS, ReviewProduct, due_on, unwanted
 from pollen.events.envelope import OutboxEvent
@@ -33,7 +33,7 @@ from pollen.services.program import get_program
 from pollen.storage.customers import parse_customer_item
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.keys import customer_key, order_key, review_request_key
-from pollen.storage.orders import OrderRecord, parse_order_item
+from pollen.storage.orders import parse_order_item
 from pollen.storage.reviews import ReviewRecord, parse_review_item, schedule, stage_schedule, stage_settled
 from pollen.storage.transactions import Transaction
 

@@ -20,8 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 from pollen.domain.coupons import Coupon, new_coupon_code
-from pollen.domain.customers import Customer
-from pollen.domain.orders import eligible_amount, refunded_amount
+from pollen.domain.customers import Customer, CustomerRecord
+from pollen.domain.orders import OrderRecord, eligible_amount, refunded_amount
 from pollen.domain.program import Program
 from pollen.domain.rewards import DynamicReward, FixedAmountReward, PercentageReward
 from pollen.domain.tiers import (
@@ -46,9 +46,8 @@ from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_c
 from pollen.services.redemption import COUPON_CREATED, coupon_event
 from pollen.services.tier_config import tier_program as tier_program  # noqa: PLC0414 - re-exported
 from pollen.storage.coupons import put_coupon, put_pending_marker
-from pollen.storage.customers import CustomerRecord, parse_customer_item
+from pollen.storage.customers import parse_customer_item
 from pollen.storage.keys import Key, customer_key
-from pollen.storage.orders import OrderRecord
 from pollen.storage.rewards import rewards_of
 from pollen.storage.tiers import (
     move_member_count,

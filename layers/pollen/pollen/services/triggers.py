@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import Forbidden, NotFound
 from pollen.domain.tiers import Metric
 from pollen.domain.triggers import Trigger, TriggerSettings, check_award
@@ -15,7 +16,6 @@ from pollen.services.idempotency import Idempotency
 from pollen.services.ledger import Operated, Plan, operate
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
-from pollen.storage.customers import CustomerRecord
 from pollen.storage.keys import Key, trigger_count_key
 from pollen.storage.transactions import Transaction
 from pollen.storage.triggers import parse_usage, put_usage, triggers_of

@@ -26,6 +26,7 @@ from typing import Protocol, TypeVar
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
@@ -36,7 +37,6 @@ from pollen.events.envelope import OutboxEvent
 from pollen.model import BaseModel
 from pollen.services.idempotency import Idempotency
 from pollen.services.retry import retrying
-from pollen.storage.customers import CustomerRecord
 from pollen.storage.errors import DuplicateRequest
 from pollen.storage.ports import (
     AddApiKey,

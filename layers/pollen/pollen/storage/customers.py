@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 from pollen.clock import isoformat
-from pollen.domain.customers import Customer
+from pollen.domain.customers import Customer, CustomerRecord, due_day
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.storage.keys import (
     customer_directory_key,
@@ -27,26 +25,6 @@ from pollen.storage.transactions import Transaction
 
 CUSTOMER_ENTITY = "customer"
 LEDGER_ENTITY = "ledger"
-
-
-@dataclass(frozen=True)
-class CustomerRecord:
-    customer: Customer
-    wallet: Wallet
-
-    @property
-    def version(self) -> int:
-        return self.wallet.version
-
-
-def due_day(wallet: Wallet, reminder_days: int) -> date | None:
-    """The next day the scheduled job must look at this wallet: a reminder or an expiry."""
-    days = []
-    for lot_day, _ in wallet.expiring(limit=len(wallet.lots)):
-        days.append(lot_day)
-        if reminder_days and lot_day.isoformat() not in wallet.reminded:
-            days.append(lot_day - timedelta(days=reminder_days))
-    return min(days) if days else None
 
 
 def customer_item(merchant_id: str, record: CustomerRecord, *, reminder_days: int) -> dict[str, Any]:

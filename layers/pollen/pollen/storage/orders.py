@@ -3,66 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
 from typing import Any
 
-from pydantic import ConfigDict, Field
-
 from pollen.clock import isoformat
-from pollen.domain.orders import Attribution, CouponMisuse, OrderFacts
-from pollen.domain.tiers import OrderTier
-from pollen.model import BaseModel
+from pollen.domain.orders import OrderRecord, confirmation_due, guest_email
 from pollen.storage.keys import Key, due_index, guest_orders_gsi1pk, order_key
 from pollen.storage.transactions import Transaction
 
 ORDER_ENTITY = "order"
 
 
-class OrderRecord(BaseModel):
-    """``applied_*`` is what this order has actually moved in its customer's wallet so far."""
-
-    model_config = ConfigDict(frozen=True)
-
-    order_id: str
-    facts: OrderFacts = Field(default_factory=OrderFacts)
-    customer_id: str | None = None
-    applied_credited: int = 0
-    applied_pending: int = 0
-    shortfall: int = Field(default=0, description="Coins a clawback could not take back (balance too low).")
-    paid_at: datetime | None = None
-    confirm_on: date | None = Field(default=None, description="When pending coins are due to be confirmed.")
-    attributions: list[Attribution] = Field(default_factory=list)
-    coupon_misuse: list[CouponMisuse] = Field(default_factory=list)
-    tier: OrderTier | None = Field(default=None, description="What the order counts for in VIP tiers.")
-    deliveries: list[str] = Field(
-        default_factory=list,
-        description="The last webhook deliveries applied to this order (digests: see delivery_digest).",
-    )
-    version: int = 0
-    updated_at: datetime | None = None
-    data_since: int | None = Field(
-        default=None,
-        description="The version whose write first gave the order data with a total (0: before this "
-        "was kept). "
-        'Analytics counts the order from that one stream image (docs/design.md "Cost per order").',
-    )
-
-    @property
-    def email(self) -> str | None:
-        return self.facts.data.email if self.facts.data else None
-
-    @property
-    def awaiting_confirmation(self) -> bool:
-        return self.confirm_on is not None and not self.facts.confirmed and not self.facts.cancelled
-
-
 def _index(merchant_id: str, record: OrderRecord) -> dict[str, str]:
-    """GSI1: a guest order waits under its email for a customer; a paid order waits for confirmation."""
+    """GSI1: a guest order waits under its email for a customer; a paid order waits for confirmation
+    (what it waits for is the domain's rule: pollen.domain.orders.guest_email, confirmation_due)."""
     key = order_key(merchant_id, record.order_id)
-    if record.customer_id is None and record.email:
-        return {"GSI1PK": guest_orders_gsi1pk(merchant_id, record.email), "GSI1SK": key.pk}
-    if record.customer_id is not None and record.awaiting_confirmation and record.confirm_on:
-        return due_index(key.pk, record.confirm_on.isoformat())
+    if (email := guest_email(record)) is not None:
+        return {"GSI1PK": guest_orders_gsi1pk(merchant_id, email), "GSI1SK": key.pk}
+    if (due := confirmation_due(record)) is not None:
+        return due_index(key.pk, due.isoformat())
     return {}
 
 

@@ -17,12 +17,12 @@ from typing import Protocol
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
 from pollen.events.envelope import OutboxEvent
-from pollen.storage.customers import CustomerRecord
 from pollen.storage.receipts import Receipt
 
 

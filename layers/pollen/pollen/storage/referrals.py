@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from pollen.clock import isoformat
-from pollen.domain.customers import Customer
+from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.referrals import Referral, StoredReferralSettings
 from pollen.domain.wallet import LedgerEntry, Wallet
-from pollen.storage.customers import CustomerRecord, customer_item, ledger_item
+from pollen.storage.customers import customer_item, ledger_item
 from pollen.storage.keys import (
     customer_pk,
     due_index,

@@ -8,10 +8,10 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.birthdays import Birthday
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.strict import Count
 from pollen.domain.wallet import LedgerEntry
 from pollen.model import BaseModel
-from pollen.storage.customers import CustomerRecord
 
 Name = Annotated[str, StringConstraints(max_length=100)]
 

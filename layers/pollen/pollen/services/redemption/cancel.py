@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pollen.domain.coupons import Coupon
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.program import Program
 from pollen.domain.wallet import Source
@@ -15,7 +16,6 @@ from pollen.services.redemption.events import COUPON_CANCELLED, CouponCancelledP
 from pollen.services.redemption.shopify_saga import admin, connected, raise_for
 from pollen.services.redemption.views import Redeemed, answer
 from pollen.services.unit_of_work import UnitOfWork, run
-from pollen.storage.customers import CustomerRecord
 
 
 def _theirs(coupon: Coupon | None, customer_id: str) -> Coupon:

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from pollen.domain.coupons import Coupon
+from pollen.domain.customers import CustomerRecord
 from pollen.events.catalogue import CouponCreatedPayload, EventCustomer
 from pollen.events.envelope import OutboxEvent
 from pollen.events.internal import CouponCancelledPayload
 from pollen.services.ledger import customer_fields
-from pollen.storage.customers import CustomerRecord
 
 COUPON_CREATED = "coupon_created"
 COUPON_CANCELLED = "coupon_cancelled"

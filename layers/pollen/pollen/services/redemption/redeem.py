@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pollen.domain.coupons import Channel, Coupon, CouponStatus, redeem_coins
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound, UpstreamRejected, UpstreamUnavailable
 from pollen.domain.program import Program
 from pollen.domain.rewards import Reward
@@ -20,7 +21,6 @@ from pollen.services.redemption.events import COUPON_CREATED, coupon_payload
 from pollen.services.redemption.shopify_saga import connected, settle_shopify
 from pollen.services.redemption.views import CouponView, Redeemed, answer
 from pollen.services.unit_of_work import UnitOfWork, run
-from pollen.storage.customers import CustomerRecord
 from pollen.storage.rewards import rewards_of
 
 SETTLING = 202  # the debit is committed, the Shopify discount not confirmed yet

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pollen.domain.coupons import Coupon, CouponStatus
+from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound, UpstreamRejected, UpstreamUnavailable
 from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.wallet import Source
@@ -16,7 +17,6 @@ from pollen.services.idempotency import Idempotency
 from pollen.services.program import get_program
 from pollen.services.redemption.events import COUPON_CREATED, coupon_payload
 from pollen.services.unit_of_work import UnitOfWork, run
-from pollen.storage.customers import CustomerRecord
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.merchant_config import MerchantConfig
 
