@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import moto
@@ -15,8 +15,15 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.serialize import BaseJSONSerializer, ResponseSerializer, XFormedAttributePicker
 from moto.core.utils import get_service_model
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
-from infra.moto_fast import ATTRIBUTE_VALUE_MEMBERS, CachedKeysAttributePicker, make_moto_responses_fast
+from infra.moto_fast import (
+    ATTRIBUTE_VALUE_MEMBERS,
+    MAX_ITEM_BYTES,
+    CachedKeysAttributePicker,
+    make_moto_responses_fast,
+)
 
 ITEM: dict[str, Any] = {
     "PK": {"S": "M#m#C#c"},
@@ -134,3 +141,44 @@ def test_the_moto_internals_the_cached_picker_relies_on() -> None:
     for service in ("dynamodb", "dynamodbstreams"):
         shape: Any = get_service_model(service).shape_for("AttributeValue")
         assert tuple(shape.members) == ATTRIBUTE_VALUE_MEMBERS, f"{service}'s AttributeValue changed"
+
+
+def _moto_item_init() -> Callable[..., None]:
+    """moto's own ``Item.__init__``, which make_moto_responses_fast replaced."""
+    make_moto_responses_fast()
+    assert getattr(Item.__init__, "__pollen_fast__", False)
+    init: Callable[..., None] = Item.__init__.moto_init  # type: ignore[attr-defined]
+    return init
+
+
+def test_items_are_built_the_same_and_refused_at_the_same_size() -> None:
+    moto_init = _moto_item_init()
+    attrs = {k: v for k, v in ITEM.items() if k not in ("PK", "SK")}
+    hash_key, range_key = DynamoType(ITEM["PK"]), DynamoType(ITEM["SK"])
+    fast = Item(hash_key, range_key, attrs)
+    slow = cast(Item, Item.__new__(Item))
+    moto_init(slow, hash_key, range_key, attrs)
+    assert fast == slow
+    assert fast.to_json() == slow.to_json()
+    assert fast.size() == slow.size()
+    assert type(fast.attrs) is LimitedSizeDict  # later SETs still go through moto's check
+    for size in (MAX_ITEM_BYTES - 30, MAX_ITEM_BYTES + 1):  # around the limit, over several attributes
+        big = {f"a{n}": {"S": "x" * (size // 4)} for n in range(4)}
+        outcomes = []
+        for init in (Item.__init__, moto_init):
+            try:
+                init(cast(Item, Item.__new__(Item)), hash_key, range_key, big)
+                outcomes.append("ok")
+            except ItemSizeTooLarge:
+                outcomes.append("too large")
+        assert outcomes[0] == outcomes[1], (size, outcomes)
+    assert outcomes == ["too large", "too large"]
+
+
+def test_the_moto_item_internals_the_linear_build_relies_on() -> None:
+    source = inspect.getsource(_moto_item_init())
+    assert "self.attrs = LimitedSizeDict()" in source, _explain("Item.__init__")
+    assert "self.attrs[key] = DynamoType(value)" in source, _explain("Item.__init__")
+    assert f"> {MAX_ITEM_BYTES}" in inspect.getsource(LimitedSizeDict.__setitem__).replace("_", ""), _explain(
+        "LimitedSizeDict's size limit"
+    )
