@@ -709,16 +709,20 @@ def test_runtime_gives_concurrent_invocations_their_own_containers(function_spec
 # ---- HTTP server socket ---------------------------------------------------------------------------------
 
 
-def test_http_server_serves_routes_over_keep_alive_connections() -> None:
-    spec = FunctionSpec(
+def _echo_spec(route: HttpRoute) -> FunctionSpec:
+    return FunctionSpec(
         logical_id="Echo",
         function_name="pollen-local-Echo",
         code_dir="echo",
         module="functions.echo.app",
         handler_attr="lambda_handler",
         env={},
-        http_routes=(HttpRoute("POST", "/v1/echo/{word}"),),
+        http_routes=(route,),
     )
+
+
+def test_http_server_serves_routes_over_keep_alive_connections() -> None:
+    spec = _echo_spec(HttpRoute("POST", "/v1/echo/{word}"))
 
     def echo(_: FunctionSpec, event: dict[str, Any]) -> Any:
         return {
@@ -759,15 +763,7 @@ def test_a_keep_alive_connection_outlives_the_read_timeout_and_is_closed_after_t
 
     monkeypatch.setattr(local_server._Handler, "timeout", 0.2)
     monkeypatch.setattr(local_server, "IDLE_TIMEOUT_SECONDS", 1.0)
-    spec = FunctionSpec(
-        logical_id="Echo",
-        function_name="pollen-local-Echo",
-        code_dir="echo",
-        module="functions.echo.app",
-        handler_attr="lambda_handler",
-        env={},
-        http_routes=(HttpRoute("GET", "/v1/echo"),),
-    )
+    spec = _echo_spec(HttpRoute("GET", "/v1/echo"))
     server = LocalHttpServer(("127.0.0.1", 0), LocalApi([spec], lambda _s, _e: {"statusCode": 204}))
     server.start()
     request = b"GET /v1/echo HTTP/1.1\r\nHost: local\r\n\r\n"
