@@ -107,7 +107,7 @@ class OrderLife:
     orders: int  # orders in one round (their records share the stream and queue batches)
     memory_mb: dict[str, int]
     batch_size: dict[str, int]
-    fact_slices: int = 1  # analytics 10-second slices the metered round's facts fell in (1 or 2)
+    fact_slices: int = 1  # analytics 10-second slices the metered round's facts fell in
 
 
 # ---- measuring ----------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ def measure_order_life(
                 if index == 1:  # both webhooks done: every fact of the round has its time
                     stamping, last_slice = max(stamping, time.time() - stamped), _slice_of(time.time())
                     if metered:
-                        fact_slices = len({_slice_of(stamped), _slice_of(time.time())})
+                        fact_slices = _slice_of(time.time()) - _slice_of(stamped) + 1  # every slice spanned
     finally:
         capacity_meter.disable()
         release_caches()

@@ -7,7 +7,7 @@ import copy
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,16 +97,16 @@ def _keep_or_reset_clients() -> None:
     reset_clients(keep=standard)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Pristine:
     resources: LocalResources
     env: dict[str, str]
     state: BackendState  # moto's DynamoDB and SQS right after create_resources
-    demo: list[BackendState] = field(default_factory=list)  # and after the demo store's items, once known
+    demo: BackendState | None = None  # and after the demo store's items, once known
 
 
 _PRISTINE: dict[int, _Pristine] = {}  # per template (one per process)
-_current: list[_Pristine | None] = [None]  # the moto whose state came from a pristine copy
+_current: _Pristine | None = None  # the running moto's pristine state, while one runs
 
 
 @contextmanager
@@ -115,6 +115,7 @@ def _moto(template: dict[str, Any], patch: pytest.MonkeyPatch) -> Iterator[Local
 
     The first call in a process creates them through the API; later calls start from a copy of the
     back-ends it left (tests/support/moto_state.py), which is the same state at a fraction of the cost."""
+    global _current  # noqa: PLW0603 - the one moto of this process at a time
     for name, value in _BASE_ENV.items():
         patch.setenv(name, value)
     patch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -140,11 +141,11 @@ def _moto(template: dict[str, Any], patch: pytest.MonkeyPatch) -> Iterator[Local
             patch.setenv(name, value)
         _keep_or_reset_clients()
         reset_container()
-        _current[0] = pristine
+        _current = pristine
         try:
             yield resources
         finally:
-            _current[0] = None
+            _current = None
             _keep_or_reset_clients()
             reset_container()
 
@@ -194,18 +195,19 @@ def restore_demo(resources: LocalResources, snapshot: tuple[DemoStore, list[dict
     write in this process (the same items and stream records); any other gets the writes."""
     store, items = snapshot
     table = resources.tables["PollenTable"].name
-    pristine = _current[0]
-    fresh = pristine is not None and table_untouched(resources.account_id, resources.region, table)
-    if fresh and pristine is not None and pristine.demo:
-        pristine.demo[0].restore()
+    pristine = _current
+    if pristine is not None and not table_untouched(resources.account_id, resources.region, table):
+        pristine = None  # a table already written to gets the writes
+    if pristine is not None and pristine.demo is not None:
+        pristine.demo.restore()
         return store.model_copy(deep=True)
     ddb = client_for("dynamodb")
     for first in range(0, len(items), 25):
         request: Any = {table: [{"PutRequest": {"Item": item}} for item in items[first : first + 25]]}
         while request:
             request = ddb.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
-    if fresh and pristine is not None:
-        pristine.demo.append(BackendState.capture(resources.account_id, resources.region))
+    if pristine is not None:
+        pristine.demo = BackendState.capture(resources.account_id, resources.region)
     return store.model_copy(deep=True)
 
 

@@ -47,6 +47,21 @@ def _write_outbox(table: str, event: OutboxEvent) -> None:
     container().table.put(event.to_item())
 
 
+def _pending_delivery(merchant_id: str) -> DeliveryMessage:
+    """A ``coupon_used`` event's delivery to Klaviyo, logged as pending (what the router writes)."""
+    event = OutboxEvent(event_type="coupon_used", merchant_id=merchant_id, occurred_at=utcnow())
+    message = DeliveryMessage(
+        delivery_id=f"{event.event_id}.s-1",
+        merchant_id=merchant_id,
+        subscription_id="s-1",
+        integration_id="klaviyo-main",
+        event=event,
+        routed_at=utcnow(),
+    )
+    container().deliveries.create_pending([message], now=utcnow())
+    return message
+
+
 def store_activity(api: InProcessApi, demo: DemoStore) -> dict[str, str]:
     """A day of a small store: sign-ups, orders (plain, coupon, cancelled), a redemption and a cancelled
     one, an adjustment both ways, a trigger, tracked events and delivery attempts."""
@@ -94,16 +109,7 @@ def store_activity(api: InProcessApi, demo: DemoStore) -> dict[str, str]:
     )
     assert tracked.status == 202, tracked.body
     log = container().deliveries
-    event = OutboxEvent(event_type="coupon_used", merchant_id=demo.merchant_id, occurred_at=utcnow())
-    message = DeliveryMessage(
-        delivery_id=f"{event.event_id}.s-1",
-        merchant_id=demo.merchant_id,
-        subscription_id="s-1",
-        integration_id="klaviyo-main",
-        event=event,
-        routed_at=utcnow(),
-    )
-    log.create_pending([message], now=utcnow())
+    message = _pending_delivery(demo.merchant_id)
     log.record_attempt(
         message,
         AttemptLog(attempt=1, at=utcnow(), outcome="retry", http_status=503),
@@ -603,16 +609,7 @@ def test_an_attempt_logged_twice_counts_once(api: InProcessApi, demo: DemoStore,
     deleting it) logs the same attempt again, minutes later: the attempt counts once."""
     agg.drain()
     log = container().deliveries
-    event = OutboxEvent(event_type="coupon_used", merchant_id=demo.merchant_id, occurred_at=utcnow())
-    message = DeliveryMessage(
-        delivery_id=f"{event.event_id}.s-1",
-        merchant_id=demo.merchant_id,
-        subscription_id="s-1",
-        integration_id="klaviyo-main",
-        event=event,
-        routed_at=utcnow(),
-    )
-    log.create_pending([message], now=utcnow())
+    message = _pending_delivery(demo.merchant_id)
     for minutes in (0, 7):
         at = utcnow() + timedelta(minutes=minutes)
         log.record_attempt(

@@ -6,12 +6,11 @@ import os
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
-from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
 
 from infra.moto_atomic import frozen
 from pollen.storage.lots import stored
 from tests.support.clients import client_for
+from tests.support.moto_state import moto_table
 
 _des = TypeDeserializer()
 
@@ -23,10 +22,8 @@ def _in_process_items(table_name: str) -> list[dict[str, Any]] | None:
     when the table is not there (a moto server, in the end-to-end tests)."""
     if os.environ.get("AWS_ENDPOINT_URL"):
         return None
-    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
     with frozen():
-        table = backend.tables.get(table_name)
+        table = moto_table(table_name, region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
         if table is None:
             return None
         return [item.to_regular_json() for item in table.all_items()]

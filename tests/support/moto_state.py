@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.sqs.models import sqs_backends
 
@@ -59,8 +60,13 @@ def _copy(state: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(state, memo)
 
 
+def moto_table(table_name: str, *, account_id: str = DEFAULT_ACCOUNT_ID, region: str = "us-east-1") -> Any:
+    """moto's in-process table of that name (``moto.dynamodb.models.table.Table``), or None."""
+    return dynamodb_backends[account_id][region].tables.get(table_name)
+
+
 def table_untouched(account_id: str, region: str, table_name: str) -> bool:
     """No item and no stream record: the table is as the template made it."""
-    table = dynamodb_backends[account_id][region].tables[table_name]
+    table = moto_table(table_name, account_id=account_id, region=region)
     shard = table.stream_shard
     return not table.items and (shard is None or not shard.items)
