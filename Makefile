@@ -65,7 +65,7 @@ dev-reset: $(STAMP) dashboard widget ## Like dev, but delete the saved local sta
 	PORT=$(PORT) $(BIN)/python -m infra.local --reset
 
 test: $(STAMP) lint typecheck template-check dashboard widget browser ## Lint, type check, template checks and every test (soaks small)
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not soak" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 3 --dist loadgroup -m "not soak" $(PYTEST_ARGS)
 
 soak: $(STAMP) ## The full-size soak tests (1,000 events through a flaky receiver, a 10,000-row import, the full fuzz run); CI runs them after `make test`
 	$(BIN)/python -m pytest -m soak $(PYTEST_ARGS)

@@ -28,6 +28,7 @@ from pollen.storage.client import call_counter, reset_clients
 from tests.support.clients import client_for
 from tests.support.ledger import assert_ledgers_balance
 from tests.support.moto_state import BackendState, table_untouched
+from tests.support.stack_groups import StackGroupScheduling
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK = "pollen-test"
@@ -36,6 +37,14 @@ STACK = "pollen-test"
 # which must not fail a run (no deadline, no "generation is slow" health check).
 settings.register_profile("pollen", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("pollen")
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: `-p no:xdist` runs without it
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> StackGroupScheduling | None:
+    """`make test`'s `--dist loadgroup`: tests/support/stack_groups.py (each stack's tests on one worker)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return StackGroupScheduling(config, log)
 
 
 class _UniquePaths(list[str]):

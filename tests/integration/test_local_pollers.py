@@ -538,8 +538,13 @@ def test_poller_status_shows_state_lag_and_progress(stack: Stack) -> None:
         put(stack, "EVT#1", "outbox")
         assert wait_until(lambda: len(fake.events) == 1)
         assert wait_until(pollers.healthy)
-        router = next(p for p in pollers.status() if p["source"] == "stream")
-        assert router["last_progress"] is not None
+
+        def router_status() -> dict[str, Any]:
+            return next(p for p in pollers.status() if p["source"] == "stream")
+
+        # the function has the record before the poller notes its progress (after the invoke returns)
+        assert wait_until(lambda: router_status()["last_progress"] is not None)
+        router = router_status()
         assert router["records"] >= 1
         assert router["lag_seconds"] < 5
         assert router["last_error"] is None
