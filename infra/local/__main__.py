@@ -29,6 +29,7 @@ Environment:
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import os
@@ -445,6 +446,8 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    # `kill -USR1 <pid>` prints every thread's stack to the log: what a stack that will not stop is doing
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     stack = LocalStack(settings)
     try:
@@ -453,7 +456,11 @@ def main() -> int:
         log.error("the local stack could not start: %s", exc, exc_info=not isinstance(exc, OSError))
         stack.stop()
         return 1
-    stop.wait()
+    # Wait in short steps: the handler runs in this thread between two bytecodes, and should that fall
+    # inside Event.wait() before it registered as a waiter, its set() would wake nobody (a lost
+    # wakeup: seen as a stack that ignored Ctrl-C under load). A timeout re-reads the flag.
+    while not stop.wait(0.25):
+        pass
     print("Stopping Pollen...", flush=True)
     stack.stop()
     return 0

@@ -97,8 +97,10 @@ def stop_stack(stack: LocalStack) -> None:
     try:
         code = stack.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
+        stack.process.send_signal(signal.SIGUSR1)  # the stack prints its threads' stacks to its log
+        time.sleep(1)
         stack.process.kill()
-        pytest.fail("local stack did not stop within 15 s of Ctrl-C")
+        pytest.fail(f"local stack did not stop within 15 s of Ctrl-C; its threads:\n{stack.log()[-12000:]}")
     assert code == 0, f"Ctrl-C should stop the stack cleanly, got {code}:\n{stack.log()[-3000:]}"
 
 
