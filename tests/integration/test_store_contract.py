@@ -12,6 +12,7 @@ from pollen.domain.coupons import Coupon
 from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Wallet
+from pollen.domain.widget import StoredWidgetSettings
 from pollen.model import BaseModel
 from pollen.services.idempotency import Idempotency
 from pollen.services.unit_of_work import UnitOfWork, Units, run
@@ -24,6 +25,7 @@ from pollen.storage.ports import (
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveWidgetSettings,
     Store,
     WriteReceipt,
 )
@@ -127,6 +129,20 @@ def test_revoking_an_absent_key_fails_with_an_empty_image(store: Store) -> None:
     with pytest.raises(ConditionFailed) as absent:
         store.commit(M, [RevokeApiKey("nope", NOW)])
     assert not absent.value.items["api_key"]
+
+
+def test_widget_settings_move_one_version_at_a_time(store: Store) -> None:
+    def at(version: int) -> SaveWidgetSettings:
+        return SaveWidgetSettings(StoredWidgetSettings(version=version, updated_at=NOW))
+
+    with pytest.raises(ConditionFailed) as ahead:
+        store.commit(M, [at(2)])  # none stored yet: only version 1 may be written
+    assert ahead.value.labels == ["widget-settings"]
+    store.commit(M, [at(1)])
+    with pytest.raises(ConditionFailed) as stale:
+        store.commit(M, [at(1)])  # someone wrote version 1 since: a second writer from 0 fails
+    assert stale.value.labels == ["widget-settings"]
+    store.commit(M, [at(2)])
 
 
 class Answer(BaseModel):

@@ -22,6 +22,7 @@ from pollen.domain.program import Program
 from pollen.domain.rewards import Reward
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry, Wallet
+from pollen.domain.widget import StoredWidgetSettings
 from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
 from pollen.storage.api_keys import KeyCache
@@ -35,6 +36,7 @@ from pollen.storage.ports import (
     ClearPending,
     CouponRef,
     CustomerRef,
+    DeleteReward,
     DeleteTrigger,
     Emit,
     Loaded,
@@ -47,12 +49,26 @@ from pollen.storage.ports import (
     SaveCoupon,
     SaveCustomer,
     SaveProgram,
+    SaveReward,
     SaveShopify,
     SaveTrigger,
+    SaveWidgetSettings,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
 from pollen.storage.rewards import reward_item
+
+# What the merchant edits: applied to the fake's own dicts (the services read them from FakeConfigs).
+_Settings = (
+    SaveProgram
+    | AddMerchant
+    | SaveShopify
+    | SaveTrigger
+    | DeleteTrigger
+    | SaveReward
+    | DeleteReward
+    | SaveWidgetSettings
+)
 
 
 @dataclass
@@ -65,6 +81,8 @@ class FakeStore:
     pending: dict[tuple[str, str], datetime] = field(default_factory=dict)
     api_keys: dict[tuple[str, str], ApiKey] = field(default_factory=dict)
     triggers: dict[tuple[str, str], Trigger] = field(default_factory=dict)
+    rewards: dict[tuple[str, str], Reward] = field(default_factory=dict)
+    widget_settings: dict[str, StoredWidgetSettings] = field(default_factory=dict)
     merchants: dict[str, tuple[Merchant, ShopifyConnection | None]] = field(default_factory=dict)
     calls: Calls = field(default_factory=Calls)
     # Runs once before the next commit is applied: a concurrent writer racing the use case.
@@ -117,8 +135,19 @@ class FakeStore:
                 key = self.api_keys.get((merchant_id, change.key_id))
                 if key is None or key.revoked_at is not None:  # the old image: empty when absent
                     failed["api_key"] = key.model_dump(mode="json") if key else {}
+        failed.update(self._settings_moved(merchant_id, changes))
         if failed:
             raise ConditionFailed(list(failed), failed)
+
+    def _settings_moved(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
+        """The widget settings' old image when they are not at the version a change follows."""
+        stored = self.widget_settings.get(merchant_id)
+        for change in changes:
+            if isinstance(change, SaveWidgetSettings) and (stored.version if stored else 0) != (
+                change.settings.version - 1
+            ):
+                return {"widget-settings": stored.model_dump(mode="json") if stored else {}}
+        return {}
 
     def _at(self, merchant_id: str, ref: Ref, expected: int | None) -> bool:
         current = self.items.get((merchant_id, ref))
@@ -138,7 +167,7 @@ class FakeStore:
             self.pending[(merchant_id, change.coupon.code)] = change.at
         elif isinstance(change, ClearPending):
             self.pending.pop((merchant_id, change.code), None)
-        elif isinstance(change, SaveProgram | AddMerchant | SaveShopify | SaveTrigger | DeleteTrigger):
+        elif isinstance(change, _Settings):
             self._apply_settings(merchant_id, change)
         elif isinstance(change, AddApiKey):
             self.api_keys[(merchant_id, change.key.key_id)] = change.key
@@ -153,9 +182,7 @@ class FakeStore:
         elif isinstance(change, ReleaseReceipt):
             self.items.pop((merchant_id, ReceiptRef(change.scope, change.key)), None)
 
-    def _apply_settings(
-        self, merchant_id: str, change: SaveProgram | AddMerchant | SaveShopify | SaveTrigger | DeleteTrigger
-    ) -> None:
+    def _apply_settings(self, merchant_id: str, change: _Settings) -> None:
         if isinstance(change, SaveProgram):
             self.items[(merchant_id, ProgramRef())] = change.program
         elif isinstance(change, AddMerchant):
@@ -167,6 +194,12 @@ class FakeStore:
             self.triggers[(merchant_id, change.trigger.trigger_id)] = change.trigger
         elif isinstance(change, DeleteTrigger):
             self.triggers.pop((merchant_id, change.trigger_id), None)
+        elif isinstance(change, SaveReward):
+            self.rewards[(merchant_id, change.reward.reward_id)] = change.reward
+        elif isinstance(change, DeleteReward):
+            self.rewards.pop((merchant_id, change.reward_id), None)
+        elif isinstance(change, SaveWidgetSettings):
+            self.widget_settings[merchant_id] = change.settings
 
     # ---- for tests ----
     def add_customer(

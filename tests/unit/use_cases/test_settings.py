@@ -1,24 +1,27 @@
-"""Program settings and API keys as use cases on fakes: versions guard the program, a key is
-revoked once, and each change carries its typed internal event."""
+"""Program settings, API keys, triggers, rewards and the widget as use cases on fakes: versions guard
+the program and the widget, a key is revoked once, and each change carries its internal event."""
 
 from __future__ import annotations
 
 import pytest
 
 from pollen.domain.api_keys import Scope
-from pollen.domain.errors import Conflict, NotFound, PreconditionFailed
+from pollen.domain.errors import Conflict, NotFound, PreconditionFailed, RetryableConflict
 from pollen.domain.merchants import Merchant
 from pollen.domain.program import default_settings
 from pollen.domain.triggers import TriggerSettings
+from pollen.domain.widget import WidgetSettings
 from pollen.events.internal import ApiKeyRevokedPayload, MerchantCreatedPayload, ProgramUpdatedPayload
 from pollen.services.api_keys import create_key, revoke_key
 from pollen.services.container import Container
 from pollen.services.merchants import onboard_merchant
 from pollen.services.program import update_program
+from pollen.services.rewards import delete_reward, put_reward
 from pollen.services.triggers import put_trigger
+from pollen.services.widget import update_settings
 from tests.support.fakes import FakeStore
 
-from .conftest import NOW, M
+from .conftest import FIVE_OFF, NOW, M
 
 
 def test_program_versions_move_one_at_a_time(c: Container, store: FakeStore) -> None:
@@ -52,6 +55,32 @@ def test_a_trigger_definition_is_saved_with_its_event(c: Container, store: FakeS
     [event] = store.events("trigger_updated")
     assert event.payload == trigger.model_dump(mode="json")
     assert store.calls.log == ["commit"]
+
+
+def test_a_reward_is_saved_with_its_event_and_deleted(c: Container, store: FakeStore) -> None:
+    reward, created = put_reward(c, M, "ten-off", FIVE_OFF.settings, now=NOW)
+    assert created
+    assert store.rewards[(M, "ten-off")] == reward
+    [event] = store.events("reward_updated")
+    assert event.payload == reward.model_dump(mode="json")
+    delete_reward(c, M, "five-off")  # the catalogue the config cache holds
+    assert store.calls.log == ["commit", "commit"]
+    with pytest.raises(NotFound):
+        delete_reward(c, M, "no-such-reward")
+    assert store.calls.log == ["commit", "commit"]  # nothing written for a reward that is not there
+
+
+def test_widget_settings_move_one_version_at_a_time(c: Container, store: FakeStore) -> None:
+    saved = update_settings(c, M, WidgetSettings(), now=NOW, expected_version=None)
+    assert saved.version == 1
+    assert store.widget_settings[M] == saved
+    # the config cache still says version 0: a stale If-Match is a 412, a blind write a retryable 409
+    with pytest.raises(PreconditionFailed):
+        update_settings(c, M, WidgetSettings(), now=NOW, expected_version=0)
+    with pytest.raises(RetryableConflict):
+        update_settings(c, M, WidgetSettings(), now=NOW, expected_version=None)
+    assert store.widget_settings[M] == saved
+    assert update_settings(c, M, WidgetSettings(), now=NOW, expected_version=1).version == 2
 
 
 def test_a_merchant_is_onboarded_once(c: Container, store: FakeStore) -> None:

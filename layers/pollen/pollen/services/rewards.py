@@ -8,13 +8,12 @@ from decimal import Decimal
 
 from pollen.domain.errors import NotFound
 from pollen.domain.rewards import AllowedCoins, Reward, RewardSettings, eligibility
-from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.storage.customers import parse_customer_item
-from pollen.storage.keys import customer_key, reward_key
-from pollen.storage.rewards import reward_item, rewards_of
+from pollen.storage.keys import customer_key
+from pollen.storage.rewards import rewards_of
 
 
 def list_rewards(c: Container, merchant_id: str) -> list[Reward]:
@@ -39,25 +38,19 @@ def put_reward(
         created_at=existing.created_at if existing else now,
         updated_at=now,
     )
-    tx = c.table.transaction()
-    tx.put(reward_item(merchant_id, reward), label="reward")
-    event = OutboxEvent(
-        event_type="reward_updated",
-        merchant_id=merchant_id,
-        occurred_at=now,
-        payload={"reward_id": reward_id, **settings.model_dump(mode="json")},
-    )
-    tx.put(event.to_item(), label="event")
-    tx.commit()
+    uow = c.units.begin(merchant_id)
+    uow.rewards.save(reward)
+    uow.emit("reward_updated", reward, customer_id=None, now=now)  # the definition is the payload
+    uow.commit(now=now)
     c.config.invalidate(merchant_id)
     return reward, existing is None
 
 
 def delete_reward(c: Container, merchant_id: str, reward_id: str) -> None:
     get_reward(c, merchant_id, reward_id)
-    tx = c.table.transaction()
-    tx.delete(reward_key(merchant_id, reward_id), label="reward")
-    tx.commit()
+    uow = c.units.begin(merchant_id)
+    uow.rewards.delete(reward_id)
+    uow.commit()
     c.config.invalidate(merchant_id)
 
 

@@ -30,8 +30,10 @@ from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
+from pollen.domain.rewards import Reward
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
+from pollen.domain.widget import StoredWidgetSettings
 from pollen.events.catalogue import EventCustomer, WalletTransactionPayload
 from pollen.events.envelope import OutboxEvent
 from pollen.model import BaseModel
@@ -45,6 +47,7 @@ from pollen.storage.ports import (
     ClearPending,
     CouponRef,
     CustomerRef,
+    DeleteReward,
     DeleteTrigger,
     Emit,
     Loaded,
@@ -57,8 +60,10 @@ from pollen.storage.ports import (
     SaveCoupon,
     SaveCustomer,
     SaveProgram,
+    SaveReward,
     SaveShopify,
     SaveTrigger,
+    SaveWidgetSettings,
     Store,
     WriteReceipt,
 )
@@ -106,6 +111,19 @@ class TriggerRepository(Protocol):
 
     def save(self, trigger: Trigger) -> None: ...
     def delete(self, trigger_id: str) -> None: ...
+
+
+class RewardRepository(Protocol):
+    """The rewards catalogue (the merchant's config; read from its cache, not through the unit of work)."""
+
+    def save(self, reward: Reward) -> None: ...
+    def delete(self, reward_id: str) -> None: ...
+
+
+class WidgetSettingsRepository(Protocol):
+    """The storefront widget's settings: one versioned item, saved at the version after the one read."""
+
+    def save(self, settings: StoredWidgetSettings) -> None: ...
 
 
 class ApiKeyRepository(Protocol):
@@ -162,6 +180,8 @@ class UnitOfWork:
         self.programs: ProgramRepository = _Programs(self)
         self.api_keys: ApiKeyRepository = _ApiKeys(self)
         self.triggers: TriggerRepository = _Triggers(self)
+        self.rewards: RewardRepository = _Rewards(self)
+        self.widget_settings: WidgetSettingsRepository = _WidgetSettings(self)
         self.merchants: MerchantRepository = _Merchants(self)
 
     # ---- reading ----
@@ -359,6 +379,25 @@ class _Triggers:
 
     def delete(self, trigger_id: str) -> None:
         self._uow.stage(DeleteTrigger(trigger_id))
+
+
+class _Rewards:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def save(self, reward: Reward) -> None:
+        self._uow.stage(SaveReward(reward))
+
+    def delete(self, reward_id: str) -> None:
+        self._uow.stage(DeleteReward(reward_id))
+
+
+class _WidgetSettings:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def save(self, settings: StoredWidgetSettings) -> None:
+        self._uow.stage(SaveWidgetSettings(settings))
 
 
 class _ApiKeys:

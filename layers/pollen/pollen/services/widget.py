@@ -1,5 +1,5 @@
 """The storefront widget's settings: read (cached with the merchant's config: 0 DynamoDB calls warm)
-and replaced (one TransactWriteItems, If-Match aware)."""
+and replaced through the unit of work (one TransactWriteItems, If-Match aware)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pollen.domain.widget import StoredWidgetSettings, WidgetSettings
 from pollen.services.container import Container
 from pollen.services.merchants import merchant_config
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.widget import put_widget_settings, widget_settings_of
+from pollen.storage.widget import widget_settings_of
 
 
 def get_settings(c: Container, merchant_id: str) -> StoredWidgetSettings:
@@ -24,10 +24,10 @@ def update_settings(
     current = get_settings(c, merchant_id)
     base = expected_version if expected_version is not None else current.version
     stored = StoredWidgetSettings(**settings.model_dump(), version=base + 1, updated_at=now)
-    tx = c.table.transaction()
-    put_widget_settings(tx, merchant_id, stored, base=base)
+    uow = c.units.begin(merchant_id)
+    uow.widget_settings.save(stored)
     try:
-        tx.commit()
+        uow.commit(now=now)
     except ConditionFailed as exc:
         if expected_version is not None:
             raise PreconditionFailed(

@@ -20,8 +20,10 @@ from pollen.domain.coupons import Coupon
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
+from pollen.domain.rewards import Reward
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
+from pollen.domain.widget import StoredWidgetSettings
 from pollen.events.envelope import OutboxEvent
 from pollen.storage.receipts import Receipt
 
@@ -114,6 +116,26 @@ class DeleteTrigger:
 
 
 @dataclass(frozen=True)
+class SaveReward:
+    """A catalogue reward, created or replaced (coupons already issued keep their own terms)."""
+
+    reward: Reward
+
+
+@dataclass(frozen=True)
+class DeleteReward:
+    reward_id: str
+
+
+@dataclass(frozen=True)
+class SaveWidgetSettings:
+    """The widget's settings at ``settings.version``; fails (:class:`ConditionFailed`
+    ``widget-settings``) unless the stored ones are still at ``settings.version - 1`` (none: 0)."""
+
+    settings: StoredWidgetSettings
+
+
+@dataclass(frozen=True)
 class AddApiKey:
     key: ApiKey  # its id must be new
 
@@ -155,6 +177,9 @@ Change = (
     | SaveShopify
     | SaveTrigger
     | DeleteTrigger
+    | SaveReward
+    | DeleteReward
+    | SaveWidgetSettings
     | AddApiKey
     | RevokeApiKey
     | Emit

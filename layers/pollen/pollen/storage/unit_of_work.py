@@ -12,7 +12,15 @@ from typing import Any
 from pollen.storage.api_keys import api_key_item, stage_revocation
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
 from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
-from pollen.storage.keys import Key, coupon_key, customer_key, program_key, receipt_key, trigger_key
+from pollen.storage.keys import (
+    Key,
+    coupon_key,
+    customer_key,
+    program_key,
+    receipt_key,
+    reward_key,
+    trigger_key,
+)
 from pollen.storage.merchant_config import merchant_item, parse_program_item, program_item, shopify_item
 from pollen.storage.ports import (
     AddApiKey,
@@ -21,6 +29,7 @@ from pollen.storage.ports import (
     ClearPending,
     CouponRef,
     CustomerRef,
+    DeleteReward,
     DeleteTrigger,
     Emit,
     Loaded,
@@ -32,14 +41,18 @@ from pollen.storage.ports import (
     SaveCoupon,
     SaveCustomer,
     SaveProgram,
+    SaveReward,
     SaveShopify,
     SaveTrigger,
+    SaveWidgetSettings,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
+from pollen.storage.rewards import reward_item
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
 from pollen.storage.triggers import trigger_item
+from pollen.storage.widget import put_widget_settings
 
 
 def _key(merchant_id: str, ref: Ref) -> Key:
@@ -85,7 +98,8 @@ class DynamoStore:
         tx.commit()
 
 
-_Settings = SaveProgram | AddMerchant | SaveShopify | SaveTrigger | DeleteTrigger | AddApiKey | RevokeApiKey
+_Catalogue = SaveTrigger | DeleteTrigger | SaveReward | DeleteReward | SaveWidgetSettings
+_Settings = SaveProgram | AddMerchant | SaveShopify | _Catalogue | AddApiKey | RevokeApiKey
 
 
 def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
@@ -128,10 +142,8 @@ def _stage_settings(tx: Transaction, merchant_id: str, change: _Settings) -> Non
             tx.put(shopify_item(merchant_id, change.shopify), label="shopify")
     elif isinstance(change, SaveShopify):
         tx.put(shopify_item(merchant_id, change.connection), label="shopify")
-    elif isinstance(change, SaveTrigger):
-        tx.put(trigger_item(merchant_id, change.trigger), label="trigger")
-    elif isinstance(change, DeleteTrigger):
-        tx.delete(trigger_key(merchant_id, change.trigger_id), label="trigger")
+    elif isinstance(change, _Catalogue):
+        _stage_catalogue(tx, merchant_id, change)
     elif isinstance(change, SaveProgram):
         item = program_item(merchant_id, change.program)
         if change.expected_version is None:
@@ -142,3 +154,17 @@ def _stage_settings(tx: Transaction, merchant_id: str, change: _Settings) -> Non
         tx.put_new(api_key_item(change.key), label="api_key")
     else:
         stage_revocation(tx, merchant_id, change.key_id, at=change.at)
+
+
+def _stage_catalogue(tx: Transaction, merchant_id: str, change: _Catalogue) -> None:
+    """What the storefront offers: triggers, rewards, the widget's settings."""
+    if isinstance(change, SaveTrigger):
+        tx.put(trigger_item(merchant_id, change.trigger), label="trigger")
+    elif isinstance(change, DeleteTrigger):
+        tx.delete(trigger_key(merchant_id, change.trigger_id), label="trigger")
+    elif isinstance(change, SaveReward):
+        tx.put(reward_item(merchant_id, change.reward), label="reward")
+    elif isinstance(change, DeleteReward):
+        tx.delete(reward_key(merchant_id, change.reward_id), label="reward")
+    else:
+        put_widget_settings(tx, merchant_id, change.settings, base=change.settings.version - 1)
