@@ -3,12 +3,13 @@ use-case tests run on (tests/unit/use_cases) must keep the rules the table keeps
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.coupons import Coupon
+from pollen.domain.customer_tokens import Keyring, new_secret
 from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Wallet
@@ -21,10 +22,12 @@ from pollen.storage.ports import (
     AddApiKey,
     CouponRef,
     CustomerRef,
+    KeyringRef,
     ReceiptRef,
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveKeyring,
     SaveWidgetSettings,
     Store,
     WriteReceipt,
@@ -143,6 +146,20 @@ def test_widget_settings_move_one_version_at_a_time(store: Store) -> None:
         store.commit(M, [at(1)])  # someone wrote version 1 since: a second writer from 0 fails
     assert stale.value.labels == ["widget-settings"]
     store.commit(M, [at(2)])
+
+
+def test_the_token_keyring_is_created_once_and_rotated_one_version_at_a_time(store: Store) -> None:
+    first = Keyring(secrets=[new_secret(NOW)], version=1)
+    store.commit(M, [SaveKeyring(first)])
+    with pytest.raises(ConditionFailed) as twice:
+        store.commit(M, [SaveKeyring(Keyring(secrets=[new_secret(NOW)], version=1))])  # a second "first"
+    assert twice.value.labels == ["token-keys"]
+    assert store.get(M, KeyringRef()) == first
+    rotated = first.rotated(NOW, timedelta(hours=1))
+    store.commit(M, [SaveKeyring(rotated)])
+    with pytest.raises(ConditionFailed):
+        store.commit(M, [SaveKeyring(first.rotated(NOW, timedelta(0)))])  # rotated from the old one
+    assert store.read(M, [KeyringRef()]) == {KeyringRef(): rotated}
 
 
 class Answer(BaseModel):

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
+from pollen.domain.customer_tokens import Keyring
 from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
@@ -39,6 +40,7 @@ from pollen.storage.ports import (
     DeleteReward,
     DeleteTrigger,
     Emit,
+    KeyringRef,
     Loaded,
     MarkPending,
     ProgramRef,
@@ -48,6 +50,7 @@ from pollen.storage.ports import (
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveKeyring,
     SaveProgram,
     SaveReward,
     SaveShopify,
@@ -60,7 +63,8 @@ from pollen.storage.rewards import reward_item
 
 # What the merchant edits: applied to the fake's own dicts (the services read them from FakeConfigs).
 _Settings = (
-    SaveProgram
+    SaveKeyring
+    | SaveProgram
     | AddMerchant
     | SaveShopify
     | SaveTrigger
@@ -140,14 +144,19 @@ class FakeStore:
             raise ConditionFailed(list(failed), failed)
 
     def _settings_moved(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
-        """The widget settings' old image when they are not at the version a change follows."""
+        """Versioned settings (the widget's, the token keyring) not at the version a change follows:
+        their old images by label."""
+        failed: dict[str, dict[str, Any]] = {}
         stored = self.widget_settings.get(merchant_id)
+        ring = cast("Keyring | None", self.items.get((merchant_id, KeyringRef())))
         for change in changes:
             if isinstance(change, SaveWidgetSettings) and (stored.version if stored else 0) != (
                 change.settings.version - 1
             ):
-                return {"widget-settings": stored.model_dump(mode="json") if stored else {}}
-        return {}
+                failed["widget-settings"] = stored.model_dump(mode="json") if stored else {}
+            if isinstance(change, SaveKeyring) and (ring.version if ring else 0) != change.ring.version - 1:
+                failed["token-keys"] = ring.model_dump(mode="json") if ring else {}
+        return failed
 
     def _at(self, merchant_id: str, ref: Ref, expected: int | None) -> bool:
         current = self.items.get((merchant_id, ref))
@@ -200,6 +209,8 @@ class FakeStore:
             self.rewards.pop((merchant_id, change.reward_id), None)
         elif isinstance(change, SaveWidgetSettings):
             self.widget_settings[merchant_id] = change.settings
+        elif isinstance(change, SaveKeyring):
+            self.items[(merchant_id, KeyringRef())] = change.ring
 
     # ---- for tests ----
     def add_customer(

@@ -3,9 +3,12 @@ the program and the widget, a key is revoked once, and each change carries its i
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from pollen.domain.api_keys import Scope
+from pollen.domain.customer_tokens import Keyring
 from pollen.domain.errors import Conflict, NotFound, PreconditionFailed, RetryableConflict
 from pollen.domain.merchants import Merchant
 from pollen.domain.program import default_settings
@@ -14,11 +17,13 @@ from pollen.domain.widget import WidgetSettings
 from pollen.events.internal import ApiKeyRevokedPayload, MerchantCreatedPayload, ProgramUpdatedPayload
 from pollen.services.api_keys import create_key, revoke_key
 from pollen.services.container import Container
+from pollen.services.customer_tokens import rotate_secret
 from pollen.services.merchants import onboard_merchant
 from pollen.services.program import update_program
 from pollen.services.rewards import delete_reward, put_reward
 from pollen.services.triggers import put_trigger
 from pollen.services.widget import update_settings
+from pollen.storage.ports import KeyringRef, SaveKeyring
 from tests.support.fakes import FakeStore
 
 from .conftest import FIVE_OFF, NOW, M
@@ -81,6 +86,26 @@ def test_widget_settings_move_one_version_at_a_time(c: Container, store: FakeSto
         update_settings(c, M, WidgetSettings(), now=NOW, expected_version=None)
     assert store.widget_settings[M] == saved
     assert update_settings(c, M, WidgetSettings(), now=NOW, expected_version=1).version == 2
+
+
+def test_token_secrets_rotate_one_version_at_a_time_with_their_event(c: Container, store: FakeStore) -> None:
+    first = rotate_secret(c, M, grace_seconds=3600, now=NOW)
+    second = rotate_secret(c, M, grace_seconds=0, now=NOW)
+    assert (first.version, second.version) == (1, 2)
+    assert store.items[(M, KeyringRef())] == second
+    assert [e.payload for e in store.events("customer_token_secret_rotated")] == [
+        {"kid": first.secrets[0].kid, "grace_seconds": 3600},
+        {"kid": second.secrets[0].kid, "grace_seconds": 0},
+    ]
+    assert store.calls.log == ["get", "commit", "get", "commit"]
+    # another container rotates between this one's read and its write: a 409 to retry, nothing lost
+    store.before_commit.append(lambda: store.commit(M, [SaveKeyring(second.rotated(NOW, timedelta(0)))]))
+    with pytest.raises(RetryableConflict):
+        rotate_secret(c, M, grace_seconds=0, now=NOW)
+    stored = store.items[(M, KeyringRef())]
+    assert isinstance(stored, Keyring)
+    assert stored.version == 3
+    assert len(store.events("customer_token_secret_rotated")) == 2
 
 
 def test_a_merchant_is_onboarded_once(c: Container, store: FakeStore) -> None:

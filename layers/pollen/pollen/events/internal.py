@@ -27,6 +27,13 @@ class ApiKeyCreatedPayload(_Internal):
     scope: str
 
 
+class CustomerTokenSecretRotatedPayload(_Internal):
+    """``customer_token_secret_rotated``: the new signing secret's id (never the secret)."""
+
+    kid: str
+    grace_seconds: int
+
+
 class ApiKeyRevokedPayload(_Internal):
     """``api_key_revoked``."""
 

@@ -14,12 +14,10 @@ from datetime import datetime, timedelta
 from pollen.domain import customer_tokens as rules
 from pollen.domain.customer_tokens import InvalidToken, Keyring
 from pollen.domain.errors import RetryableConflict, Unauthenticated
-from pollen.events.envelope import OutboxEvent
 from pollen.services.container import Container
 from pollen.services.merchants import merchant_config
-from pollen.storage.customer_tokens import keyring_of, parse_keyring, put_keyring
+from pollen.storage.customer_tokens import keyring_of
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.keys import token_keyring_key
 
 REFRESH_SECONDS = 5.0
 BAD_TOKEN = "A valid customer token is required in the Authorization header (Bearer)."  # noqa: S105
@@ -61,11 +59,10 @@ def mint_token(
 
 
 def _first_secret(c: Container, merchant_id: str, now: datetime) -> rules.TokenSecret:
-    ring = Keyring(secrets=[rules.new_secret(now)], version=1)
-    tx = c.table.transaction()
-    put_keyring(tx, merchant_id, ring)
+    uow = c.units.begin(merchant_id)
+    uow.keyring.save(Keyring(secrets=[rules.new_secret(now)], version=1))
     with contextlib.suppress(ConditionFailed):  # another request created it first: use theirs
-        tx.commit()
+        uow.commit()
     c.config.invalidate(merchant_id)
     signing = keyring_of(merchant_config(c, merchant_id)).signing
     if signing is None:  # pragma: no cover - the keyring always has a signing secret once written
@@ -75,22 +72,16 @@ def _first_secret(c: Container, merchant_id: str, now: datetime) -> rules.TokenS
 
 def rotate_secret(c: Container, merchant_id: str, *, grace_seconds: int, now: datetime) -> Keyring:
     """A new signing secret; older ones keep verifying for ``grace_seconds`` (0 revokes every token)."""
+    from pollen.events.internal import CustomerTokenSecretRotatedPayload  # noqa: PLC0415 - admin's rare write
+
     merchant_config(c, merchant_id)  # 404 for an unknown merchant
-    current = parse_keyring(c.table.get(token_keyring_key(merchant_id), consistent=True))
-    ring = current.rotated(now, timedelta(seconds=grace_seconds))
-    tx = c.table.transaction()
-    put_keyring(tx, merchant_id, ring)
-    tx.put(
-        OutboxEvent(
-            event_type="customer_token_secret_rotated",
-            merchant_id=merchant_id,
-            occurred_at=now,
-            payload={"kid": ring.secrets[0].kid, "grace_seconds": grace_seconds},
-        ).to_item(),
-        label="event",
-    )
+    uow = c.units.begin(merchant_id)
+    ring = uow.keyring.fetch().rotated(now, timedelta(seconds=grace_seconds))
+    uow.keyring.save(ring)
+    rotated = CustomerTokenSecretRotatedPayload(kid=ring.secrets[0].kid, grace_seconds=grace_seconds)
+    uow.emit("customer_token_secret_rotated", rotated, customer_id=None, now=now)
     try:
-        tx.commit()
+        uow.commit(now=now)
     except ConditionFailed as exc:
         raise RetryableConflict("The token secrets were rotated concurrently; retry the request.") from exc
     finally:

@@ -26,6 +26,7 @@ from typing import Protocol, TypeVar
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
+from pollen.domain.customer_tokens import Keyring
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.merchants import Merchant, ShopifyConnection
@@ -50,6 +51,7 @@ from pollen.storage.ports import (
     DeleteReward,
     DeleteTrigger,
     Emit,
+    KeyringRef,
     Loaded,
     MarkPending,
     ProgramRef,
@@ -59,6 +61,7 @@ from pollen.storage.ports import (
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveKeyring,
     SaveProgram,
     SaveReward,
     SaveShopify,
@@ -126,6 +129,13 @@ class WidgetSettingsRepository(Protocol):
     def save(self, settings: StoredWidgetSettings) -> None: ...
 
 
+class KeyringRepository(Protocol):
+    """The customer-token signing secrets: one versioned item (verification reads the cached config)."""
+
+    def fetch(self) -> Keyring: ...
+    def save(self, ring: Keyring) -> None: ...
+
+
 class ApiKeyRepository(Protocol):
     def add(self, key: ApiKey) -> None: ...
     def revoke(self, key_id: str, *, at: datetime) -> None: ...
@@ -182,6 +192,7 @@ class UnitOfWork:
         self.triggers: TriggerRepository = _Triggers(self)
         self.rewards: RewardRepository = _Rewards(self)
         self.widget_settings: WidgetSettingsRepository = _WidgetSettings(self)
+        self.keyring: KeyringRepository = _Keyring(self)
         self.merchants: MerchantRepository = _Merchants(self)
 
     # ---- reading ----
@@ -398,6 +409,20 @@ class _WidgetSettings:
 
     def save(self, settings: StoredWidgetSettings) -> None:
         self._uow.stage(SaveWidgetSettings(settings))
+
+
+class _Keyring:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def fetch(self) -> Keyring:
+        """The stored keyring, read now (one GetItem); an empty one at version 0 when there is none."""
+        found = self._uow.fetch(KeyringRef())
+        return found if isinstance(found, Keyring) else Keyring()
+
+    def save(self, ring: Keyring) -> None:
+        """Guarded: the stored keyring must still be at ``ring.version - 1``."""
+        self._uow.stage(SaveKeyring(ring))
 
 
 class _ApiKeys:

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
+from pollen.domain.customer_tokens import Keyring
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
@@ -49,8 +50,13 @@ class ProgramRef:
     pass
 
 
-Ref = CustomerRef | CouponRef | ReceiptRef | ProgramRef
-Loaded = CustomerRecord | Coupon | Receipt | Program
+@dataclass(frozen=True)
+class KeyringRef:
+    """The merchant's customer-token signing secrets."""
+
+
+Ref = CustomerRef | CouponRef | ReceiptRef | ProgramRef | KeyringRef
+Loaded = CustomerRecord | Coupon | Receipt | Program | Keyring
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,14 @@ class SaveWidgetSettings:
 
 
 @dataclass(frozen=True)
+class SaveKeyring:
+    """The keyring at ``ring.version``; fails (:class:`ConditionFailed` ``token-keys``) unless the stored
+    one is still at ``ring.version - 1`` (none: 0), so two rotations never both win."""
+
+    ring: Keyring
+
+
+@dataclass(frozen=True)
 class AddApiKey:
     key: ApiKey  # its id must be new
 
@@ -180,6 +194,7 @@ Change = (
     | SaveReward
     | DeleteReward
     | SaveWidgetSettings
+    | SaveKeyring
     | AddApiKey
     | RevokeApiKey
     | Emit

@@ -11,6 +11,7 @@ from typing import Any
 
 from pollen.storage.api_keys import api_key_item, stage_revocation
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
+from pollen.storage.customer_tokens import parse_keyring, put_keyring
 from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
 from pollen.storage.keys import (
     Key,
@@ -19,6 +20,7 @@ from pollen.storage.keys import (
     program_key,
     receipt_key,
     reward_key,
+    token_keyring_key,
     trigger_key,
 )
 from pollen.storage.merchant_config import merchant_item, parse_program_item, program_item, shopify_item
@@ -32,6 +34,7 @@ from pollen.storage.ports import (
     DeleteReward,
     DeleteTrigger,
     Emit,
+    KeyringRef,
     Loaded,
     MarkPending,
     ProgramRef,
@@ -40,6 +43,7 @@ from pollen.storage.ports import (
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveKeyring,
     SaveProgram,
     SaveReward,
     SaveShopify,
@@ -62,6 +66,8 @@ def _key(merchant_id: str, ref: Ref) -> Key:
         return coupon_key(merchant_id, ref.code)
     if isinstance(ref, ProgramRef):
         return program_key(merchant_id)
+    if isinstance(ref, KeyringRef):
+        return token_keyring_key(merchant_id)
     return receipt_key(merchant_id, ref.scope, ref.key)
 
 
@@ -72,6 +78,8 @@ def _parse(ref: Ref, item: dict[str, Any]) -> Loaded:
         return parse_coupon_item(item)
     if isinstance(ref, ProgramRef):
         return parse_program_item(item)
+    if isinstance(ref, KeyringRef):
+        return parse_keyring(item)
     return Receipt.from_item(item)
 
 
@@ -99,7 +107,7 @@ class DynamoStore:
 
 
 _Catalogue = SaveTrigger | DeleteTrigger | SaveReward | DeleteReward | SaveWidgetSettings
-_Settings = SaveProgram | AddMerchant | SaveShopify | _Catalogue | AddApiKey | RevokeApiKey
+_Settings = SaveProgram | AddMerchant | SaveShopify | _Catalogue | SaveKeyring | AddApiKey | RevokeApiKey
 
 
 def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
@@ -150,6 +158,8 @@ def _stage_settings(tx: Transaction, merchant_id: str, change: _Settings) -> Non
             tx.put_new(item, label="program")
         else:
             tx.put_at(item, label="program", attr="version", seen=change.expected_version)
+    elif isinstance(change, SaveKeyring):
+        put_keyring(tx, merchant_id, change.ring)
     elif isinstance(change, AddApiKey):
         tx.put_new(api_key_item(change.key), label="api_key")
     else:
