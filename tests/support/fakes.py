@@ -21,6 +21,7 @@ from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.rewards import Reward
+from pollen.domain.tiers import TierProgram
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.domain.widget import StoredWidgetSettings
@@ -54,8 +55,11 @@ from pollen.storage.ports import (
     SaveProgram,
     SaveReward,
     SaveShopify,
+    SaveTierJob,
+    SaveTierProgram,
     SaveTrigger,
     SaveWidgetSettings,
+    TierJobRef,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
@@ -63,7 +67,9 @@ from pollen.storage.rewards import reward_item
 
 # What the merchant edits: applied to the fake's own dicts (the services read them from FakeConfigs).
 _Settings = (
-    SaveKeyring
+    SaveTierProgram
+    | SaveTierJob
+    | SaveKeyring
     | SaveProgram
     | AddMerchant
     | SaveShopify
@@ -86,6 +92,7 @@ class FakeStore:
     api_keys: dict[tuple[str, str], ApiKey] = field(default_factory=dict)
     triggers: dict[tuple[str, str], Trigger] = field(default_factory=dict)
     rewards: dict[tuple[str, str], Reward] = field(default_factory=dict)
+    tier_programs: dict[str, TierProgram] = field(default_factory=dict)
     widget_settings: dict[str, StoredWidgetSettings] = field(default_factory=dict)
     merchants: dict[str, tuple[Merchant, ShopifyConnection | None]] = field(default_factory=dict)
     calls: Calls = field(default_factory=Calls)
@@ -156,6 +163,12 @@ class FakeStore:
                 failed["widget-settings"] = stored.model_dump(mode="json") if stored else {}
             if isinstance(change, SaveKeyring) and (ring.version if ring else 0) != change.ring.version - 1:
                 failed["token-keys"] = ring.model_dump(mode="json") if ring else {}
+            tiers = self.tier_programs.get(merchant_id)
+            if (
+                isinstance(change, SaveTierProgram)
+                and (tiers.version if tiers else 0) != change.expected_version
+            ):
+                failed["tiers"] = tiers.model_dump(mode="json") if tiers else {}
         return failed
 
     def _at(self, merchant_id: str, ref: Ref, expected: int | None) -> bool:
@@ -211,6 +224,10 @@ class FakeStore:
             self.widget_settings[merchant_id] = change.settings
         elif isinstance(change, SaveKeyring):
             self.items[(merchant_id, KeyringRef())] = change.ring
+        elif isinstance(change, SaveTierProgram):
+            self.tier_programs[merchant_id] = change.program
+        elif isinstance(change, SaveTierJob):
+            self.items[(merchant_id, TierJobRef())] = change.status
 
     # ---- for tests ----
     def add_customer(

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from infra.seed import DEMO_TIERS
 from pollen.domain.api_keys import Scope
 from pollen.domain.customer_tokens import Keyring
 from pollen.domain.errors import Conflict, NotFound, PreconditionFailed, RetryableConflict
@@ -21,6 +22,7 @@ from pollen.services.customer_tokens import rotate_secret
 from pollen.services.merchants import onboard_merchant
 from pollen.services.program import update_program
 from pollen.services.rewards import delete_reward, put_reward
+from pollen.services.tiers import job_status, put_tier_program
 from pollen.services.triggers import put_trigger
 from pollen.services.widget import update_settings
 from pollen.storage.ports import KeyringRef, SaveKeyring
@@ -106,6 +108,23 @@ def test_token_secrets_rotate_one_version_at_a_time_with_their_event(c: Containe
     assert isinstance(stored, Keyring)
     assert stored.version == 3
     assert len(store.events("customer_token_secret_rotated")) == 2
+
+
+def test_a_tier_program_starts_its_re_evaluation_in_the_same_commit(c: Container, store: FakeStore) -> None:
+    program = put_tier_program(c, M, DEMO_TIERS, now=NOW, expected_version=None)
+    assert program.version == 1
+    assert store.tier_programs[M] == program
+    job = job_status(c, M)
+    assert (job.program_version, job.state, job.started_at) == (1, "running", NOW)
+    [event] = store.events("tiers_updated")
+    assert event.payload == {"version": 1, "settings": DEMO_TIERS.model_dump(mode="json")}
+    assert store.calls.log == ["commit", "get"]
+    # the config cache still says there is none: a blind write is refused by the version guard
+    with pytest.raises(RetryableConflict):
+        put_tier_program(c, M, DEMO_TIERS, now=NOW, expected_version=None)
+    with pytest.raises(PreconditionFailed):
+        put_tier_program(c, M, DEMO_TIERS, now=NOW, expected_version=1)  # If-Match against the cache
+    assert len(store.events("tiers_updated")) == 1
 
 
 def test_a_merchant_is_onboarded_once(c: Container, store: FakeStore) -> None:

@@ -34,6 +34,13 @@ class CustomerTokenSecretRotatedPayload(_Internal):
     grace_seconds: int
 
 
+class TiersUpdatedPayload(_Internal):
+    """``tiers_updated``: the tier program's new version and its settings as the merchant set them."""
+
+    version: int
+    settings: dict[str, Any]
+
+
 class ApiKeyRevokedPayload(_Internal):
     """``api_key_revoked``."""
 

@@ -13,7 +13,6 @@ from pollen.domain.tiers import (
     TierProgram,
     TierProgramSettings,
 )
-from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
 from pollen.services.container import Container, container
 from pollen.services.jobs import Cadence, JobResult, register
@@ -34,11 +33,8 @@ from pollen.storage.tiers import (
     JobStatus,
     due_tier_items,
     members_page,
-    parse_status,
-    put_tiers,
     running_jobs,
     status_item,
-    status_key,
     tier_program_of,
 )
 
@@ -92,25 +88,26 @@ def put_tier_program(
 ) -> TierProgram:
     """Replace the tier program (If-Match: ``expected_version``) and start re-evaluating members
     against it in the background (the request itself re-evaluates no one)."""
+    from pollen.events.internal import TiersUpdatedPayload  # noqa: PLC0415 - admin's write path
+
     _check_entry_rewards(c, merchant_id, settings)
     current = get_tiers(c, merchant_id)
     base = current.version if current else 0
     if expected_version is not None and expected_version != base:
         raise PreconditionFailed("The tier program changed since you read it; fetch it again.")
     program = TierProgram(**settings.model_dump(), version=base + 1, updated_at=now)
-    tx = c.table.transaction()
-    put_tiers(tx, merchant_id, program, expected_version=base)
-    status = JobStatus(program_version=program.version, state="running", started_at=now)
-    tx.put(status_item(merchant_id, status), label="tier-job")
-    event = OutboxEvent(
-        event_type="tiers_updated",
-        merchant_id=merchant_id,
-        occurred_at=now,
-        payload={"version": program.version, "settings": settings.model_dump(mode="json")},
+    uow = c.units.begin(merchant_id)
+    uow.tiers.save(program, expected_version=base)
+    uow.tiers.save_job(JobStatus(program_version=program.version, state="running", started_at=now))
+    settings_json = settings.model_dump(mode="json")
+    uow.emit(
+        "tiers_updated",
+        TiersUpdatedPayload(version=program.version, settings=settings_json),
+        customer_id=None,
+        now=now,
     )
-    tx.put(event.to_item(), label="event")
     try:
-        tx.commit()
+        uow.commit(now=now)
     except ConditionFailed as exc:
         if expected_version is not None:
             raise PreconditionFailed("The tier program changed since you read it; fetch it again.") from exc
@@ -121,7 +118,7 @@ def put_tier_program(
 
 
 def job_status(c: Container, merchant_id: str) -> JobStatus:
-    return parse_status(c.table.get(status_key(merchant_id), consistent=True))
+    return c.units.begin(merchant_id).tiers.job()
 
 
 def _settle(c: Container, merchant_id: str, customer_id: str, now: datetime, program: Program) -> str:

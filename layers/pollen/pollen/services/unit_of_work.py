@@ -32,6 +32,7 @@ from pollen.domain.errors import NotFound
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.rewards import Reward
+from pollen.domain.tiers import TierProgram
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
 from pollen.domain.widget import StoredWidgetSettings
@@ -65,12 +66,16 @@ from pollen.storage.ports import (
     SaveProgram,
     SaveReward,
     SaveShopify,
+    SaveTierJob,
+    SaveTierProgram,
     SaveTrigger,
     SaveWidgetSettings,
     Store,
+    TierJobRef,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt, fingerprint
+from pollen.storage.tiers import JobStatus
 
 WALLET_TRANSACTION = "wallet_transaction"
 R = TypeVar("R", bound=BaseModel)
@@ -136,6 +141,14 @@ class KeyringRepository(Protocol):
     def save(self, ring: Keyring) -> None: ...
 
 
+class TierProgramRepository(Protocol):
+    """The VIP tier program (read from the config cache) and where re-evaluating members stands."""
+
+    def save(self, program: TierProgram, *, expected_version: int) -> None: ...
+    def job(self) -> JobStatus: ...
+    def save_job(self, status: JobStatus) -> None: ...
+
+
 class ApiKeyRepository(Protocol):
     def add(self, key: ApiKey) -> None: ...
     def revoke(self, key_id: str, *, at: datetime) -> None: ...
@@ -193,6 +206,7 @@ class UnitOfWork:
         self.rewards: RewardRepository = _Rewards(self)
         self.widget_settings: WidgetSettingsRepository = _WidgetSettings(self)
         self.keyring: KeyringRepository = _Keyring(self)
+        self.tiers: TierProgramRepository = _Tiers(self)
         self.merchants: MerchantRepository = _Merchants(self)
 
     # ---- reading ----
@@ -423,6 +437,23 @@ class _Keyring:
     def save(self, ring: Keyring) -> None:
         """Guarded: the stored keyring must still be at ``ring.version - 1``."""
         self._uow.stage(SaveKeyring(ring))
+
+
+class _Tiers:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def save(self, program: TierProgram, *, expected_version: int) -> None:
+        """Guarded by ``expected_version`` (0: there must be no tier program yet)."""
+        self._uow.stage(SaveTierProgram(program, expected_version))
+
+    def job(self) -> JobStatus:
+        """The re-evaluation's progress, read now (one GetItem); idle when it never ran."""
+        found = self._uow.fetch(TierJobRef())
+        return found if isinstance(found, JobStatus) else JobStatus()
+
+    def save_job(self, status: JobStatus) -> None:
+        self._uow.stage(SaveTierJob(status))
 
 
 class _ApiKeys:

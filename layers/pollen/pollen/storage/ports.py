@@ -22,11 +22,13 @@ from pollen.domain.customers import CustomerRecord
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.rewards import Reward
+from pollen.domain.tiers import TierProgram
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
 from pollen.domain.widget import StoredWidgetSettings
 from pollen.events.envelope import OutboxEvent
 from pollen.storage.receipts import Receipt
+from pollen.storage.tiers import JobStatus
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,13 @@ class KeyringRef:
     """The merchant's customer-token signing secrets."""
 
 
-Ref = CustomerRef | CouponRef | ReceiptRef | ProgramRef | KeyringRef
-Loaded = CustomerRecord | Coupon | Receipt | Program | Keyring
+@dataclass(frozen=True)
+class TierJobRef:
+    """Where re-evaluating the merchant's members against its tier program stands."""
+
+
+Ref = CustomerRef | CouponRef | ReceiptRef | ProgramRef | KeyringRef | TierJobRef
+Loaded = CustomerRecord | Coupon | Receipt | Program | Keyring | JobStatus
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,20 @@ class SaveKeyring:
 
 
 @dataclass(frozen=True)
+class SaveTierProgram:
+    """The VIP tier program; fails (:class:`ConditionFailed` ``tiers``) unless the stored one is still
+    at ``expected_version`` (0: there is none yet)."""
+
+    program: TierProgram
+    expected_version: int
+
+
+@dataclass(frozen=True)
+class SaveTierJob:
+    status: JobStatus
+
+
+@dataclass(frozen=True)
 class AddApiKey:
     key: ApiKey  # its id must be new
 
@@ -195,6 +216,8 @@ Change = (
     | DeleteReward
     | SaveWidgetSettings
     | SaveKeyring
+    | SaveTierProgram
+    | SaveTierJob
     | AddApiKey
     | RevokeApiKey
     | Emit

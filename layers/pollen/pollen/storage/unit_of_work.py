@@ -47,13 +47,17 @@ from pollen.storage.ports import (
     SaveProgram,
     SaveReward,
     SaveShopify,
+    SaveTierJob,
+    SaveTierProgram,
     SaveTrigger,
     SaveWidgetSettings,
+    TierJobRef,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
 from pollen.storage.rewards import reward_item
 from pollen.storage.table import Table
+from pollen.storage.tiers import parse_status, put_tiers, status_item, status_key
 from pollen.storage.transactions import Transaction
 from pollen.storage.triggers import trigger_item
 from pollen.storage.widget import put_widget_settings
@@ -68,6 +72,8 @@ def _key(merchant_id: str, ref: Ref) -> Key:
         return program_key(merchant_id)
     if isinstance(ref, KeyringRef):
         return token_keyring_key(merchant_id)
+    if isinstance(ref, TierJobRef):
+        return status_key(merchant_id)
     return receipt_key(merchant_id, ref.scope, ref.key)
 
 
@@ -80,6 +86,8 @@ def _parse(ref: Ref, item: dict[str, Any]) -> Loaded:
         return parse_program_item(item)
     if isinstance(ref, KeyringRef):
         return parse_keyring(item)
+    if isinstance(ref, TierJobRef):
+        return parse_status(item)
     return Receipt.from_item(item)
 
 
@@ -107,7 +115,9 @@ class DynamoStore:
 
 
 _Catalogue = SaveTrigger | DeleteTrigger | SaveReward | DeleteReward | SaveWidgetSettings
-_Settings = SaveProgram | AddMerchant | SaveShopify | _Catalogue | SaveKeyring | AddApiKey | RevokeApiKey
+_Tiers = SaveTierProgram | SaveTierJob
+_Access = SaveKeyring | AddApiKey | RevokeApiKey
+_Settings = SaveProgram | AddMerchant | SaveShopify | _Catalogue | _Tiers | _Access
 
 
 def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
@@ -158,7 +168,17 @@ def _stage_settings(tx: Transaction, merchant_id: str, change: _Settings) -> Non
             tx.put_new(item, label="program")
         else:
             tx.put_at(item, label="program", attr="version", seen=change.expected_version)
-    elif isinstance(change, SaveKeyring):
+    elif isinstance(change, SaveTierProgram):
+        put_tiers(tx, merchant_id, change.program, expected_version=change.expected_version)
+    elif isinstance(change, SaveTierJob):
+        tx.put(status_item(merchant_id, change.status), label="tier-job")
+    else:
+        _stage_access(tx, merchant_id, change)
+
+
+def _stage_access(tx: Transaction, merchant_id: str, change: _Access) -> None:
+    """Who may call: API keys and the customer-token keyring."""
+    if isinstance(change, SaveKeyring):
         put_keyring(tx, merchant_id, change.ring)
     elif isinstance(change, AddApiKey):
         tx.put_new(api_key_item(change.key), label="api_key")
