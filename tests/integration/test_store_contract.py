@@ -11,6 +11,7 @@ from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.coupons import Coupon
 from pollen.domain.customer_tokens import Keyring, new_secret
 from pollen.domain.customers import Customer, CustomerRecord
+from pollen.domain.integrations import Integration, Subscription
 from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Wallet
 from pollen.domain.widget import StoredWidgetSettings
@@ -22,12 +23,16 @@ from pollen.storage.ports import (
     AddApiKey,
     CouponRef,
     CustomerRef,
+    DeleteSubscription,
+    IntegrationRef,
     KeyringRef,
     ReceiptRef,
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveIntegration,
     SaveKeyring,
+    SaveSubscription,
     SaveWidgetSettings,
     Store,
     WriteReceipt,
@@ -160,6 +165,42 @@ def test_the_token_keyring_is_created_once_and_rotated_one_version_at_a_time(sto
     with pytest.raises(ConditionFailed):
         store.commit(M, [SaveKeyring(first.rotated(NOW, timedelta(0)))])  # rotated from the old one
     assert store.read(M, [KeyringRef()]) == {KeyringRef(): rotated}
+
+
+def test_events_config_is_saved_over_what_was_read_and_sends_only_to_integrations_that_exist(
+    store: Store,
+) -> None:
+    later = NOW + timedelta(minutes=1)
+    hook = Integration(
+        integration_id="hook", kind="webhook", enabled=True, url="https://hooks.example.com/p",
+        secret="whsec_x", created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+    store.commit(M, [SaveIntegration(hook, None)])
+    with pytest.raises(ConditionFailed) as exists:
+        store.commit(M, [SaveIntegration(hook, None)])  # a second create
+    assert exists.value.labels == ["integration"]
+    moved = hook.model_copy(update={"enabled": False, "updated_at": later})
+    store.commit(M, [SaveIntegration(moved, NOW)])
+    with pytest.raises(ConditionFailed):
+        store.commit(M, [SaveIntegration(hook, NOW)])  # read before the change above: stale
+    assert store.get(M, IntegrationRef("hook")) == moved
+
+    def subscription(subscription_id: str, integration_id: str) -> Subscription:
+        return Subscription(
+            subscription_id=subscription_id, event="wallet_transaction", integration_id=integration_id,
+            created_at=NOW, updated_at=NOW,
+        )  # fmt: skip
+
+    with pytest.raises(ConditionFailed) as nowhere:
+        store.commit(M, [SaveSubscription(subscription("s0", "gone"), None)])
+    assert nowhere.value.labels == ["integration"]
+    store.commit(M, [SaveSubscription(subscription("s1", "hook"), None)])
+    assert [s.subscription_id for s in store.subscriptions(M)] == ["s1"]
+    store.commit(M, [DeleteSubscription("s1")])
+    with pytest.raises(ConditionFailed) as absent:
+        store.commit(M, [DeleteSubscription("s1")])
+    assert absent.value.labels == ["subscription"]
+    assert store.subscriptions(M) == []
 
 
 class Answer(BaseModel):

@@ -18,6 +18,7 @@ from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
 from pollen.domain.customer_tokens import Keyring
 from pollen.domain.customers import Customer, CustomerRecord
+from pollen.domain.integrations import Subscription
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.rewards import Reward
@@ -26,6 +27,7 @@ from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.domain.widget import StoredWidgetSettings
 from pollen.events.envelope import OutboxEvent
+from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.storage.api_keys import KeyCache
 from pollen.storage.errors import ConditionFailed, DuplicateRequest
@@ -38,9 +40,12 @@ from pollen.storage.ports import (
     ClearPending,
     CouponRef,
     CustomerRef,
+    DeleteIntegration,
     DeleteReward,
+    DeleteSubscription,
     DeleteTrigger,
     Emit,
+    IntegrationRef,
     KeyringRef,
     Loaded,
     MarkPending,
@@ -51,14 +56,18 @@ from pollen.storage.ports import (
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveEventsSwitch,
+    SaveIntegration,
     SaveKeyring,
     SaveProgram,
     SaveReward,
     SaveShopify,
+    SaveSubscription,
     SaveTierJob,
     SaveTierProgram,
     SaveTrigger,
     SaveWidgetSettings,
+    SubscriptionRef,
     TierJobRef,
     WriteReceipt,
 )
@@ -66,8 +75,10 @@ from pollen.storage.receipts import Receipt
 from pollen.storage.rewards import reward_item
 
 # What the merchant edits: applied to the fake's own dicts (the services read them from FakeConfigs).
+_Events = SaveIntegration | DeleteIntegration | SaveSubscription | DeleteSubscription | SaveEventsSwitch
 _Settings = (
-    SaveTierProgram
+    _Events
+    | SaveTierProgram
     | SaveTierJob
     | SaveKeyring
     | SaveProgram
@@ -79,6 +90,19 @@ _Settings = (
     | DeleteReward
     | SaveWidgetSettings
 )
+
+
+def _events_ref(
+    change: SaveIntegration | SaveSubscription | DeleteIntegration | DeleteSubscription,
+) -> tuple[Ref, str]:
+    """What an events-configuration change writes, and the label a failed condition names."""
+    if isinstance(change, SaveIntegration):
+        return IntegrationRef(change.integration.integration_id), "integration"
+    if isinstance(change, DeleteIntegration):
+        return IntegrationRef(change.integration_id), "integration"
+    if isinstance(change, SaveSubscription):
+        return SubscriptionRef(change.subscription.subscription_id), "subscription"
+    return SubscriptionRef(change.subscription_id), "subscription"
 
 
 @dataclass
@@ -93,6 +117,7 @@ class FakeStore:
     triggers: dict[tuple[str, str], Trigger] = field(default_factory=dict)
     rewards: dict[tuple[str, str], Reward] = field(default_factory=dict)
     tier_programs: dict[str, TierProgram] = field(default_factory=dict)
+    events_switch: dict[str, SaveEventsSwitch] = field(default_factory=dict)
     widget_settings: dict[str, StoredWidgetSettings] = field(default_factory=dict)
     merchants: dict[str, tuple[Merchant, ShopifyConnection | None]] = field(default_factory=dict)
     calls: Calls = field(default_factory=Calls)
@@ -147,6 +172,7 @@ class FakeStore:
                 if key is None or key.revoked_at is not None:  # the old image: empty when absent
                     failed["api_key"] = key.model_dump(mode="json") if key else {}
         failed.update(self._settings_moved(merchant_id, changes))
+        failed.update(self._events_conflicts(merchant_id, changes))
         if failed:
             raise ConditionFailed(list(failed), failed)
 
@@ -170,6 +196,34 @@ class FakeStore:
             ):
                 failed["tiers"] = tiers.model_dump(mode="json") if tiers else {}
         return failed
+
+    def _events_conflicts(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
+        """Integrations and subscriptions: saved only over what was read (its ``updated_at``, or
+        nothing), deleted only when there, a subscription only to an existing integration."""
+        failed: dict[str, dict[str, Any]] = {}
+        for change in changes:
+            if isinstance(change, SaveSubscription):
+                integration = IntegrationRef(change.subscription.integration_id)
+                if (merchant_id, integration) not in self.items:
+                    failed["integration"] = {}
+            if isinstance(change, SaveIntegration | SaveSubscription):
+                ref, label = _events_ref(change)
+                stored = self.items.get((merchant_id, ref))
+                if getattr(stored, "updated_at", None) != change.seen_updated_at:
+                    failed[label] = stored.model_dump(mode="json") if isinstance(stored, BaseModel) else {}
+            elif isinstance(change, DeleteIntegration | DeleteSubscription):
+                ref, label = _events_ref(change)
+                if (merchant_id, ref) not in self.items:
+                    failed[label] = {}
+        return failed
+
+    def subscriptions(self, merchant_id: str) -> list[Subscription]:
+        self.calls.reads += 1
+        self.calls.log.append("query")
+        found = [
+            v for (m, ref), v in self.items.items() if m == merchant_id and isinstance(ref, SubscriptionRef)
+        ]
+        return sorted(cast("list[Subscription]", found), key=lambda s: s.created_at)
 
     def _at(self, merchant_id: str, ref: Ref, expected: int | None) -> bool:
         current = self.items.get((merchant_id, ref))
@@ -224,10 +278,26 @@ class FakeStore:
             self.widget_settings[merchant_id] = change.settings
         elif isinstance(change, SaveKeyring):
             self.items[(merchant_id, KeyringRef())] = change.ring
+        elif isinstance(change, _Events):
+            self._apply_events(merchant_id, change)
         elif isinstance(change, SaveTierProgram):
             self.tier_programs[merchant_id] = change.program
         elif isinstance(change, SaveTierJob):
             self.items[(merchant_id, TierJobRef())] = change.status
+
+    def _apply_events(self, merchant_id: str, change: _Events) -> None:
+        if isinstance(change, SaveIntegration):
+            self.items[(merchant_id, IntegrationRef(change.integration.integration_id))] = change.integration
+        elif isinstance(change, SaveSubscription):
+            self.items[(merchant_id, SubscriptionRef(change.subscription.subscription_id))] = (
+                change.subscription
+            )
+        elif isinstance(change, DeleteIntegration):
+            del self.items[(merchant_id, IntegrationRef(change.integration_id))]
+        elif isinstance(change, DeleteSubscription):
+            del self.items[(merchant_id, SubscriptionRef(change.subscription_id))]
+        else:
+            self.events_switch[merchant_id] = change
 
     # ---- for tests ----
     def add_customer(

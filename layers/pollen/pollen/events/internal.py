@@ -41,6 +41,34 @@ class TiersUpdatedPayload(_Internal):
     settings: dict[str, Any]
 
 
+class IntegrationUpdatedPayload(_Internal):
+    """``integration_updated``: the integration as stored, its credentials masked (never in clear)."""
+
+    integration_id: str
+    kind: str
+    masked_api_key: str | None
+    masked_secret: str | None
+
+
+class IntegrationDeletedPayload(_Internal):
+    """``integration_deleted``."""
+
+    integration_id: str
+
+
+class SubscriptionDeletedPayload(_Internal):
+    """``event_subscription_deleted``."""
+
+    subscription_id: str
+
+
+class EventsSwitchPayload(_Internal):
+    """``events_settings_updated``: the switch for every integration, and when it was set."""
+
+    enabled: bool
+    updated_at: str
+
+
 class ApiKeyRevokedPayload(_Internal):
     """``api_key_revoked``."""
 

@@ -14,7 +14,7 @@ integration is missing) until an integration of that id exists again.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pollen.clock import isoformat
 from pollen.domain.errors import Conflict, FieldError, NotFound, RetryableConflict, ValidationFailed
@@ -31,22 +31,16 @@ from pollen.domain.integrations import (
     mask,
 )
 from pollen.events.catalogue import DELIVERABLE
-from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
 from pollen.services.container import Container
 from pollen.services.merchants import merchant_config
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.event_config import (
-    EVENTS_SETTINGS_ENTITY,
-    events_config,
-    events_settings_item,
-    integration_item,
-    parse_integration,
-    parse_subscription,
-    subscription_item,
-)
-from pollen.storage.keys import config_pk, events_settings_key, integration_key, subscription_key
-from pollen.storage.transactions import Transaction
+from pollen.storage.event_config import EVENTS_SETTINGS_ENTITY, events_config
+from pollen.storage.keys import events_settings_key
+
+if TYPE_CHECKING:
+    from pollen.events.internal import IntegrationUpdatedPayload
+    from pollen.services.unit_of_work import UnitOfWork
 
 INTEGRATION_UPDATED = "integration_updated"
 INTEGRATION_DELETED = "integration_deleted"
@@ -65,30 +59,22 @@ def _stored_precision(now: datetime) -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def _event(merchant_id: str, event_type: str, now: datetime, payload: dict[str, Any]) -> OutboxEvent:
-    return OutboxEvent(event_type=event_type, merchant_id=merchant_id, occurred_at=now, payload=payload)
-
-
-def _audit(integration: Integration) -> dict[str, Any]:
+def _audit(integration: Integration) -> IntegrationUpdatedPayload:
     """What the outbox may say about an integration: never its credentials."""
-    return {
-        **integration.model_dump(mode="json", exclude={"api_key", "secret"}),
-        "masked_api_key": mask(integration.api_key) if integration.api_key else None,
-        "masked_secret": mask(integration.secret) if integration.secret else None,
-    }
+    from pollen.events.internal import IntegrationUpdatedPayload  # noqa: PLC0415 - write paths only
+
+    return IntegrationUpdatedPayload.model_validate(
+        {
+            **integration.model_dump(mode="json", exclude={"api_key", "secret"}),
+            "masked_api_key": mask(integration.api_key) if integration.api_key else None,
+            "masked_secret": mask(integration.secret) if integration.secret else None,
+        }
+    )
 
 
-def _guard(tx: Transaction, item: dict[str, Any], *, label: str, seen: dict[str, Any] | None) -> None:
-    """Put ``item`` only if what we read is still there (or still absent)."""
-    if seen is None:
-        tx.put_new(item, label=label)
-    else:
-        tx.put_at(item, label=label, attr="updated_at", seen=seen["updated_at"])
-
-
-def _commit(c: Container, merchant_id: str, tx: Transaction) -> None:
+def _commit(c: Container, merchant_id: str, uow: UnitOfWork, now: datetime) -> None:
     try:
-        tx.commit()
+        uow.commit(now=now)
     finally:
         c.config.invalidate(merchant_id)
 
@@ -120,8 +106,8 @@ def put_integration(
     service first: a key it refuses is a 422 and nothing is written (see ``last_key_check``)."""
     now = _stored_precision(now)
     current(c, merchant_id)  # the merchant exists
-    seen = c.table.get(integration_key(merchant_id, integration_id), consistent=True)
-    existing = parse_integration(seen) if seen else None
+    uow = c.units.begin(merchant_id)
+    existing = uow.events_config.integration(integration_id)
     integration, generated = build_integration(integration_id, body, existing, now=now)
     if integration.api_key and (existing is None or existing.api_key != integration.api_key):
         from pollen.integrations.key_check import check_key  # noqa: PLC0415 - httpx on use
@@ -136,11 +122,10 @@ def put_integration(
         integration = integration.model_copy(
             update={"key_check": existing.key_check, "key_check_detail": existing.key_check_detail}
         )
-    tx = c.table.transaction()
-    _guard(tx, integration_item(merchant_id, integration), label="integration", seen=seen)
-    tx.put(_event(merchant_id, INTEGRATION_UPDATED, now, _audit(integration)).to_item(), label="event")
+    uow.events_config.save_integration(integration, replacing=existing)
+    uow.emit(INTEGRATION_UPDATED, _audit(integration), customer_id=None, now=now)
     try:
-        _commit(c, merchant_id, tx)
+        _commit(c, merchant_id, uow, now)
     except ConditionFailed as exc:
         raise RetryableConflict("The integration was changed concurrently; retry the request.") from exc
     return integration, existing is None, generated
@@ -150,22 +135,22 @@ def delete_integration(c: Container, merchant_id: str, integration_id: str, *, n
     """404 if absent; 409 naming the subscriptions that still send to it."""
     now = _stored_precision(now)
     current(c, merchant_id)
+    uow = c.units.begin(merchant_id)
     users = sorted(
-        item["subscription_id"]
-        for item in c.table.query_all(config_pk(merchant_id), sk_prefix="SUBSCRIPTION#", consistent=True)
-        if item.get("integration_id") == integration_id
+        s.subscription_id for s in uow.events_config.subscriptions() if s.integration_id == integration_id
     )
     if users:
         raise Conflict(
             f"Subscriptions still send events to this integration: {', '.join(users)}. "
             "Delete them, or point them at another integration, first."
         )
-    tx = c.table.transaction()
-    tx.delete_existing(integration_key(merchant_id, integration_id), label="integration")
-    payload = {"integration_id": integration_id}
-    tx.put(_event(merchant_id, INTEGRATION_DELETED, now, payload).to_item(), label="event")
+    uow.events_config.delete_integration(integration_id)
+    from pollen.events.internal import IntegrationDeletedPayload  # noqa: PLC0415 - write paths only
+
+    deleted = IntegrationDeletedPayload(integration_id=integration_id)
+    uow.emit(INTEGRATION_DELETED, deleted, customer_id=None, now=now)
     try:
-        _commit(c, merchant_id, tx)
+        _commit(c, merchant_id, uow, now)
     except ConditionFailed as exc:
         raise NotFound("No integration with this id.") from exc
 
@@ -186,27 +171,22 @@ def get_subscription(c: Container, merchant_id: str, subscription_id: str) -> Su
 
 def _write_subscription(
     c: Container,
-    merchant_id: str,
+    uow: UnitOfWork,
     subscription_id: str,
     body: SubscriptionInput,
-    seen: dict[str, Any] | None,
+    existing: Subscription | None,
     *,
     now: datetime,
 ) -> Subscription:
+    merchant_id = uow.merchant_id
     now = _stored_precision(now)
     check_subscription(body, current(c, merchant_id).integrations, DELIVERABLE)
-    existing = parse_subscription(seen) if seen else None
     subscription = build_subscription(subscription_id, body, existing, now=now)
-    tx = c.table.transaction()
-    _guard(tx, subscription_item(merchant_id, subscription), label="subscription", seen=seen)
-    # The integration must still exist when the subscription is written (the cache may be behind).
-    tx.check_exists(integration_key(merchant_id, body.integration_id), label="integration")
-    tx.put(
-        _event(merchant_id, SUBSCRIPTION_UPDATED, now, subscription.model_dump(mode="json")).to_item(),
-        label="event",
-    )
+    # The save also checks the integration still exists (the cache may be behind).
+    uow.events_config.save_subscription(subscription, replacing=existing)
+    uow.emit(SUBSCRIPTION_UPDATED, subscription, customer_id=None, now=now)  # the definition is the payload
     try:
-        _commit(c, merchant_id, tx)
+        _commit(c, merchant_id, uow, now)
     except ConditionFailed as exc:
         if "integration" in exc.labels:
             message = "No integration with this id."
@@ -220,26 +200,29 @@ def _write_subscription(
 def create_subscription(
     c: Container, merchant_id: str, body: SubscriptionInput, *, now: datetime
 ) -> Subscription:
-    return _write_subscription(c, merchant_id, new_ulid(), body, None, now=now)
+    return _write_subscription(c, c.units.begin(merchant_id), new_ulid(), body, None, now=now)
 
 
 def replace_subscription(
     c: Container, merchant_id: str, subscription_id: str, body: SubscriptionInput, *, now: datetime
 ) -> Subscription:
-    seen = c.table.get(subscription_key(merchant_id, subscription_id), consistent=True)
-    if seen is None:
+    uow = c.units.begin(merchant_id)
+    existing = uow.events_config.subscription(subscription_id)
+    if existing is None:
         raise NotFound("No event subscription with this id.")
-    return _write_subscription(c, merchant_id, subscription_id, body, seen, now=now)
+    return _write_subscription(c, uow, subscription_id, body, existing, now=now)
 
 
 def delete_subscription(c: Container, merchant_id: str, subscription_id: str, *, now: datetime) -> None:
     now = _stored_precision(now)
-    tx = c.table.transaction()
-    tx.delete_existing(subscription_key(merchant_id, subscription_id), label="subscription")
-    payload = {"subscription_id": subscription_id}
-    tx.put(_event(merchant_id, SUBSCRIPTION_DELETED, now, payload).to_item(), label="event")
+    uow = c.units.begin(merchant_id)
+    uow.events_config.delete_subscription(subscription_id)
+    from pollen.events.internal import SubscriptionDeletedPayload  # noqa: PLC0415 - write paths only
+
+    deleted = SubscriptionDeletedPayload(subscription_id=subscription_id)
+    uow.emit(SUBSCRIPTION_DELETED, deleted, customer_id=None, now=now)
     try:
-        _commit(c, merchant_id, tx)
+        _commit(c, merchant_id, uow, now)
     except ConditionFailed as exc:
         raise NotFound("No event subscription with this id.") from exc
 
@@ -259,9 +242,11 @@ def get_settings(c: Container, merchant_id: str) -> tuple[bool, datetime | None]
 def put_settings(c: Container, merchant_id: str, *, enabled: bool, now: datetime) -> tuple[bool, datetime]:
     now = _stored_precision(now)
     current(c, merchant_id)
-    tx = c.table.transaction()
-    tx.put(events_settings_item(merchant_id, enabled=enabled, updated_at=now), label="settings")
-    payload = {"enabled": enabled, "updated_at": isoformat(now)}
-    tx.put(_event(merchant_id, EVENTS_SETTINGS_UPDATED, now, payload).to_item(), label="event")
-    _commit(c, merchant_id, tx)
+    uow = c.units.begin(merchant_id)
+    uow.events_config.switch(enabled=enabled, at=now)
+    from pollen.events.internal import EventsSwitchPayload  # noqa: PLC0415 - write paths only
+
+    switched = EventsSwitchPayload(enabled=enabled, updated_at=isoformat(now))
+    uow.emit(EVENTS_SETTINGS_UPDATED, switched, customer_id=None, now=now)
+    _commit(c, merchant_id, uow, now)
     return enabled, now

@@ -22,20 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
-from pollen.domain.customer_tokens import Keyring
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
-from pollen.domain.rewards import Reward
-from pollen.domain.tiers import TierProgram
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
-from pollen.domain.widget import StoredWidgetSettings
 from pollen.events.catalogue import EventCustomer, WalletTransactionPayload
 from pollen.events.envelope import OutboxEvent
 from pollen.model import BaseModel
@@ -49,10 +45,8 @@ from pollen.storage.ports import (
     ClearPending,
     CouponRef,
     CustomerRef,
-    DeleteReward,
     DeleteTrigger,
     Emit,
-    KeyringRef,
     Loaded,
     MarkPending,
     ProgramRef,
@@ -62,20 +56,21 @@ from pollen.storage.ports import (
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
-    SaveKeyring,
     SaveProgram,
-    SaveReward,
     SaveShopify,
-    SaveTierJob,
-    SaveTierProgram,
     SaveTrigger,
-    SaveWidgetSettings,
     Store,
-    TierJobRef,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt, fingerprint
-from pollen.storage.tiers import JobStatus
+
+if TYPE_CHECKING:
+    from pollen.domain.customer_tokens import Keyring
+    from pollen.domain.integrations import Integration, Subscription
+    from pollen.domain.rewards import Reward
+    from pollen.domain.tiers import TierProgram
+    from pollen.domain.widget import StoredWidgetSettings
+    from pollen.storage.tiers import JobStatus
 
 WALLET_TRANSACTION = "wallet_transaction"
 R = TypeVar("R", bound=BaseModel)
@@ -149,6 +144,20 @@ class TierProgramRepository(Protocol):
     def save_job(self, status: JobStatus) -> None: ...
 
 
+class EventConfigRepository(Protocol):
+    """Integrations, subscriptions and the switch. Pages read them from the config cache; a write
+    reads what it replaces now, and its save is guarded by the ``updated_at`` it read."""
+
+    def integration(self, integration_id: str) -> Integration | None: ...
+    def subscription(self, subscription_id: str) -> Subscription | None: ...
+    def subscriptions(self) -> list[Subscription]: ...
+    def save_integration(self, integration: Integration, *, replacing: Integration | None) -> None: ...
+    def delete_integration(self, integration_id: str) -> None: ...
+    def save_subscription(self, subscription: Subscription, *, replacing: Subscription | None) -> None: ...
+    def delete_subscription(self, subscription_id: str) -> None: ...
+    def switch(self, *, enabled: bool, at: datetime) -> None: ...
+
+
 class ApiKeyRepository(Protocol):
     def add(self, key: ApiKey) -> None: ...
     def revoke(self, key_id: str, *, at: datetime) -> None: ...
@@ -203,13 +212,45 @@ class UnitOfWork:
         self.programs: ProgramRepository = _Programs(self)
         self.api_keys: ApiKeyRepository = _ApiKeys(self)
         self.triggers: TriggerRepository = _Triggers(self)
-        self.rewards: RewardRepository = _Rewards(self)
-        self.widget_settings: WidgetSettingsRepository = _WidgetSettings(self)
-        self.keyring: KeyringRepository = _Keyring(self)
-        self.tiers: TierProgramRepository = _Tiers(self)
         self.merchants: MerchantRepository = _Merchants(self)
 
     # ---- reading ----
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    # The merchant's settings, edited from the admin API: built on first use, so the functions that
+    # never edit them (wallet, redemption, webhooks) do not import them at init.
+    @property
+    def rewards(self) -> RewardRepository:
+        from pollen.services.settings_repositories import Rewards  # noqa: PLC0415
+
+        return Rewards(self)
+
+    @property
+    def widget_settings(self) -> WidgetSettingsRepository:
+        from pollen.services.settings_repositories import WidgetSettings  # noqa: PLC0415
+
+        return WidgetSettings(self)
+
+    @property
+    def keyring(self) -> KeyringRepository:
+        from pollen.services.settings_repositories import TokenKeyring  # noqa: PLC0415
+
+        return TokenKeyring(self)
+
+    @property
+    def tiers(self) -> TierProgramRepository:
+        from pollen.services.settings_repositories import Tiers  # noqa: PLC0415
+
+        return Tiers(self)
+
+    @property
+    def events_config(self) -> EventConfigRepository:
+        from pollen.services.settings_repositories import EventConfig  # noqa: PLC0415
+
+        return EventConfig(self)
+
     def _want(self, ref: Ref) -> None:
         if ref not in self._wanted and ref not in self._read:
             self._wanted.append(ref)
@@ -404,56 +445,6 @@ class _Triggers:
 
     def delete(self, trigger_id: str) -> None:
         self._uow.stage(DeleteTrigger(trigger_id))
-
-
-class _Rewards:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def save(self, reward: Reward) -> None:
-        self._uow.stage(SaveReward(reward))
-
-    def delete(self, reward_id: str) -> None:
-        self._uow.stage(DeleteReward(reward_id))
-
-
-class _WidgetSettings:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def save(self, settings: StoredWidgetSettings) -> None:
-        self._uow.stage(SaveWidgetSettings(settings))
-
-
-class _Keyring:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def fetch(self) -> Keyring:
-        """The stored keyring, read now (one GetItem); an empty one at version 0 when there is none."""
-        found = self._uow.fetch(KeyringRef())
-        return found if isinstance(found, Keyring) else Keyring()
-
-    def save(self, ring: Keyring) -> None:
-        """Guarded: the stored keyring must still be at ``ring.version - 1``."""
-        self._uow.stage(SaveKeyring(ring))
-
-
-class _Tiers:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def save(self, program: TierProgram, *, expected_version: int) -> None:
-        """Guarded by ``expected_version`` (0: there must be no tier program yet)."""
-        self._uow.stage(SaveTierProgram(program, expected_version))
-
-    def job(self) -> JobStatus:
-        """The re-evaluation's progress, read now (one GetItem); idle when it never ran."""
-        found = self._uow.fetch(TierJobRef())
-        return found if isinstance(found, JobStatus) else JobStatus()
-
-    def save_job(self, status: JobStatus) -> None:
-        self._uow.stage(SaveTierJob(status))
 
 
 class _ApiKeys:

@@ -13,22 +13,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
-from pollen.domain.customer_tokens import Keyring
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
-from pollen.domain.rewards import Reward
-from pollen.domain.tiers import TierProgram
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
-from pollen.domain.widget import StoredWidgetSettings
 from pollen.events.envelope import OutboxEvent
 from pollen.storage.receipts import Receipt
-from pollen.storage.tiers import JobStatus
+
+if TYPE_CHECKING:  # the admin's settings: only the unit of work's settings repositories load them
+    from pollen.domain.customer_tokens import Keyring
+    from pollen.domain.integrations import Integration, Subscription
+    from pollen.domain.rewards import Reward
+    from pollen.domain.tiers import TierProgram
+    from pollen.domain.widget import StoredWidgetSettings
+    from pollen.storage.tiers import JobStatus
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,29 @@ class TierJobRef:
     """Where re-evaluating the merchant's members against its tier program stands."""
 
 
-Ref = CustomerRef | CouponRef | ReceiptRef | ProgramRef | KeyringRef | TierJobRef
-Loaded = CustomerRecord | Coupon | Receipt | Program | Keyring | JobStatus
+@dataclass(frozen=True)
+class IntegrationRef:
+    integration_id: str
+
+
+@dataclass(frozen=True)
+class SubscriptionRef:
+    subscription_id: str
+
+
+Ref = (
+    CustomerRef
+    | CouponRef
+    | ReceiptRef
+    | ProgramRef
+    | KeyringRef
+    | TierJobRef
+    | IntegrationRef
+    | SubscriptionRef
+)
+Loaded: TypeAlias = (
+    "CustomerRecord | Coupon | Receipt | Program | Keyring | JobStatus | Integration | Subscription"
+)
 
 
 @dataclass(frozen=True)
@@ -171,6 +195,44 @@ class SaveTierJob:
 
 
 @dataclass(frozen=True)
+class SaveIntegration:
+    """An integration; fails (:class:`ConditionFailed` ``integration``) unless the stored one still
+    has the ``updated_at`` it was read with (``None``: there must be none)."""
+
+    integration: Integration
+    seen_updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeleteIntegration:
+    """Fails (``integration``) when there is no such integration."""
+
+    integration_id: str
+
+
+@dataclass(frozen=True)
+class SaveSubscription:
+    """A subscription, guarded as :class:`SaveIntegration` (label ``subscription``); fails
+    (``integration``) too when the integration it sends to no longer exists."""
+
+    subscription: Subscription
+    seen_updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeleteSubscription:
+    """Fails (``subscription``) when there is no such subscription."""
+
+    subscription_id: str
+
+
+@dataclass(frozen=True)
+class SaveEventsSwitch:
+    enabled: bool
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class AddApiKey:
     key: ApiKey  # its id must be new
 
@@ -218,6 +280,11 @@ Change = (
     | SaveKeyring
     | SaveTierProgram
     | SaveTierJob
+    | SaveIntegration
+    | DeleteIntegration
+    | SaveSubscription
+    | DeleteSubscription
+    | SaveEventsSwitch
     | AddApiKey
     | RevokeApiKey
     | Emit
@@ -246,4 +313,8 @@ class Store(Protocol):
 
     def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
         """All or nothing, in one round trip; see the module doc for the conditions."""
+        ...
+
+    def subscriptions(self, merchant_id: str) -> list[Subscription]:
+        """Every event subscription of the merchant, read now (one strongly consistent Query)."""
         ...

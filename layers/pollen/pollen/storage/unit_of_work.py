@@ -6,20 +6,34 @@ in the modules it calls (customers, coupons, receipts), never in the services.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
+from pollen.clock import isoformat
+from pollen.domain.integrations import Subscription
 from pollen.storage.api_keys import api_key_item, stage_revocation
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
 from pollen.storage.customer_tokens import parse_keyring, put_keyring
 from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
+from pollen.storage.event_config import (
+    SUBSCRIPTION_ENTITY,
+    events_settings_item,
+    integration_item,
+    parse_integration,
+    parse_subscription,
+    subscription_item,
+)
 from pollen.storage.keys import (
     Key,
+    config_pk,
     coupon_key,
     customer_key,
+    integration_key,
     program_key,
     receipt_key,
     reward_key,
+    subscription_key,
     token_keyring_key,
     trigger_key,
 )
@@ -31,26 +45,34 @@ from pollen.storage.ports import (
     ClearPending,
     CouponRef,
     CustomerRef,
+    DeleteIntegration,
     DeleteReward,
+    DeleteSubscription,
     DeleteTrigger,
     Emit,
+    IntegrationRef,
     KeyringRef,
     Loaded,
     MarkPending,
     ProgramRef,
+    ReceiptRef,
     Ref,
     ReleaseReceipt,
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveEventsSwitch,
+    SaveIntegration,
     SaveKeyring,
     SaveProgram,
     SaveReward,
     SaveShopify,
+    SaveSubscription,
     SaveTierJob,
     SaveTierProgram,
     SaveTrigger,
     SaveWidgetSettings,
+    SubscriptionRef,
     TierJobRef,
     WriteReceipt,
 )
@@ -63,32 +85,40 @@ from pollen.storage.triggers import trigger_item
 from pollen.storage.widget import put_widget_settings
 
 
-def _key(merchant_id: str, ref: Ref) -> Key:
-    if isinstance(ref, CustomerRef):
-        return customer_key(merchant_id, ref.customer_id)
-    if isinstance(ref, CouponRef):
-        return coupon_key(merchant_id, ref.code)
-    if isinstance(ref, ProgramRef):
-        return program_key(merchant_id)
-    if isinstance(ref, KeyringRef):
-        return token_keyring_key(merchant_id)
-    if isinstance(ref, TierJobRef):
-        return status_key(merchant_id)
-    return receipt_key(merchant_id, ref.scope, ref.key)
+def _key(merchant_id: str, ref: Ref) -> Key:  # noqa: PLR0911 - one line per kind of reference
+    match ref:
+        case CustomerRef(customer_id):
+            return customer_key(merchant_id, customer_id)
+        case CouponRef(code):
+            return coupon_key(merchant_id, code)
+        case ProgramRef():
+            return program_key(merchant_id)
+        case KeyringRef():
+            return token_keyring_key(merchant_id)
+        case TierJobRef():
+            return status_key(merchant_id)
+        case IntegrationRef(integration_id):
+            return integration_key(merchant_id, integration_id)
+        case SubscriptionRef(subscription_id):
+            return subscription_key(merchant_id, subscription_id)
+        case ReceiptRef(scope, key):
+            return receipt_key(merchant_id, scope, key)
+
+
+_PARSERS: dict[type[Ref], Callable[[dict[str, Any]], Loaded]] = {
+    CustomerRef: parse_customer_item,
+    CouponRef: parse_coupon_item,
+    ProgramRef: parse_program_item,
+    KeyringRef: parse_keyring,
+    TierJobRef: parse_status,
+    IntegrationRef: parse_integration,
+    SubscriptionRef: parse_subscription,
+    ReceiptRef: Receipt.from_item,
+}
 
 
 def _parse(ref: Ref, item: dict[str, Any]) -> Loaded:
-    if isinstance(ref, CustomerRef):
-        return parse_customer_item(item)
-    if isinstance(ref, CouponRef):
-        return parse_coupon_item(item)
-    if isinstance(ref, ProgramRef):
-        return parse_program_item(item)
-    if isinstance(ref, KeyringRef):
-        return parse_keyring(item)
-    if isinstance(ref, TierJobRef):
-        return parse_status(item)
-    return Receipt.from_item(item)
+    return _PARSERS[type(ref)](item)
 
 
 class DynamoStore:
@@ -106,6 +136,10 @@ class DynamoStore:
         item = self._table.get(_key(merchant_id, ref), consistent=True)
         return _parse(ref, item) if item else None
 
+    def subscriptions(self, merchant_id: str) -> list[Subscription]:
+        items = self._table.query_all(config_pk(merchant_id), sk_prefix="SUBSCRIPTION#", consistent=True)
+        return [parse_subscription(item) for item in items if item.get("entity") == SUBSCRIPTION_ENTITY]
+
     def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
         tx = self._table.transaction()
         events = 0
@@ -117,7 +151,8 @@ class DynamoStore:
 _Catalogue = SaveTrigger | DeleteTrigger | SaveReward | DeleteReward | SaveWidgetSettings
 _Tiers = SaveTierProgram | SaveTierJob
 _Access = SaveKeyring | AddApiKey | RevokeApiKey
-_Settings = SaveProgram | AddMerchant | SaveShopify | _Catalogue | _Tiers | _Access
+_Events = SaveIntegration | DeleteIntegration | SaveSubscription | DeleteSubscription | SaveEventsSwitch
+_Settings = SaveProgram | AddMerchant | SaveShopify | _Catalogue | _Tiers | _Access | _Events
 
 
 def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
@@ -172,8 +207,39 @@ def _stage_settings(tx: Transaction, merchant_id: str, change: _Settings) -> Non
         put_tiers(tx, merchant_id, change.program, expected_version=change.expected_version)
     elif isinstance(change, SaveTierJob):
         tx.put(status_item(merchant_id, change.status), label="tier-job")
+    elif isinstance(change, _Events):
+        _stage_events(tx, merchant_id, change)
     else:
         _stage_access(tx, merchant_id, change)
+
+
+def _guarded(tx: Transaction, item: dict[str, Any], *, label: str, seen: datetime | None) -> None:
+    """Put ``item`` only if what was read is still there (same ``updated_at``), or still absent."""
+    if seen is None:
+        tx.put_new(item, label=label)
+    else:
+        tx.put_at(item, label=label, attr="updated_at", seen=isoformat(seen))
+
+
+def _stage_events(tx: Transaction, merchant_id: str, change: _Events) -> None:
+    """Where the merchant's events go: integrations, subscriptions and the switch."""
+    if isinstance(change, SaveIntegration):
+        item = integration_item(merchant_id, change.integration)
+        _guarded(tx, item, label="integration", seen=change.seen_updated_at)
+    elif isinstance(change, DeleteIntegration):
+        tx.delete_existing(integration_key(merchant_id, change.integration_id), label="integration")
+    elif isinstance(change, SaveSubscription):
+        subscription = change.subscription
+        item = subscription_item(merchant_id, subscription)
+        _guarded(tx, item, label="subscription", seen=change.seen_updated_at)
+        tx.check_exists(integration_key(merchant_id, subscription.integration_id), label="integration")
+    elif isinstance(change, DeleteSubscription):
+        tx.delete_existing(subscription_key(merchant_id, change.subscription_id), label="subscription")
+    else:
+        tx.put(
+            events_settings_item(merchant_id, enabled=change.enabled, updated_at=change.updated_at),
+            label="settings",
+        )
 
 
 def _stage_access(tx: Transaction, merchant_id: str, change: _Access) -> None:
