@@ -11,7 +11,7 @@ from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.coupons import Coupon
 from pollen.domain.customer_tokens import Keyring, new_secret
 from pollen.domain.customers import Customer, CustomerRecord
-from pollen.domain.integrations import Integration, Subscription
+from pollen.domain.integrations import Integration, IntegrationKind, Subscription
 from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Wallet
 from pollen.domain.widget import StoredWidgetSettings
@@ -172,7 +172,7 @@ def test_events_config_is_saved_over_what_was_read_and_sends_only_to_integration
 ) -> None:
     later = NOW + timedelta(minutes=1)
     hook = Integration(
-        integration_id="hook", kind="webhook", enabled=True, url="https://hooks.example.com/p",
+        integration_id="hook", kind=IntegrationKind.WEBHOOK, enabled=True, url="https://hooks.example.com/p",
         secret="whsec_x", created_at=NOW, updated_at=NOW,
     )  # fmt: skip
     store.commit(M, [SaveIntegration(hook, None)])
