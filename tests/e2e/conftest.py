@@ -81,8 +81,11 @@ def start_stack(state: Path, **extra_env: str) -> LocalStack:
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
+            process.send_signal(signal.SIGUSR1)  # what it is stuck on: every thread's stack, to its log
+            time.sleep(1)
             process.kill()
-            pytest.fail(f"local stack not healthy within {STARTUP_SECONDS}s:\n{log_path.read_text()}")
+            tail = log_path.read_text()[-12000:]
+            pytest.fail(f"local stack not healthy within {STARTUP_SECONDS}s:\n{tail}")
         time.sleep(0.2)
     started = STARTUP_SECONDS - (deadline - time.monotonic())
     print(f"local stack healthy after {started:.1f}s")
