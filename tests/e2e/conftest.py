@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -43,14 +35,27 @@ class LocalStack:
         return self.log_path.read_text(errors="replace")
 
 
+def _ready(state: Path) -> dict[str, Any] | None:
+    """What the stack wrote to ``stack.json`` (last, once it is up), if it has; None until then."""
+    try:
+        ready: dict[str, Any] = json.loads((state / "stack.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):  # not written yet (it is written atomically)
+        return None
+    return ready
+
+
 def start_stack(state: Path, **extra_env: str) -> LocalStack:
-    """``python -m infra.local`` on free ports with its state in ``state``; healthy when returned."""
-    port, moto_port = _free_port(), _free_port()
+    """``python -m infra.local`` with its state in ``state``; healthy when returned.
+
+    The stack binds both its ports itself (``PORT=0``, ``MOTO_PORT=0``: the kernel picks free ones
+    atomically) and names them in ``stack.json``. Choosing a free port here and passing it on would
+    race every other process on the machine for it between the two steps."""
     log_path = state / "stack.log"
+    (state / "stack.json").unlink(missing_ok=True)  # a stack killed earlier could have left one
     env = {
         **os.environ,
-        "PORT": str(port),
-        "MOTO_PORT": str(moto_port),
+        "PORT": "0",
+        "MOTO_PORT": "0",
         "POLLEN_STATE_DIR": str(state),
         "POLLEN_LOCAL_TIME_SCALE": "60",
         "POLLEN_LOCAL_RETRY_SCALE": "0.001",  # every retry delay 1 s (SQS counts whole seconds)
@@ -69,14 +74,18 @@ def start_stack(state: Path, **extra_env: str) -> LocalStack:
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    base_url = f"http://127.0.0.1:{port}"
-    ready = state / "stack.json"  # written last, once the stack is up (and removed on stop)
+    return wait_until_up(process, state, log_path)
+
+
+def wait_until_up(process: subprocess.Popen[bytes], state: Path, log_path: Path) -> LocalStack:
+    """The stack once ``stack.json`` names its ports and its API answers /v1/health."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         if process.poll() is not None:
             pytest.fail(f"local stack exited with {process.returncode}:\n{log_path.read_text()}")
+        ready = _ready(state)
         try:
-            if httpx.get(f"{base_url}/v1/health", timeout=1).status_code == 200 and ready.exists():
+            if ready and httpx.get(f"{ready['base_url']}/v1/health", timeout=1).status_code == 200:
                 break
         except httpx.TransportError:
             pass
@@ -91,7 +100,7 @@ def start_stack(state: Path, **extra_env: str) -> LocalStack:
     print(f"local stack healthy after {started:.1f}s")
     demo_file = state / "demo-store.json"
     demo = json.loads(demo_file.read_text()) if demo_file.exists() else {}
-    return LocalStack(base_url, f"http://127.0.0.1:{moto_port}", demo, log_path, process)
+    return LocalStack(str(ready["base_url"]), str(ready["moto_endpoint"]), demo, log_path, process)
 
 
 def stop_stack(stack: LocalStack) -> None:

@@ -15,42 +15,32 @@ app (the app key plus a customer token).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import ROOT, STARTUP_SECONDS, LocalStack, _free_port
+from tests.e2e.conftest import ROOT, LocalStack, wait_until_up
 
 pytestmark = pytest.mark.e2e
 
 STOP_SECONDS = 30
 
 
-def _healthy(base_url: str, demo_file: Path) -> bool:
-    try:
-        return demo_file.exists() and httpx.get(f"{base_url}/v1/health", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 @pytest.fixture
 def fuzz_stack(tmp_path: Path) -> Iterator[LocalStack]:
     """A stack of its own: thousands of fuzzed writes stay out of the other tests' store, and its
     rate limits are off (429 is documented, but a limited run would test little else)."""
-    port, moto_port = _free_port(), _free_port()
     log_path = tmp_path / "stack.log"
     env = {
         **os.environ,
-        "PORT": str(port),
-        "MOTO_PORT": str(moto_port),
+        "PORT": "0",  # the stack binds free ports itself and names them in stack.json
+        "MOTO_PORT": "0",
         "POLLEN_STATE_DIR": str(tmp_path),
         "PYTHONUNBUFFERED": "1",
         "RATE_LIMIT_MERCHANT_RPS": "0",
@@ -62,17 +52,9 @@ def fuzz_stack(tmp_path: Path) -> Iterator[LocalStack]:
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    base_url, demo_file = f"http://127.0.0.1:{port}", tmp_path / "demo-store.json"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not _healthy(base_url, demo_file):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"local stack did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.3)
+    running = wait_until_up(process, tmp_path, log_path)
     try:
-        yield LocalStack(
-            base_url, f"http://127.0.0.1:{moto_port}", json.loads(demo_file.read_text()), log_path, process
-        )
+        yield running
     finally:
         process.send_signal(signal.SIGINT)
         try:
