@@ -21,6 +21,7 @@ from pollen.services.container import container
 from pollen.storage import client
 from pollen.storage.client import call_counter
 from tests.support.analytics import Aggregator
+from tests.support.deliveries import routed_coupon_used
 from tests.support.problems import problem
 
 M = "demo-store"
@@ -49,15 +50,7 @@ def _write_outbox(table: str, event: OutboxEvent) -> None:
 
 def _pending_delivery(merchant_id: str) -> DeliveryMessage:
     """A ``coupon_used`` event's delivery to Klaviyo, logged as pending (what the router writes)."""
-    event = OutboxEvent(event_type="coupon_used", merchant_id=merchant_id, occurred_at=utcnow())
-    message = DeliveryMessage(
-        delivery_id=f"{event.event_id}.s-1",
-        merchant_id=merchant_id,
-        subscription_id="s-1",
-        integration_id="klaviyo-main",
-        event=event,
-        routed_at=utcnow(),
-    )
+    message = routed_coupon_used(merchant_id)
     container().deliveries.create_pending([message], now=utcnow())
     return message
 

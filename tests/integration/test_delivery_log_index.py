@@ -10,23 +10,15 @@ import pytest
 from pollen.clock import utcnow
 from pollen.domain.deliveries import AttemptLog, DeliveryStatus
 from pollen.events.delivery import DeliveryMessage
-from pollen.events.envelope import OutboxEvent
 from pollen.services.container import container
 from pollen.storage.keys import delivery_key
+from tests.support.deliveries import routed_coupon_used
 
 M = "demo-store"
 
 
 def _message(n: int) -> DeliveryMessage:
-    event = OutboxEvent(event_type="coupon_used", merchant_id=M, customer_id=f"c-{n}", occurred_at=utcnow())
-    return DeliveryMessage(
-        delivery_id=f"{event.event_id}.s-1",
-        merchant_id=M,
-        subscription_id="s-1",
-        integration_id="klaviyo-main",
-        event=event,
-        routed_at=utcnow(),
-    )
+    return routed_coupon_used(M, customer_id=f"c-{n}")
 
 
 def _attempt(n: int, outcome: str) -> AttemptLog:

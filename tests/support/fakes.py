@@ -36,6 +36,7 @@ from pollen.storage.ports import (
     AddApiKey,
     AddMerchant,
     Calls,
+    CatalogueChange,
     Change,
     ClearPending,
     CouponRef,
@@ -45,6 +46,7 @@ from pollen.storage.ports import (
     DeleteSubscription,
     DeleteTrigger,
     Emit,
+    EventsChange,
     IntegrationRef,
     KeyringRef,
     Loaded,
@@ -67,29 +69,13 @@ from pollen.storage.ports import (
     SaveTierProgram,
     SaveTrigger,
     SaveWidgetSettings,
+    SettingsChange,
     SubscriptionRef,
     TierJobRef,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
 from pollen.storage.rewards import reward_item
-
-# What the merchant edits: applied to the fake's own dicts (the services read them from FakeConfigs).
-_Events = SaveIntegration | DeleteIntegration | SaveSubscription | DeleteSubscription | SaveEventsSwitch
-_Settings = (
-    _Events
-    | SaveTierProgram
-    | SaveTierJob
-    | SaveKeyring
-    | SaveProgram
-    | AddMerchant
-    | SaveShopify
-    | SaveTrigger
-    | DeleteTrigger
-    | SaveReward
-    | DeleteReward
-    | SaveWidgetSettings
-)
 
 
 def _events_ref(
@@ -243,13 +229,8 @@ class FakeStore:
             self.pending[(merchant_id, change.coupon.code)] = change.at
         elif isinstance(change, ClearPending):
             self.pending.pop((merchant_id, change.code), None)
-        elif isinstance(change, _Settings):
+        elif isinstance(change, SettingsChange):
             self._apply_settings(merchant_id, change)
-        elif isinstance(change, AddApiKey):
-            self.api_keys[(merchant_id, change.key.key_id)] = change.key
-        elif isinstance(change, RevokeApiKey):
-            key = self.api_keys[(merchant_id, change.key_id)]
-            self.api_keys[(merchant_id, change.key_id)] = key.model_copy(update={"revoked_at": change.at})
         elif isinstance(change, Emit):
             self.outbox.append(change.event)
         elif isinstance(change, WriteReceipt):
@@ -258,7 +239,7 @@ class FakeStore:
         elif isinstance(change, ReleaseReceipt):
             self.items.pop((merchant_id, ReceiptRef(change.scope, change.key)), None)
 
-    def _apply_settings(self, merchant_id: str, change: _Settings) -> None:
+    def _apply_settings(self, merchant_id: str, change: SettingsChange) -> None:
         if isinstance(change, SaveProgram):
             self.items[(merchant_id, ProgramRef())] = change.program
         elif isinstance(change, AddMerchant):
@@ -266,7 +247,24 @@ class FakeStore:
             self.items[(merchant_id, ProgramRef())] = change.program
         elif isinstance(change, SaveShopify):
             self.merchants[merchant_id] = (self.merchants[merchant_id][0], change.connection)
-        elif isinstance(change, SaveTrigger):
+        elif isinstance(change, CatalogueChange):
+            self._apply_catalogue(merchant_id, change)
+        elif isinstance(change, EventsChange):
+            self._apply_events(merchant_id, change)
+        elif isinstance(change, SaveTierProgram):
+            self.tier_programs[merchant_id] = change.program
+        elif isinstance(change, SaveTierJob):
+            self.items[(merchant_id, TierJobRef())] = change.status
+        elif isinstance(change, SaveKeyring):
+            self.items[(merchant_id, KeyringRef())] = change.ring
+        elif isinstance(change, AddApiKey):
+            self.api_keys[(merchant_id, change.key.key_id)] = change.key
+        else:
+            key = self.api_keys[(merchant_id, change.key_id)]
+            self.api_keys[(merchant_id, change.key_id)] = key.model_copy(update={"revoked_at": change.at})
+
+    def _apply_catalogue(self, merchant_id: str, change: CatalogueChange) -> None:
+        if isinstance(change, SaveTrigger):
             self.triggers[(merchant_id, change.trigger.trigger_id)] = change.trigger
         elif isinstance(change, DeleteTrigger):
             self.triggers.pop((merchant_id, change.trigger_id), None)
@@ -274,18 +272,10 @@ class FakeStore:
             self.rewards[(merchant_id, change.reward.reward_id)] = change.reward
         elif isinstance(change, DeleteReward):
             self.rewards.pop((merchant_id, change.reward_id), None)
-        elif isinstance(change, SaveWidgetSettings):
+        else:
             self.widget_settings[merchant_id] = change.settings
-        elif isinstance(change, SaveKeyring):
-            self.items[(merchant_id, KeyringRef())] = change.ring
-        elif isinstance(change, _Events):
-            self._apply_events(merchant_id, change)
-        elif isinstance(change, SaveTierProgram):
-            self.tier_programs[merchant_id] = change.program
-        elif isinstance(change, SaveTierJob):
-            self.items[(merchant_id, TierJobRef())] = change.status
 
-    def _apply_events(self, merchant_id: str, change: _Events) -> None:
+    def _apply_events(self, merchant_id: str, change: EventsChange) -> None:
         if isinstance(change, SaveIntegration):
             self.items[(merchant_id, IntegrationRef(change.integration.integration_id))] = change.integration
         elif isinstance(change, SaveSubscription):

@@ -264,33 +264,26 @@ class ReleaseReceipt:
     key: str
 
 
+# The merchant's settings, by family: what the admin API edits. The table store stages them in a
+# module of their own (storage/settings_writes.py), loaded only when a settings change is committed.
+CatalogueChange = SaveTrigger | DeleteTrigger | SaveReward | DeleteReward | SaveWidgetSettings
+TierChange = SaveTierProgram | SaveTierJob
+AccessChange = SaveKeyring | AddApiKey | RevokeApiKey
+EventsChange = SaveIntegration | DeleteIntegration | SaveSubscription | DeleteSubscription | SaveEventsSwitch
+SettingsChange = (
+    SaveProgram | AddMerchant | SaveShopify | CatalogueChange | TierChange | AccessChange | EventsChange
+)
 Change = (
     SaveCustomer
     | SaveCoupon
     | MarkPending
     | ClearPending
-    | SaveProgram
-    | AddMerchant
-    | SaveShopify
-    | SaveTrigger
-    | DeleteTrigger
-    | SaveReward
-    | DeleteReward
-    | SaveWidgetSettings
-    | SaveKeyring
-    | SaveTierProgram
-    | SaveTierJob
-    | SaveIntegration
-    | DeleteIntegration
-    | SaveSubscription
-    | DeleteSubscription
-    | SaveEventsSwitch
-    | AddApiKey
-    | RevokeApiKey
+    | SettingsChange
     | Emit
     | WriteReceipt
     | ReleaseReceipt
 )
+SettingsRef = KeyringRef | TierJobRef | IntegrationRef | SubscriptionRef
 
 
 @dataclass

@@ -1,91 +1,45 @@
 """The unit of work's store on the table: one ``BatchGetItem`` in, one ``TransactWriteItems`` out.
 
 Keys, item shapes and condition expressions of what a unit of work reads and commits are here and
-in the modules it calls (customers, coupons, receipts), never in the services.
+in the modules it calls (customers, coupons, receipts; the merchant's settings in
+:mod:`pollen.storage.settings_writes`, loaded on use), never in the services.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from pollen.clock import isoformat
-from pollen.domain.integrations import Subscription
-from pollen.storage.api_keys import api_key_item, stage_revocation
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
-from pollen.storage.customer_tokens import parse_keyring, put_keyring
 from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
-from pollen.storage.event_config import (
-    SUBSCRIPTION_ENTITY,
-    events_settings_item,
-    integration_item,
-    parse_integration,
-    parse_subscription,
-    subscription_item,
-)
-from pollen.storage.keys import (
-    Key,
-    config_pk,
-    coupon_key,
-    customer_key,
-    integration_key,
-    program_key,
-    receipt_key,
-    reward_key,
-    subscription_key,
-    token_keyring_key,
-    trigger_key,
-)
-from pollen.storage.merchant_config import merchant_item, parse_program_item, program_item, shopify_item
+from pollen.storage.keys import Key, coupon_key, customer_key, program_key, receipt_key
+from pollen.storage.merchant_config import parse_program_item
 from pollen.storage.ports import (
-    AddApiKey,
-    AddMerchant,
     Change,
     ClearPending,
     CouponRef,
     CustomerRef,
-    DeleteIntegration,
-    DeleteReward,
-    DeleteSubscription,
-    DeleteTrigger,
     Emit,
-    IntegrationRef,
-    KeyringRef,
     Loaded,
     MarkPending,
     ProgramRef,
     ReceiptRef,
     Ref,
     ReleaseReceipt,
-    RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
-    SaveEventsSwitch,
-    SaveIntegration,
-    SaveKeyring,
-    SaveProgram,
-    SaveReward,
-    SaveShopify,
-    SaveSubscription,
-    SaveTierJob,
-    SaveTierProgram,
-    SaveTrigger,
-    SaveWidgetSettings,
-    SubscriptionRef,
-    TierJobRef,
+    SettingsChange,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
-from pollen.storage.rewards import reward_item
 from pollen.storage.table import Table
-from pollen.storage.tiers import parse_status, put_tiers, status_item, status_key
 from pollen.storage.transactions import Transaction
-from pollen.storage.triggers import trigger_item
-from pollen.storage.widget import put_widget_settings
+
+if TYPE_CHECKING:
+    from pollen.domain.integrations import Subscription
 
 
-def _key(merchant_id: str, ref: Ref) -> Key:  # noqa: PLR0911 - one line per kind of reference
+def _key(merchant_id: str, ref: Ref) -> Key:
     match ref:
         case CustomerRef(customer_id):
             return customer_key(merchant_id, customer_id)
@@ -93,32 +47,26 @@ def _key(merchant_id: str, ref: Ref) -> Key:  # noqa: PLR0911 - one line per kin
             return coupon_key(merchant_id, code)
         case ProgramRef():
             return program_key(merchant_id)
-        case KeyringRef():
-            return token_keyring_key(merchant_id)
-        case TierJobRef():
-            return status_key(merchant_id)
-        case IntegrationRef(integration_id):
-            return integration_key(merchant_id, integration_id)
-        case SubscriptionRef(subscription_id):
-            return subscription_key(merchant_id, subscription_id)
         case ReceiptRef(scope, key):
             return receipt_key(merchant_id, scope, key)
+    from pollen.storage.settings_writes import settings_key  # noqa: PLC0415 - admin's reads only
 
-
-_PARSERS: dict[type[Ref], Callable[[dict[str, Any]], Loaded]] = {
-    CustomerRef: parse_customer_item,
-    CouponRef: parse_coupon_item,
-    ProgramRef: parse_program_item,
-    KeyringRef: parse_keyring,
-    TierJobRef: parse_status,
-    IntegrationRef: parse_integration,
-    SubscriptionRef: parse_subscription,
-    ReceiptRef: Receipt.from_item,
-}
+    return settings_key(merchant_id, ref)
 
 
 def _parse(ref: Ref, item: dict[str, Any]) -> Loaded:
-    return _PARSERS[type(ref)](item)
+    match ref:
+        case CustomerRef():
+            return parse_customer_item(item)
+        case CouponRef():
+            return parse_coupon_item(item)
+        case ProgramRef():
+            return parse_program_item(item)
+        case ReceiptRef():
+            return Receipt.from_item(item)
+    from pollen.storage.settings_writes import parse_setting  # noqa: PLC0415 - admin's reads only
+
+    return parse_setting(ref, item)
 
 
 class DynamoStore:
@@ -137,8 +85,9 @@ class DynamoStore:
         return _parse(ref, item) if item else None
 
     def subscriptions(self, merchant_id: str) -> list[Subscription]:
-        items = self._table.query_all(config_pk(merchant_id), sk_prefix="SUBSCRIPTION#", consistent=True)
-        return [parse_subscription(item) for item in items if item.get("entity") == SUBSCRIPTION_ENTITY]
+        from pollen.storage.settings_writes import subscriptions  # noqa: PLC0415 - admin's reads only
+
+        return subscriptions(self._table, merchant_id)
 
     def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
         tx = self._table.transaction()
@@ -146,13 +95,6 @@ class DynamoStore:
         for change in changes:
             events += _stage(tx, merchant_id, change, events)
         tx.commit()
-
-
-_Catalogue = SaveTrigger | DeleteTrigger | SaveReward | DeleteReward | SaveWidgetSettings
-_Tiers = SaveTierProgram | SaveTierJob
-_Access = SaveKeyring | AddApiKey | RevokeApiKey
-_Events = SaveIntegration | DeleteIntegration | SaveSubscription | DeleteSubscription | SaveEventsSwitch
-_Settings = SaveProgram | AddMerchant | SaveShopify | _Catalogue | _Tiers | _Access | _Events
 
 
 def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
@@ -175,8 +117,10 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
         put_pending_marker(tx, merchant_id, change.coupon, change.at)
     elif isinstance(change, ClearPending):
         delete_pending_marker(tx, merchant_id, change.code)
-    elif isinstance(change, _Settings):
-        _stage_settings(tx, merchant_id, change)
+    elif isinstance(change, SettingsChange):
+        from pollen.storage.settings_writes import stage_settings  # noqa: PLC0415 - admin's writes only
+
+        stage_settings(tx, merchant_id, change)
     elif isinstance(change, Emit):
         tx.put(change.event.to_item(), label=f"event-{events}")
         return 1
@@ -185,82 +129,3 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
     elif isinstance(change, ReleaseReceipt):
         tx.delete(receipt_key(merchant_id, change.scope, change.key), label="receipt-release")
     return 0
-
-
-def _stage_settings(tx: Transaction, merchant_id: str, change: _Settings) -> None:
-    if isinstance(change, AddMerchant):
-        tx.put_new(merchant_item(change.merchant), label="merchant")
-        tx.put(program_item(merchant_id, change.program), label="program")
-        if change.shopify is not None:
-            tx.put(shopify_item(merchant_id, change.shopify), label="shopify")
-    elif isinstance(change, SaveShopify):
-        tx.put(shopify_item(merchant_id, change.connection), label="shopify")
-    elif isinstance(change, _Catalogue):
-        _stage_catalogue(tx, merchant_id, change)
-    elif isinstance(change, SaveProgram):
-        item = program_item(merchant_id, change.program)
-        if change.expected_version is None:
-            tx.put_new(item, label="program")
-        else:
-            tx.put_at(item, label="program", attr="version", seen=change.expected_version)
-    elif isinstance(change, SaveTierProgram):
-        put_tiers(tx, merchant_id, change.program, expected_version=change.expected_version)
-    elif isinstance(change, SaveTierJob):
-        tx.put(status_item(merchant_id, change.status), label="tier-job")
-    elif isinstance(change, _Events):
-        _stage_events(tx, merchant_id, change)
-    else:
-        _stage_access(tx, merchant_id, change)
-
-
-def _guarded(tx: Transaction, item: dict[str, Any], *, label: str, seen: datetime | None) -> None:
-    """Put ``item`` only if what was read is still there (same ``updated_at``), or still absent."""
-    if seen is None:
-        tx.put_new(item, label=label)
-    else:
-        tx.put_at(item, label=label, attr="updated_at", seen=isoformat(seen))
-
-
-def _stage_events(tx: Transaction, merchant_id: str, change: _Events) -> None:
-    """Where the merchant's events go: integrations, subscriptions and the switch."""
-    if isinstance(change, SaveIntegration):
-        item = integration_item(merchant_id, change.integration)
-        _guarded(tx, item, label="integration", seen=change.seen_updated_at)
-    elif isinstance(change, DeleteIntegration):
-        tx.delete_existing(integration_key(merchant_id, change.integration_id), label="integration")
-    elif isinstance(change, SaveSubscription):
-        subscription = change.subscription
-        item = subscription_item(merchant_id, subscription)
-        _guarded(tx, item, label="subscription", seen=change.seen_updated_at)
-        tx.check_exists(integration_key(merchant_id, subscription.integration_id), label="integration")
-    elif isinstance(change, DeleteSubscription):
-        tx.delete_existing(subscription_key(merchant_id, change.subscription_id), label="subscription")
-    else:
-        tx.put(
-            events_settings_item(merchant_id, enabled=change.enabled, updated_at=change.updated_at),
-            label="settings",
-        )
-
-
-def _stage_access(tx: Transaction, merchant_id: str, change: _Access) -> None:
-    """Who may call: API keys and the customer-token keyring."""
-    if isinstance(change, SaveKeyring):
-        put_keyring(tx, merchant_id, change.ring)
-    elif isinstance(change, AddApiKey):
-        tx.put_new(api_key_item(change.key), label="api_key")
-    else:
-        stage_revocation(tx, merchant_id, change.key_id, at=change.at)
-
-
-def _stage_catalogue(tx: Transaction, merchant_id: str, change: _Catalogue) -> None:
-    """What the storefront offers: triggers, rewards, the widget's settings."""
-    if isinstance(change, SaveTrigger):
-        tx.put(trigger_item(merchant_id, change.trigger), label="trigger")
-    elif isinstance(change, DeleteTrigger):
-        tx.delete(trigger_key(merchant_id, change.trigger_id), label="trigger")
-    elif isinstance(change, SaveReward):
-        tx.put(reward_item(merchant_id, change.reward), label="reward")
-    elif isinstance(change, DeleteReward):
-        tx.delete(reward_key(merchant_id, change.reward_id), label="reward")
-    else:
-        put_widget_settings(tx, merchant_id, change.settings, base=change.settings.version - 1)
