@@ -10,9 +10,10 @@ It keeps the ledger and the outbox, so a test can check the ledger invariant and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, cast
+from decimal import Decimal
+from typing import Any, Literal, cast
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
@@ -21,6 +22,7 @@ from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.integrations import Subscription
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
+from pollen.domain.referrals import FriendState, InviteHold, Referral, ReferrerProfile, StoredReferralSettings
 from pollen.domain.rewards import Reward
 from pollen.domain.tiers import TierProgram
 from pollen.domain.triggers import Trigger
@@ -31,6 +33,7 @@ from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.storage.api_keys import KeyCache
 from pollen.storage.errors import ConditionFailed, DuplicateRequest
+from pollen.storage.keys import email_key, phone_key, referral_settings_key
 from pollen.storage.merchant_config import MerchantConfig, MerchantConfigStore
 from pollen.storage.ports import (
     AddApiKey,
@@ -38,7 +41,11 @@ from pollen.storage.ports import (
     Calls,
     CatalogueChange,
     Change,
+    ClaimCode,
     ClearPending,
+    ContactOwner,
+    ContactRef,
+    CountReferrer,
     CouponRef,
     CustomerRef,
     DeleteIntegration,
@@ -47,21 +54,30 @@ from pollen.storage.ports import (
     DeleteTrigger,
     Emit,
     EventsChange,
+    FriendRef,
+    HoldInvite,
     IntegrationRef,
+    InviteRef,
     KeyringRef,
     Loaded,
     MarkPending,
     ProgramRef,
     ReceiptRef,
     Ref,
+    ReferralChange,
+    ReferralRef,
+    ReferrerRef,
     ReleaseReceipt,
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
     SaveEventsSwitch,
+    SaveFriend,
     SaveIntegration,
     SaveKeyring,
     SaveProgram,
+    SaveReferral,
+    SaveReferralSettings,
     SaveReward,
     SaveShopify,
     SaveSubscription,
@@ -69,12 +85,14 @@ from pollen.storage.ports import (
     SaveTierProgram,
     SaveTrigger,
     SaveWidgetSettings,
+    SetReferrerDiscount,
     SettingsChange,
     SubscriptionRef,
     TierJobRef,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
+from pollen.storage.referrals import COUNTERS, MAX_FINGERPRINTS, settings_item
 from pollen.storage.rewards import reward_item
 
 
@@ -106,6 +124,9 @@ class FakeStore:
     events_switch: dict[str, SaveEventsSwitch] = field(default_factory=dict)
     widget_settings: dict[str, StoredWidgetSettings] = field(default_factory=dict)
     merchants: dict[str, tuple[Merchant, ShopifyConnection | None]] = field(default_factory=dict)
+    referral_settings: dict[str, StoredReferralSettings] = field(default_factory=dict)
+    referral_codes: dict[tuple[str, str], str] = field(default_factory=dict)  # (merchant, code) → customer
+    contacts: dict[str, str] = field(default_factory=dict)  # the email/phone look-up key → customer
     calls: Calls = field(default_factory=Calls)
     # Runs once before the next commit is applied: a concurrent writer racing the use case.
     before_commit: list[Callable[[], object]] = field(default_factory=list)
@@ -114,11 +135,18 @@ class FakeStore:
     def read(self, merchant_id: str, refs: Sequence[Ref]) -> dict[Ref, Loaded]:
         self.calls.reads += 1
         self.calls.log.append("read")
-        return {ref: self.items[(merchant_id, ref)] for ref in refs if (merchant_id, ref) in self.items}
+        found = {ref: self._stored(merchant_id, ref) for ref in refs}
+        return {ref: value for ref, value in found.items() if value is not None}
 
     def get(self, merchant_id: str, ref: Ref) -> Loaded | None:
         self.calls.reads += 1
         self.calls.log.append("get")
+        return self._stored(merchant_id, ref)
+
+    def _stored(self, merchant_id: str, ref: Ref) -> Loaded | None:
+        if isinstance(ref, ContactRef):
+            owner = self.contacts.get(_contact(merchant_id, ref))
+            return ContactOwner(owner) if owner else None
         return self.items.get((merchant_id, ref))
 
     def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
@@ -157,10 +185,91 @@ class FakeStore:
                 key = self.api_keys.get((merchant_id, change.key_id))
                 if key is None or key.revoked_at is not None:  # the old image: empty when absent
                     failed["api_key"] = key.model_dump(mode="json") if key else {}
+        failed.update(self._referral_conflicts(merchant_id, changes))
         failed.update(self._settings_moved(merchant_id, changes))
         failed.update(self._events_conflicts(merchant_id, changes))
         if failed:
             raise ConditionFailed(list(failed), failed)
+
+    def _referral_conflicts(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
+        """Referrals: a new one (a code, an invite hold) must be free, a saved one (the referral, the
+        friend state, the settings) at the version it follows, a profile's code set only once."""
+        failed: dict[str, dict[str, Any]] = {}
+        invites = profiles = 0
+        for change in changes:
+            if isinstance(change, SaveReferralSettings | SaveReferral | SaveFriend):
+                label, stored, expected = self._referral_versions(merchant_id, change)
+                if stored != expected:
+                    failed[label] = {}
+            elif isinstance(change, ClaimCode):
+                if (merchant_id, change.code) in self.referral_codes:
+                    failed["referral-code"] = {}
+                if change.on_profile and self._profile(merchant_id, change.customer_id).code is not None:
+                    failed["referrer"] = {}
+            elif isinstance(change, CountReferrer):
+                label = f"referrer-{profiles}" if profiles else "referrer"
+                profiles += 1
+                if (
+                    change.code is not None
+                    and self._profile(merchant_id, change.customer_id).code is not None
+                ):
+                    failed[label] = {}
+            elif isinstance(change, HoldInvite):
+                if (merchant_id, InviteRef(change.digest)) in self.items:
+                    failed[f"invite-{invites}"] = {}
+                invites += 1
+        return failed
+
+    def _referral_versions(
+        self, merchant_id: str, change: SaveReferralSettings | SaveReferral | SaveFriend
+    ) -> tuple[str, int | None, int | None]:
+        """The label a versioned referral change fails with, the stored version and the one it follows."""
+        if isinstance(change, SaveReferralSettings):
+            settings = self.referral_settings.get(merchant_id)
+            return "referral-settings", settings.version if settings else 0, change.base
+        if isinstance(change, SaveReferral):
+            ref = ReferralRef(change.referral.referrer_id, change.referral.referral_id)
+            stored = cast("Referral | None", self.items.get((merchant_id, ref)))
+            before = change.before.version if change.before else None
+            return "referral", stored.version if stored else None, before
+        friend = cast(
+            "FriendState | None", self.items.get((merchant_id, FriendRef(change.state.customer_id)))
+        )
+        return "referred", friend.version if friend else 0, change.expected_version
+
+    def _profile(self, merchant_id: str, customer_id: str) -> ReferrerProfile:
+        """The stored profile, or the one a first write creates (counters at zero, as the table reads it)."""
+        found = self.items.get((merchant_id, ReferrerRef(customer_id)))
+        if isinstance(found, ReferrerProfile):
+            return found
+        return ReferrerProfile(customer_id, counters=dict.fromkeys(COUNTERS, 0))
+
+    def _apply_referral(self, merchant_id: str, change: ReferralChange) -> None:
+        if isinstance(change, SaveReferralSettings):
+            self.referral_settings[merchant_id] = change.settings
+            return
+        if isinstance(change, SaveReferral):
+            ref = ReferralRef(change.referral.referrer_id, change.referral.referral_id)
+            self.items[(merchant_id, ref)] = change.referral
+            return
+        if isinstance(change, HoldInvite):
+            hold = InviteHold(change.referral.referrer_id, change.referral.referral_id)
+            self.items[(merchant_id, InviteRef(change.digest))] = hold
+            return
+        if isinstance(change, SaveFriend):
+            state = replace(change.state, version=change.expected_version + 1)
+            self.items[(merchant_id, FriendRef(change.state.customer_id))] = state
+            return
+        profile = self._profile(merchant_id, change.customer_id)
+        if isinstance(change, ClaimCode):
+            self.referral_codes[(merchant_id, change.code)] = change.customer_id
+            if change.on_profile:
+                profile = replace(profile, code=change.code)
+        elif isinstance(change, SetReferrerDiscount):
+            profile = replace(profile, shopify_discount_id=change.discount_id)
+        else:
+            profile = _counted(profile, change)
+        self.items[(merchant_id, ReferrerRef(change.customer_id))] = profile
 
     def _settings_moved(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
         """Versioned settings (the widget's, the token keyring) not at the version a change follows:
@@ -231,6 +340,8 @@ class FakeStore:
             self.pending.pop((merchant_id, change.code), None)
         elif isinstance(change, SettingsChange):
             self._apply_settings(merchant_id, change)
+        elif isinstance(change, ReferralChange):
+            self._apply_referral(merchant_id, change)
         elif isinstance(change, Emit):
             self.outbox.append(change.event)
         elif isinstance(change, WriteReceipt):
@@ -297,6 +408,12 @@ class FakeStore:
         self.items[(merchant_id, CustomerRef(customer.customer_id))] = CustomerRecord(customer, wallet)
         self.ledger[(merchant_id, customer.customer_id)] = list(entries)
 
+    def add_contact(
+        self, merchant_id: str, kind: Literal["email", "phone"], value: str, customer_id: str
+    ) -> None:
+        """Which customer has this email or phone (the table's look-up items, normalised as it does)."""
+        self.contacts[_contact(merchant_id, ContactRef(kind, value))] = customer_id
+
     def customer(self, merchant_id: str, customer_id: str) -> CustomerRecord:
         return cast("CustomerRecord", self.items[(merchant_id, CustomerRef(customer_id))])
 
@@ -319,6 +436,38 @@ class FakeStore:
             assert sum(value.wallet.lots.values()) == value.wallet.balance, ref
 
 
+def _contact(merchant_id: str, ref: ContactRef) -> str:
+    """The table's look-up key for an email (trimmed, lower case) or a phone (its digits)."""
+    key = email_key(merchant_id, ref.value) if ref.kind == "email" else phone_key(merchant_id, ref.value)
+    return key.pk
+
+
+def _counted(profile: ReferrerProfile, change: CountReferrer) -> ReferrerProfile:
+    """The profile after an ``ADD`` of counters (``shares_<channel>`` and ``friends_revenue`` included)."""
+    counters, shares, revenue = dict(profile.counters), dict(profile.shares), profile.friends_revenue
+    for name, amount in change.add.items():
+        if name.startswith("shares_"):
+            channel = name.removeprefix("shares_")
+            shares[channel] = shares.get(channel, 0) + int(amount)
+        elif name == "friends_revenue":
+            revenue += Decimal(amount)
+        else:
+            counters[name] = counters.get(name, 0) + int(amount)
+
+    def kept(given: frozenset[str] | None, old: frozenset[str]) -> frozenset[str]:
+        return old if given is None else frozenset(sorted(given)[-MAX_FINGERPRINTS:])
+
+    return replace(
+        profile,
+        counters=counters,
+        shares=shares,
+        friends_revenue=revenue,
+        addresses=kept(change.addresses, profile.addresses),
+        devices=kept(change.devices, profile.devices),
+        code=change.code if change.code is not None else profile.code,
+    )
+
+
 class FakeConfigs(MerchantConfigStore):
     """Merchant configs held in memory (the table's config partition, without the table)."""
 
@@ -332,8 +481,13 @@ class FakeConfigs(MerchantConfigStore):
         program: Program,
         rewards: Sequence[Reward] = (),
         shopify: ShopifyConnection | None = None,
+        referrals: StoredReferralSettings | None = None,
     ) -> None:
         items = {f"REWARD#{r.reward_id}": reward_item(merchant.merchant_id, r) for r in rewards}
+        if referrals is not None:
+            items[referral_settings_key(merchant.merchant_id).sk] = settings_item(
+                merchant.merchant_id, referrals
+            )
         self.configs[merchant.merchant_id] = MerchantConfig(merchant, program, shopify, items)
 
     def get(self, merchant_id: str) -> MerchantConfig | None:

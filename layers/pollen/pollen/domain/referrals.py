@@ -18,6 +18,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -379,3 +380,40 @@ def window_key(limit: MaxRewarded, now: datetime) -> str:
     if limit.per == "month":
         return f"month-{now.strftime('%Y-%m')}"
     return "lifetime"
+
+
+# ---- the aggregates around a referral -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferrerProfile:
+    customer_id: str
+    code: str | None = None
+    counters: dict[str, int] = field(default_factory=dict)
+    friends_revenue: Decimal = Decimal(0)
+    shares: dict[str, int] = field(default_factory=dict)
+    addresses: frozenset[str] = frozenset()
+    devices: frozenset[str] = frozenset()
+    shopify_discount_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FriendState:
+    """A customer as a (possible) friend: their first order and the referral that holds them."""
+
+    customer_id: str
+    first_order_id: str | None = None
+    referrer_id: str | None = None
+    referral_id: str | None = None
+    status: str | None = None
+    order_id: str | None = None  # the order that completed the referral
+    handled_orders: tuple[str, ...] = ()
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class InviteHold:
+    """Who holds an invited email or phone (its digest): the first referrer to invite it."""
+
+    referrer_id: str
+    referral_id: str

@@ -93,3 +93,16 @@ class ShopifyConnectedPayload(_Internal):
 
     shop_domain: str
     api_version: str
+
+
+class ReferralProgramUpdatedPayload(_Internal):
+    """``referral_program_updated``: the new version and the settings as the merchant set them."""
+
+    version: int
+    settings: dict[str, Any]
+
+
+class ReferralSharedPayload(_Internal):
+    """``referral_shared``: a customer shared their referral link (analytics count it by channel)."""
+
+    channel: str

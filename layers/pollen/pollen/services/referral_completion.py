@@ -25,6 +25,7 @@ from pollen.domain.orders import Attribution, OrderData, OrderRecord, eligible_a
 from pollen.domain.program import Program
 from pollen.domain.referrals import (
     OPEN,
+    FriendState,
     IssuedReward,
     Party,
     Reason,
@@ -66,7 +67,6 @@ from pollen.storage.keys import (
     referrer_key,
 )
 from pollen.storage.referrals import (
-    FriendState,
     count_window,
     parse_friend,
     parse_referral,

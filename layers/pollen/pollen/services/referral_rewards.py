@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pollen.domain.coupons import Coupon, new_coupon_code
 from pollen.domain.referrals import (
@@ -23,6 +23,9 @@ from pollen.events.envelope import OutboxEvent
 from pollen.services.redemption import COUPON_CREATED, coupon_event
 from pollen.storage.coupons import put_coupon, put_pending_marker
 from pollen.storage.transactions import Transaction
+
+if TYPE_CHECKING:
+    from pollen.services.unit_of_work import UnitOfWork
 
 REFERRAL_INVITED = "referral_invited"
 REFERRAL_SIGNED_UP = "referral_signed_up"
@@ -95,6 +98,17 @@ def grant(
     )
     issued = IssuedReward(side=side, type=spec.type, coupon_code=coupon.code, issued_at=now)
     return Granted(wallet, [], [coupon], [issued])
+
+
+def add_coupons(uow: UnitOfWork, coupons: list[Coupon], now: datetime) -> None:
+    """New reward coupons through a unit of work: each with its event, or listed for the scheduled
+    job while Shopify has not confirmed it (its event follows then)."""
+    for coupon in coupons:
+        uow.coupons.add(coupon)
+        if coupon.shopify == "pending":
+            uow.coupons.mark_pending(coupon, now)
+        else:
+            uow.emit_event(coupon_event(COUPON_CREATED, uow.merchant_id, coupon, None, now))
 
 
 def stage_coupons(tx: Transaction, merchant_id: str, coupons: list[Coupon], now: datetime) -> None:

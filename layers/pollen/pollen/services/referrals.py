@@ -1,8 +1,10 @@
 """Referral use cases outside orders: settings, invitations, the referral page (code and share URL),
 history and stats, share tracking, sign-up linking, the admin lists and the reminder job.
 
+Each write is one unit of work (load → decide → commit; ``uow.referrals`` for the referral items).
 Round trips: referral page 1 (BatchGetItem of the profile and the customer; the first view also
-writes the code), invitation 2 (BatchGetItem, TransactWriteItems), history 1 (Query).
+writes the code), share 2, invitation 2 (BatchGetItem, TransactWriteItems), a sign-up link 3 (the
+friend and the invites, then the referral and both customers; one write), history 1 (Query).
 """
 
 from __future__ import annotations
@@ -29,17 +31,18 @@ from pollen.domain.referrals import (
     ReferralDisabled,
     ReferralSettings,
     ReferralStatus,
+    ReferrerProfile,
     StoredReferralSettings,
     contact_digest,
     fingerprint,
     new_referral_code,
     screen,
 )
-from pollen.events.envelope import OutboxEvent
+from pollen.events.internal import ReferralProgramUpdatedPayload, ReferralSharedPayload
 from pollen.ids import new_ulid
 from pollen.observability import logger
 from pollen.services.container import Container
-from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_change
+from pollen.services.ledger import customer_fields
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.services.referral_rewards import (
@@ -47,45 +50,19 @@ from pollen.services.referral_rewards import (
     REFERRAL_INVITED,
     REFERRAL_REJECTED,
     REFERRAL_SIGNED_UP,
+    add_coupons,
     friend_contact,
     grant,
     referral_event,
-    stage_coupons,
 )
 from pollen.services.retry import retrying
-from pollen.storage.customers import parse_customer_item
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.keys import (
-    customer_key,
-    email_key,
-    invite_key,
-    phone_key,
-    referral_key,
-    referred_key,
-    referrer_key,
-)
 from pollen.storage.pagination import Page
-from pollen.storage.referrals import (
-    ReferrerProfile,
-    admin_referral,
-    admin_referrals,
-    customer_referrals,
-    parse_friend,
-    parse_referral,
-    parse_referrer,
-    put_code,
-    put_friend,
-    put_invite,
-    put_referral,
-    put_settings,
-    set_shopify_discount,
-    settings_of,
-    update_referrer,
-)
-from pollen.storage.transactions import Transaction
+from pollen.storage.referrals import admin_referral, admin_referrals, customer_referrals, settings_of
 
 if TYPE_CHECKING:
     from pollen.integrations.shopify.discounts import DiscountSpec
+    from pollen.services.unit_of_work import UnitOfWork
 
 REFERRAL_SHARED = "referral_shared"
 
@@ -109,19 +86,12 @@ def update_settings(
     base = expected_version if expected_version is not None else current.version
     settings = _with_segment(c, merchant_id, settings)
     stored = StoredReferralSettings(**settings.model_dump(), version=base + 1, updated_at=now)
-    tx = c.table.transaction()
-    put_settings(tx, merchant_id, stored, base=base)
-    tx.put(
-        OutboxEvent(
-            event_type="referral_program_updated",
-            merchant_id=merchant_id,
-            occurred_at=now,
-            payload={"version": stored.version, "settings": settings.model_dump(mode="json")},
-        ).to_item(),
-        label="event",
-    )
+    uow = c.units.begin(merchant_id)
+    uow.referrals.save_settings(stored, base=base)
+    payload = ReferralProgramUpdatedPayload(version=stored.version, settings=settings.model_dump(mode="json"))
+    uow.emit("referral_program_updated", payload, customer_id=None, now=now)
     try:
-        tx.commit()
+        uow.commit()
     except ConditionFailed as exc:
         if expected_version is not None:
             raise PreconditionFailed(
@@ -205,7 +175,9 @@ def _ensure_shopify_code(c: Container, merchant_id: str, profile: ReferrerProfil
     except ShopifyFailure as failure:
         logger.warning("referral code not yet in Shopify", extra={"kind": failure.kind})
         return
-    set_shopify_discount(c.table, merchant_id, profile.customer_id, discount_id)
+    uow = c.units.begin(merchant_id)
+    uow.referrals.set_discount(profile.customer_id, discount_id)
+    uow.commit()
 
 
 # ---- the referral page -----------------------------------------------------------------------------
@@ -225,22 +197,20 @@ def share_url(c: Container, merchant_id: str, code: str) -> str:
 def referral_page(c: Container, merchant_id: str, customer_id: str, *, now: datetime) -> ReferrerProfile:
     """The customer's code, counters and share counts: one BatchGetItem; the first view creates the
     code (one more write, retried with a fresh code on the rare collision)."""
-    profile_key, person_key = referrer_key(merchant_id, customer_id), customer_key(merchant_id, customer_id)
     for _ in range(5):
-        found = c.table.batch_get([profile_key, person_key])
-        if person_key not in found:
-            raise NotFound("No customer with this id.")
-        profile = parse_referrer(customer_id, found.get(profile_key))
+        uow = c.units.begin(merchant_id)
+        uow.customers.want(customer_id)
+        uow.referrals.want_referrer(customer_id)
+        customer = uow.customers.require(customer_id).customer
+        profile = uow.referrals.referrer(customer_id)
         if profile.code:
             if not profile.shopify_discount_id:
                 _ensure_shopify_code(c, merchant_id, profile, now)
             return profile
-        customer = parse_customer_item(found[person_key]).customer
         code = new_referral_code(customer.first_name)
-        tx = c.table.transaction()
-        put_code(tx, merchant_id, code, customer_id, now)
+        uow.referrals.claim_code(code, customer_id, at=now, on_profile=True)
         try:
-            tx.commit()
+            uow.commit()
         except ConditionFailed:
             continue  # the code was taken, or a concurrent view created one: read again
         profile = replace(profile, code=code)
@@ -252,26 +222,18 @@ def referral_page(c: Container, merchant_id: str, customer_id: str, *, now: date
 def track_share(
     c: Container, merchant_id: str, customer_id: str, channel: str, device_id: str | None, *, now: datetime
 ) -> None:
-    """One UpdateItem: the channel's counter (and the sharer's device, for the same-device guard)."""
-    if c.table.get(customer_key(merchant_id, customer_id)) is None:
-        raise NotFound("No customer with this id.")
-    tx = c.table.transaction()
-    devices = None
+    """One read (the customer, and the sharer's profile when a device is named), one write: the
+    channel's counter (and the sharer's device, for the same-device guard)."""
+    uow = c.units.begin(merchant_id)
+    uow.customers.want(customer_id)
     if device_id:
-        item = c.table.get(referrer_key(merchant_id, customer_id))
-        devices = parse_referrer(customer_id, item).devices | {fingerprint(device_id)}
-    update_referrer(tx, merchant_id, customer_id, add={f"shares_{channel}": 1}, devices=devices)
-    tx.put(  # internal (not delivered): the analytics rollups count shares by channel from it
-        OutboxEvent(
-            event_type=REFERRAL_SHARED,
-            merchant_id=merchant_id,
-            customer_id=customer_id,
-            occurred_at=now,
-            payload={"channel": channel},
-        ).to_item(),
-        label="event",
-    )
-    tx.commit()
+        uow.referrals.want_referrer(customer_id)
+    uow.customers.require(customer_id)
+    devices = uow.referrals.referrer(customer_id).devices | {fingerprint(device_id)} if device_id else None
+    uow.referrals.count(customer_id, {f"shares_{channel}": 1}, devices=devices)
+    # internal (not delivered): the analytics rollups count shares by channel from it
+    uow.emit(REFERRAL_SHARED, ReferralSharedPayload(channel=channel), customer_id=customer_id, now=now)
+    uow.commit()
 
 
 def stats(profile: ReferrerProfile) -> dict[str, Any]:
@@ -311,24 +273,19 @@ def invite(
     digests = [contact_digest("email", email)] if email else []
     if phone:
         digests.append(contact_digest("phone", phone))
+    dialable = phone is not None and any(ch.isdigit() for ch in phone)
 
     created: dict[str, str | None] = {}
 
     def attempt() -> Referral:
-        keys = [customer_key(merchant_id, referrer_id), referrer_key(merchant_id, referrer_id)]
-        keys += [invite_key(merchant_id, d) for d in digests]
-        if email:
-            keys.append(email_key(merchant_id, email))
-        if phone and any(ch.isdigit() for ch in phone):
-            keys.append(phone_key(merchant_id, phone))
-        found = c.table.batch_get(keys)
-        if keys[0] not in found:
-            raise NotFound("No customer with this id.")
-        referrer = parse_customer_item(found[keys[0]])
-        profile = parse_referrer(referrer_id, found.get(keys[1]))
-        held = [found[invite_key(merchant_id, d)] for d in digests if invite_key(merchant_id, d) in found]
-        existing_customer = bool(email and email_key(merchant_id, email) in found) or bool(
-            phone and phone_key(merchant_id, phone) in found
+        uow = c.units.begin(merchant_id)
+        referrals = uow.referrals
+        _want_for_invite(uow, referrer_id, digests, email, phone if dialable else None)
+        referrer = uow.customers.require(referrer_id)
+        profile = referrals.referrer(referrer_id)
+        held = [hold for digest in digests if (hold := referrals.invite(digest)) is not None]
+        existing_customer = bool(email and referrals.contact_is_customer("email", email)) or bool(
+            phone and dialable and referrals.contact_is_customer("phone", phone)
         )
         devices = profile.devices | ({fingerprint(device_id)} if device_id else set())
         code = profile.code or new_referral_code(referrer.customer.first_name)  # the link the friend gets
@@ -350,66 +307,64 @@ def invite(
             Party(customer_id=referrer_id, email=referrer.customer.email, phone=referrer.customer.phone),
             Party(email=email, phone=phone),
             friend_is_customer=existing_customer,
-            referred_by=str(held[0]["referrer_id"]) if held else None,
+            referred_by=held[0].referrer_id if held else None,
         )
         if reason is None and held:  # the same referrer inviting the same friend again
-            previous = str(held[0]["referral_id"])
-            item = c.table.get(referral_key(merchant_id, referrer_id, previous), consistent=True)
-            if item is not None:
-                return parse_referral(item)
-        tx = c.table.transaction()
+            previous = referrals.fetch_referral(referrer_id, held[0].referral_id)
+            if previous is not None:
+                return previous
         new_code = None if profile.code else code
         created["code"] = new_code
         if new_code:
-            put_code(tx, merchant_id, new_code, referrer_id, now, profile=False)
+            referrals.claim_code(new_code, referrer_id, at=now, on_profile=False)
         if reason is not None:
             referral = referral.model_copy(
                 update={"status": ReferralStatus.REJECTED, "reason": reason, "rejected_at": now}
             )
-            update_referrer(
-                tx,
-                merchant_id,
-                referrer_id,
-                add={"invited": 1, "rejected": 1},
-                devices=devices,
-                code=new_code,
-            )
-            tx.put(
-                referral_event(
-                    REFERRAL_REJECTED,
-                    merchant_id,
-                    referral,
-                    about=customer_fields(referrer.customer),
-                    now=now,
-                ).to_item(),
-                label="referral-event",
+            referrals.count(referrer_id, {"invited": 1, "rejected": 1}, devices=devices, code=new_code)
+            event = referral_event(
+                REFERRAL_REJECTED, merchant_id, referral, about=customer_fields(referrer.customer), now=now
             )
         else:
             referral = referral.with_reminder_schedule(settings.reminder, now)
-            for n, digest in enumerate(digests):
-                put_invite(tx, merchant_id, digest, referral, label=f"invite-{n}")
-            update_referrer(tx, merchant_id, referrer_id, add={"invited": 1}, devices=devices, code=new_code)
-            tx.put(
-                referral_event(
-                    REFERRAL_INVITED,
-                    merchant_id,
-                    referral,
-                    about=friend_contact(referral),
-                    referrer=customer_fields(referrer.customer),
-                    settings=settings,
-                    share_url=share_url(c, merchant_id, code),
-                    now=now,
-                ).to_item(),
-                label="referral-event",
+            for digest in digests:
+                referrals.hold_invite(digest, referral)
+            referrals.count(referrer_id, {"invited": 1}, devices=devices, code=new_code)
+            event = referral_event(
+                REFERRAL_INVITED,
+                merchant_id,
+                referral,
+                about=friend_contact(referral),
+                referrer=customer_fields(referrer.customer),
+                settings=settings,
+                share_url=share_url(c, merchant_id, code),
+                now=now,
             )
-        put_referral(tx, merchant_id, referral.model_copy(update={"version": 1}), before=None)
-        tx.commit()
-        return referral.model_copy(update={"version": 1})
+        uow.emit_event(event)
+        referral = referral.model_copy(update={"version": 1})
+        referrals.save(referral, before=None)
+        uow.commit()
+        return referral
 
     referral: Referral = retrying(attempt)
     if created.get("code"):  # this invitation made the referrer's code: Shopify gets it too
         _ensure_shopify_code(c, merchant_id, ReferrerProfile(referrer_id, code=created["code"]), now)
     return referral
+
+
+def _want_for_invite(
+    uow: UnitOfWork, referrer_id: str, digests: list[str], email: str | None, phone: str | None
+) -> None:
+    """An invitation's one read: the referrer and their profile, who holds the friend's contacts
+    already, and whether those contacts belong to a customer."""
+    uow.customers.want(referrer_id)
+    uow.referrals.want_referrer(referrer_id)
+    for digest in digests:
+        uow.referrals.want_invite(digest)
+    if email:
+        uow.referrals.want_contact("email", email)
+    if phone:
+        uow.referrals.want_contact("phone", phone)
 
 
 # ---- a friend signs up ----------------------------------------------------------------------------------
@@ -429,28 +384,23 @@ def link_signup(
         return None
 
     def attempt() -> Referral | None:
-        keys = [referred_key(merchant_id, customer_id), *(invite_key(merchant_id, d) for d in digests)]
-        found = c.table.batch_get(keys)
-        friend = parse_friend(customer_id, found.get(keys[0]))
-        invites = [found[k] for k in keys[1:] if k in found]
-        if friend.referral_id or not invites:
+        uow = c.units.begin(merchant_id)
+        referrals = uow.referrals
+        referrals.want_friend(customer_id)
+        for digest in digests:
+            referrals.want_invite(digest)
+        friend = referrals.friend(customer_id)
+        holds = [hold for digest in digests if (hold := referrals.invite(digest)) is not None]
+        if friend.referral_id or not holds:
             return None
-        referrer_id, referral_id = str(invites[0]["referrer_id"]), str(invites[0]["referral_id"])
-        more = c.table.batch_get(
-            [
-                referral_key(merchant_id, referrer_id, referral_id),
-                customer_key(merchant_id, referrer_id),
-                customer_key(merchant_id, customer_id),
-            ]
-        )
-        item = more.get(referral_key(merchant_id, referrer_id, referral_id))
-        if item is None or customer_key(merchant_id, referrer_id) not in more:
+        referrer_id, referral_id = holds[0].referrer_id, holds[0].referral_id
+        referrals.want_referral(referrer_id, referral_id)
+        uow.customers.want(referrer_id)
+        uow.customers.want(customer_id)
+        before = referrals.referral(referrer_id, referral_id)
+        referrer = uow.customers.get(referrer_id)
+        if before is None or referrer is None or before.status != ReferralStatus.INVITED:
             return None
-        before = parse_referral(item)
-        if before.status != ReferralStatus.INVITED:
-            return None
-        referrer = parse_customer_item(more[customer_key(merchant_id, referrer_id)])
-        tx = c.table.transaction()
         if customer_id == referrer_id:
             after = before.model_copy(
                 update={
@@ -462,7 +412,7 @@ def link_signup(
                     "version": before.version + 1,
                 }
             )
-            update_referrer(tx, merchant_id, referrer_id, add={"rejected": 1})
+            referrals.count(referrer_id, {"rejected": 1})
             event_type = REFERRAL_REJECTED
         else:
             after = before.model_copy(
@@ -474,46 +424,33 @@ def link_signup(
                     "version": before.version + 1,
                 }
             )
-            update_referrer(tx, merchant_id, referrer_id, add={"signed_up": 1})
-            friend_item = more.get(customer_key(merchant_id, customer_id))
-            if settings.friend_reward.issue_on == "signup" and friend_item is not None:
-                after = _signup_reward(
-                    c, merchant_id, tx, after, friend=parse_customer_item(friend_item), now=now
-                )
-            put_friend(
-                tx,
-                merchant_id,
+            referrals.count(referrer_id, {"signed_up": 1})
+            joined = uow.customers.get(customer_id)
+            if settings.friend_reward.issue_on == "signup" and joined is not None:
+                after = _signup_reward(c, uow, after, friend=joined, now=now)
+            referrals.save_friend(
                 replace(friend, referrer_id=referrer_id, referral_id=referral_id, status=after.status.value),
                 expected_version=friend.version,
             )
             event_type = REFERRAL_SIGNED_UP
-        put_referral(tx, merchant_id, after, before=before)
-        tx.put(
-            referral_event(
-                event_type, merchant_id, after, about=customer_fields(referrer.customer), now=now
-            ).to_item(),
-            label="referral-event",
+        referrals.save(after, before=before)
+        uow.emit_event(
+            referral_event(event_type, merchant_id, after, about=customer_fields(referrer.customer), now=now)
         )
-        tx.commit()
+        uow.commit()
         return after
 
     return retrying(attempt)
 
 
 def _signup_reward(
-    c: Container,
-    merchant_id: str,
-    tx: Transaction,
-    referral: Referral,
-    *,
-    friend: CustomerRecord,
-    now: datetime,
+    c: Container, uow: UnitOfWork, referral: Referral, *, friend: CustomerRecord, now: datetime
 ) -> Referral:
     """The friend reward that belongs to signing up: coins into the new customer's wallet or a coupon."""
-    config = merchant_config(c, merchant_id)
+    merchant_id = uow.merchant_id
     program = get_program(c, merchant_id)
     granted = grant(
-        settings_of(config).friend_reward,
+        get_settings(c, merchant_id).friend_reward,
         "friend",
         friend.customer.customer_id,
         friend.wallet,
@@ -525,9 +462,8 @@ def _signup_reward(
         now=now,
     )
     if granted.entries:
-        change = WalletChange(friend, CustomerRecord(friend.customer, granted.wallet), granted.entries)
-        stage_wallet_change(tx, merchant_id, change, program)
-    stage_coupons(tx, merchant_id, granted.coupons, now)
+        uow.customers.save(CustomerRecord(friend.customer, granted.wallet), granted.entries, program)
+    add_coupons(uow, granted.coupons, now)
     return referral.model_copy(update={"rewards": [*referral.rewards, *granted.issued]})
 
 
@@ -561,13 +497,13 @@ def remind(c: Container, item: dict[str, Any], now: datetime) -> bool:
     to ``max_reminders``; the next one is scheduled ``after_days`` later. True when one was sent."""
     merchant_id = str(item["merchant_id"])
     settings = settings_of(merchant_config(c, merchant_id))
-    key = referral_key(merchant_id, str(item["referrer_id"]), str(item["referral_id"]))
+    referrer_id, referral_id = str(item["referrer_id"]), str(item["referral_id"])
 
     def attempt() -> bool:
-        current = c.table.get(key, consistent=True)
-        if current is None:
+        uow = c.units.begin(merchant_id)
+        before = uow.referrals.fetch_referral(referrer_id, referral_id)
+        if before is None:
             return False
-        before = parse_referral(current)
         due = before.next_reminder_on
         if due is None or due > now.date().isoformat():
             return False  # the index was behind the table
@@ -583,10 +519,9 @@ def remind(c: Container, item: dict[str, Any], now: datetime) -> bool:
         after = after.with_reminder_schedule(settings.reminder, now)
         if not settings.enabled:  # the program was switched off: no more reminders for this one
             after = after.model_copy(update={"next_reminder_on": None})
-        tx = c.table.transaction()
-        put_referral(tx, merchant_id, after, before=before)
+        uow.referrals.save(after, before=before)
         if send:
-            tx.put(
+            uow.emit_event(
                 referral_event(
                     REFERRAL_INCOMPLETE,
                     merchant_id,
@@ -595,10 +530,9 @@ def remind(c: Container, item: dict[str, Any], now: datetime) -> bool:
                     settings=settings,
                     reminder=sent,
                     now=now,
-                ).to_item(),
-                label="referral-event",
+                )
             )
-        tx.commit()
+        uow.commit()
         return send
 
     sent: bool = retrying(attempt)

@@ -20,9 +20,9 @@ the in-memory fake of ``tests/support/fakes.py``) holds every key and condition.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
@@ -65,8 +65,17 @@ from pollen.storage.ports import (
 from pollen.storage.receipts import Receipt, fingerprint
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from pollen.domain.customer_tokens import Keyring
     from pollen.domain.integrations import Integration, Subscription
+    from pollen.domain.referrals import (
+        FriendState,
+        InviteHold,
+        Referral,
+        ReferrerProfile,
+        StoredReferralSettings,
+    )
     from pollen.domain.rewards import Reward
     from pollen.domain.tiers import TierProgram
     from pollen.domain.widget import StoredWidgetSettings
@@ -156,6 +165,39 @@ class EventConfigRepository(Protocol):
     def save_subscription(self, subscription: Subscription, *, replacing: Subscription | None) -> None: ...
     def delete_subscription(self, subscription_id: str) -> None: ...
     def switch(self, *, enabled: bool, at: datetime) -> None: ...
+
+
+class ReferralRepository(Protocol):
+    """Referrals and what guards them: the referrer's profile (code, counters, fingerprints), a
+    customer as a friend, who holds an invited contact, and which customer has an email or phone.
+    ``want_*`` names what the next load reads; the getters read (with everything wanted) on first use."""
+
+    def want_referrer(self, customer_id: str) -> None: ...
+    def referrer(self, customer_id: str) -> ReferrerProfile: ...
+    def want_friend(self, customer_id: str) -> None: ...
+    def friend(self, customer_id: str) -> FriendState: ...
+    def want_invite(self, digest: str) -> None: ...
+    def invite(self, digest: str) -> InviteHold | None: ...
+    def want_referral(self, referrer_id: str, referral_id: str) -> None: ...
+    def referral(self, referrer_id: str, referral_id: str) -> Referral | None: ...
+    def fetch_referral(self, referrer_id: str, referral_id: str) -> Referral | None: ...
+    def want_contact(self, kind: Literal["email", "phone"], value: str) -> None: ...
+    def contact_is_customer(self, kind: Literal["email", "phone"], value: str) -> bool: ...
+    def save_settings(self, settings: StoredReferralSettings, *, base: int) -> None: ...
+    def claim_code(self, code: str, customer_id: str, *, at: datetime, on_profile: bool) -> None: ...
+    def count(
+        self,
+        customer_id: str,
+        add: Mapping[str, int | Decimal],
+        *,
+        addresses: frozenset[str] | None = None,
+        devices: frozenset[str] | None = None,
+        code: str | None = None,
+    ) -> None: ...
+    def set_discount(self, customer_id: str, discount_id: str) -> None: ...
+    def save(self, referral: Referral, *, before: Referral | None) -> None: ...
+    def hold_invite(self, digest: str, referral: Referral) -> None: ...
+    def save_friend(self, state: FriendState, *, expected_version: int) -> None: ...
 
 
 class ApiKeyRepository(Protocol):
@@ -251,6 +293,12 @@ class UnitOfWork:
 
         return EventConfig(self)
 
+    @property
+    def referrals(self) -> ReferralRepository:
+        from pollen.services.referral_repository import Referrals  # noqa: PLC0415 - referral paths only
+
+        return Referrals(self)
+
     def _want(self, ref: Ref) -> None:
         if ref not in self._wanted and ref not in self._read:
             self._wanted.append(ref)
@@ -313,6 +361,10 @@ class UnitOfWork:
             occurred_at=now,
             payload=payload.model_dump(mode="json"),
         )
+        self._changes.append(Emit(event))
+
+    def emit_event(self, event: OutboxEvent) -> None:
+        """An outbox event built elsewhere, committed with the change it reports."""
         self._changes.append(Emit(event))
 
     def release_receipt(self, idempotency: Idempotency) -> None:

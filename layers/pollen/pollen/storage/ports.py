@@ -10,10 +10,11 @@ makes the whole commit a :class:`DuplicateRequest`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
@@ -28,6 +29,13 @@ from pollen.storage.receipts import Receipt
 if TYPE_CHECKING:  # the admin's settings: only the unit of work's settings repositories load them
     from pollen.domain.customer_tokens import Keyring
     from pollen.domain.integrations import Integration, Subscription
+    from pollen.domain.referrals import (
+        FriendState,
+        InviteHold,
+        Referral,
+        ReferrerProfile,
+        StoredReferralSettings,
+    )
     from pollen.domain.rewards import Reward
     from pollen.domain.tiers import TierProgram
     from pollen.domain.widget import StoredWidgetSettings
@@ -75,6 +83,45 @@ class SubscriptionRef:
     subscription_id: str
 
 
+# ---- referrals: the referrer's profile, a customer as a friend, who holds an invited contact, one
+# referral (in its referrer's partition), and which customer has an email or phone ----
+
+
+@dataclass(frozen=True)
+class ReferrerRef:
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class FriendRef:
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class InviteRef:
+    digest: str  # domain.referrals.contact_digest
+
+
+@dataclass(frozen=True)
+class ReferralRef:
+    referrer_id: str
+    referral_id: str
+
+
+@dataclass(frozen=True)
+class ContactRef:
+    kind: Literal["email", "phone"]
+    value: str
+
+
+@dataclass(frozen=True)
+class ContactOwner:
+    """The customer an email or phone belongs to."""
+
+    customer_id: str
+
+
+ReferralFamilyRef = ReferrerRef | FriendRef | InviteRef | ReferralRef | ContactRef
 Ref = (
     CustomerRef
     | CouponRef
@@ -84,9 +131,11 @@ Ref = (
     | TierJobRef
     | IntegrationRef
     | SubscriptionRef
+    | ReferralFamilyRef
 )
 Loaded: TypeAlias = (
     "CustomerRecord | Coupon | Receipt | Program | Keyring | JobStatus | Integration | Subscription"
+    " | ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner"
 )
 
 
@@ -247,6 +296,73 @@ class RevokeApiKey:
 
 
 @dataclass(frozen=True)
+class SaveReferralSettings:
+    """Fails (:class:`ConditionFailed` ``referral-settings``) unless the stored settings are still at
+    ``base`` (0: there must be none)."""
+
+    settings: StoredReferralSettings
+    base: int
+
+
+@dataclass(frozen=True)
+class ClaimCode:
+    """``code`` names ``customer_id`` from now on; fails (``referral-code``) when it names someone
+    already. With ``on_profile`` the referrer's profile takes it too, failing (``referrer``) when the
+    profile has a code already (a concurrent first view made one)."""
+
+    code: str
+    customer_id: str
+    at: datetime
+    on_profile: bool
+
+
+@dataclass(frozen=True)
+class CountReferrer:
+    """The referrer's counters move by ``add`` (they commute: no read, no version); the fingerprint
+    sets are replaced when given; ``code`` is set only while the profile has none (else ``referrer``)."""
+
+    customer_id: str
+    add: Mapping[str, int | Decimal]
+    addresses: frozenset[str] | None = None
+    devices: frozenset[str] | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class SetReferrerDiscount:
+    """The Shopify discount that carries the referrer's code (unconditional: it only ever names one)."""
+
+    customer_id: str
+    discount_id: str
+
+
+@dataclass(frozen=True)
+class SaveReferral:
+    """The referral and its admin copies; fails (``referral``) unless the stored one is still at
+    ``before.version`` (``before`` None: there must be none)."""
+
+    referral: Referral
+    before: Referral | None
+
+
+@dataclass(frozen=True)
+class HoldInvite:
+    """First referrer wins an invited contact: fails (``invite-<n>``, n its place among the commit's
+    invites) when someone holds it already."""
+
+    digest: str
+    referral: Referral
+
+
+@dataclass(frozen=True)
+class SaveFriend:
+    """Fails (``referred``) unless the stored state is still at ``expected_version`` (0: none)."""
+
+    state: FriendState
+    expected_version: int
+
+
+@dataclass(frozen=True)
 class Emit:
     event: OutboxEvent
 
@@ -273,12 +389,23 @@ EventsChange = SaveIntegration | DeleteIntegration | SaveSubscription | DeleteSu
 SettingsChange = (
     SaveProgram | AddMerchant | SaveShopify | CatalogueChange | TierChange | AccessChange | EventsChange
 )
+# What the referral use cases change: staged by storage/referrals.py.
+ReferralChange = (
+    SaveReferralSettings
+    | ClaimCode
+    | CountReferrer
+    | SetReferrerDiscount
+    | SaveReferral
+    | HoldInvite
+    | SaveFriend
+)
 Change = (
     SaveCustomer
     | SaveCoupon
     | MarkPending
     | ClearPending
     | SettingsChange
+    | ReferralChange
     | Emit
     | WriteReceipt
     | ReleaseReceipt

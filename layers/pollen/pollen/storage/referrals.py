@@ -8,20 +8,23 @@ Counters on the referrer profile move with ``ADD`` (they commute, no read needed
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from pollen.clock import isoformat
 from pollen.domain.customers import Customer, CustomerRecord
-from pollen.domain.referrals import Referral, StoredReferralSettings
+from pollen.domain.referrals import FriendState, InviteHold, Referral, ReferrerProfile, StoredReferralSettings
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.storage.customers import customer_item, ledger_item
 from pollen.storage.keys import (
+    Key,
     customer_pk,
     due_index,
+    email_key,
     invite_key,
+    phone_key,
     referral_admin_key,
     referral_code_key,
     referral_key,
@@ -33,6 +36,23 @@ from pollen.storage.keys import (
 )
 from pollen.storage.merchant_config import MerchantConfig
 from pollen.storage.pagination import Page
+from pollen.storage.ports import (
+    ClaimCode,
+    ContactOwner,
+    ContactRef,
+    CountReferrer,
+    FriendRef,
+    HoldInvite,
+    InviteRef,
+    ReferralChange,
+    ReferralFamilyRef,
+    ReferralRef,
+    ReferrerRef,
+    SaveFriend,
+    SaveReferral,
+    SaveReferralSettings,
+    SetReferrerDiscount,
+)
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
 
@@ -82,18 +102,6 @@ def put_settings(tx: Transaction, merchant_id: str, settings: StoredReferralSett
 
 
 # ---- referrer profile --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReferrerProfile:
-    customer_id: str
-    code: str | None = None
-    counters: dict[str, int] = field(default_factory=dict)
-    friends_revenue: Decimal = Decimal(0)
-    shares: dict[str, int] = field(default_factory=dict)
-    addresses: frozenset[str] = frozenset()
-    devices: frozenset[str] = frozenset()
-    shopify_discount_id: str | None = None
 
 
 def parse_referrer(customer_id: str, item: dict[str, Any] | None) -> ReferrerProfile:
@@ -182,29 +190,7 @@ def put_code(
     )
 
 
-def set_shopify_discount(table: Table, merchant_id: str, customer_id: str, discount_id: str) -> None:
-    table.update(
-        referrer_key(merchant_id, customer_id),
-        update="SET shopify_discount_id = :d",
-        values={":d": discount_id},
-    )
-
-
 # ---- friend state -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FriendState:
-    """A customer as a (possible) friend: their first order and the referral that holds them."""
-
-    customer_id: str
-    first_order_id: str | None = None
-    referrer_id: str | None = None
-    referral_id: str | None = None
-    status: str | None = None
-    order_id: str | None = None  # the order that completed the referral
-    handled_orders: tuple[str, ...] = ()
-    version: int = 0
 
 
 def parse_friend(customer_id: str, item: dict[str, Any] | None) -> FriendState:
@@ -389,6 +375,77 @@ def stage_other_wallet(  # noqa: PLR0917
         tx.put(ledger_item(merchant_id, before.customer.customer_id, entry), label=f"referrer-ledger-{n}")
     for n, event in enumerate(events):
         tx.put(event, label=f"referrer-ledger-event-{n}")
+
+
+# ---- the unit of work's referral family (storage/unit_of_work.py loads this module for it) -------------
+
+
+def ref_key(merchant_id: str, ref: ReferralFamilyRef) -> Key:
+    match ref:
+        case ReferrerRef(customer_id):
+            return referrer_key(merchant_id, customer_id)
+        case FriendRef(customer_id):
+            return referred_key(merchant_id, customer_id)
+        case InviteRef(digest):
+            return invite_key(merchant_id, digest)
+        case ReferralRef(referrer_id, referral_id):
+            return referral_key(merchant_id, referrer_id, referral_id)
+        case ContactRef("email", value):
+            return email_key(merchant_id, value)
+    return phone_key(merchant_id, ref.value)
+
+
+def parse_ref(
+    ref: ReferralFamilyRef, item: dict[str, Any]
+) -> ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner:
+    match ref:
+        case ReferrerRef(customer_id):
+            return parse_referrer(customer_id, item)
+        case FriendRef(customer_id):
+            return parse_friend(customer_id, item)
+        case InviteRef():
+            return InviteHold(str(item["referrer_id"]), str(item["referral_id"]))
+        case ReferralRef():
+            return parse_referral(item)
+    return ContactOwner(str(item["customer_id"]))
+
+
+def stage_referral_change(
+    tx: Transaction, merchant_id: str, change: ReferralChange, seen: Counter[str]
+) -> None:
+    """Add one referral change to ``tx``. ``seen`` counts the commit's invite holds and profile
+    updates so far: the n-th invite is labelled ``invite-<n>``, a second profile ``referrer-1``."""
+    if isinstance(change, SaveReferralSettings):
+        put_settings(tx, merchant_id, change.settings, base=change.base)
+    elif isinstance(change, ClaimCode):
+        put_code(tx, merchant_id, change.code, change.customer_id, change.at, profile=change.on_profile)
+    elif isinstance(change, CountReferrer):
+        n = seen["referrer"]
+        seen["referrer"] += 1
+        update_referrer(
+            tx,
+            merchant_id,
+            change.customer_id,
+            add=dict(change.add),
+            addresses=change.addresses,
+            devices=change.devices,
+            code=change.code,
+            label=f"referrer-{n}" if n else "referrer",
+        )
+    elif isinstance(change, SetReferrerDiscount):
+        tx.update(
+            referrer_key(merchant_id, change.customer_id),
+            label="referrer-discount",
+            update="SET shopify_discount_id = :d",
+            values={":d": change.discount_id},
+        )
+    elif isinstance(change, SaveReferral):
+        put_referral(tx, merchant_id, change.referral, before=change.before)
+    elif isinstance(change, HoldInvite):
+        put_invite(tx, merchant_id, change.digest, change.referral, label=f"invite-{seen['invite']}")
+        seen["invite"] += 1
+    elif isinstance(change, SaveFriend):
+        put_friend(tx, merchant_id, change.state, expected_version=change.expected_version)
 
 
 def contact_of(customer: Customer) -> dict[str, Any]:

@@ -7,6 +7,7 @@ in the modules it calls (customers, coupons, receipts; the merchant's settings i
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ from pollen.storage.ports import (
     ProgramRef,
     ReceiptRef,
     Ref,
+    ReferralChange,
+    ReferralFamilyRef,
     ReleaseReceipt,
     SaveCoupon,
     SaveCustomer,
@@ -49,6 +52,10 @@ def _key(merchant_id: str, ref: Ref) -> Key:
             return program_key(merchant_id)
         case ReceiptRef(scope, key):
             return receipt_key(merchant_id, scope, key)
+    if isinstance(ref, ReferralFamilyRef):
+        from pollen.storage.referrals import ref_key  # noqa: PLC0415 - the referral paths only
+
+        return ref_key(merchant_id, ref)
     from pollen.storage.settings_writes import settings_key  # noqa: PLC0415 - admin's reads only
 
     return settings_key(merchant_id, ref)
@@ -64,6 +71,10 @@ def _parse(ref: Ref, item: dict[str, Any]) -> Loaded:
             return parse_program_item(item)
         case ReceiptRef():
             return Receipt.from_item(item)
+    if isinstance(ref, ReferralFamilyRef):
+        from pollen.storage.referrals import parse_ref  # noqa: PLC0415 - the referral paths only
+
+        return parse_ref(ref, item)
     from pollen.storage.settings_writes import parse_setting  # noqa: PLC0415 - admin's reads only
 
     return parse_setting(ref, item)
@@ -92,8 +103,14 @@ class DynamoStore:
     def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
         tx = self._table.transaction()
         events = 0
+        seen: Counter[str] = Counter()  # referral changes of one kind, for unique labels
         for change in changes:
-            events += _stage(tx, merchant_id, change, events)
+            if isinstance(change, ReferralChange):
+                from pollen.storage.referrals import stage_referral_change  # noqa: PLC0415 - referrals only
+
+                stage_referral_change(tx, merchant_id, change, seen)
+            else:
+                events += _stage(tx, merchant_id, change, events)
         tx.commit()
 
 

@@ -1,0 +1,111 @@
+"""The unit of work's referral repository (loaded by ``UnitOfWork.referrals`` on first use, so the
+functions that never touch a referral do not import it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+from pollen.domain.referrals import FriendState, InviteHold, Referral, ReferrerProfile, StoredReferralSettings
+from pollen.storage.ports import (
+    ClaimCode,
+    ContactOwner,
+    ContactRef,
+    CountReferrer,
+    FriendRef,
+    HoldInvite,
+    InviteRef,
+    ReferralRef,
+    ReferrerRef,
+    SaveFriend,
+    SaveReferral,
+    SaveReferralSettings,
+    SetReferrerDiscount,
+)
+
+if TYPE_CHECKING:
+    from pollen.services.unit_of_work import UnitOfWork
+
+
+class Referrals:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    # ---- reading ----
+    def want_referrer(self, customer_id: str) -> None:
+        self._uow._want(ReferrerRef(customer_id))
+
+    def referrer(self, customer_id: str) -> ReferrerProfile:
+        """The profile; an empty one (no code, no counters) for a customer who never referred."""
+        found = self._uow._get(ReferrerRef(customer_id))
+        assert found is None or isinstance(found, ReferrerProfile)
+        return found or ReferrerProfile(customer_id)
+
+    def want_friend(self, customer_id: str) -> None:
+        self._uow._want(FriendRef(customer_id))
+
+    def friend(self, customer_id: str) -> FriendState:
+        """The customer as a friend; version 0 when nothing is stored yet."""
+        found = self._uow._get(FriendRef(customer_id))
+        assert found is None or isinstance(found, FriendState)
+        return found or FriendState(customer_id)
+
+    def want_invite(self, digest: str) -> None:
+        self._uow._want(InviteRef(digest))
+
+    def invite(self, digest: str) -> InviteHold | None:
+        found = self._uow._get(InviteRef(digest))
+        assert found is None or isinstance(found, InviteHold)
+        return found
+
+    def want_referral(self, referrer_id: str, referral_id: str) -> None:
+        self._uow._want(ReferralRef(referrer_id, referral_id))
+
+    def referral(self, referrer_id: str, referral_id: str) -> Referral | None:
+        found = self._uow._get(ReferralRef(referrer_id, referral_id))
+        assert found is None or isinstance(found, Referral)
+        return found
+
+    def fetch_referral(self, referrer_id: str, referral_id: str) -> Referral | None:
+        """The referral as stored now, read on its own (one GetItem)."""
+        found = self._uow.fetch(ReferralRef(referrer_id, referral_id))
+        assert found is None or isinstance(found, Referral)
+        return found
+
+    def want_contact(self, kind: Literal["email", "phone"], value: str) -> None:
+        self._uow._want(ContactRef(kind, value))
+
+    def contact_is_customer(self, kind: Literal["email", "phone"], value: str) -> bool:
+        return isinstance(self._uow._get(ContactRef(kind, value)), ContactOwner)
+
+    # ---- changing ----
+    def save_settings(self, settings: StoredReferralSettings, *, base: int) -> None:
+        self._uow.stage(SaveReferralSettings(settings, base))
+
+    def claim_code(self, code: str, customer_id: str, *, at: datetime, on_profile: bool) -> None:
+        self._uow.stage(ClaimCode(code, customer_id, at, on_profile))
+
+    def count(
+        self,
+        customer_id: str,
+        add: Mapping[str, int | Decimal],
+        *,
+        addresses: frozenset[str] | None = None,
+        devices: frozenset[str] | None = None,
+        code: str | None = None,
+    ) -> None:
+        self._uow.stage(CountReferrer(customer_id, dict(add), addresses, devices, code))
+
+    def set_discount(self, customer_id: str, discount_id: str) -> None:
+        self._uow.stage(SetReferrerDiscount(customer_id, discount_id))
+
+    def save(self, referral: Referral, *, before: Referral | None) -> None:
+        self._uow.stage(SaveReferral(referral, before))
+
+    def hold_invite(self, digest: str, referral: Referral) -> None:
+        self._uow.stage(HoldInvite(digest, referral))
+
+    def save_friend(self, state: FriendState, *, expected_version: int) -> None:
+        self._uow.stage(SaveFriend(state, expected_version))
