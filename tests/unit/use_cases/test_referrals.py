@@ -16,6 +16,7 @@ from pollen.domain.referrals import (
     FriendReward,
     FriendState,
     Reason,
+    Referral,
     ReferralDisabled,
     ReferralRewardType,
     ReferralSettings,
@@ -55,7 +56,7 @@ def person(store: FakeStore, customer_id: str, *, email: str | None = None) -> N
     store.add_contact(M, "email", email, customer_id)
 
 
-def invite(c: Container, referrer_id: str, email: str, *, device: str | None = None) -> referrals.Referral:
+def invite(c: Container, referrer_id: str, email: str, *, device: str | None = None) -> Referral:
     return referrals.invite(
         c, M, referrer_id, email=email, phone=None, name="Friend", device_id=device, now=NOW
     )
