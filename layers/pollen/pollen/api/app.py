@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
+from importlib import import_module
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, ResponseBuilder, Route
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api import gate, openapi
 from pollen.api.auth import CUSTOMER_PARAMETER, PUBLIC, Principal, customer_source, requirement_of
@@ -37,6 +40,62 @@ class PollenResolver(APIGatewayHttpResolver):
     the body checks run around authentication, in :mod:`pollen.api.gate`.
     """
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lazy: list[tuple[str, tuple[str, ...]]] = []  # (router module, path prefixes)
+        self._included: set[str] = set()
+        self._including = threading.Lock()
+        self._slots: list[str] = []  # modules in the order their routes were declared (the document's order)
+
+    # ---- routers included on first use ----
+    def include_lazily(self, module: str, *prefixes: str) -> None:
+        """Include ``module``'s ``router`` on the first request whose path is one of ``prefixes`` or
+        below one (and for the OpenAPI document): a cold start imports no area's models and services
+        until a request needs them. The prefixes must cover every route of that router and no route of
+        another (tests/unit/test_lazy_routers.py holds each function's declarations to it), so which
+        areas a process has included never changes which route a path matches."""
+        self._lazy.append((module, prefixes))
+        self._slots.append(module)
+
+    def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        register = super().route(rule, method, *args, **kwargs)
+
+        def noted(func: Any) -> Any:
+            if func.__module__ not in self._slots:
+                self._slots.append(func.__module__)
+            return register(func)
+
+        return noted
+
+    def _include(self, wanted: Callable[[tuple[str, ...]], bool]) -> None:
+        if all(module in self._included or not wanted(prefixes) for module, prefixes in self._lazy):
+            return
+        with self._including:
+            for module, prefixes in self._lazy:
+                if module not in self._included and wanted(prefixes):
+                    self.include_router(import_module(module).router)
+                    self._included.add(module)
+
+    def include_all(self) -> None:
+        """Every lazily declared router, the routes then in the order they were declared (as if all
+        had been included at import), so the document does not depend on which requests came first."""
+        if not self._lazy:
+            return
+        self._include(lambda _prefixes: True)
+        slot = {module: n for n, module in enumerate(self._slots)}
+
+        def declared(route: Route) -> int:
+            return slot.get(route.func.__module__, len(slot))
+
+        self._static_routes = sorted(self._static_routes, key=declared)  # new lists: a concurrent
+        self._dynamic_routes = sorted(self._dynamic_routes, key=declared)  # match sees old or new
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if self._lazy:
+            path = str(event.get("rawPath") or event.get("path") or "")
+            self._include(lambda prefixes: any(path == p or path.startswith(p + "/") for p in prefixes))
+        return super().resolve(event, context)
+
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:  # type: ignore[type-arg]
         _current.principal = None  # never a previous request's caller
         if route in self._static_routes or route in self._dynamic_routes:
@@ -57,6 +116,7 @@ class PollenResolver(APIGatewayHttpResolver):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         """The document; its security schemes are built here, not at import: Powertools' OpenAPI
         models cost more to import than the rest of the resolver, and only the document needs them."""
+        self.include_all()
         if self.openapi_config.security_schemes is None:
             from aws_lambda_powertools.event_handler.openapi.models import (  # noqa: PLC0415 - document only
                 APIKey,
@@ -72,6 +132,7 @@ class PollenResolver(APIGatewayHttpResolver):
 
     def get_openapi_json_schema(self, *args: Any, **kwargs: Any) -> str:
         """The document with each operation's real security, errors and success codes."""
+        self.include_all()
         routes = [*self._static_routes, *self._dynamic_routes]
         return openapi.finish_json(super().get_openapi_json_schema(*args, **kwargs), routes)
 

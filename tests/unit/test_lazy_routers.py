@@ -1,0 +1,118 @@
+"""Routers included on first use (``PollenResolver.include_lazily``, docs/design.md "Cold start"):
+each function's declared path prefixes must cover every route of the router they name and no route of
+another, so the areas a process happens to have included never change which route a path matches;
+a cold start imports none of them; a request includes the areas its path needs and no other; the
+document is the same whatever came first."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_lambda_powertools.event_handler.api_gateway import Route
+
+from infra.cold_start import functions
+from pollen.api.app import PollenResolver
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {
+    "TABLE_NAME": "pollen",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_METRICS_NAMESPACE": "Pollen",
+    "POWERTOOLS_SERVICE_NAME": "pollen",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+HTTP = [f"functions.{f.name}.app" for f in functions() if f.kind == "http"]
+
+
+def app_of(module: str) -> PollenResolver:
+    app = importlib.import_module(module).app
+    assert isinstance(app, PollenResolver)
+    return app
+
+
+def sample_path(rule: str) -> str:
+    """A concrete path the rule matches (each ``<name>`` segment filled in)."""
+    return re.sub(r"<\w+>", "x1", rule)
+
+
+def covered(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+@pytest.mark.parametrize("module", HTTP)
+def test_each_lazy_router_is_covered_by_its_prefixes_and_no_route_is_shared(module: str) -> None:
+    app = app_of(module)
+    lazy = dict(app._lazy)
+    for area, prefixes in lazy.items():
+        router = importlib.import_module(area).router
+        for rule, *_ in router._routes:
+            assert covered(sample_path(rule), prefixes), f"{area}: {rule} is outside {prefixes}"
+        for route_key, func in router._routes.items():
+            assert func.__module__ == area, f"{route_key}: declared in {func.__module__}, not {area}"
+    app.include_all()
+    routes: list[Route] = [*app._static_routes, *app._dynamic_routes]
+    for route in routes:
+        path = sample_path(route.path)
+        owner = route.func.__module__
+        others = {r.func.__module__ for r in routes if r.func.__module__ != owner and r.rule.match(path)}
+        assert not others, f"{route.method} {route.path} ({owner}) also matches routes of {others}"
+        if owner not in lazy:  # an eager route: no lazy area may be included for its path
+            assert not [m for m, p in lazy.items() if covered(path, p)], route.path
+
+
+def test_the_admin_cold_start_imports_no_area_and_a_request_only_its_own() -> None:
+    code = """
+import sys
+import app
+from infra.inprocess import FakeLambdaContext
+
+areas = [m for m, _ in app.app._lazy]
+assert not [m for m in areas if m in sys.modules], "imported at init"
+event = {
+    "version": "2.0", "routeKey": "$default", "rawPath": "/v1/admin/orders/o-1", "rawQueryString": "",
+    "headers": {}, "isBase64Encoded": False,
+    "requestContext": {"http": {"method": "GET", "path": "/v1/admin/orders/o-1", "sourceIp": "127.0.0.1"},
+                       "stage": "$default", "requestId": "r"},
+}
+answer = app.lambda_handler(event, FakeLambdaContext("pollen-admin"))
+assert answer["statusCode"] == 401, answer
+assert [m for m in areas if m in sys.modules] == ["pollen.api.routers.orders"], sys.modules.keys()
+"""
+    paths = [str(ROOT / "functions" / "admin"), str(ROOT / "layers" / "pollen"), str(ROOT)]
+    env = {"PYTHONPATH": ":".join(paths), **ENV}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_the_document_does_not_depend_on_which_areas_requests_included_first() -> None:
+    code = """
+import json, sys
+import app
+from infra.inprocess import FakeLambdaContext
+
+if sys.argv[1] == "after-requests":
+    for path in ("/v1/admin/tiers", "/v1/admin/widget", "/v1/admin/api-keys"):
+        event = {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+                 "headers": {}, "isBase64Encoded": False,
+                 "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
+                                    "stage": "$default", "requestId": "r"}}
+        app.lambda_handler(event, FakeLambdaContext("pollen-admin"))
+print(app.app.get_openapi_json_schema())
+"""
+    paths = [str(ROOT / "functions" / "admin"), str(ROOT / "layers" / "pollen"), str(ROOT)]
+    env = {"PYTHONPATH": ":".join(paths), **ENV}
+    documents = []
+    for order in ("fresh", "after-requests"):
+        done = subprocess.run(
+            [sys.executable, "-c", code, order], env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        documents.append(done.stdout.splitlines()[-1])  # the metrics lines come first
+    assert documents[0] == documents[1]
+    assert len(json.loads(documents[0])["paths"]) > 25
