@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
-from pollen.api.auth import for_customer, requires
+from pollen.api.auth import for_customer
 from pollen.api.schemas.headers import IdempotencyKey
 from pollen.api.schemas.rewards import (
     CartTotal,
@@ -24,56 +24,20 @@ from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.coupons import CouponStatus
 from pollen.domain.customers import CustomerId
-from pollen.domain.rewards import RewardId, RewardSettings
 from pollen.observability import lambda_entry, metrics
 from pollen.services import redemption, rewards
 from pollen.services.container import container
 from pollen.services.idempotency import Idempotency
 from pollen.services.program import get_program
 from pollen.services.redemption import Redeemed, RedeemRequest
-from pollen.views.rewards import RewardList, RewardView, reward_view
 
 app = create_app(title="Pollen Redemption API")
 
 CouponCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{4,40}$")]
 
 
-@app.get("/v1/admin/rewards", summary="List the rewards catalogue")
-@requires(Scope.ADMIN)
-def list_rewards() -> RewardList:
-    return RewardList(
-        items=[reward_view(r) for r in rewards.list_rewards(container(), principal(app).merchant_id)]
-    )
-
-
-@app.get("/v1/admin/rewards/<reward_id>", summary="Read a reward")
-@requires(Scope.ADMIN)
-def get_reward(reward_id: Annotated[RewardId, Path()]) -> RewardView:
-    return reward_view(rewards.get_reward(container(), principal(app).merchant_id, reward_id))
-
-
-@app.put("/v1/admin/rewards/<reward_id>", summary="Create or replace a reward", responses={201: {}})
-@requires(Scope.ADMIN)
-def put_reward(
-    reward_id: Annotated[RewardId, Path()], body: Annotated[RewardSettings, Body()]
-) -> Response[RewardView]:
-    reward, created = rewards.put_reward(
-        container(), principal(app).merchant_id, reward_id, body, now=utcnow()
-    )
-    return Response(
-        status_code=201 if created else 200, content_type="application/json", body=reward_view(reward)
-    )
-
-
-@app.delete(
-    "/v1/admin/rewards/<reward_id>",
-    summary="Delete a reward (issued coupons stay valid)",
-    responses={204: {}},
-)
-@requires(Scope.ADMIN)
-def delete_reward(reward_id: Annotated[RewardId, Path()]) -> Response[None]:
-    rewards.delete_reward(container(), principal(app).merchant_id, reward_id)
-    return Response(status_code=204)
+# The rewards catalogue's admin routes: imported by the first request under their paths.
+app.include_lazily(f"{__package__}.catalogue" if __package__ else "catalogue", "/v1/admin/rewards")
 
 
 @app.get("/v1/rewards", summary="Rewards a customer can redeem, with eligibility for their balance and cart")

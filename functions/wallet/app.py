@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
-from pollen.api.auth import for_customer, requires
+from pollen.api.auth import for_customer
 from pollen.api.schemas.customers import CustomerProfile, CustomerUpsert, CustomerView, TransactionPage
-from pollen.api.schemas.headers import IdempotencyKey
-from pollen.api.schemas.program import PublicProgram
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
-from pollen.domain.cart import CartCoins, CartRequest, cart_coins
 from pollen.domain.customers import CustomerData, CustomerId
 from pollen.domain.errors import Forbidden
-from pollen.domain.triggers import TriggerId
 from pollen.domain.wallet import TxnType
-from pollen.observability import lambda_entry, metrics
-from pollen.services import customers, tier_views, triggers, wallet
+from pollen.observability import lambda_entry
+from pollen.services import customers, wallet
 from pollen.services.container import container
-from pollen.services.idempotency import Idempotency
-from pollen.services.ledger import Operated
-from pollen.services.program import get_program, program_in_currency
 from pollen.views.wallet import WalletView
 
 app = create_app(title="Pollen Wallet API")
+
+
+def _here(module: str) -> str:
+    """A module of this function: ``wallet.<module>`` locally, ``<module>`` in Lambda's task root."""
+    return f"{__package__}.{module}" if __package__ else module
 
 
 @app.put("/v1/customers/<customer_id>", summary="Create or update a customer", responses={201: {}})
@@ -83,55 +79,11 @@ def get_transactions(
     return TransactionPage(items=page.items, next_cursor=page.next_cursor)
 
 
-@app.post(
-    "/v1/customers/<customer_id>/triggers/<trigger_id>",
-    summary="Award a trigger's coins (409 when its frequency forbids it)",
-    responses={201: {}},
-)
-@for_customer(Scope.WRITE)
-def award_trigger(
-    customer_id: Annotated[CustomerId, Path()],
-    trigger_id: Annotated[TriggerId, Path()],
-    idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
-) -> Response[Operated]:
-    idempotency = (
-        Idempotency("trigger", idempotency_key, {"customer_id": customer_id, "trigger_id": trigger_id})
-        if idempotency_key
-        else None
-    )
-    caller = principal(app)
-    status, result = triggers.award_trigger(
-        container(),
-        caller.merchant_id,
-        customer_id,
-        trigger_id,
-        now=utcnow(),
-        idempotency=idempotency,
-        by_customer=caller.acts_as_customer,
-    )
-    metrics.add_metric(name="TriggersAwarded", unit=MetricUnit.Count, value=1)
-    return Response(status_code=status, content_type="application/json", body=result)
-
-
-@app.get(
-    "/v1/program", summary="The program as apps show it: currency, coin value, earning, expiry, triggers"
-)
-@requires(Scope.PUBLIC)
-def get_public_program() -> PublicProgram:
-    c, merchant_id = container(), principal(app).merchant_id
-    return PublicProgram.of(get_program(c, merchant_id), triggers.list_triggers(c, merchant_id))
-
-
-@app.post("/v1/cart/coins", summary="Coins a cart (or a single product) will earn; writes nothing")
-@requires(Scope.PUBLIC)
-def get_cart_coins(body: Annotated[CartRequest, Body()]) -> CartCoins:
-    c, merchant_id = container(), principal(app).merchant_id
-    program = program_in_currency(c, merchant_id, body.currency, what="Carts are priced")
-    multiplier = tier_views.cart_multiplier(c, merchant_id, body.customer_id)
-    return cart_coins(body, program.earning, multiplier=multiplier)
-
-
-app.include_router(import_module(f"{__package__}.tiers" if __package__ else "tiers").router)  # VIP tiers
+# Earning (trigger awards, the public program), cart coins and VIP tiers: each router is imported by
+# the first request under its paths, so a container serving balances never loads the cart's models.
+app.include_lazily(_here("earning"), "/v1/customers/*/triggers", "/v1/program")
+app.include_lazily(_here("cart"), "/v1/cart")
+app.include_lazily(_here("tiers"), "/v1/customers/*/tier")
 
 
 @lambda_entry

@@ -17,7 +17,7 @@ import pytest
 from aws_lambda_powertools.event_handler.api_gateway import Route
 
 from infra.cold_start import functions
-from pollen.api.app import PollenResolver
+from pollen.api.app import PollenResolver, prefix_pattern
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {
@@ -42,7 +42,21 @@ def sample_path(rule: str) -> str:
 
 
 def covered(path: str, prefixes: tuple[str, ...]) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in prefixes)
+    return prefix_pattern(prefixes).match(path) is not None
+
+
+def test_a_prefix_covers_itself_and_what_is_below_it_and_a_star_one_segment() -> None:
+    pattern = prefix_pattern(("/v1/admin/shopify", "/v1/customers/*/tier"))
+    for path in ("/v1/admin/shopify", "/v1/admin/shopify/rejected-webhooks", "/v1/customers/c-1/tier"):
+        assert pattern.match(path), path
+    for path in (
+        "/v1/admin/shopifyx",
+        "/v1/admin",
+        "/v1/customers/c-1",
+        "/v1/customers/a/b/tier",
+        "/x/v1/admin/shopify",
+    ):
+        assert not pattern.match(path), path
 
 
 @pytest.mark.parametrize("module", HTTP)

@@ -45,6 +45,7 @@ def _handler_routes(module: Any) -> dict[str, Any]:
     if app is None:
         return {}
     assert isinstance(app, PollenResolver), "HTTP functions build their resolver with create_app()"
+    app.include_all()  # the routers a function includes on first use too
     routes = {}
     for route in [*app._static_routes, *app._dynamic_routes]:
         path = re.sub(r"<(\w+)>", r"{\1}", route.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from importlib import import_module
@@ -30,6 +31,13 @@ PRINCIPAL = "principal"
 _current = threading.local()
 
 
+def prefix_pattern(prefixes: tuple[str, ...]) -> re.Pattern[str]:
+    """Matches a path that is one of ``prefixes`` or below one; ``*`` stands for one path segment
+    (``/v1/customers/*/tier`` covers ``/v1/customers/c-1/tier``)."""
+    alternatives = "|".join(re.escape(p).replace(r"\*", "[^/]+") for p in prefixes)
+    return re.compile(f"(?:{alternatives})(?:/|$)")
+
+
 class PollenResolver(APIGatewayHttpResolver):
     """Authenticates before anything else runs, request validation included.
 
@@ -43,6 +51,7 @@ class PollenResolver(APIGatewayHttpResolver):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._lazy: list[tuple[str, tuple[str, ...]]] = []  # (router module, path prefixes)
+        self._patterns: dict[str, re.Pattern[str]] = {}  # router module → its prefixes as one pattern
         self._included: set[str] = set()
         self._including = threading.Lock()
         self._slots: list[str] = []  # modules in the order their routes were declared (the document's order)
@@ -50,11 +59,13 @@ class PollenResolver(APIGatewayHttpResolver):
     # ---- routers included on first use ----
     def include_lazily(self, module: str, *prefixes: str) -> None:
         """Include ``module``'s ``router`` on the first request whose path is one of ``prefixes`` or
-        below one (and for the OpenAPI document): a cold start imports no area's models and services
-        until a request needs them. The prefixes must cover every route of that router and no route of
-        another (tests/unit/test_lazy_routers.py holds each function's declarations to it), so which
-        areas a process has included never changes which route a path matches."""
+        below one (``*`` stands for any one segment), and for the OpenAPI document: a cold start
+        imports no area's models and services until a request needs them. The prefixes must cover
+        every route of that router and no route of another (tests/unit/test_lazy_routers.py holds
+        each function's declarations to it), so which areas a process has included never changes
+        which route a path matches."""
         self._lazy.append((module, prefixes))
+        self._patterns[module] = prefix_pattern(prefixes)
         self._slots.append(module)
 
     def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
@@ -67,12 +78,12 @@ class PollenResolver(APIGatewayHttpResolver):
 
         return noted
 
-    def _include(self, wanted: Callable[[tuple[str, ...]], bool]) -> None:
-        if all(module in self._included or not wanted(prefixes) for module, prefixes in self._lazy):
+    def _include(self, wanted: Callable[[str], bool]) -> None:
+        if all(module in self._included or not wanted(module) for module, _ in self._lazy):
             return
         with self._including:
-            for module, prefixes in self._lazy:
-                if module not in self._included and wanted(prefixes):
+            for module, _ in self._lazy:
+                if module not in self._included and wanted(module):
                     self.include_router(import_module(module).router)
                     self._included.add(module)
 
@@ -81,7 +92,7 @@ class PollenResolver(APIGatewayHttpResolver):
         had been included at import), so the document does not depend on which requests came first."""
         if not self._lazy:
             return
-        self._include(lambda _prefixes: True)
+        self._include(lambda _module: True)
         slot = {module: n for n, module in enumerate(self._slots)}
 
         def declared(route: Route) -> int:
@@ -93,7 +104,7 @@ class PollenResolver(APIGatewayHttpResolver):
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         if self._lazy:
             path = str(event.get("rawPath") or event.get("path") or "")
-            self._include(lambda prefixes: any(path == p or path.startswith(p + "/") for p in prefixes))
+            self._include(lambda module: self._patterns[module].match(path) is not None)
         return super().resolve(event, context)
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:  # type: ignore[type-arg]

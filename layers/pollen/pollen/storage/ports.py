@@ -22,6 +22,7 @@ from pollen.domain.customers import CustomerRecord
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.triggers import Trigger
+from pollen.domain.values import value
 from pollen.domain.wallet import LedgerEntry
 from pollen.events.envelope import OutboxEvent
 from pollen.storage.receipts import Receipt
@@ -42,43 +43,43 @@ if TYPE_CHECKING:  # the admin's settings: only the unit of work's settings repo
     from pollen.storage.tiers import JobStatus
 
 
-@dataclass(frozen=True)
+@value
 class CustomerRef:
     customer_id: str
 
 
-@dataclass(frozen=True)
+@value
 class CouponRef:
     code: str
 
 
-@dataclass(frozen=True)
+@value
 class ReceiptRef:
     scope: str
     key: str
 
 
-@dataclass(frozen=True)
+@value
 class ProgramRef:
     pass
 
 
-@dataclass(frozen=True)
+@value
 class KeyringRef:
     """The merchant's customer-token signing secrets."""
 
 
-@dataclass(frozen=True)
+@value
 class TierJobRef:
     """Where re-evaluating the merchant's members against its tier program stands."""
 
 
-@dataclass(frozen=True)
+@value
 class IntegrationRef:
     integration_id: str
 
 
-@dataclass(frozen=True)
+@value
 class SubscriptionRef:
     subscription_id: str
 
@@ -87,34 +88,34 @@ class SubscriptionRef:
 # referral (in its referrer's partition), and which customer has an email or phone ----
 
 
-@dataclass(frozen=True)
+@value
 class ReferrerRef:
     customer_id: str
 
 
-@dataclass(frozen=True)
+@value
 class FriendRef:
     customer_id: str
 
 
-@dataclass(frozen=True)
+@value
 class InviteRef:
     digest: str  # domain.referrals.contact_digest
 
 
-@dataclass(frozen=True)
+@value
 class ReferralRef:
     referrer_id: str
     referral_id: str
 
 
-@dataclass(frozen=True)
+@value
 class ContactRef:
     kind: Literal["email", "phone"]
     value: str
 
 
-@dataclass(frozen=True)
+@value
 class ContactOwner:
     """The customer an email or phone belongs to."""
 
@@ -139,7 +140,7 @@ Loaded: TypeAlias = (
 )
 
 
-@dataclass(frozen=True)
+@value
 class SaveCustomer:
     """The customer item (profile + wallet), its new ledger entries and their events."""
 
@@ -150,13 +151,13 @@ class SaveCustomer:
     reminder_days: int  # the wallet's due day (the scheduled job's index) depends on it
 
 
-@dataclass(frozen=True)
+@value
 class SaveCoupon:
     coupon: Coupon
     expected_version: int | None  # None: a new coupon, whose code must be free
 
 
-@dataclass(frozen=True)
+@value
 class MarkPending:
     """A coupon awaiting Shopify, listed for the scheduled job in case its request dies."""
 
@@ -164,18 +165,18 @@ class MarkPending:
     at: datetime
 
 
-@dataclass(frozen=True)
+@value
 class ClearPending:
     code: str
 
 
-@dataclass(frozen=True)
+@value
 class SaveProgram:
     program: Program
     expected_version: int | None  # None: the merchant's first program
 
 
-@dataclass(frozen=True)
+@value
 class AddMerchant:
     """A new merchant (its id must be free) with its first program and, optionally, its shop."""
 
@@ -184,36 +185,36 @@ class AddMerchant:
     shopify: ShopifyConnection | None
 
 
-@dataclass(frozen=True)
+@value
 class SaveShopify:
     connection: ShopifyConnection
 
 
-@dataclass(frozen=True)
+@value
 class SaveTrigger:
     """A trigger's definition, created or replaced (its customers' usage counters are kept)."""
 
     trigger: Trigger
 
 
-@dataclass(frozen=True)
+@value
 class DeleteTrigger:
     trigger_id: str
 
 
-@dataclass(frozen=True)
+@value
 class SaveReward:
     """A catalogue reward, created or replaced (coupons already issued keep their own terms)."""
 
     reward: Reward
 
 
-@dataclass(frozen=True)
+@value
 class DeleteReward:
     reward_id: str
 
 
-@dataclass(frozen=True)
+@value
 class SaveWidgetSettings:
     """The widget's settings at ``settings.version``; fails (:class:`ConditionFailed`
     ``widget-settings``) unless the stored ones are still at ``settings.version - 1`` (none: 0)."""
@@ -221,7 +222,7 @@ class SaveWidgetSettings:
     settings: StoredWidgetSettings
 
 
-@dataclass(frozen=True)
+@value
 class SaveKeyring:
     """The keyring at ``ring.version``; fails (:class:`ConditionFailed` ``token-keys``) unless the stored
     one is still at ``ring.version - 1`` (none: 0), so two rotations never both win."""
@@ -229,7 +230,7 @@ class SaveKeyring:
     ring: Keyring
 
 
-@dataclass(frozen=True)
+@value
 class SaveTierProgram:
     """The VIP tier program; fails (:class:`ConditionFailed` ``tiers``) unless the stored one is still
     at ``expected_version`` (0: there is none yet)."""
@@ -238,12 +239,12 @@ class SaveTierProgram:
     expected_version: int
 
 
-@dataclass(frozen=True)
+@value
 class SaveTierJob:
     status: JobStatus
 
 
-@dataclass(frozen=True)
+@value
 class SaveIntegration:
     """An integration; fails (:class:`ConditionFailed` ``integration``) unless the stored one still
     has the ``updated_at`` it was read with (``None``: there must be none)."""
@@ -252,14 +253,14 @@ class SaveIntegration:
     seen_updated_at: datetime | None
 
 
-@dataclass(frozen=True)
+@value
 class DeleteIntegration:
     """Fails (``integration``) when there is no such integration."""
 
     integration_id: str
 
 
-@dataclass(frozen=True)
+@value
 class SaveSubscription:
     """A subscription, guarded as :class:`SaveIntegration` (label ``subscription``); fails
     (``integration``) too when the integration it sends to no longer exists."""
@@ -268,25 +269,25 @@ class SaveSubscription:
     seen_updated_at: datetime | None
 
 
-@dataclass(frozen=True)
+@value
 class DeleteSubscription:
     """Fails (``subscription``) when there is no such subscription."""
 
     subscription_id: str
 
 
-@dataclass(frozen=True)
+@value
 class SaveEventsSwitch:
     enabled: bool
     updated_at: datetime
 
 
-@dataclass(frozen=True)
+@value
 class AddApiKey:
     key: ApiKey  # its id must be new
 
 
-@dataclass(frozen=True)
+@value
 class RevokeApiKey:
     """Fails (:class:`ConditionFailed` ``api_key``; its old image empty when there is no such key)
     unless the key exists and is not revoked yet."""
@@ -295,7 +296,7 @@ class RevokeApiKey:
     at: datetime
 
 
-@dataclass(frozen=True)
+@value
 class SaveReferralSettings:
     """Fails (:class:`ConditionFailed` ``referral-settings``) unless the stored settings are still at
     ``base`` (0: there must be none)."""
@@ -304,7 +305,7 @@ class SaveReferralSettings:
     base: int
 
 
-@dataclass(frozen=True)
+@value
 class ClaimCode:
     """``code`` names ``customer_id`` from now on; fails (``referral-code``) when it names someone
     already. With ``on_profile`` the referrer's profile takes it too, failing (``referrer``) when the
@@ -316,7 +317,7 @@ class ClaimCode:
     on_profile: bool
 
 
-@dataclass(frozen=True)
+@value
 class CountReferrer:
     """The referrer's counters move by ``add`` (they commute: no read, no version); the fingerprint
     sets are replaced when given; ``code`` is set only while the profile has none (else ``referrer``)."""
@@ -328,7 +329,7 @@ class CountReferrer:
     code: str | None = None
 
 
-@dataclass(frozen=True)
+@value
 class SetReferrerDiscount:
     """The Shopify discount that carries the referrer's code (unconditional: it only ever names one)."""
 
@@ -336,7 +337,7 @@ class SetReferrerDiscount:
     discount_id: str
 
 
-@dataclass(frozen=True)
+@value
 class SaveReferral:
     """The referral and its admin copies; fails (``referral``) unless the stored one is still at
     ``before.version`` (``before`` None: there must be none)."""
@@ -345,7 +346,7 @@ class SaveReferral:
     before: Referral | None
 
 
-@dataclass(frozen=True)
+@value
 class HoldInvite:
     """First referrer wins an invited contact: fails (``invite-<n>``, n its place among the commit's
     invites) when someone holds it already."""
@@ -354,7 +355,7 @@ class HoldInvite:
     referral: Referral
 
 
-@dataclass(frozen=True)
+@value
 class SaveFriend:
     """Fails (``referred``) unless the stored state is still at ``expected_version`` (0: none)."""
 
@@ -362,17 +363,17 @@ class SaveFriend:
     expected_version: int
 
 
-@dataclass(frozen=True)
+@value
 class Emit:
     event: OutboxEvent
 
 
-@dataclass(frozen=True)
+@value
 class WriteReceipt:
     receipt: Receipt
 
 
-@dataclass(frozen=True)
+@value
 class ReleaseReceipt:
     """Forget a request's receipt (a compensated redemption): the same key may try again."""
 
