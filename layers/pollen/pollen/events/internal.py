@@ -1,5 +1,7 @@
 """Payloads of the internal events: written to the outbox like the others (the stream routes and
-audits them) but not in the catalogue, so never delivered to a merchant's tools."""
+audits them) but not in the catalogue, so never delivered to a merchant's tools. ``coupon_cancelled``
+extends the catalogue's coupon payload, so it lives in :mod:`pollen.events.internal_coupons` and this
+module does not load the catalogue."""
 
 from __future__ import annotations
 
@@ -7,16 +9,11 @@ from typing import Any
 
 from pydantic import ConfigDict
 
-from pollen.events.catalogue import CouponCreatedPayload
 from pollen.model import BaseModel
 
 
 class _Internal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
-
-
-class CouponCancelledPayload(CouponCreatedPayload):
-    """``coupon_cancelled``: the coupon given back, its coins restored."""
 
 
 class ApiKeyCreatedPayload(_Internal):

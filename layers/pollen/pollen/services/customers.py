@@ -7,7 +7,6 @@ from datetime import datetime
 
 from pollen.domain.customers import Customer, CustomerData, CustomerRecord
 from pollen.domain.errors import NotFound
-from pollen.domain.orders import OrderFacts
 from pollen.domain.wallet import Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
@@ -132,6 +131,7 @@ def claim_guest_orders(c: Container, merchant_id: str, customer: Customer, *, no
         return claimed
     # The order path (and what it imports) only when there are guest orders to claim: a profile
     # update should not cost a cold start the whole order-writing path.
+    from pollen.domain.orders import OrderFacts  # noqa: PLC0415
     from pollen.services.orders import record_order_fact  # noqa: PLC0415
 
     for item in items:

@@ -20,7 +20,6 @@ from pollen.domain.referrals import (
 )
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
-from pollen.services.redemption import COUPON_CREATED, coupon_event
 from pollen.storage.coupons import put_coupon, put_pending_marker
 from pollen.storage.transactions import Transaction
 
@@ -103,6 +102,8 @@ def grant(
 def add_coupons(uow: UnitOfWork, coupons: list[Coupon], now: datetime) -> None:
     """New reward coupons through a unit of work: each with its event, or listed for the scheduled
     job while Shopify has not confirmed it (its event follows then)."""
+    from pollen.services.redemption import COUPON_CREATED, coupon_event  # noqa: PLC0415 - the catalogue on use
+
     for coupon in coupons:
         uow.coupons.add(coupon)
         if coupon.shopify == "pending":
@@ -112,6 +113,8 @@ def add_coupons(uow: UnitOfWork, coupons: list[Coupon], now: datetime) -> None:
 
 
 def stage_coupons(tx: Transaction, merchant_id: str, coupons: list[Coupon], now: datetime) -> None:
+    from pollen.services.redemption import COUPON_CREATED, coupon_event  # noqa: PLC0415 - the catalogue on use
+
     for n, coupon in enumerate(coupons):
         put_coupon(tx, merchant_id, coupon, expected_version=None, label=f"referral-coupon-{n}")
         if coupon.shopify == "pending":

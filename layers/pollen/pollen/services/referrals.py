@@ -38,7 +38,6 @@ from pollen.domain.referrals import (
     new_referral_code,
     screen,
 )
-from pollen.events.internal import ReferralProgramUpdatedPayload, ReferralSharedPayload
 from pollen.ids import new_ulid
 from pollen.observability import logger
 from pollen.services.container import Container
@@ -86,6 +85,8 @@ def update_settings(
     base = expected_version if expected_version is not None else current.version
     settings = _with_segment(c, merchant_id, settings)
     stored = StoredReferralSettings(**settings.model_dump(), version=base + 1, updated_at=now)
+    from pollen.events.internal import ReferralProgramUpdatedPayload  # noqa: PLC0415 - admin's write only
+
     uow = c.units.begin(merchant_id)
     uow.referrals.save_settings(stored, base=base)
     payload = ReferralProgramUpdatedPayload(version=stored.version, settings=settings.model_dump(mode="json"))
@@ -224,6 +225,8 @@ def track_share(
 ) -> None:
     """One read (the customer, and the sharer's profile when a device is named), one write: the
     channel's counter (and the sharer's device, for the same-device guard)."""
+    from pollen.events.internal import ReferralSharedPayload  # noqa: PLC0415 - one route's write
+
     uow = c.units.begin(merchant_id)
     uow.customers.want(customer_id)
     if device_id:

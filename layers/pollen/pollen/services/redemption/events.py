@@ -10,7 +10,7 @@ from pollen.domain.coupons import Coupon
 from pollen.domain.customers import CustomerRecord
 from pollen.events.catalogue import CouponCreatedPayload, EventCustomer
 from pollen.events.envelope import OutboxEvent
-from pollen.events.internal import CouponCancelledPayload
+from pollen.events.internal_coupons import CouponCancelledPayload
 from pollen.services.ledger import customer_fields
 
 COUPON_CREATED = "coupon_created"
