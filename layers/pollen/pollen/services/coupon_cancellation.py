@@ -28,7 +28,6 @@ from pollen.domain.orders import OrderRecord
 from pollen.domain.wallet import LedgerEntry, Source, Wallet
 from pollen.services.container import Container
 from pollen.services.coupon_usage import CouponUse
-from pollen.services.redemption import COUPON_CANCELLED, coupon_event
 from pollen.storage.coupons import parse_coupon_item, put_coupon
 from pollen.storage.keys import Key, coupon_key
 from pollen.storage.transactions import Transaction
@@ -114,6 +113,8 @@ def _restore(
 def _announce(
     tx: Transaction, merchant_id: str, coupon: Coupon, customer: CustomerRecord, now: datetime
 ) -> None:
+    from pollen.services.redemption import COUPON_CANCELLED, coupon_event  # noqa: PLC0415 - the catalogue on use
+
     event = coupon_event(
         COUPON_CANCELLED, merchant_id, coupon, customer, now, order_id=coupon.order_id, reason=CANCEL_REASON
     )

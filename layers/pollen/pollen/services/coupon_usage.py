@@ -16,7 +16,6 @@ from pollen.domain.customers import CustomerRecord
 from pollen.domain.orders import Attribution, CouponMisuse, OrderData, OrderRecord
 from pollen.domain.rewards import RewardType
 from pollen.observability import logger
-from pollen.services.redemption import coupon_event
 from pollen.storage.coupons import parse_coupon_item, put_coupon
 from pollen.storage.keys import Key, coupon_key
 from pollen.storage.transactions import Transaction
@@ -123,6 +122,10 @@ def plan_usage(
 def stage_usage(
     tx: Transaction, merchant_id: str, uses: list[CouponUse], customer: CustomerRecord | None, now: datetime
 ) -> None:
+    if not uses:
+        return
+    from pollen.services.redemption import coupon_event  # noqa: PLC0415 - the catalogue when a coupon is used
+
     for n, use in enumerate(uses):
         put_coupon(tx, merchant_id, use.after, expected_version=use.before.version, label=f"coupon-{n}")
         owner = customer if customer and customer.customer.customer_id == use.after.customer_id else None

@@ -43,7 +43,6 @@ from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_change
-from pollen.services.redemption import COUPON_CREATED, coupon_event
 from pollen.services.tier_config import tier_program as tier_program  # noqa: PLC0414 - re-exported
 from pollen.storage.coupons import put_coupon, put_pending_marker
 from pollen.storage.customers import parse_customer_item
@@ -275,6 +274,8 @@ def _stage_coupon(
     if coupon.shopify == "pending":
         put_pending_marker(tx, merchant_id, coupon, now, label=f"tier-coupon-pending{suffix}")
     else:
+        from pollen.services.redemption import COUPON_CREATED, coupon_event  # noqa: PLC0415 - catalogue on use
+
         event = coupon_event(COUPON_CREATED, merchant_id, coupon, None, now)
         tx.put(event.to_item(), label=f"tier-coupon-event{suffix}")
 
