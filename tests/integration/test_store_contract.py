@@ -12,6 +12,8 @@ from pollen.domain.coupons import Coupon
 from pollen.domain.customer_tokens import Keyring, new_secret
 from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.integrations import Integration, IntegrationKind, Subscription
+from pollen.domain.orders import OrderRecord
+from pollen.domain.reviews import ReviewRecord
 from pollen.domain.rewards import RewardType
 from pollen.domain.wallet import Wallet
 from pollen.domain.widget import StoredWidgetSettings
@@ -19,6 +21,7 @@ from pollen.model import BaseModel
 from pollen.services.idempotency import Idempotency
 from pollen.services.unit_of_work import UnitOfWork, Units, run
 from pollen.storage.errors import ConditionFailed, DuplicateRequest
+from pollen.storage.orders import put_order
 from pollen.storage.ports import (
     AddApiKey,
     CouponRef,
@@ -26,7 +29,9 @@ from pollen.storage.ports import (
     DeleteSubscription,
     IntegrationRef,
     KeyringRef,
+    OrderRef,
     ReceiptRef,
+    ReviewRef,
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
@@ -34,10 +39,12 @@ from pollen.storage.ports import (
     SaveKeyring,
     SaveSubscription,
     SaveWidgetSettings,
+    SettleReview,
     Store,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt, fingerprint
+from pollen.storage.reviews import review_item
 from pollen.storage.table import Table
 from pollen.storage.unit_of_work import DynamoStore
 from tests.support.fakes import FakeStore
@@ -222,3 +229,39 @@ def test_run_replays_a_request_by_its_receipt(store: Store) -> None:
     again = run(Units(store), M, use_case, Answer, now=NOW, idempotency=key)
     assert first == again == (201, Answer(version=1))
     assert runs == [0]  # the retry was answered from the receipt, before any decision
+
+
+def review(order_id: str, status: str = "pending") -> ReviewRecord:
+    return ReviewRecord.model_validate(
+        {
+            "order_id": order_id,
+            "customer_id": "c1",
+            "status": status,
+            "basis": "paid",
+            "scheduled_at": NOW,
+            "due_on": (NOW + timedelta(days=7)).date(),
+        }
+    )
+
+
+def test_a_review_request_is_settled_once_and_read_with_its_order(store: Store) -> None:
+    if isinstance(store, FakeStore):
+        store.items[(M, ReviewRef("o1"))] = review("o1")
+        store.items[(M, OrderRef("o1"))] = OrderRecord(order_id="o1", customer_id="c1")
+    else:
+        assert isinstance(store, DynamoStore)
+        table = store._table  # the job reads what the order path and the webhook wrote
+        table.put(review_item(M, review("o1")))
+        tx = table.transaction()
+        put_order(tx, M, OrderRecord(order_id="o1", customer_id="c1"), expected_version=0)
+        tx.commit()
+    found = store.read(M, [ReviewRef("o1"), OrderRef("o1"), ReviewRef("o2")])
+    assert set(found) == {ReviewRef("o1"), OrderRef("o1")}
+    assert isinstance(found[OrderRef("o1")], OrderRecord)
+    store.commit(M, [SettleReview(review("o1", "sent"))])
+    with pytest.raises(ConditionFailed) as again:
+        store.commit(M, [SettleReview(review("o1", "skipped"))])
+    assert again.value.labels == ["review-request"]
+    settled = store.get(M, ReviewRef("o1"))
+    assert isinstance(settled, ReviewRecord)
+    assert settled.status == "sent"

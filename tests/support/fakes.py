@@ -23,6 +23,7 @@ from pollen.domain.integrations import Subscription
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.referrals import FriendState, InviteHold, Referral, ReferrerProfile, StoredReferralSettings
+from pollen.domain.reviews import ReviewRecord
 from pollen.domain.rewards import Reward
 from pollen.domain.tiers import TierProgram
 from pollen.domain.triggers import Trigger
@@ -68,6 +69,7 @@ from pollen.storage.ports import (
     ReferralRef,
     ReferrerRef,
     ReleaseReceipt,
+    ReviewRef,
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
@@ -87,6 +89,7 @@ from pollen.storage.ports import (
     SaveWidgetSettings,
     SetReferrerDiscount,
     SettingsChange,
+    SettleReview,
     SubscriptionRef,
     TierJobRef,
     WriteReceipt,
@@ -186,10 +189,21 @@ class FakeStore:
                 if key is None or key.revoked_at is not None:  # the old image: empty when absent
                     failed["api_key"] = key.model_dump(mode="json") if key else {}
         failed.update(self._referral_conflicts(merchant_id, changes))
+        failed.update(self._reviews_settled(merchant_id, changes))
         failed.update(self._settings_moved(merchant_id, changes))
         failed.update(self._events_conflicts(merchant_id, changes))
         if failed:
             raise ConditionFailed(list(failed), failed)
+
+    def _reviews_settled(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
+        """A review request is settled only from pending (another run settled it first)."""
+        for change in changes:
+            if isinstance(change, SettleReview):
+                ref = ReviewRef(change.record.order_id)
+                stored = cast("ReviewRecord | None", self.items.get((merchant_id, ref)))
+                if stored is None or stored.status != "pending":
+                    return {"review-request": {}}
+        return {}
 
     def _referral_conflicts(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
         """Referrals: a new one (a code, an invite hold) must be free, a saved one (the referral, the
@@ -342,6 +356,8 @@ class FakeStore:
             self._apply_settings(merchant_id, change)
         elif isinstance(change, ReferralChange):
             self._apply_referral(merchant_id, change)
+        elif isinstance(change, SettleReview):
+            self.items[(merchant_id, ReviewRef(change.record.order_id))] = change.record
         elif isinstance(change, Emit):
             self.outbox.append(change.event)
         elif isinstance(change, WriteReceipt):

@@ -7,7 +7,7 @@ longer wanted (the order was cancelled or refunded in full in the meantime).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -68,3 +68,20 @@ def unwanted(facts: OrderFacts) -> str | None:
     if all(refunded.get(line.line_id, 0) >= line.quantity for line in data.lines):
         return "refunded"
     return None
+
+
+class ReviewRecord(BaseModel):
+    """One order's review request: pending until the scheduled job sends or skips it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    customer_id: str
+    status: Literal["pending", "sent", "skipped"] = "pending"
+    basis: Literal["fulfilled", "paid"]
+    scheduled_at: datetime
+    due_on: date
+    products: list[ReviewProduct] = Field(default_factory=list)
+    contact: dict[str, Any] = Field(default_factory=dict)  # the buyer as the order named them
+    reason: str | None = None  # why it was skipped
+    settled_at: datetime | None = None

@@ -25,16 +25,12 @@ from typing import TYPE_CHECKING, Any
 from pollen.domain.customers import CustomerData
 from pollen.domain.orders import OrderData, OrderRecord
 from pollen.domain.program import Program
-from pollen.domain.reviews import MAX_PRODUCTS, ReviewProduct, due_on, unwanted
-from pollen.events.envelope import OutboxEvent
+from pollen.domain.reviews import MAX_PRODUCTS, ReviewProduct, ReviewRecord, due_on, unwanted
 from pollen.services.container import Container
 from pollen.services.ledger import customer_fields
 from pollen.services.program import get_program
-from pollen.storage.customers import parse_customer_item
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.keys import customer_key, order_key, review_request_key
-from pollen.storage.orders import parse_order_item
-from pollen.storage.reviews import ReviewRecord, parse_review_item, schedule, stage_schedule, stage_settled
+from pollen.storage.reviews import schedule, stage_schedule
 from pollen.storage.transactions import Transaction
 
 if TYPE_CHECKING:
@@ -125,54 +121,47 @@ def on_order(
 
 
 def send_due(c: Container, item: dict[str, Any], now: datetime) -> str:
-    """The due-items job's pass over one request: ``sent``, ``skipped``, ``waiting`` or ``stale``."""
-    merchant_id, order_id = str(item["merchant_id"]), str(item["order_id"])
-    keys = [
-        review_request_key(merchant_id, order_id),
-        order_key(merchant_id, order_id),
-        customer_key(merchant_id, str(item["customer_id"])),
-    ]
-    found = c.table.batch_get(keys)
-    if keys[0] not in found:
-        return "stale"
-    record = parse_review_item(found[keys[0]])
-    if record.status != "pending":
+    """The due-items job's pass over one request: ``sent``, ``skipped``, ``waiting`` or ``stale``.
+    One read (the request, its order and customer), one write (settled, with its event)."""
+    from pollen.events.catalogue import ReviewRequestPayload  # noqa: PLC0415 - the job's send only
+
+    merchant_id, order_id, customer_id = (
+        str(item["merchant_id"]),
+        str(item["order_id"]),
+        str(item["customer_id"]),
+    )
+    uow = c.units.begin(merchant_id)
+    uow.reviews.want(order_id)
+    uow.orders.want(order_id)
+    uow.customers.want(customer_id)
+    record = uow.reviews.get(order_id)
+    if record is None or record.status != "pending":
         return "stale"
     if record.due_on > now.date():
         return "waiting"
-    order = parse_order_item(found[keys[1]]) if keys[1] in found else None
+    order = uow.orders.get(order_id)
     reason = unwanted(order.facts) if order is not None else None
-    tx = c.table.transaction()
     if reason is not None:
-        stage_settled(
-            tx,
-            merchant_id,
-            record.model_copy(update={"status": "skipped", "reason": reason, "settled_at": now}),
+        uow.reviews.settle(
+            record.model_copy(update={"status": "skipped", "reason": reason, "settled_at": now})
         )
     else:
-        stage_settled(tx, merchant_id, record.model_copy(update={"status": "sent", "settled_at": now}))
-        customer = parse_customer_item(found[keys[2]]).customer if keys[2] in found else None
-        days = (record.due_on - record.scheduled_at.date()).days
-        tx.put(
-            OutboxEvent(
-                event_type=REVIEW_REQUEST,
-                merchant_id=merchant_id,
-                customer_id=record.customer_id,
-                occurred_at=now,
-                payload={
-                    "order_id": order_id,
-                    "basis": record.basis,
-                    "days": days,
-                    "products": [p.model_dump(mode="json") for p in record.products],
-                    "customer": customer_fields(customer)
-                    if customer
-                    else {"customer_id": record.customer_id, **record.contact},
-                },
-            ).to_item(),
-            label="review-event",
+        uow.reviews.settle(record.model_copy(update={"status": "sent", "settled_at": now}))
+        customer = uow.customers.get(customer_id)
+        payload = ReviewRequestPayload.model_validate(
+            {
+                "order_id": order_id,
+                "basis": record.basis,
+                "days": (record.due_on - record.scheduled_at.date()).days,
+                "products": [p.model_dump(mode="json") for p in record.products],
+                "customer": customer_fields(customer.customer)
+                if customer
+                else {"customer_id": record.customer_id, **record.contact},
+            }
         )
+        uow.emit(REVIEW_REQUEST, payload, customer_id=record.customer_id, now=now)
     try:
-        tx.commit()
+        uow.commit()
     except ConditionFailed:
         return "stale"  # another run settled it first
     return "skipped" if reason else "sent"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
@@ -49,16 +49,19 @@ from pollen.storage.ports import (
     Emit,
     Loaded,
     MarkPending,
+    OrderRef,
     ProgramRef,
     ReceiptRef,
     Ref,
     ReleaseReceipt,
+    ReviewRef,
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
     SaveProgram,
     SaveShopify,
     SaveTrigger,
+    SettleReview,
     Store,
     WriteReceipt,
 )
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
 
     from pollen.domain.customer_tokens import Keyring
     from pollen.domain.integrations import Integration, Subscription
+    from pollen.domain.orders import OrderRecord
     from pollen.domain.referrals import (
         FriendState,
         InviteHold,
@@ -76,6 +80,7 @@ if TYPE_CHECKING:
         ReferrerProfile,
         StoredReferralSettings,
     )
+    from pollen.domain.reviews import ReviewRecord
     from pollen.domain.rewards import Reward
     from pollen.domain.tiers import TierProgram
     from pollen.domain.widget import StoredWidgetSettings
@@ -167,6 +172,21 @@ class EventConfigRepository(Protocol):
     def switch(self, *, enabled: bool, at: datetime) -> None: ...
 
 
+class OrderRepository(Protocol):
+    """Orders, read with the rest of a use case's one read (the order path still writes its own)."""
+
+    def want(self, order_id: str) -> None: ...
+    def get(self, order_id: str) -> OrderRecord | None: ...
+
+
+class ReviewRepository(Protocol):
+    """Review requests: read with their order and customer; settled (sent or skipped) once."""
+
+    def want(self, order_id: str) -> None: ...
+    def get(self, order_id: str) -> ReviewRecord | None: ...
+    def settle(self, record: ReviewRecord) -> None: ...
+
+
 class ReferralRepository(Protocol):
     """Referrals and what guards them: the referrer's profile (code, counters, fingerprints), a
     customer as a friend, who holds an invited contact, and which customer has an email or phone.
@@ -255,6 +275,8 @@ class UnitOfWork:
         self.api_keys: ApiKeyRepository = _ApiKeys(self)
         self.triggers: TriggerRepository = _Triggers(self)
         self.merchants: MerchantRepository = _Merchants(self)
+        self.orders: OrderRepository = _Orders(self)
+        self.reviews: ReviewRepository = _Reviews(self)
 
     # ---- reading ----
     @property
@@ -461,6 +483,35 @@ class _Coupons:
 
     def clear_pending(self, code: str) -> None:
         self._uow.stage(ClearPending(code))
+
+
+class _Orders:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def want(self, order_id: str) -> None:
+        self._uow._want(OrderRef(order_id))
+
+    def get(self, order_id: str) -> OrderRecord | None:
+        found = self._uow._get(OrderRef(order_id))
+        assert found is None or type(found).__name__ == "OrderRecord"  # by name: no order models at init
+        return cast("OrderRecord | None", found)
+
+
+class _Reviews:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def want(self, order_id: str) -> None:
+        self._uow._want(ReviewRef(order_id))
+
+    def get(self, order_id: str) -> ReviewRecord | None:
+        found = self._uow._get(ReviewRef(order_id))
+        assert found is None or type(found).__name__ == "ReviewRecord"  # by name, as for orders
+        return cast("ReviewRecord | None", found)
+
+    def settle(self, record: ReviewRecord) -> None:
+        self._uow.stage(SettleReview(record))
 
 
 class _Programs:

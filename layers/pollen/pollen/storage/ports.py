@@ -30,6 +30,7 @@ from pollen.storage.receipts import Receipt
 if TYPE_CHECKING:  # the admin's settings: only the unit of work's settings repositories load them
     from pollen.domain.customer_tokens import Keyring
     from pollen.domain.integrations import Integration, Subscription
+    from pollen.domain.orders import OrderRecord
     from pollen.domain.referrals import (
         FriendState,
         InviteHold,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # the admin's settings: only the unit of work's settings repo
         ReferrerProfile,
         StoredReferralSettings,
     )
+    from pollen.domain.reviews import ReviewRecord
     from pollen.domain.rewards import Reward
     from pollen.domain.tiers import TierProgram
     from pollen.domain.widget import StoredWidgetSettings
@@ -57,6 +59,18 @@ class CouponRef:
 class ReceiptRef:
     scope: str
     key: str
+
+
+@value
+class OrderRef:
+    order_id: str
+
+
+@value
+class ReviewRef:
+    """An order's review request."""
+
+    order_id: str
 
 
 @value
@@ -126,6 +140,8 @@ ReferralFamilyRef = ReferrerRef | FriendRef | InviteRef | ReferralRef | ContactR
 Ref = (
     CustomerRef
     | CouponRef
+    | OrderRef
+    | ReviewRef
     | ReceiptRef
     | ProgramRef
     | KeyringRef
@@ -136,7 +152,7 @@ Ref = (
 )
 Loaded: TypeAlias = (
     "CustomerRecord | Coupon | Receipt | Program | Keyring | JobStatus | Integration | Subscription"
-    " | ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner"
+    " | ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner | OrderRecord | ReviewRecord"
 )
 
 
@@ -364,6 +380,14 @@ class SaveFriend:
 
 
 @value
+class SettleReview:
+    """A review request sent or skipped; fails (``review-request``) unless the stored one is still
+    pending (another run settled it first)."""
+
+    record: ReviewRecord
+
+
+@value
 class Emit:
     event: OutboxEvent
 
@@ -407,6 +431,7 @@ Change = (
     | ClearPending
     | SettingsChange
     | ReferralChange
+    | SettleReview
     | Emit
     | WriteReceipt
     | ReleaseReceipt

@@ -3,35 +3,16 @@ until the scheduled job sends or skips it (then the index attributes are removed
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
-
-from pydantic import ConfigDict, Field
+from typing import Any
 
 from pollen.clock import isoformat
-from pollen.domain.reviews import ReviewProduct
-from pollen.model import BaseModel
+from pollen.domain.reviews import ReviewRecord
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.keys import Key, due_index, review_request_key
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
 
 REVIEW_ENTITY = "review_request"
-
-
-class ReviewRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    order_id: str
-    customer_id: str
-    status: Literal["pending", "sent", "skipped"] = "pending"
-    basis: Literal["fulfilled", "paid"]
-    scheduled_at: datetime
-    due_on: date
-    products: list[ReviewProduct] = Field(default_factory=list)
-    contact: dict[str, Any] = Field(default_factory=dict)  # the buyer as the order named them
-    reason: str | None = None  # why it was skipped
-    settled_at: datetime | None = None
 
 
 def review_item(merchant_id: str, record: ReviewRecord) -> dict[str, Any]:

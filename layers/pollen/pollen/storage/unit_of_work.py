@@ -8,12 +8,20 @@ in the modules it calls (customers, coupons, receipts; the merchant's settings i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
 from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
-from pollen.storage.keys import Key, coupon_key, customer_key, program_key, receipt_key
+from pollen.storage.keys import (
+    Key,
+    coupon_key,
+    customer_key,
+    order_key,
+    program_key,
+    receipt_key,
+    review_request_key,
+)
 from pollen.storage.merchant_config import parse_program_item
 from pollen.storage.ports import (
     Change,
@@ -23,15 +31,19 @@ from pollen.storage.ports import (
     Emit,
     Loaded,
     MarkPending,
+    OrderRef,
     ProgramRef,
     ReceiptRef,
     Ref,
     ReferralChange,
     ReferralFamilyRef,
     ReleaseReceipt,
+    ReviewRef,
     SaveCoupon,
     SaveCustomer,
     SettingsChange,
+    SettingsRef,
+    SettleReview,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
@@ -42,42 +54,61 @@ if TYPE_CHECKING:
     from pollen.domain.integrations import Subscription
 
 
+def _parse_order(item: dict[str, Any]) -> Loaded:
+    from pollen.storage.orders import parse_order_item  # noqa: PLC0415 - the paths reading orders
+
+    return parse_order_item(item)
+
+
+def _parse_review(item: dict[str, Any]) -> Loaded:
+    from pollen.storage.reviews import parse_review_item  # noqa: PLC0415 - the review job only
+
+    return parse_review_item(item)
+
+
+# The core references: their keys and parsers (settings and referrals: their own modules, on use).
+_KEYS: dict[type, Callable[[str, Any], Key]] = {
+    CustomerRef: lambda m, ref: customer_key(m, ref.customer_id),
+    CouponRef: lambda m, ref: coupon_key(m, ref.code),
+    ProgramRef: lambda m, _ref: program_key(m),
+    ReceiptRef: lambda m, ref: receipt_key(m, ref.scope, ref.key),
+    OrderRef: lambda m, ref: order_key(m, ref.order_id),
+    ReviewRef: lambda m, ref: review_request_key(m, ref.order_id),
+}
+_PARSERS: dict[type, Callable[[dict[str, Any]], Loaded]] = {
+    CustomerRef: parse_customer_item,
+    CouponRef: parse_coupon_item,
+    ProgramRef: parse_program_item,
+    ReceiptRef: Receipt.from_item,
+    OrderRef: _parse_order,
+    ReviewRef: _parse_review,
+}
+
+
 def _key(merchant_id: str, ref: Ref) -> Key:
-    match ref:
-        case CustomerRef(customer_id):
-            return customer_key(merchant_id, customer_id)
-        case CouponRef(code):
-            return coupon_key(merchant_id, code)
-        case ProgramRef():
-            return program_key(merchant_id)
-        case ReceiptRef(scope, key):
-            return receipt_key(merchant_id, scope, key)
+    keyed = _KEYS.get(type(ref))
+    if keyed is not None:
+        return keyed(merchant_id, ref)
     if isinstance(ref, ReferralFamilyRef):
         from pollen.storage.referrals import ref_key  # noqa: PLC0415 - the referral paths only
 
         return ref_key(merchant_id, ref)
     from pollen.storage.settings_writes import settings_key  # noqa: PLC0415 - admin's reads only
 
-    return settings_key(merchant_id, ref)
+    return settings_key(merchant_id, cast("SettingsRef", ref))
 
 
 def _parse(ref: Ref, item: dict[str, Any]) -> Loaded:
-    match ref:
-        case CustomerRef():
-            return parse_customer_item(item)
-        case CouponRef():
-            return parse_coupon_item(item)
-        case ProgramRef():
-            return parse_program_item(item)
-        case ReceiptRef():
-            return Receipt.from_item(item)
+    parser = _PARSERS.get(type(ref))
+    if parser is not None:
+        return parser(item)
     if isinstance(ref, ReferralFamilyRef):
         from pollen.storage.referrals import parse_ref  # noqa: PLC0415 - the referral paths only
 
         return parse_ref(ref, item)
     from pollen.storage.settings_writes import parse_setting  # noqa: PLC0415 - admin's reads only
 
-    return parse_setting(ref, item)
+    return parse_setting(cast("SettingsRef", ref), item)
 
 
 class DynamoStore:
@@ -138,6 +169,10 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
         from pollen.storage.settings_writes import stage_settings  # noqa: PLC0415 - admin's writes only
 
         stage_settings(tx, merchant_id, change)
+    elif isinstance(change, SettleReview):
+        from pollen.storage.reviews import stage_settled  # noqa: PLC0415 - the review job only
+
+        stage_settled(tx, merchant_id, change.record)
     elif isinstance(change, Emit):
         tx.put(change.event.to_item(), label=f"event-{events}")
         return 1
