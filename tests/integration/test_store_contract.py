@@ -45,20 +45,11 @@ from pollen.storage.ports import (
 )
 from pollen.storage.receipts import Receipt, fingerprint
 from pollen.storage.reviews import review_item
-from pollen.storage.table import Table
 from pollen.storage.unit_of_work import DynamoStore
 from tests.support.fakes import FakeStore
 
 M = "m-contract"
 NOW = datetime(2026, 5, 1, 8, tzinfo=UTC)
-
-
-@pytest.fixture(params=["table", "fake"])
-def store(request: pytest.FixtureRequest) -> Store:
-    if request.param == "fake":
-        return FakeStore()
-    table_name: str = request.getfixturevalue("table_name")
-    return DynamoStore(Table(table_name))
 
 
 def customer(customer_id: str, version: int = 0) -> CustomerRecord:

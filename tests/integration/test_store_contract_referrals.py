@@ -38,20 +38,11 @@ from pollen.storage.ports import (
     SetReferrerDiscount,
     Store,
 )
-from pollen.storage.table import Table
 from pollen.storage.unit_of_work import DynamoStore
 from tests.support.fakes import FakeStore
 
 M = "m-contract-referrals"
 NOW = datetime(2026, 5, 1, 8, tzinfo=UTC)
-
-
-@pytest.fixture(params=["table", "fake"])
-def store(request: pytest.FixtureRequest) -> Store:
-    if request.param == "fake":
-        return FakeStore()
-    table_name: str = request.getfixturevalue("table_name")
-    return DynamoStore(Table(table_name))
 
 
 def add_contact(store: Store, kind: Literal["email", "phone"], value: str, customer_id: str) -> None:
