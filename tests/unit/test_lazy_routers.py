@@ -11,13 +11,20 @@ import json
 import re
 import subprocess
 import sys
+import threading
+import time
+import types
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
-from aws_lambda_powertools.event_handler.api_gateway import Route
+from aws_lambda_powertools.event_handler.api_gateway import Route, Router
 
+from infra.apigw import FakeLambdaContext
 from infra.cold_start import functions
-from pollen.api.app import PollenResolver, prefix_pattern
+from pollen.api.app import PollenResolver, create_app, prefix_pattern
+from pollen.api.auth import public
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {
@@ -41,10 +48,6 @@ def sample_path(rule: str) -> str:
     return re.sub(r"<\w+>", "x1", rule)
 
 
-def covered(path: str, prefixes: tuple[str, ...]) -> bool:
-    return prefix_pattern(prefixes).match(path) is not None
-
-
 def test_a_prefix_covers_itself_and_what_is_below_it_and_a_star_one_segment() -> None:
     pattern = prefix_pattern(("/v1/admin/shopify", "/v1/customers/*/tier"))
     for path in ("/v1/admin/shopify", "/v1/admin/shopify/rejected-webhooks", "/v1/customers/c-1/tier"):
@@ -59,14 +62,62 @@ def test_a_prefix_covers_itself_and_what_is_below_it_and_a_star_one_segment() ->
         assert not pattern.match(path), path
 
 
+def test_concurrent_first_requests_include_an_area_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sixteen threads asking for a not yet included area at once: one router include, every answer."""
+    router = Router()  # type: ignore[no-untyped-call]
+    area = types.ModuleType("lazy_area_for_test")
+    area.__dict__["router"] = router
+    imports = []
+
+    @router.get("/v1/lazy-test/ping")
+    @public
+    def ping() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    def slow_import(name: str) -> types.ModuleType:
+        imports.append(name)
+        time.sleep(0.05)  # a real router's import takes long enough for the others to arrive
+        return area
+
+    monkeypatch.setattr("pollen.api.app.import_module", slow_import)
+    for name, setting in ENV.items():
+        monkeypatch.setenv(name, setting)
+    app = create_app(title="lazy test")
+    app.include_lazily("lazy_area_for_test", "/v1/lazy-test")
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/v1/lazy-test/ping",
+        "rawQueryString": "",
+        "headers": {},
+        "isBase64Encoded": False,
+        "requestContext": {
+            "http": {"method": "GET", "path": "/v1/lazy-test/ping", "sourceIp": "127.0.0.1"},
+            "stage": "$default",
+            "requestId": "r",
+        },
+    }
+    start = threading.Barrier(16)
+
+    def request() -> int:
+        start.wait()
+        return int(app.resolve(event, cast("Any", FakeLambdaContext("pollen-test")))["statusCode"])
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _n: request(), range(16)))
+    assert answers == [200] * 16
+    assert imports == ["lazy_area_for_test"]
+    assert [r.path for r in [*app._static_routes, *app._dynamic_routes]] == ["/v1/lazy-test/ping"]
+
+
 @pytest.mark.parametrize("module", HTTP)
 def test_each_lazy_router_is_covered_by_its_prefixes_and_no_route_is_shared(module: str) -> None:
     app = app_of(module)
     lazy = dict(app._lazy)
-    for area, prefixes in lazy.items():
+    for area, pattern in lazy.items():
         router = importlib.import_module(area).router
         for rule, *_ in router._routes:
-            assert covered(sample_path(rule), prefixes), f"{area}: {rule} is outside {prefixes}"
+            assert pattern.match(sample_path(rule)), f"{area}: {rule} is outside {pattern.pattern}"
         for route_key, func in router._routes.items():
             assert func.__module__ == area, f"{route_key}: declared in {func.__module__}, not {area}"
     app.include_all()
@@ -77,7 +128,7 @@ def test_each_lazy_router_is_covered_by_its_prefixes_and_no_route_is_shared(modu
         others = {r.func.__module__ for r in routes if r.func.__module__ != owner and r.rule.match(path)}
         assert not others, f"{route.method} {route.path} ({owner}) also matches routes of {others}"
         if owner not in lazy:  # an eager route: no lazy area may be included for its path
-            assert not [m for m, p in lazy.items() if covered(path, p)], route.path
+            assert not [m for m, p in lazy.items() if p.match(path)], route.path
 
 
 def test_the_admin_cold_start_imports_no_area_and_a_request_only_its_own() -> None:
@@ -86,7 +137,7 @@ import sys
 import app
 from infra.inprocess import FakeLambdaContext
 
-areas = [m for m, _ in app.app._lazy]
+areas = list(app.app._lazy)
 assert not [m for m in areas if m in sys.modules], "imported at init"
 event = {
     "version": "2.0", "routeKey": "$default", "rawPath": "/v1/admin/orders/o-1", "rawQueryString": "",

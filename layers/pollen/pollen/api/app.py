@@ -50,8 +50,7 @@ class PollenResolver(APIGatewayHttpResolver):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._lazy: list[tuple[str, tuple[str, ...]]] = []  # (router module, path prefixes)
-        self._patterns: dict[str, re.Pattern[str]] = {}  # router module → its prefixes as one pattern
+        self._lazy: dict[str, re.Pattern[str]] = {}  # router module → the paths it serves (prefix_pattern)
         self._included: set[str] = set()
         self._including = threading.Lock()
         self._slots: list[str] = []  # modules in the order their routes were declared (the document's order)
@@ -64,8 +63,7 @@ class PollenResolver(APIGatewayHttpResolver):
         every route of that router and no route of another (tests/unit/test_lazy_routers.py holds
         each function's declarations to it), so which areas a process has included never changes
         which route a path matches."""
-        self._lazy.append((module, prefixes))
-        self._patterns[module] = prefix_pattern(prefixes)
+        self._lazy[module] = prefix_pattern(prefixes)
         self._slots.append(module)
 
     def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
@@ -79,10 +77,10 @@ class PollenResolver(APIGatewayHttpResolver):
         return noted
 
     def _include(self, wanted: Callable[[str], bool]) -> None:
-        if all(module in self._included or not wanted(module) for module, _ in self._lazy):
+        if all(module in self._included or not wanted(module) for module in self._lazy):
             return
         with self._including:
-            for module, _ in self._lazy:
+            for module in self._lazy:
                 if module not in self._included and wanted(module):
                     self.include_router(import_module(module).router)
                     self._included.add(module)
@@ -104,7 +102,7 @@ class PollenResolver(APIGatewayHttpResolver):
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         if self._lazy:
             path = str(event.get("rawPath") or event.get("path") or "")
-            self._include(lambda module: self._patterns[module].match(path) is not None)
+            self._include(lambda module: self._lazy[module].match(path) is not None)
         return super().resolve(event, context)
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:  # type: ignore[type-arg]

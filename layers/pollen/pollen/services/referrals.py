@@ -25,6 +25,7 @@ from pollen.domain.errors import (
 from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.referrals import (
     OPEN,
+    FriendReward,
     Party,
     Reason,
     Referral,
@@ -430,7 +431,7 @@ def link_signup(
             referrals.count(referrer_id, {"signed_up": 1})
             joined = uow.customers.get(customer_id)
             if settings.friend_reward.issue_on == "signup" and joined is not None:
-                after = _signup_reward(c, uow, after, friend=joined, now=now)
+                after = _signup_reward(c, uow, after, settings.friend_reward, friend=joined, now=now)
             referrals.save_friend(
                 replace(friend, referrer_id=referrer_id, referral_id=referral_id, status=after.status.value),
                 expected_version=friend.version,
@@ -447,13 +448,20 @@ def link_signup(
 
 
 def _signup_reward(
-    c: Container, uow: UnitOfWork, referral: Referral, *, friend: CustomerRecord, now: datetime
+    c: Container,
+    uow: UnitOfWork,
+    referral: Referral,
+    reward: FriendReward,
+    *,
+    friend: CustomerRecord,
+    now: datetime,
 ) -> Referral:
-    """The friend reward that belongs to signing up: coins into the new customer's wallet or a coupon."""
+    """The friend reward that belongs to signing up (the settings ``link_signup`` read): coins into
+    the new customer's wallet or a coupon."""
     merchant_id = uow.merchant_id
     program = get_program(c, merchant_id)
     granted = grant(
-        get_settings(c, merchant_id).friend_reward,
+        reward,
         "friend",
         friend.customer.customer_id,
         friend.wallet,
