@@ -10,7 +10,7 @@ from pollen.events.stream import NotAnOutboxRecord, outbox_event
 from pollen.services.analytics import StreamFact, order_image_event
 from pollen.storage.codec import plain
 from pollen.storage.deliveries import DELIVERY_ENTITY
-from pollen.storage.keys import merchant_of
+from pollen.storage.keys import item_merchant
 from pollen.storage.orders import ORDER_ENTITY
 
 
@@ -29,7 +29,7 @@ def read_fact(record: DynamoDBRecord) -> StreamFact | None:
         return StreamFact(record_id, order.merchant_id, event=order) if order else None
     if entity == DELIVERY_ENTITY:
         item = plain(image)
-        merchant_id = merchant_of(str(item.get("PK", "")))
+        merchant_id = item_merchant(item)
         return StreamFact(record_id, merchant_id, delivery=item) if merchant_id else None
     raise NotAnOutboxRecord(
         f"record {record.event_id} is not an outbox event, an order or a delivery attempt"

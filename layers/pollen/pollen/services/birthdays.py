@@ -13,6 +13,7 @@ from pollen.services.idempotency import Idempotency
 from pollen.services.jobs import Cadence, JobResult, register
 from pollen.services.triggers import award_trigger
 from pollen.storage.birthdays import BIRTHDAY_ENTITY, birthday_item
+from pollen.storage.keys import key_of
 from pollen.storage.tiers import due_tier_items
 
 
@@ -51,7 +52,7 @@ def run_birthdays(now: datetime) -> JobResult:
             outcome = celebrate(c, merchant_id, customer_id, birthday=str(item["birthday"]), due=due, now=now)
             done[outcome] = done.get(outcome, 0) + 1
         except Exception as exc:
-            logger.exception("birthday failed", extra={"pk": item.get("PK")})
+            logger.exception("birthday failed", extra={"pk": key_of(item)})
             errors.append(exc)
     if errors:
         raise ExceptionGroup(f"birthdays: {len(errors)} customers failed", errors)

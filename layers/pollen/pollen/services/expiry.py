@@ -33,7 +33,7 @@ from pollen.services.retry import retrying
 from pollen.services.review_requests import send_due as send_review
 from pollen.storage.coupons import PENDING_ENTITY
 from pollen.storage.customers import parse_customer_item
-from pollen.storage.keys import DUE_SHARDS, customer_key, due_shard_pk
+from pollen.storage.keys import DUE_SHARDS, customer_key, due_shard_pk, indexed_due_day, key_of
 from pollen.storage.referrals import REFERRAL_ENTITY
 from pollen.storage.reviews import REVIEW_ENTITY
 from pollen.storage.table import GSI1
@@ -53,11 +53,6 @@ def due_items(c: Container, today: date) -> Iterator[dict[str, Any]]:
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor
-
-
-def _stored_due_day(item: dict[str, Any]) -> str | None:
-    sk = item.get("GSI1SK")
-    return str(sk).split("#", 1)[0] if item.get("GSI1PK", "").startswith("DUE#") and sk else None
 
 
 def _reminder(
@@ -108,7 +103,7 @@ def _settle_once(
                 "version": before.wallet.version + 1,
             }
         )
-    stored = _stored_due_day(item)
+    stored = indexed_due_day(item)
     stale_index = stored is not None and stored <= today.isoformat()
     if entry is None and not announce and not stale_index:
         return _Settled(0, 0, more=False)  # the index was behind the table: nothing due, nothing written
@@ -181,11 +176,11 @@ def run_due(now: datetime) -> JobResult:
             elif entity == REVIEW_ENTITY:  # an order's review request (services/review_requests.py)
                 reviews += send_review(c, item, now) == "sent"
             else:
-                logger.warning("unexpected item in the due index", extra={"pk": item.get("PK")})
+                logger.warning("unexpected item in the due index", extra={"pk": key_of(item)})
                 continue
             processed += 1
         except Exception as exc:
-            logger.exception("due item failed", extra={"pk": item.get("PK"), "entity": entity})
+            logger.exception("due item failed", extra={"pk": key_of(item), "entity": entity})
             errors.append(exc)
     detail = (
         f"expired {_plural(coins, 'coin')} in {_plural(wallets, 'wallet')}, "

@@ -24,7 +24,7 @@ from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.storage import privacy as store
 from pollen.storage.customers import CustomerStore, put_customer
-from pollen.storage.keys import order_key
+from pollen.storage.keys import order_key, without_keys
 from pollen.storage.orders import parse_order_item, put_order
 
 
@@ -104,8 +104,7 @@ def data_request(c: Container, merchant_id: str, request: DataRequest, *, now: d
         export["customer"] = record.customer.model_dump(mode="json")
         export["wallet"] = record.wallet.model_dump(mode="json", exclude={"version"})
         export["ledger"] = [
-            {k: v for k, v in item.items() if k not in {"PK", "SK", "entity"}}
-            for item in store.ledger_items(c.table, merchant_id, customer_id)
+            without_keys(item) for item in store.ledger_items(c.table, merchant_id, customer_id)
         ]
         export["coupons"] = [
             coupon.model_dump(mode="json", exclude={"lots", "version"})

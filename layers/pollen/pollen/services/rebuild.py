@@ -26,6 +26,7 @@ from pollen.storage.analytics import RebuildStore, RollupStore
 from pollen.storage.coupons import COUPON_ENTITY, parse_coupon_item
 from pollen.storage.customers import LEDGER_ENTITY
 from pollen.storage.deliveries import DELIVERY_ENTITY
+from pollen.storage.keys import without_keys
 from pollen.storage.orders import ORDER_ENTITY, parse_order_item
 
 PAGE_ITEMS = 500
@@ -177,7 +178,7 @@ def resume(
     job = rollups.get_job(merchant_id, job_id)
     if job is None:
         raise NotFound("No rebuild job with this id.")
-    job = {k: v for k, v in job.items() if k not in ("PK", "SK", "entity")}
+    job = without_keys(job)
     first, last = date.fromisoformat(str(job["from"])), date.fromisoformat(str(job["to"]))
     tz = str(job["timezone"])
     deadline = time.monotonic() + SLICE_SECONDS

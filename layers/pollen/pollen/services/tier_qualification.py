@@ -49,6 +49,7 @@ from pollen.storage.customers import parse_customer_item
 from pollen.storage.keys import Key, customer_key
 from pollen.storage.rewards import rewards_of
 from pollen.storage.tiers import (
+    daily_due_day,
     move_member_count,
     parse_tier_state,
     put_member,
@@ -481,7 +482,7 @@ def settle_tier(c: Container, merchant_id: str, customer_id: str, now: datetime,
         return "gone"
     before = parse_tier_state(found[tkey], customer_id)
     decision = demote_if_due(before, tiers, now)
-    stored_due = str(found[tkey].get("GSI1SK", "")).split("#", 1)[0]
+    stored_due = daily_due_day(found[tkey])
     stale = bool(stored_due) and stored_due <= now.date().isoformat()
     coupon = _entry_coupon(c, merchant_id, decision, program, now)
     stage = _stager(merchant_id, before, decision, tiers, now, force=stale, coupon=coupon)

@@ -26,6 +26,7 @@ from pollen.services.tier_views import cart_multiplier as cart_multiplier  # noq
 from pollen.services.tier_views import customer_tier as customer_tier  # noqa: PLC0414
 from pollen.storage import tiers as tiers_storage
 from pollen.storage.errors import ConditionFailed
+from pollen.storage.keys import key_of
 from pollen.storage.rewards import rewards_of
 from pollen.storage.tiers import (
     MEMBER_SHARDS,
@@ -198,7 +199,7 @@ def run_daily(now: datetime) -> JobResult:
         try:
             outcomes[_settle(c, merchant_id, customer_id, now, get_program(c, merchant_id))] += 1
         except Exception as exc:
-            logger.exception("tier settlement failed", extra={"pk": item.get("PK")})
+            logger.exception("tier settlement failed", extra={"pk": key_of(item)})
             errors.append(exc)
     detail = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items())) or "nothing due"
     logger.info("tier run", extra={"detail": detail, "failed": len(errors)})

@@ -26,7 +26,7 @@ announce, orders to confirm, coupons to settle with Shopify), guest orders by em
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Key(NamedTuple):
@@ -165,6 +165,12 @@ def due_index(pk: str, day: str) -> dict[str, str]:
     the scheduled job reads each shard up to today, so a missed run is caught up on the next."""
     shard = int(hashlib.sha256(pk.encode()).hexdigest()[:8], 16) % DUE_SHARDS
     return {"GSI1PK": due_shard_pk(shard), "GSI1SK": f"{part(day)}#{pk}"}
+
+
+def indexed_due_day(item: dict[str, Any]) -> str | None:
+    """The day an item is listed under in the due index (:func:`due_index`), None when it is not listed."""
+    sk = item.get("GSI1SK")
+    return str(sk).split("#", 1)[0] if str(item.get("GSI1PK", "")).startswith("DUE#") and sk else None
 
 
 def due_shard_pk(shard: int) -> str:
@@ -327,3 +333,21 @@ def widget_settings_key(merchant_id: str) -> Key:
 def merchant_of(pk: str) -> str:
     """The merchant id in a ``M#{m}#…`` partition key ("" for keys of no merchant)."""
     return pk.split("#")[1] if pk.startswith("M#") else ""
+
+
+KEY_ATTRIBUTES = frozenset({"PK", "SK", "entity"})
+
+
+def without_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """An item's own attributes: its table key and entity tag left out (exports, job views)."""
+    return {name: value for name, value in item.items() if name not in KEY_ATTRIBUTES}
+
+
+def key_of(item: dict[str, Any]) -> str:
+    """An item's partition key, for logs ("" when it has none)."""
+    return str(item.get("PK", ""))
+
+
+def item_merchant(item: dict[str, Any]) -> str:
+    """The merchant an item belongs to, from its partition key ("" for items of no merchant)."""
+    return merchant_of(key_of(item))

@@ -83,6 +83,11 @@ def daily_index(key: Key, day: date) -> dict[str, str]:
     return {"GSI1PK": daily_shard_pk(shard), "GSI1SK": f"{day.isoformat()}#{key.pk}#{key.sk}"}
 
 
+def daily_due_day(item: dict[str, Any]) -> str:
+    """The day an item is listed under in the daily index (:func:`daily_index`), "" when it is not."""
+    return str(item.get("GSI1SK", "")).split("#", 1)[0]
+
+
 # ---- the program ------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,43 @@
+"""Issue 10's boundary: table keys and condition expressions live in ``pollen/storage`` only.
+
+Services, the domain, the API layer and the handlers speak aggregates, refs and changes; a key
+attribute or an expression written anywhere else is a storage detail leaking upwards."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "layers" / "pollen" / "pollen"
+LEAKS = re.compile(
+    r"""["'](PK|SK|GSI1PK|GSI1SK)["']"""  # key attributes
+    r"|attribute_(not_)?exists|begins_with\(|if_not_exists\("  # condition/update functions
+    r"|(Condition|Update|KeyCondition|Projection)Expression"
+    r"|ExpressionAttribute(Names|Values)"
+    r"""|f?["']M#"""  # a partition key spelled out
+)
+
+
+def _sources() -> list[Path]:
+    outside = [p for p in PACKAGE.rglob("*.py") if "storage" not in p.relative_to(PACKAGE).parts[:1]]
+    return sorted([*outside, *(ROOT / "functions").rglob("*.py")])
+
+
+def leaks_in(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if LEAKS.search(line)]
+
+
+def test_no_key_or_expression_outside_storage() -> None:
+    found = {
+        str(path.relative_to(ROOT)): lines for path in _sources() if (lines := leaks_in(path.read_text()))
+    }
+    assert found == {}
+
+
+def test_the_check_sees_each_kind_of_leak() -> None:
+    assert leaks_in('item.get("PK")')
+    assert leaks_in("ConditionExpression='#v = :v'")
+    assert leaks_in('"attribute_not_exists(PK)"')
+    assert leaks_in('pk = f"M#{merchant_id}#C#{customer_id}"')
+    assert not leaks_in("order = uow.orders.require(order_id)")
