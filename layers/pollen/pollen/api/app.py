@@ -99,10 +99,13 @@ class PollenResolver(APIGatewayHttpResolver):
         self._static_routes = sorted(self._static_routes, key=declared)  # new lists: a concurrent
         self._dynamic_routes = sorted(self._dynamic_routes, key=declared)  # match sees old or new
 
-    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def include_for(self, path: str) -> None:
+        """Include every lazily declared router that serves ``path`` (once, whoever asks first)."""
         if self._lazy:
-            path = str(event.get("rawPath") or event.get("path") or "")
             self._include(lambda module: self._lazy[module].match(path) is not None)
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        self.include_for(str(event.get("rawPath") or event.get("path") or ""))
         return super().resolve(event, context)
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:  # type: ignore[type-arg]
