@@ -27,6 +27,7 @@ from pollen.services.container import reset_container
 from pollen.storage.client import call_counter, reset_clients
 from tests.support.clients import client_for
 from tests.support.ledger import assert_ledgers_balance
+from tests.support.moto_start import make_mock_start_cheap
 from tests.support.moto_state import BackendState, table_untouched
 from tests.support.stack_groups import StackGroupScheduling
 
@@ -116,15 +117,20 @@ class _Pristine:
 
 _PRISTINE: dict[int, _Pristine] = {}  # per template (one per process)
 _current: _Pristine | None = None  # the running moto's pristine state, while one runs
+_demo_restored = False  # the running moto started from the demo store's copy (the test asked for it)
 
 
 @contextmanager
-def _moto(template: dict[str, Any], patch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
+def _moto(
+    template: dict[str, Any], patch: pytest.MonkeyPatch, *, with_demo: bool = False
+) -> Iterator[LocalResources]:
     """moto in-process with the template's table and queues, and every function's environment set.
 
     The first call in a process creates them through the API; later calls start from a copy of the
-    back-ends it left (tests/support/moto_state.py), which is the same state at a fraction of the cost."""
-    global _current  # noqa: PLW0603 - the one moto of this process at a time
+    back-ends it left (tests/support/moto_state.py), which is the same state at a fraction of the cost.
+    ``with_demo`` (a test that asks for the demo store) starts from the copy taken after the demo
+    store's items once there is one, rather than copying the empty state and then the demo's."""
+    global _current, _demo_restored  # noqa: PLW0603 - the one moto of this process at a time
     for name, value in _BASE_ENV.items():
         patch.setenv(name, value)
     patch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -132,6 +138,7 @@ def _moto(template: dict[str, Any], patch: pytest.MonkeyPatch) -> Iterator[Local
     make_dynamodb_writes_atomic()
     make_sqs_receive_linear()
     make_moto_responses_fast()
+    make_mock_start_cheap()
     with mock_aws():
         pristine = _PRISTINE.get(id(template))
         if pristine is None:
@@ -144,7 +151,8 @@ def _moto(template: dict[str, Any], patch: pytest.MonkeyPatch) -> Iterator[Local
             state = BackendState.capture(resources.account_id, resources.region)
             pristine = _PRISTINE[id(template)] = _Pristine(copy.deepcopy(resources), env, state)
         else:
-            pristine.state.restore()
+            _demo_restored = with_demo and pristine.demo is not None
+            (pristine.demo if _demo_restored and pristine.demo else pristine.state).restore()
             resources = copy.deepcopy(pristine.resources)
         for name, value in pristine.env.items():
             patch.setenv(name, value)
@@ -154,15 +162,17 @@ def _moto(template: dict[str, Any], patch: pytest.MonkeyPatch) -> Iterator[Local
         try:
             yield resources
         finally:
-            _current = None
+            _current, _demo_restored = None, False
             _keep_or_reset_clients()
             reset_container()
 
 
 @pytest.fixture
-def aws(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
+def aws(
+    template: dict[str, Any], monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[LocalResources]:
     """moto in-process with the template's table and queues, and every function's environment set."""
-    with _moto(template, monkeypatch) as resources:
+    with _moto(template, monkeypatch, with_demo="demo" in request.fixturenames) as resources:
         yield resources
         # docs/design.md invariant 2, after every test that touched the table: each wallet equals its ledger.
         assert_ledgers_balance(resources.tables["PollenTable"].name)
@@ -205,6 +215,8 @@ def restore_demo(resources: LocalResources, snapshot: tuple[DemoStore, list[dict
     store, items = snapshot
     table = resources.tables["PollenTable"].name
     pristine = _current
+    if pristine is not None and _demo_restored:
+        return store.model_copy(deep=True)  # the back-ends started as the demo store's copy
     if pristine is not None and not table_untouched(resources.account_id, resources.region, table):
         pristine = None  # a table already written to gets the writes
     if pristine is not None and pristine.demo is not None:

@@ -31,6 +31,7 @@ def test_the_direct_read_is_what_a_scan_returns(aws: LocalResources, demo: DemoS
     odd: dict[str, Any] = {
         "PK": "M#x#ODD",
         "SK": "ITEM",
+        "entity": "ledger",  # one the check reads (the demo store has no wallets yet)
         "n": Decimal("12.50"),
         "ns": {Decimal(1), Decimal(2)},
         "ss": {"a", "b"},
@@ -44,6 +45,12 @@ def test_the_direct_read_is_what_a_scan_returns(aws: LocalResources, demo: DemoS
     assert direct is not None
     assert sorted(direct, key=_key) == sorted(_scanned(table), key=_key)
     assert len(direct) > 20  # the demo store's items and the odd one
+    checked = ledger._in_process_items(table, ledger.CHECKED)
+    assert checked is not None
+    assert sorted(checked, key=_key) == sorted(
+        (i for i in _scanned(table) if i.get("entity") in ledger.CHECKED), key=_key
+    )
+    assert [_key(i) for i in checked] == [("M#x#ODD", "ITEM")]
     boto3.client("dynamodb").delete_item(TableName=table, Key={"PK": {"S": "M#x#ODD"}, "SK": {"S": "ITEM"}})
 
 
