@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.support.stack_groups import OWN_STACKS, STACK_DIRECTORIES, scope_of
+from tests.support.stack_groups import OWN_STACKS, SHARED_MODULES, STACK_DIRECTORIES, scope_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = {"stack", "http"}  # the session stack of tests/e2e/conftest.py, and the client bound to it
@@ -17,6 +17,18 @@ def test_shared_stack_tests_are_one_unit_and_the_others_one_each() -> None:
     assert scope_of("tests/browser/test_widget.py::test_c") == "tests/browser/"
     assert scope_of("tests/e2e/test_fuzz.py::test_d[1]") == "tests/e2e/test_fuzz.py::test_d[1]"
     assert scope_of("tests/integration/test_x.py::test_e") == "tests/integration/test_x.py::test_e"
+    assert scope_of("tests/integration/test_order_cost.py::test_f") == "tests/integration/test_order_cost.py"
+
+
+def test_modules_with_a_module_fixture_are_one_unit() -> None:
+    """Every in-process module with a module-scoped fixture is listed, or each worker builds it."""
+    shared = {
+        str(module.relative_to(ROOT))
+        for module in (ROOT / "tests").rglob("test_*.py")
+        if '@pytest.fixture(scope="module")' in module.read_text()
+        and not str(module.relative_to(ROOT)).startswith(STACK_DIRECTORIES)
+    }
+    assert shared == {prefix.removesuffix("::") for prefix in SHARED_MODULES}
 
 
 def _fixtures_asked(module: Path) -> set[str]:
