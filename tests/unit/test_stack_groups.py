@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from tests.support.stack_groups import OWN_STACKS, SHARED_MODULES, STACK_DIRECTORIES, scope_of
 
 ROOT = Path(__file__).resolve().parents[2]
+MODULE_FIXTURE = re.compile(r"^@pytest\.fixture\(scope=.module.\)", re.MULTILINE)
 SHARED = {"stack", "http"}  # the session stack of tests/e2e/conftest.py, and the client bound to it
 
 
@@ -25,7 +27,7 @@ def test_modules_with_a_module_fixture_are_one_unit() -> None:
     shared = {
         str(module.relative_to(ROOT))
         for module in (ROOT / "tests").rglob("test_*.py")
-        if '@pytest.fixture(scope="module")' in module.read_text()
+        if MODULE_FIXTURE.search(module.read_text())
         and not str(module.relative_to(ROOT)).startswith(STACK_DIRECTORIES)
     }
     assert shared == {prefix.removesuffix("::") for prefix in SHARED_MODULES}
