@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
 
 from pollen.domain.api_keys import ApiKey
+from pollen.domain.birthdays import next_birthday
 from pollen.domain.coupons import Coupon
 from pollen.domain.customer_tokens import Keyring
-from pollen.domain.customers import Customer, CustomerRecord
+from pollen.domain.customers import Customer, CustomerRecord, birthday_changed, contact_links
 from pollen.domain.integrations import Subscription
 from pollen.domain.merchants import Merchant, ShopifyConnection
+from pollen.domain.orders import OrderRecord, guest_email
 from pollen.domain.program import Program
 from pollen.domain.referrals import FriendState, InviteHold, Referral, ReferrerProfile, StoredReferralSettings
 from pollen.domain.reviews import ReviewRecord
@@ -34,7 +36,7 @@ from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.storage.api_keys import KeyCache
 from pollen.storage.errors import ConditionFailed, DuplicateRequest
-from pollen.storage.keys import email_key, phone_key, referral_settings_key
+from pollen.storage.keys import email_key, phone_digits, phone_key, referral_settings_key
 from pollen.storage.merchant_config import MerchantConfig, MerchantConfigStore
 from pollen.storage.ports import (
     AddApiKey,
@@ -62,6 +64,7 @@ from pollen.storage.ports import (
     KeyringRef,
     Loaded,
     MarkPending,
+    OrderRef,
     ProgramRef,
     ReceiptRef,
     Ref,
@@ -77,6 +80,7 @@ from pollen.storage.ports import (
     SaveFriend,
     SaveIntegration,
     SaveKeyring,
+    SaveProfile,
     SaveProgram,
     SaveReferral,
     SaveReferralSettings,
@@ -130,6 +134,7 @@ class FakeStore:
     referral_settings: dict[str, StoredReferralSettings] = field(default_factory=dict)
     referral_codes: dict[tuple[str, str], str] = field(default_factory=dict)  # (merchant, code) → customer
     contacts: dict[str, str] = field(default_factory=dict)  # the email/phone look-up key → customer
+    birthdays: dict[tuple[str, str], date] = field(default_factory=dict)  # (merchant, customer) → next one
     calls: Calls = field(default_factory=Calls)
     # Runs once before the next commit is applied: a concurrent writer racing the use case.
     before_commit: list[Callable[[], object]] = field(default_factory=list)
@@ -168,7 +173,7 @@ class FakeStore:
                 receipt = ReceiptRef(change.receipt.scope, change.receipt.idempotency_key)
                 if (old := self.items.get((merchant_id, receipt))) is not None:
                     raise DuplicateRequest(cast("Receipt", old).to_item())
-            elif isinstance(change, SaveCustomer):
+            elif isinstance(change, SaveCustomer | SaveProfile):
                 customer = CustomerRef(change.after.customer.customer_id)
                 if not self._at(merchant_id, customer, change.expected_version):
                     failed["customer"] = {}
@@ -334,6 +339,14 @@ class FakeStore:
         ]
         return sorted(cast("list[Subscription]", found), key=lambda s: s.created_at)
 
+    def guest_orders(self, merchant_id: str, email: str) -> list[str]:
+        self.calls.reads += 1
+        self.calls.log.append("query")
+        wanted = email.strip().lower()
+        orders = [v for (m, ref), v in self.items.items() if m == merchant_id and isinstance(ref, OrderRef)]
+        found = [(order, guest_email(order)) for order in cast("list[OrderRecord]", orders)]
+        return [order.order_id for order, guest in found if guest and guest.strip().lower() == wanted]
+
     def _at(self, merchant_id: str, ref: Ref, expected: int | None) -> bool:
         current = self.items.get((merchant_id, ref))
         if expected is None:
@@ -346,6 +359,8 @@ class FakeStore:
             self.items[(merchant_id, CustomerRef(customer_id))] = change.after
             self.ledger.setdefault((merchant_id, customer_id), []).extend(change.entries)
             self.outbox.extend(change.events)
+        elif isinstance(change, SaveProfile):
+            self._apply_profile(merchant_id, change)
         elif isinstance(change, SaveCoupon):
             self.items[(merchant_id, CouponRef(change.coupon.code))] = change.coupon
         elif isinstance(change, MarkPending):
@@ -365,6 +380,17 @@ class FakeStore:
             self.items[(merchant_id, ref)] = change.receipt
         elif isinstance(change, ReleaseReceipt):
             self.items.pop((merchant_id, ReceiptRef(change.scope, change.key)), None)
+
+    def _apply_profile(self, merchant_id: str, change: SaveProfile) -> None:
+        profile = change.after.customer
+        self.items[(merchant_id, CustomerRef(profile.customer_id))] = change.after
+        email, phone = contact_links(profile, change.before)
+        if email:
+            self.add_contact(merchant_id, "email", email, profile.customer_id)
+        if phone and phone_digits(phone).lstrip("+"):  # the table links only what could be dialled
+            self.add_contact(merchant_id, "phone", phone, profile.customer_id)
+        if profile.birthday and birthday_changed(profile, change.before):
+            self.birthdays[(merchant_id, profile.customer_id)] = next_birthday(profile.birthday, change.today)
 
     def _apply_settings(self, merchant_id: str, change: SettingsChange) -> None:
         if isinstance(change, SaveProgram):

@@ -56,6 +56,38 @@ class CustomerRecord:
     def version(self) -> int:
         return self.wallet.version
 
+    def with_profile(self, profile: Customer) -> CustomerRecord:
+        """The same wallet under ``profile``, at the next version (a profile change moves the item on)."""
+        return CustomerRecord(profile, self.wallet.model_copy(update={"version": self.wallet.version + 1}))
+
+
+def new_record(profile: Customer) -> CustomerRecord:
+    """A customer seen for the first time: an empty wallet, at version 1 once saved."""
+    return CustomerRecord(profile, Wallet(customer_id=profile.customer_id, version=1))
+
+
+def contact_links(customer: Customer, previous: Customer | None) -> tuple[str | None, str | None]:
+    """The email and the phone a customer's look-up items must now point from (None: leave as is):
+    those of a new customer, or contact details that changed. Only a verified email is linked: the
+    link is what credits guest orders placed with that email, so an unproven email (set by an app)
+    must never point at, or take over, the look-up."""
+    email_changed = previous is None or previous.email != customer.email
+    newly_verified = previous is not None and customer.email_verified and not previous.email_verified
+    email = (
+        customer.email
+        if customer.email and customer.email_verified and (email_changed or newly_verified)
+        else None
+    )
+    phone = (
+        customer.phone if customer.phone and (previous is None or previous.phone != customer.phone) else None
+    )
+    return email, phone
+
+
+def birthday_changed(customer: Customer, previous: Customer | None) -> bool:
+    """Whether the birthday index must list the customer again (a birthday set or changed)."""
+    return bool(customer.birthday) and customer.birthday != (previous.birthday if previous else None)
+
 
 def due_day(wallet: Wallet, reminder_days: int) -> date | None:
     """The next day the scheduled job must look at this wallet: a reminder or an expiry."""

@@ -5,19 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pollen.domain.customers import Customer, CustomerData, CustomerRecord
+from pollen.domain.customers import Customer, CustomerData, CustomerRecord, new_record
 from pollen.domain.errors import NotFound
-from pollen.domain.wallet import Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
 from pollen.services.container import Container
 from pollen.services.ledger import customer_fields
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
-from pollen.storage.birthdays import put_birthday
-from pollen.storage.customers import CustomerStore, put_contact_links, put_customer
-from pollen.storage.keys import guest_orders_gsi1pk
-from pollen.storage.table import GSI1
+from pollen.storage.customers import CustomerStore
 
 CUSTOMER_CREATED = "customer_created"
 
@@ -74,11 +70,11 @@ def upsert_customer(
     signed Shopify webhook, or a server key that says so), credit guest orders placed with it, each
     through the ordinary order path (so each is exactly-once on its own). An unverified email moves
     no coins: setting someone else's email never captures their guest orders."""
-    store = CustomerStore(c.table)
     program = get_program(c, merchant_id)
 
     def attempt() -> tuple[CustomerRecord, bool]:
-        existing = store.get(merchant_id, data.customer_id)
+        uow = c.units.begin(merchant_id)
+        existing = uow.customers.get(data.customer_id)
         profile = merged_profile(
             existing.customer if existing else None,
             data,
@@ -90,22 +86,11 @@ def upsert_customer(
             update={"updated_at": existing.customer.updated_at}
         ) == (existing.customer):
             return existing, False  # nothing new: no write
-        wallet = existing.wallet if existing else Wallet(customer_id=data.customer_id)
-        record = CustomerRecord(profile, wallet.model_copy(update={"version": wallet.version + 1}))
-        tx = c.table.transaction()
-        put_customer(
-            tx,
-            merchant_id,
-            record,
-            expected_version=existing.version if existing else None,
-            reminder_days=program.expiry.reminder_days_before,
-        )
-        put_contact_links(tx, merchant_id, profile, existing.customer if existing else None)
-        if profile.birthday and profile.birthday != (existing.customer.birthday if existing else None):
-            put_birthday(tx, merchant_id, profile.customer_id, profile.birthday, now.date())  # birthdays job
+        record = existing.with_profile(profile) if existing else new_record(profile)
+        uow.customers.save_profile(record, before=existing, program=program, today=now.date())
         if existing is None:
-            tx.put(customer_event(merchant_id, profile, now).to_item(), label="event")
-        tx.commit()
+            uow.emit_event(customer_event(merchant_id, profile, now))
+        uow.commit()
         return record, existing is None
 
     record, created = retrying(attempt)
@@ -116,7 +101,7 @@ def upsert_customer(
     verified = record.customer.email_verified and bool(record.customer.email)
     claimed = claim_guest_orders(c, merchant_id, record.customer, now=now) if verified else []
     if claimed:
-        record = store.get(merchant_id, data.customer_id) or record
+        record = CustomerStore(c.table).get(merchant_id, data.customer_id) or record
     return UpsertResult(record, created, claimed)
 
 
@@ -125,17 +110,16 @@ def claim_guest_orders(c: Container, merchant_id: str, customer: Customer, *, no
     Only for a verified email (see :func:`upsert_customer`)."""
     if not customer.email or not customer.email_verified:
         return []
-    items = c.table.query_all(guest_orders_gsi1pk(merchant_id, customer.email), index=GSI1)
+    order_ids = c.units.store.guest_orders(merchant_id, customer.email)
     claimed: list[str] = []
-    if not items:
+    if not order_ids:
         return claimed
     # The order path (and what it imports) only when there are guest orders to claim: a profile
     # update should not cost a cold start the whole order-writing path.
     from pollen.domain.orders import OrderFacts  # noqa: PLC0415
     from pollen.services.orders import record_order_fact  # noqa: PLC0415
 
-    for item in items:
-        order_id = str(item["order_id"])
+    for order_id in order_ids:
         outcome = record_order_fact(
             c,
             merchant_id,

@@ -21,7 +21,7 @@ the in-memory fake of ``tests/support/fakes.py``) holds every key and condition.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast
 
 from pollen.domain.api_keys import ApiKey
@@ -58,6 +58,7 @@ from pollen.storage.ports import (
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveProfile,
     SaveProgram,
     SaveShopify,
     SaveTrigger,
@@ -97,6 +98,9 @@ class CustomerRepository(Protocol):
     def get(self, customer_id: str) -> CustomerRecord | None: ...
     def require(self, customer_id: str) -> CustomerRecord: ...
     def save(self, after: CustomerRecord, entries: Sequence[LedgerEntry], program: Program) -> None: ...
+    def save_profile(
+        self, after: CustomerRecord, *, before: CustomerRecord | None, program: Program, today: date
+    ) -> None: ...
 
 
 class CouponRepository(Protocol):
@@ -449,6 +453,21 @@ class _Customers:
         )
         self._uow.stage(
             SaveCustomer(after, expected, tuple(entries), events, program.expiry.reminder_days_before)
+        )
+
+    def save_profile(
+        self, after: CustomerRecord, *, before: CustomerRecord | None, program: Program, today: date
+    ) -> None:
+        """A profile change (``before``: as loaded, None for a new customer); the look-ups that follow
+        the profile (contact links, the birthday index from ``today``) are saved with it."""
+        self._uow.stage(
+            SaveProfile(
+                after,
+                before.customer if before else None,
+                before.version if before else None,
+                program.expiry.reminder_days_before,
+                today,
+            )
         )
 
 

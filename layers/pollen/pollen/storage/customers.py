@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pollen.clock import isoformat
-from pollen.domain.customers import Customer, CustomerRecord, due_day
+from pollen.domain.customers import Customer, CustomerRecord, birthday_changed, contact_links, due_day
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.storage.keys import (
     customer_directory_key,
@@ -22,6 +22,9 @@ from pollen.storage.lots import pack, stored
 from pollen.storage.pagination import Page
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
+
+if TYPE_CHECKING:
+    from pollen.storage.ports import SaveProfile
 
 CUSTOMER_ENTITY = "customer"
 LEDGER_ENTITY = "ledger"
@@ -120,16 +123,29 @@ def put_phone_link(tx: Transaction, merchant_id: str, phone: str, customer_id: s
 def put_contact_links(
     tx: Transaction, merchant_id: str, customer: Customer, previous: Customer | None
 ) -> None:
-    """The email and phone look-up items of a new customer, or of contact details that changed.
+    """The email and phone look-up items that follow the profile (domain/customers.py ``contact_links``)."""
+    email, phone = contact_links(customer, previous)
+    if email:
+        put_email_link(tx, merchant_id, email, customer.customer_id)
+    if phone:
+        put_phone_link(tx, merchant_id, phone, customer.customer_id)
 
-    Only a verified email is linked: the link is what credits guest orders placed with that email,
-    so an unproven email (set by an app) must never point at, or take over, the look-up."""
-    email_changed = previous is None or previous.email != customer.email
-    newly_verified = previous is not None and customer.email_verified and not previous.email_verified
-    if customer.email and customer.email_verified and (email_changed or newly_verified):
-        put_email_link(tx, merchant_id, customer.email, customer.customer_id)
-    if customer.phone and (previous is None or previous.phone != customer.phone):
-        put_phone_link(tx, merchant_id, customer.phone, customer.customer_id)
+
+def stage_profile(tx: Transaction, merchant_id: str, change: SaveProfile) -> None:
+    """A profile saved, with its look-up items and, when the birthday changed, the birthday index."""
+    put_customer(
+        tx,
+        merchant_id,
+        change.after,
+        expected_version=change.expected_version,
+        reminder_days=change.reminder_days,
+    )
+    profile = change.after.customer
+    put_contact_links(tx, merchant_id, profile, change.before)
+    if profile.birthday and birthday_changed(profile, change.before):
+        from pollen.storage.birthdays import put_birthday  # noqa: PLC0415 - a birthday set or changed only
+
+        put_birthday(tx, merchant_id, profile.customer_id, profile.birthday, change.today)
 
 
 class CustomerStore:

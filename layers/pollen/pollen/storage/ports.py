@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
-from pollen.domain.customers import CustomerRecord
+from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.triggers import Trigger
@@ -165,6 +165,19 @@ class SaveCustomer:
     entries: tuple[LedgerEntry, ...]
     events: tuple[OutboxEvent, ...]
     reminder_days: int  # the wallet's due day (the scheduled job's index) depends on it
+
+
+@value
+class SaveProfile:
+    """A customer's profile (the wallet as loaded, at its next version) with the look-ups that follow
+    it: the email and phone links (:func:`pollen.domain.customers.contact_links`) and, when the
+    birthday changed, the birthday index from ``today``. Guarded as :class:`SaveCustomer` is."""
+
+    after: CustomerRecord
+    before: Customer | None  # the profile as loaded; None: a new customer
+    expected_version: int | None
+    reminder_days: int
+    today: date
 
 
 @value
@@ -426,6 +439,7 @@ ReferralChange = (
 )
 Change = (
     SaveCustomer
+    | SaveProfile
     | SaveCoupon
     | MarkPending
     | ClearPending
@@ -463,4 +477,8 @@ class Store(Protocol):
 
     def subscriptions(self, merchant_id: str) -> list[Subscription]:
         """Every event subscription of the merchant, read now (one strongly consistent Query)."""
+        ...
+
+    def guest_orders(self, merchant_id: str, email: str) -> list[str]:
+        """The ids of the orders placed as a guest with ``email`` and not yet claimed (one Query)."""
         ...

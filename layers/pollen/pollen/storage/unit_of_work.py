@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
-from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
+from pollen.storage.customers import ledger_item, parse_customer_item, put_customer, stage_profile
 from pollen.storage.keys import (
     Key,
     coupon_key,
     customer_key,
+    guest_orders_gsi1pk,
     order_key,
     program_key,
     receipt_key,
@@ -41,13 +42,14 @@ from pollen.storage.ports import (
     ReviewRef,
     SaveCoupon,
     SaveCustomer,
+    SaveProfile,
     SettingsChange,
     SettingsRef,
     SettleReview,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
-from pollen.storage.table import Table
+from pollen.storage.table import GSI1, Table
 from pollen.storage.transactions import Transaction
 
 if TYPE_CHECKING:
@@ -131,6 +133,10 @@ class DynamoStore:
 
         return subscriptions(self._table, merchant_id)
 
+    def guest_orders(self, merchant_id: str, email: str) -> list[str]:
+        items = self._table.query_all(guest_orders_gsi1pk(merchant_id, email), index=GSI1)
+        return [str(item["order_id"]) for item in items]
+
     def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
         tx = self._table.transaction()
         events = 0
@@ -159,6 +165,8 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
         for n, (entry, event) in enumerate(zip(change.entries, change.events, strict=True)):
             tx.put(ledger_item(merchant_id, customer_id, entry), label=f"ledger-{n}")
             tx.put(event.to_item(), label=f"ledger-event-{n}")
+    elif isinstance(change, SaveProfile):
+        stage_profile(tx, merchant_id, change)
     elif isinstance(change, SaveCoupon):
         put_coupon(tx, merchant_id, change.coupon, expected_version=change.expected_version)
     elif isinstance(change, MarkPending):
