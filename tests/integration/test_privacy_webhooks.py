@@ -94,6 +94,22 @@ def test_data_request_exports_once_for_the_admin(api: InProcessApi, demo: DemoSt
     assert api.get("/v1/admin/privacy/data-requests/nope", key=demo.api_keys.admin).status == 404
 
 
+def test_a_data_request_naming_more_orders_than_one_batch_read_exports_them(
+    api: InProcessApi, demo: DemoStore
+) -> None:
+    """Shopify names up to thousands of orders; DynamoDB reads at most 100 keys per BatchGetItem."""
+    deliver(api, demo, "customers/create")
+    deliver(api, demo, "orders/paid")
+    request = json.loads(body_of("customers/data_request"))
+    order = int(request["orders_requested"][0])
+    request["orders_requested"] = [order + n for n in range(1, 250)] + [order, order]  # one twice
+    request["data_request"] = {"id": 9998}
+    answer = deliver(api, demo, "customers/data_request", json.dumps(request).encode())
+    assert answer.status == 200, answer.body
+    export = api.get("/v1/admin/privacy/data-requests/9998", key=demo.api_keys.admin).json()["export"]
+    assert [o["order_id"] for o in export["orders"]] == [ORDER]
+
+
 def test_customers_redact_erases_personal_data_keeps_the_ledger_and_is_idempotent(
     api: InProcessApi, demo: DemoStore, table_name: str
 ) -> None:

@@ -334,8 +334,9 @@ def test_shopify_redemption_costs_three_calls_warm(
     redeem(api, demo, {"reward_id": "five-off"})
     calls.reset()
     assert redeem(api, demo, {"reward_id": "five-off"}).status == 201
-    # the redemption itself (2) and the record that Shopify created the code (1)
-    assert calls.snapshot() == {"BatchGetItem": 1, "TransactWriteItems": 2}
+    # the redemption itself (2: without an Idempotency-Key it reads the customer alone, a GetItem)
+    # and the record that Shopify created the code (1)
+    assert calls.snapshot() == {"GetItem": 1, "TransactWriteItems": 2}
 
 
 def test_shopify_connection_is_write_only_and_one_shop_per_store(api: InProcessApi, demo: DemoStore) -> None:

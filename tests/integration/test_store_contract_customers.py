@@ -10,9 +10,23 @@ import pytest
 
 from pollen.domain.customers import Customer, CustomerRecord, new_record
 from pollen.domain.orders import OrderData, OrderFacts, OrderRecord
+from pollen.domain.wallet import Source, TxnType, Wallet
+from pollen.events.envelope import OutboxEvent
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.orders import put_order
-from pollen.storage.ports import ContactOwner, ContactRef, CustomerRef, OrderRef, SaveProfile, Store
+from pollen.storage.ports import (
+    ContactOwner,
+    ContactRef,
+    CustomerRef,
+    DueWallet,
+    DueWalletRef,
+    OrderRef,
+    SaveCustomer,
+    SaveOrder,
+    SaveProfile,
+    Store,
+    UnlinkContact,
+)
 from pollen.storage.unit_of_work import DynamoStore
 from tests.support.fakes import FakeStore
 
@@ -94,3 +108,47 @@ def test_guest_orders_wait_under_their_email_until_claimed(store: Store) -> None
             tx.commit()
     assert store.guest_orders(M, " guest@example.COM") == ["g1"]
     assert store.guest_orders(M, "nobody@example.com") == []
+
+
+def test_an_order_saves_only_at_the_version_read(store: Store) -> None:
+    first = order("o1", "ann@example.com").model_copy(update={"version": 1})
+    store.commit(M, [SaveOrder(first, 0)])
+    with pytest.raises(ConditionFailed) as again:
+        store.commit(M, [SaveOrder(first, 0)])  # a second "new" order with that id
+    assert again.value.labels == ["order"]
+    second = first.model_copy(update={"version": 2, "customer_id": "ann"})
+    store.commit(M, [SaveOrder(second, 1)])
+    with pytest.raises(ConditionFailed) as stale:
+        store.commit(M, [SaveOrder(first.model_copy(update={"version": 2}), 1)])
+    assert stale.value.labels == ["order"]
+    assert store.get(M, OrderRef("o1")) == second
+
+
+def test_a_look_up_is_unlinked_only_while_it_is_the_customers(store: Store) -> None:
+    ann = new_record(person("ann", email="ann@example.com", email_verified=True, phone="+15550100"))
+    store.commit(M, [save(ann, None)])
+    email, phone = ContactRef("email", "ann@example.com"), ContactRef("phone", "+15550100")
+    with pytest.raises(ConditionFailed) as not_hers:
+        store.commit(M, [UnlinkContact(email, "bo"), UnlinkContact(phone, "ann")])
+    assert not_hers.value.labels == ["contact-link-email"]
+    assert contacts(store, email, phone) == {email: ContactOwner("ann"), phone: ContactOwner("ann")}  # none
+    store.commit(M, [UnlinkContact(email, "ann"), UnlinkContact(phone, "ann")])
+    assert contacts(store, email, phone) == {}
+    with pytest.raises(ConditionFailed):
+        store.commit(M, [UnlinkContact(email, "ann")])  # gone: nothing points at her any more
+
+
+def test_the_due_jobs_read_shows_the_day_the_wallet_is_indexed_under(store: Store) -> None:
+    """The due-items job decides whether an index entry is stale from it (services/expiry.py)."""
+    wallet, entry = Wallet(customer_id="dee").credit(
+        50, type=TxnType.ADJUST, source=Source.ADMIN, reference="r", now=NOW, expiry_days=30
+    )
+    dee = CustomerRecord(person("dee"), wallet.model_copy(update={"version": 1}))
+    event = OutboxEvent(event_type="wallet_transaction", merchant_id=M, customer_id="dee", occurred_at=NOW)
+    store.commit(M, [SaveCustomer(dee, None, (entry,), (event,), 7)])  # reminders a week ahead
+    store.commit(M, [save(new_record(person("eli")), None)])  # no coins: not indexed
+    found = store.read(M, [DueWalletRef("dee"), DueWalletRef("eli"), DueWalletRef("nobody")])
+    assert found == {
+        DueWalletRef("dee"): DueWallet(dee, "2026-05-24"),  # 31 May, less the week
+        DueWalletRef("eli"): DueWallet(new_record(person("eli")), None),
+    }

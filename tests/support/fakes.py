@@ -19,7 +19,7 @@ from pollen.domain.api_keys import ApiKey
 from pollen.domain.birthdays import next_birthday
 from pollen.domain.coupons import Coupon
 from pollen.domain.customer_tokens import Keyring
-from pollen.domain.customers import Customer, CustomerRecord, birthday_changed, contact_links
+from pollen.domain.customers import Customer, CustomerRecord, birthday_changed, contact_links, due_day
 from pollen.domain.integrations import Subscription
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.orders import OrderRecord, guest_email
@@ -55,6 +55,8 @@ from pollen.storage.ports import (
     DeleteReward,
     DeleteSubscription,
     DeleteTrigger,
+    DueWallet,
+    DueWalletRef,
     Emit,
     EventsChange,
     FriendRef,
@@ -80,6 +82,7 @@ from pollen.storage.ports import (
     SaveFriend,
     SaveIntegration,
     SaveKeyring,
+    SaveOrder,
     SaveProfile,
     SaveProgram,
     SaveReferral,
@@ -96,6 +99,7 @@ from pollen.storage.ports import (
     SettleReview,
     SubscriptionRef,
     TierJobRef,
+    UnlinkContact,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
@@ -135,6 +139,8 @@ class FakeStore:
     referral_codes: dict[tuple[str, str], str] = field(default_factory=dict)  # (merchant, code) → customer
     contacts: dict[str, str] = field(default_factory=dict)  # the email/phone look-up key → customer
     birthdays: dict[tuple[str, str], date] = field(default_factory=dict)  # (merchant, customer) → next one
+    # (merchant, customer) → the day the due index lists the wallet under (the table's GSI1), if any
+    due_index: dict[tuple[str, str], date | None] = field(default_factory=dict)
     calls: Calls = field(default_factory=Calls)
     # Runs once before the next commit is applied: a concurrent writer racing the use case.
     before_commit: list[Callable[[], object]] = field(default_factory=list)
@@ -152,6 +158,12 @@ class FakeStore:
         return self._stored(merchant_id, ref)
 
     def _stored(self, merchant_id: str, ref: Ref) -> Loaded | None:
+        if isinstance(ref, DueWalletRef):
+            record = self.items.get((merchant_id, CustomerRef(ref.customer_id)))
+            if record is None:
+                return None
+            day = self.due_index.get((merchant_id, ref.customer_id))
+            return DueWallet(cast("CustomerRecord", record), day.isoformat() if day else None)
         if isinstance(ref, ContactRef):
             owner = self.contacts.get(_contact(merchant_id, ref))
             return ContactOwner(owner) if owner else None
@@ -193,12 +205,31 @@ class FakeStore:
                 key = self.api_keys.get((merchant_id, change.key_id))
                 if key is None or key.revoked_at is not None:  # the old image: empty when absent
                     failed["api_key"] = key.model_dump(mode="json") if key else {}
+        failed.update(self._order_and_contact_conflicts(merchant_id, changes))
         failed.update(self._referral_conflicts(merchant_id, changes))
         failed.update(self._reviews_settled(merchant_id, changes))
         failed.update(self._settings_moved(merchant_id, changes))
         failed.update(self._events_conflicts(merchant_id, changes))
         if failed:
             raise ConditionFailed(list(failed), failed)
+
+    def _order_and_contact_conflicts(
+        self, merchant_id: str, changes: Sequence[Change]
+    ) -> dict[str, dict[str, Any]]:
+        """An order saved at the version read (0: none yet); a look-up deleted only while it is the
+        customer's (labels as the table's transaction names them)."""
+        failed: dict[str, dict[str, Any]] = {}
+        for change in changes:
+            if isinstance(change, SaveOrder):
+                stored = self.items.get((merchant_id, OrderRef(change.order.order_id)))
+                version = cast("OrderRecord", stored).version if stored is not None else 0
+                if version != change.expected_version:
+                    failed["order"] = {}
+            elif isinstance(change, UnlinkContact):
+                owner = self.contacts.get(_contact(merchant_id, change.contact))
+                if owner != change.customer_id:
+                    failed[f"contact-link-{change.contact.kind}"] = {"customer_id": owner} if owner else {}
+        return failed
 
     def _reviews_settled(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
         """A review request is settled only from pending (another run settled it first)."""
@@ -357,10 +388,13 @@ class FakeStore:
         if isinstance(change, SaveCustomer):
             customer_id = change.after.customer.customer_id
             self.items[(merchant_id, CustomerRef(customer_id))] = change.after
+            self.due_index[(merchant_id, customer_id)] = due_day(change.after.wallet, change.reminder_days)
             self.ledger.setdefault((merchant_id, customer_id), []).extend(change.entries)
             self.outbox.extend(change.events)
-        elif isinstance(change, SaveProfile):
+        elif isinstance(change, SaveProfile | UnlinkContact):
             self._apply_profile(merchant_id, change)
+        elif isinstance(change, SaveOrder):
+            self.items[(merchant_id, OrderRef(change.order.order_id))] = change.order
         elif isinstance(change, SaveCoupon):
             self.items[(merchant_id, CouponRef(change.coupon.code))] = change.coupon
         elif isinstance(change, MarkPending):
@@ -381,9 +415,15 @@ class FakeStore:
         elif isinstance(change, ReleaseReceipt):
             self.items.pop((merchant_id, ReceiptRef(change.scope, change.key)), None)
 
-    def _apply_profile(self, merchant_id: str, change: SaveProfile) -> None:
+    def _apply_profile(self, merchant_id: str, change: SaveProfile | UnlinkContact) -> None:
+        if isinstance(change, UnlinkContact):
+            del self.contacts[_contact(merchant_id, change.contact)]
+            return
         profile = change.after.customer
         self.items[(merchant_id, CustomerRef(profile.customer_id))] = change.after
+        self.due_index[(merchant_id, profile.customer_id)] = due_day(
+            change.after.wallet, change.reminder_days
+        )
         email, phone = contact_links(profile, change.before)
         if email:
             self.add_contact(merchant_id, "email", email, profile.customer_id)
@@ -444,10 +484,18 @@ class FakeStore:
 
     # ---- for tests ----
     def add_customer(
-        self, merchant_id: str, customer: Customer, wallet: Wallet, entries: Sequence[LedgerEntry] = ()
+        self,
+        merchant_id: str,
+        customer: Customer,
+        wallet: Wallet,
+        entries: Sequence[LedgerEntry] = (),
+        *,
+        reminder_days: int = 0,
     ) -> None:
-        """A stored customer; ``entries`` the ledger that led to ``wallet`` (the invariant is checked)."""
+        """A stored customer; ``entries`` the ledger that led to ``wallet`` (the invariant is checked),
+        indexed as the table would under a program announcing ``reminder_days`` ahead."""
         self.items[(merchant_id, CustomerRef(customer.customer_id))] = CustomerRecord(customer, wallet)
+        self.due_index[(merchant_id, customer.customer_id)] = due_day(wallet, reminder_days)
         self.ledger[(merchant_id, customer.customer_id)] = list(entries)
 
     def add_contact(

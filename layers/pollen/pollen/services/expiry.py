@@ -7,7 +7,8 @@ consistent, so every item is re-read consistently and changed under its version 
 an item's due day is after today, so later runs the same day pass it by. A missed run is caught up
 by the next, which reads every shard up to today.
 
-Per due wallet: one consistent GetItem and, when something is due, one TransactWriteItems.
+Per due wallet: one consistent read and, when something is due, one TransactWriteItems, through the
+unit of work (``uow.customers.due``: the record and the day its wallet is indexed under).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
 from pollen.services.container import Container, container
 from pollen.services.jobs import Cadence, JobResult, register
-from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_change
+from pollen.services.ledger import customer_fields
 from pollen.services.orders import record_order_fact
 from pollen.services.program import get_program
 from pollen.services.redemption import settle_pending
@@ -32,8 +33,7 @@ from pollen.services.referrals import remind as remind_referral
 from pollen.services.retry import retrying
 from pollen.services.review_requests import send_due as send_review
 from pollen.storage.coupons import PENDING_ENTITY
-from pollen.storage.customers import parse_customer_item
-from pollen.storage.keys import DUE_SHARDS, customer_key, due_shard_pk, indexed_due_day, key_of
+from pollen.storage.keys import DUE_SHARDS, due_shard_pk, key_of
 from pollen.storage.referrals import REFERRAL_ENTITY
 from pollen.storage.reviews import REVIEW_ENTITY
 from pollen.storage.table import GSI1
@@ -84,10 +84,11 @@ def _settle_once(
     c: Container, merchant_id: str, customer_id: str, program: Program, now: datetime
 ) -> _Settled:
     today = now.date()
-    item = c.table.get(customer_key(merchant_id, customer_id), consistent=True)
-    if item is None:
+    uow = c.units.begin(merchant_id)
+    due = uow.customers.due(customer_id)
+    if due is None:
         return _Settled(0, 0, more=False)
-    before = parse_customer_item(item)
+    before = due.record
     wallet, entry = before.wallet.expire(today, now=now)
     window = timedelta(days=program.expiry.reminder_days_before)  # 0: no reminders
     lots = [
@@ -103,8 +104,7 @@ def _settle_once(
                 "version": before.wallet.version + 1,
             }
         )
-    stored = indexed_due_day(item)
-    stale_index = stored is not None and stored <= today.isoformat()
+    stale_index = due.indexed_on is not None and due.indexed_on <= today.isoformat()
     if entry is None and not announce and not stale_index:
         return _Settled(0, 0, more=False)  # the index was behind the table: nothing due, nothing written
     if entry is None and not announce:
@@ -112,13 +112,10 @@ def _settle_once(
         # rewrite the item only to move its index entry, or every run would read it again.
         wallet = wallet.model_copy(update={"version": before.wallet.version + 1})
     after = CustomerRecord(before.customer, wallet)
-    tx = c.table.transaction()
-    stage_wallet_change(tx, merchant_id, WalletChange(before, after, [entry] if entry else []), program)
-    for n, (lot, coins) in enumerate(announce):
-        tx.put(
-            _reminder(merchant_id, after, lot, coins, today=today, now=now).to_item(), label=f"reminder-{n}"
-        )
-    tx.commit()
+    uow.customers.save(after, [entry] if entry else [], program)
+    for lot, coins in announce:
+        uow.emit_event(_reminder(merchant_id, after, lot, coins, today=today, now=now))
+    uow.commit()
     return _Settled(entry.coins if entry else 0, len(announce), more=bool(rest))
 
 

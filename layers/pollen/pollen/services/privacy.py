@@ -9,7 +9,7 @@ kept on coupons are erased. Each handler is idempotent: a redelivery finds nothi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -23,9 +23,10 @@ from pollen.services.container import Container
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.storage import privacy as store
-from pollen.storage.customers import CustomerStore, put_customer
-from pollen.storage.keys import order_key, without_keys
-from pollen.storage.orders import parse_order_item, put_order
+
+if TYPE_CHECKING:
+    from pollen.services.unit_of_work import UnitOfWork
+from pollen.storage.keys import without_keys
 
 
 class PrivacyCustomer(BaseModel):
@@ -65,23 +66,23 @@ class ShopRedact(BaseModel):
     shop_domain: str
 
 
-def _customer(c: Container, merchant_id: str, who: PrivacyCustomer) -> CustomerRecord | None:
-    customers = CustomerStore(c.table)
+def _customer(uow: UnitOfWork, who: PrivacyCustomer) -> CustomerRecord | None:
+    """The customer Shopify names: by id, else by the email's look-up."""
     if who.id is not None:
-        found = customers.get(merchant_id, str(who.id))
+        found = uow.customers.get(str(who.id))
         if found is not None:
             return found
     if who.email:
-        customer_id = customers.customer_id_for_email(merchant_id, who.email.strip().lower())
-        return customers.get(merchant_id, customer_id) if customer_id else None
+        customer_id = uow.customers.contact_owner("email", who.email.strip().lower())
+        return uow.customers.get(customer_id) if customer_id else None
     return None
 
 
 def _orders(c: Container, merchant_id: str, order_ids: list[str]) -> list[OrderRecord]:
-    found = (
-        c.table.batch_get([order_key(merchant_id, o) for o in dict.fromkeys(order_ids)]) if order_ids else {}
-    )
-    return [parse_order_item(item) for item in found.values()]
+    uow = c.units.begin(merchant_id)
+    for order_id in dict.fromkeys(order_ids):
+        uow.orders.want(order_id)
+    return [order for order_id in dict.fromkeys(order_ids) if (order := uow.orders.get(order_id))]
 
 
 def data_export(c: Container, merchant_id: str, request_id: str) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def data_request(c: Container, merchant_id: str, request: DataRequest, *, now: d
     """Collect what Pollen holds about the customer and keep it for the merchant to fetch
     (``GET /v1/admin/privacy/data-requests/{id}``); a redelivery keeps the first export."""
     request_id = str(request.data_request.get("id") or f"customer-{request.customer.id}")
-    record = _customer(c, merchant_id, request.customer)
+    record = _customer(c.units.begin(merchant_id), request.customer)
     order_ids = [str(o) for o in request.orders_requested]
     export: dict[str, Any] = {"customer": None, "wallet": None, "ledger": [], "coupons": [], "orders": []}
     if record is not None:
@@ -143,35 +144,33 @@ def redact_customer(
     email = request.customer.email.strip().lower() if request.customer.email else None
 
     def erase_profile() -> CustomerRecord | None:
-        record = _customer(c, merchant_id, request.customer)
+        uow = c.units.begin(merchant_id)
+        record = _customer(uow, request.customer)
         if record is None or not _has_personal_data(record.customer):
             return record
         before = record.customer
-        wallet = record.wallet.model_copy(update={"version": record.wallet.version + 1})
-        after = CustomerRecord(_erased(before, now), wallet)
-        links = store.contact_link_keys(merchant_id, before.email, before.phone)
-        pointing = c.table.batch_get(links) if links else {}
-        tx = c.table.transaction()
-        put_customer(
-            tx,
-            merchant_id,
-            after,
-            expected_version=record.version,
-            reminder_days=program.expiry.reminder_days_before,
+        after = record.with_profile(_erased(before, now))
+        contacts: list[tuple[Literal["email", "phone"], str]] = (
+            [("email", before.email)] if before.email else []
         )
-        for key, item in pointing.items():
-            if item.get("customer_id") == before.customer_id:
-                store.delete_link(tx, key, before.customer_id)
-        tx.put(
+        if before.phone and any(ch.isdigit() for ch in before.phone):
+            contacts.append(("phone", before.phone))
+        for kind, value in contacts:
+            uow.customers.want_contact(kind, value)
+        uow.customers.save_profile(after, before=record, program=program, today=now.date())
+        for kind, value in contacts:
+            if uow.customers.contact_owner(kind, value) == before.customer_id:
+                uow.customers.unlink(kind, value, before.customer_id)
+        # beside the merchant, not the customer (the customer's own events are erased below)
+        uow.emit_event(
             OutboxEvent(
-                event_type="customer_redacted",  # beside the merchant, not the customer (erased below)
+                event_type="customer_redacted",
                 merchant_id=merchant_id,
                 occurred_at=now,
                 payload={"customer_id": before.customer_id},
-            ).to_item(),
-            label="event",
+            )
         )
-        tx.commit()
+        uow.commit()
         return after
 
     record = retrying(erase_profile)
@@ -200,10 +199,10 @@ def _erase_order(c: Container, merchant_id: str, order_id: str, now: datetime) -
     """Blank the email and phone an order carries (a guest order leaves the email index); its coins stay."""
 
     def attempt() -> bool:
-        item = c.table.get(order_key(merchant_id, order_id), consistent=True)
-        if item is None:
+        uow = c.units.begin(merchant_id)
+        record = uow.orders.get(order_id)
+        if record is None:
             return False
-        record = parse_order_item(item)
         data = record.facts.data
         if data is None or (data.email is None and data.phone is None):
             return False
@@ -211,9 +210,8 @@ def _erase_order(c: Container, merchant_id: str, order_id: str, now: datetime) -
             {**record.facts.model_dump(), "data": data.model_copy(update={"email": None, "phone": None})}
         )
         after = record.model_copy(update={"facts": facts, "version": record.version + 1, "updated_at": now})
-        tx = c.table.transaction()
-        put_order(tx, merchant_id, after, expected_version=record.version)
-        tx.commit()
+        uow.orders.save(after, expected_version=record.version)
+        uow.commit()
         return True
 
     return retrying(attempt)
@@ -228,17 +226,16 @@ def redact_shop(c: Container, merchant_id: str, *, now: datetime) -> dict[str, A
     if connection is None or connection.redacted_at is not None:
         return {"shop_redacted": True, "duplicate": True}
     tombstone = connection.model_copy(update={"admin_access_token": None, "redacted_at": now})
-    tx = c.table.transaction()
-    store.put_shop_tombstone(tx, merchant_id, tombstone)
-    tx.put(
+    uow = c.units.begin(merchant_id)
+    uow.merchants.connect_shopify(tombstone)  # the domain and webhook secret stay: retries still verify
+    uow.emit_event(
         OutboxEvent(
             event_type="shop_redacted",
             merchant_id=merchant_id,
             occurred_at=now,
             payload={"shop_domain": connection.shop_domain},
-        ).to_item(),
-        label="event",
+        )
     )
-    tx.commit()
+    uow.commit()
     c.config.invalidate(merchant_id)
     return {"shop_redacted": True, "duplicate": False}

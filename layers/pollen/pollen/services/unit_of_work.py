@@ -43,9 +43,13 @@ from pollen.storage.ports import (
     AddMerchant,
     Change,
     ClearPending,
+    ContactOwner,
+    ContactRef,
     CouponRef,
     CustomerRef,
     DeleteTrigger,
+    DueWallet,
+    DueWalletRef,
     Emit,
     Loaded,
     MarkPending,
@@ -58,12 +62,14 @@ from pollen.storage.ports import (
     RevokeApiKey,
     SaveCoupon,
     SaveCustomer,
+    SaveOrder,
     SaveProfile,
     SaveProgram,
     SaveShopify,
     SaveTrigger,
     SettleReview,
     Store,
+    UnlinkContact,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt, fingerprint
@@ -101,6 +107,10 @@ class CustomerRepository(Protocol):
     def save_profile(
         self, after: CustomerRecord, *, before: CustomerRecord | None, program: Program, today: date
     ) -> None: ...
+    def want_contact(self, kind: Literal["email", "phone"], value: str) -> None: ...
+    def due(self, customer_id: str) -> DueWallet | None: ...
+    def contact_owner(self, kind: Literal["email", "phone"], value: str) -> str | None: ...
+    def unlink(self, kind: Literal["email", "phone"], value: str, customer_id: str) -> None: ...
 
 
 class CouponRepository(Protocol):
@@ -181,6 +191,7 @@ class OrderRepository(Protocol):
 
     def want(self, order_id: str) -> None: ...
     def get(self, order_id: str) -> OrderRecord | None: ...
+    def save(self, order: OrderRecord, *, expected_version: int) -> None: ...
 
 
 class ReviewRepository(Protocol):
@@ -351,6 +362,8 @@ class UnitOfWork:
         for ref, value in found.items():
             if isinstance(value, Coupon | CustomerRecord):
                 self._versions[ref] = value.version
+            elif isinstance(value, DueWallet):  # a customer read for the due-items job: saved as one
+                self._versions[CustomerRef(value.record.customer.customer_id)] = value.record.version
 
     def _get(self, ref: Ref) -> Loaded | None:
         if ref not in self._read:  # not read yet: read it with everything else wanted so far
@@ -470,6 +483,26 @@ class _Customers:
             )
         )
 
+    def want_contact(self, kind: Literal["email", "phone"], value: str) -> None:
+        self._uow._want(ContactRef(kind, value))
+
+    def due(self, customer_id: str) -> DueWallet | None:
+        """The customer with the day the due index lists their wallet under (the due-items job's read);
+        a later :meth:`save` is guarded by the version read."""
+        found = self._uow._get(DueWalletRef(customer_id))
+        assert found is None or isinstance(found, DueWallet)
+        return found
+
+    def contact_owner(self, kind: Literal["email", "phone"], value: str) -> str | None:
+        """The customer an email or phone look-up points at (normalised as the look-ups are)."""
+        found = self._uow._get(ContactRef(kind, value))
+        assert found is None or isinstance(found, ContactOwner)
+        return found.customer_id if found else None
+
+    def unlink(self, kind: Literal["email", "phone"], value: str, customer_id: str) -> None:
+        """Delete the look-up, only while it still points at ``customer_id``."""
+        self._uow.stage(UnlinkContact(ContactRef(kind, value), customer_id))
+
 
 class _Coupons:
     def __init__(self, uow: UnitOfWork) -> None:
@@ -515,6 +548,10 @@ class _Orders:
         found = self._uow._get(OrderRef(order_id))
         assert found is None or type(found).__name__ == "OrderRecord"  # by name: no order models at init
         return cast("OrderRecord | None", found)
+
+    def save(self, order: OrderRecord, *, expected_version: int) -> None:
+        """Guarded by ``expected_version``, the version the order was read at (0: a new order)."""
+        self._uow.stage(SaveOrder(order, expected_version))
 
 
 class _Reviews:

@@ -67,6 +67,19 @@ class OrderRef:
 
 
 @value
+class DueWalletRef:
+    """A customer read by the due-items job: the record and the day its wallet is indexed under."""
+
+    customer_id: str
+
+
+@value
+class DueWallet:
+    record: CustomerRecord
+    indexed_on: str | None  # the due index's day for this wallet (ISO), None when it is not listed
+
+
+@value
 class ReviewRef:
     """An order's review request."""
 
@@ -139,6 +152,7 @@ class ContactOwner:
 ReferralFamilyRef = ReferrerRef | FriendRef | InviteRef | ReferralRef | ContactRef
 Ref = (
     CustomerRef
+    | DueWalletRef
     | CouponRef
     | OrderRef
     | ReviewRef
@@ -151,8 +165,9 @@ Ref = (
     | ReferralFamilyRef
 )
 Loaded: TypeAlias = (
-    "CustomerRecord | Coupon | Receipt | Program | Keyring | JobStatus | Integration | Subscription"
-    " | ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner | OrderRecord | ReviewRecord"
+    "CustomerRecord | DueWallet | Coupon | Receipt | Program | Keyring | JobStatus | Integration"
+    " | Subscription | ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner | OrderRecord"
+    " | ReviewRecord"
 )
 
 
@@ -178,6 +193,22 @@ class SaveProfile:
     expected_version: int | None
     reminder_days: int
     today: date
+
+
+@value
+class SaveOrder:
+    """An order's state, guarded by the version it was read at (0: a new order)."""
+
+    order: OrderRecord
+    expected_version: int
+
+
+@value
+class UnlinkContact:
+    """Delete an email or phone look-up, only while it still points at ``customer_id``."""
+
+    contact: ContactRef
+    customer_id: str
 
 
 @value
@@ -440,6 +471,8 @@ ReferralChange = (
 Change = (
     SaveCustomer
     | SaveProfile
+    | SaveOrder
+    | UnlinkContact
     | SaveCoupon
     | MarkPending
     | ClearPending

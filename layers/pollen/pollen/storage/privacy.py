@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pollen.clock import isoformat
 from pollen.domain.coupons import Coupon
@@ -23,6 +23,9 @@ from pollen.storage.keys import (
 from pollen.storage.merchant_config import shopify_item
 from pollen.storage.table import GSI1, Table
 from pollen.storage.transactions import Transaction
+
+if TYPE_CHECKING:
+    from pollen.storage.ports import UnlinkContact
 
 EXPORT_ENTITY = "data_request"
 EXPORT_RETENTION = timedelta(days=90)
@@ -75,13 +78,6 @@ def delete_item(table: Table, key: Key) -> None:
     table.delete(key)
 
 
-def contact_link_keys(merchant_id: str, email: str | None, phone: str | None) -> list[Key]:
-    keys = [email_key(merchant_id, email)] if email else []
-    if phone and any(ch.isdigit() for ch in phone):
-        keys.append(phone_key(merchant_id, phone))
-    return keys
-
-
 def delete_link(tx: Transaction, key: Key, customer_id: str) -> None:
     """Delete a look-up item only while it still points at this customer."""
     tx.delete(
@@ -90,6 +86,17 @@ def delete_link(tx: Transaction, key: Key, customer_id: str) -> None:
         condition="customer_id = :c",
         values={":c": customer_id},
     )
+
+
+def stage_unlink(tx: Transaction, merchant_id: str, change: UnlinkContact) -> None:
+    """An email or phone look-up deleted while it still points at the customer (:func:`delete_link`)."""
+    contact = change.contact
+    key = (
+        email_key(merchant_id, contact.value)
+        if contact.kind == "email"
+        else phone_key(merchant_id, contact.value)
+    )
+    delete_link(tx, key, change.customer_id)
 
 
 def erase_coupon_contact(table: Table, merchant_id: str, code: str) -> None:

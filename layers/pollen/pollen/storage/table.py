@@ -16,6 +16,9 @@ from pollen.storage.transactions import Transaction
 GSI1 = "GSI1"
 
 
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+
+
 class Table:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -148,17 +151,21 @@ class Table:
         return Page(items=items, next_cursor=encode_cursor(dict(last)) if last else None)
 
     def batch_get(self, keys: list[Key], *, consistent: bool = True) -> dict[Key, dict[str, Any]]:
-        """Items of several partitions in one round trip (BatchGetItem), by key; absent ones are left out."""
-        request: Any = {
-            self.name: {"Keys": [serialize(k.as_dict()) for k in keys], "ConsistentRead": consistent}
-        }
+        """Items of several partitions by key (absent ones left out): one BatchGetItem per 100
+        distinct keys, DynamoDB's limit (it refuses more, and a key asked twice)."""
+        distinct = list(dict.fromkeys(keys))
         found: dict[Key, dict[str, Any]] = {}
-        while request:  # under throttling DynamoDB leaves keys unprocessed: ask again for those
-            response = client.dynamodb().batch_get_item(RequestItems=request)
-            for raw in response.get("Responses", {}).get(self.name, []):
-                item = deserialize(raw)
-                found[Key(item["PK"], item["SK"])] = item
-            request = response.get("UnprocessedKeys") or None
+        for start in range(0, len(distinct), BATCH_GET_LIMIT):
+            chunk = distinct[start : start + BATCH_GET_LIMIT]
+            request: Any = {
+                self.name: {"Keys": [serialize(k.as_dict()) for k in chunk], "ConsistentRead": consistent}
+            }
+            while request:  # under throttling DynamoDB leaves keys unprocessed: ask again for those
+                response = client.dynamodb().batch_get_item(RequestItems=request)
+                for raw in response.get("Responses", {}).get(self.name, []):
+                    item = deserialize(raw)
+                    found[Key(item["PK"], item["SK"])] = item
+                request = response.get("UnprocessedKeys") or None
         return found
 
     def query_all(

@@ -18,6 +18,7 @@ from pollen.storage.keys import (
     coupon_key,
     customer_key,
     guest_orders_gsi1pk,
+    indexed_due_day,
     order_key,
     program_key,
     receipt_key,
@@ -29,6 +30,8 @@ from pollen.storage.ports import (
     ClearPending,
     CouponRef,
     CustomerRef,
+    DueWallet,
+    DueWalletRef,
     Emit,
     Loaded,
     MarkPending,
@@ -42,10 +45,12 @@ from pollen.storage.ports import (
     ReviewRef,
     SaveCoupon,
     SaveCustomer,
+    SaveOrder,
     SaveProfile,
     SettingsChange,
     SettingsRef,
     SettleReview,
+    UnlinkContact,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
@@ -71,6 +76,7 @@ def _parse_review(item: dict[str, Any]) -> Loaded:
 # The core references: their keys and parsers (settings and referrals: their own modules, on use).
 _KEYS: dict[type, Callable[[str, Any], Key]] = {
     CustomerRef: lambda m, ref: customer_key(m, ref.customer_id),
+    DueWalletRef: lambda m, ref: customer_key(m, ref.customer_id),
     CouponRef: lambda m, ref: coupon_key(m, ref.code),
     ProgramRef: lambda m, _ref: program_key(m),
     ReceiptRef: lambda m, ref: receipt_key(m, ref.scope, ref.key),
@@ -79,6 +85,7 @@ _KEYS: dict[type, Callable[[str, Any], Key]] = {
 }
 _PARSERS: dict[type, Callable[[dict[str, Any]], Loaded]] = {
     CustomerRef: parse_customer_item,
+    DueWalletRef: lambda item: DueWallet(parse_customer_item(item), indexed_due_day(item)),
     CouponRef: parse_coupon_item,
     ProgramRef: parse_program_item,
     ReceiptRef: Receipt.from_item,
@@ -120,6 +127,9 @@ class DynamoStore:
     def read(self, merchant_id: str, refs: Sequence[Ref]) -> dict[Ref, Loaded]:
         if not refs:
             return {}
+        if len(refs) == 1:  # one item: GetItem (the same read units, a smaller request and answer)
+            one = self.get(merchant_id, refs[0])
+            return {refs[0]: one} if one is not None else {}
         keys = {_key(merchant_id, ref): ref for ref in refs}
         found = self._table.batch_get(list(keys))
         return {keys[key]: _parse(keys[key], item) for key, item in found.items()}
@@ -153,20 +163,12 @@ class DynamoStore:
 
 def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
     """Add one change to ``tx``; returns how many outbox events it added (for unique labels)."""
-    if isinstance(change, SaveCustomer):
-        put_customer(
-            tx,
-            merchant_id,
-            change.after,
-            expected_version=change.expected_version,
-            reminder_days=change.reminder_days,
-        )
-        customer_id = change.after.customer.customer_id
-        for n, (entry, event) in enumerate(zip(change.entries, change.events, strict=True)):
-            tx.put(ledger_item(merchant_id, customer_id, entry), label=f"ledger-{n}")
-            tx.put(event.to_item(), label=f"ledger-event-{n}")
-    elif isinstance(change, SaveProfile):
-        stage_profile(tx, merchant_id, change)
+    if isinstance(change, SaveCustomer | SaveProfile | UnlinkContact):
+        _stage_customer(tx, merchant_id, change)
+    elif isinstance(change, SaveOrder):
+        from pollen.storage.orders import put_order  # noqa: PLC0415 - the paths writing orders
+
+        put_order(tx, merchant_id, change.order, expected_version=change.expected_version)
     elif isinstance(change, SaveCoupon):
         put_coupon(tx, merchant_id, change.coupon, expected_version=change.expected_version)
     elif isinstance(change, MarkPending):
@@ -189,3 +191,26 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
     elif isinstance(change, ReleaseReceipt):
         tx.delete(receipt_key(merchant_id, change.scope, change.key), label="receipt-release")
     return 0
+
+
+def _stage_customer(
+    tx: Transaction, merchant_id: str, change: SaveCustomer | SaveProfile | UnlinkContact
+) -> None:
+    if isinstance(change, SaveProfile):
+        stage_profile(tx, merchant_id, change)
+    elif isinstance(change, UnlinkContact):
+        from pollen.storage.privacy import stage_unlink  # noqa: PLC0415 - erasure only
+
+        stage_unlink(tx, merchant_id, change)
+    else:
+        put_customer(
+            tx,
+            merchant_id,
+            change.after,
+            expected_version=change.expected_version,
+            reminder_days=change.reminder_days,
+        )
+        customer_id = change.after.customer.customer_id
+        for n, (entry, event) in enumerate(zip(change.entries, change.events, strict=True)):
+            tx.put(ledger_item(merchant_id, customer_id, entry), label=f"ledger-{n}")
+            tx.put(event.to_item(), label=f"ledger-event-{n}")
