@@ -163,3 +163,32 @@ def test_condition_checks_and_deletes_take_part_in_the_transaction(table: Table)
     tx.delete(WALLET, label="wallet", condition="balance = :b", values={":b": 3})
     tx.commit()
     assert table.get(WALLET, consistent=True) is None
+
+
+def test_a_change_of_one_item_is_a_single_write_with_the_same_errors(table: Table, calls: Any) -> None:
+    """One item needs no transaction: a conditional PutItem/UpdateItem/DeleteItem is as atomic, at half
+    the write units. A failed condition still names its label with the old image, a receipt still
+    answers a replay, and a lone condition check still goes through TransactWriteItems."""
+    calls.reset()
+    table.transaction().put_new({**WALLET.as_dict(), "balance": 5}, label="wallet").commit()
+    assert calls.snapshot() == {"PutItem": 1}
+    with pytest.raises(ConditionFailed) as taken:
+        table.transaction().put_new({**WALLET.as_dict(), "balance": 9}, label="wallet").commit()
+    assert taken.value.labels == ["wallet"]
+    tx = table.transaction()
+    tx.update(WALLET, label="wallet", update="ADD balance :c", condition="balance >= :c", values={":c": 6})
+    with pytest.raises(ConditionFailed) as short:
+        tx.commit()
+    assert short.value.items == {"wallet": {"PK": WALLET.pk, "SK": WALLET.sk, "balance": 5}}  # as it stood
+    first = _receipt("idem-one")
+    table.transaction().receipt(first.to_item()).commit()
+    with pytest.raises(DuplicateRequest) as replay:
+        table.transaction().receipt(_receipt("idem-one", {"coins": 99}).to_item()).commit()
+    assert Receipt.from_item(replay.value.receipt).response == first.response
+    table.transaction().delete_existing(WALLET, label="wallet").commit()
+    with pytest.raises(ConditionFailed):
+        table.transaction().delete_existing(WALLET, label="wallet").commit()
+    calls.reset()
+    with pytest.raises(ConditionFailed):
+        table.transaction().check_exists(WALLET, label="wallet").commit()
+    assert calls.snapshot() == {"TransactWriteItems": 1}

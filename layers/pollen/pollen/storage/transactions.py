@@ -9,7 +9,7 @@ events, and commits them together. A cancelled transaction becomes a precise err
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -163,6 +163,9 @@ class Transaction:
     def commit(self) -> None:
         if not self._ops:
             return
+        if len(self._ops) == 1 and "ConditionCheck" not in self._ops[0].request:
+            self._commit_one(self._ops[0])
+            return
         ddb = client.dynamodb()
         try:
             ddb.transact_write_items(TransactItems=[op.request for op in self._ops])
@@ -170,6 +173,23 @@ class Transaction:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
             raise self._cancellation_error(exc) from exc
+
+    def _commit_one(self, op: _Op) -> None:
+        """A change of one item, written on its own: a single-item write is as atomic as a
+        transaction of one, and its condition holds the same, at half the write units (a
+        transaction's writes cost two per KB). The same errors as a cancelled transaction."""
+        ddb: Any = client.dynamodb()
+        ((kind, request),) = cast("dict[str, dict[str, Any]]", op.request).items()
+        write = {"Put": ddb.put_item, "Update": ddb.update_item, "Delete": ddb.delete_item}[kind]
+        try:
+            write(**request)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            old = deserialize(exc.response.get("Item", {}))  # type: ignore[arg-type]
+            if op.label == RECEIPT_LABEL and old:
+                raise DuplicateRequest(old) from exc
+            raise ConditionFailed([op.label], {op.label: old}) from exc
 
     def _cancellation_error(self, exc: ClientError) -> Exception:
         reasons: list[dict[str, Any]] = exc.response.get("CancellationReasons", [])  # type: ignore[assignment]
