@@ -64,6 +64,7 @@ from pollen.storage.ports import (
     IntegrationRef,
     InviteRef,
     KeyringRef,
+    ListBirthday,
     Loaded,
     MarkPending,
     OrderRef,
@@ -391,10 +392,11 @@ class FakeStore:
             self.due_index[(merchant_id, customer_id)] = due_day(change.after.wallet, change.reminder_days)
             self.ledger.setdefault((merchant_id, customer_id), []).extend(change.entries)
             self.outbox.extend(change.events)
-        elif isinstance(change, SaveProfile | UnlinkContact):
+        elif isinstance(change, SaveProfile | UnlinkContact | ListBirthday):
             self._apply_profile(merchant_id, change)
         elif isinstance(change, SaveOrder):
             self.items[(merchant_id, OrderRef(change.order.order_id))] = change.order
+
         elif isinstance(change, SaveCoupon):
             self.items[(merchant_id, CouponRef(change.coupon.code))] = change.coupon
         elif isinstance(change, MarkPending):
@@ -415,9 +417,13 @@ class FakeStore:
         elif isinstance(change, ReleaseReceipt):
             self.items.pop((merchant_id, ReceiptRef(change.scope, change.key)), None)
 
-    def _apply_profile(self, merchant_id: str, change: SaveProfile | UnlinkContact) -> None:
+    def _apply_profile(self, merchant_id: str, change: SaveProfile | UnlinkContact | ListBirthday) -> None:
+        """A profile and the look-ups that follow it: contact links, the birthday index."""
         if isinstance(change, UnlinkContact):
             del self.contacts[_contact(merchant_id, change.contact)]
+            return
+        if isinstance(change, ListBirthday):
+            self.birthdays[(merchant_id, change.customer_id)] = change.due
             return
         profile = change.after.customer
         self.items[(merchant_id, CustomerRef(profile.customer_id))] = change.after

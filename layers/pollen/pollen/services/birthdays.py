@@ -12,7 +12,7 @@ from pollen.services.container import Container, container
 from pollen.services.idempotency import Idempotency
 from pollen.services.jobs import Cadence, JobResult, register
 from pollen.services.triggers import award_trigger
-from pollen.storage.birthdays import BIRTHDAY_ENTITY, birthday_item
+from pollen.storage.birthdays import BIRTHDAY_ENTITY
 from pollen.storage.keys import key_of
 from pollen.storage.tiers import due_tier_items
 
@@ -34,7 +34,9 @@ def celebrate(
         except Conflict:
             outcome = "not allowed"  # disabled, or its frequency says no (already this year)
     following = next_birthday(birthday, max(today, due) + timedelta(days=1))
-    c.table.put(birthday_item(merchant_id, customer_id, birthday, following))
+    uow = c.units.begin(merchant_id)
+    uow.customers.list_birthday(customer_id, birthday, following)
+    uow.commit()  # one item: a single PutItem
     return outcome
 
 

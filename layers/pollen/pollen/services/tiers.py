@@ -35,7 +35,6 @@ from pollen.storage.tiers import (
     due_tier_items,
     members_page,
     running_jobs,
-    status_item,
     tier_program_of,
 )
 
@@ -162,11 +161,18 @@ def reevaluate(
             if cursor
             else status.model_copy(update={"shard": status.shard + 1, "cursor": None})
         )
-        c.table.put(status_item(merchant_id, status))
+        _save_progress(c, merchant_id, status)
     if status.shard >= MEMBER_SHARDS:
         status = status.model_copy(update={"state": "done", "finished_at": now})
-        c.table.put(status_item(merchant_id, status))
+        _save_progress(c, merchant_id, status)
     return status
+
+
+def _save_progress(c: Container, merchant_id: str, status: JobStatus) -> None:
+    """Where re-evaluation stands (one item: a single PutItem, not a transaction)."""
+    uow = c.units.begin(merchant_id)
+    uow.tiers.save_job(status)
+    uow.commit()
 
 
 @register(Cadence.HOURLY, "tier-reevaluation")

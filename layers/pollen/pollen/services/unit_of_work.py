@@ -51,6 +51,7 @@ from pollen.storage.ports import (
     DueWallet,
     DueWalletRef,
     Emit,
+    ListBirthday,
     Loaded,
     MarkPending,
     OrderRef,
@@ -111,6 +112,7 @@ class CustomerRepository(Protocol):
     def due(self, customer_id: str) -> DueWallet | None: ...
     def contact_owner(self, kind: Literal["email", "phone"], value: str) -> str | None: ...
     def unlink(self, kind: Literal["email", "phone"], value: str, customer_id: str) -> None: ...
+    def list_birthday(self, customer_id: str, birthday: str, due: date) -> None: ...
 
 
 class CouponRepository(Protocol):
@@ -502,6 +504,10 @@ class _Customers:
     def unlink(self, kind: Literal["email", "phone"], value: str, customer_id: str) -> None:
         """Delete the look-up, only while it still points at ``customer_id``."""
         self._uow.stage(UnlinkContact(ContactRef(kind, value), customer_id))
+
+    def list_birthday(self, customer_id: str, birthday: str, due: date) -> None:
+        """List the customer under ``due``, the next day their birthday is celebrated."""
+        self._uow.stage(ListBirthday(customer_id, birthday, due))
 
 
 class _Coupons:

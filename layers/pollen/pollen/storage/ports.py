@@ -196,6 +196,15 @@ class SaveProfile:
 
 
 @value
+class ListBirthday:
+    """List a customer under the next day their birthday is celebrated (the daily job's index)."""
+
+    customer_id: str
+    birthday: str
+    due: date
+
+
+@value
 class SaveOrder:
     """An order's state, guarded by the version it was read at (0: a new order)."""
 
@@ -471,6 +480,7 @@ ReferralChange = (
 Change = (
     SaveCustomer
     | SaveProfile
+    | ListBirthday
     | SaveOrder
     | UnlinkContact
     | SaveCoupon

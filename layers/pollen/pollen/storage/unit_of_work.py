@@ -33,6 +33,7 @@ from pollen.storage.ports import (
     DueWallet,
     DueWalletRef,
     Emit,
+    ListBirthday,
     Loaded,
     MarkPending,
     OrderRef,
@@ -163,7 +164,7 @@ class DynamoStore:
 
 def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
     """Add one change to ``tx``; returns how many outbox events it added (for unique labels)."""
-    if isinstance(change, SaveCustomer | SaveProfile | UnlinkContact):
+    if isinstance(change, SaveCustomer | SaveProfile | UnlinkContact | ListBirthday):
         _stage_customer(tx, merchant_id, change)
     elif isinstance(change, SaveOrder):
         from pollen.storage.orders import put_order  # noqa: PLC0415 - the paths writing orders
@@ -194,9 +195,13 @@ def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> in
 
 
 def _stage_customer(
-    tx: Transaction, merchant_id: str, change: SaveCustomer | SaveProfile | UnlinkContact
+    tx: Transaction, merchant_id: str, change: SaveCustomer | SaveProfile | UnlinkContact | ListBirthday
 ) -> None:
-    if isinstance(change, SaveProfile):
+    if isinstance(change, ListBirthday):
+        from pollen.storage.birthdays import birthday_item  # noqa: PLC0415 - the birthdays job only
+
+        tx.put(birthday_item(merchant_id, change.customer_id, change.birthday, change.due), label="birthday")
+    elif isinstance(change, SaveProfile):
         stage_profile(tx, merchant_id, change)
     elif isinstance(change, UnlinkContact):
         from pollen.storage.privacy import stage_unlink  # noqa: PLC0415 - erasure only
