@@ -16,7 +16,8 @@ thread-safe; and roll a failed transaction back in place.
   are dropped, as DynamoDB never emits them). A transaction costs a copy of its own items, not of
   the whole table.
 * **SQS calls are serialised too**, except the long-poll wait of ``ReceiveMessage``, which waits
-  outside the lock (a receiver waiting for messages does not stop a sender).
+  outside the lock (a receiver waiting for messages does not stop a sender), and ends when a delayed
+  or in-flight message becomes receivable, as SQS's does, not at the next whole second.
 
 :func:`make_sqs_receive_linear` removes a cost of moto's SQS: each message received recomputes every
 attribute of its queue (counting all its messages) to read the retention period, so a receive costs
@@ -27,7 +28,8 @@ that changes them fails with a clear message): the module-level ``copy`` of
 ``moto.dynamodb.models``; ``DynamoDBBackend.tables``, ``get_keys_value`` and
 ``transact_write_items``; ``Table.items`` (``{hash: Item}`` or ``{hash: {range: Item}}``),
 ``hash_key_attr``, ``range_key_attr`` and ``stream_shard.items``; ``DynamoDBStreamsBackend
-.shard_iterators``; ``SQSBackend.receive_message`` and ``Queue.wait_for_messages``.
+.shard_iterators``; ``SQSBackend.receive_message``, ``Queue.wait_for_messages``, ``Queue._messages`` and
+``_messages_lock``, and ``Message.visible_at`` and ``delayed_until`` (milliseconds).
 """
 
 from __future__ import annotations
@@ -259,12 +261,30 @@ def _receive_outside_lock(method: Callable[..., Any]) -> Callable[..., Any]:
             if result or remaining <= 0:
                 return result
             started = time.monotonic()
-            self.get_queue(queue_name).wait_for_messages(min(1.0, remaining))  # type: ignore[arg-type]
+            queue = self.get_queue(queue_name)
+            queue.wait_for_messages(min(1.0, remaining, _until_next_visible(queue)))  # type: ignore[arg-type]
             if time.monotonic() - started < 0.02:  # visible but not receivable (retention, FIFO group)
                 time.sleep(0.02)
 
     setattr(receive_message, _PATCHED, True)
     return receive_message
+
+
+def _until_next_visible(queue: Any) -> float:
+    """Seconds until the queue's next delayed or in-flight message can be received (inf: none waits).
+
+    moto's long poll wakes when a message is sent, not when a delayed one or one whose visibility
+    timeout ran out becomes receivable: waiting in one-second slices, a receive saw such a message up
+    to a second after SQS would have. The wait ends at that moment instead (just after it: moto
+    compares in whole milliseconds, strictly)."""
+    now_ms = time.time() * 1000
+    with queue._messages_lock:
+        due = [
+            max(message.visible_at, message.delayed_until)
+            for message in queue._messages
+            if max(message.visible_at, message.delayed_until) >= now_ms
+        ]
+    return (min(due) - now_ms) / 1000 + 0.002 if due else float("inf")
 
 
 def _message_retained(self: SQSBackend, queue_name: str, message: Message) -> bool:

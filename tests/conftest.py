@@ -34,6 +34,13 @@ from tests.support.stack_groups import StackGroupScheduling
 ROOT = Path(__file__).resolve().parents[1]
 STACK = "pollen-test"
 
+# Processes the tests start (the local stacks, import probes) import this checkout's package, as the
+# tests themselves do (pyproject's pythonpath): the virtualenv's editable install points at whichever
+# checkout created it, and a git worktree sharing that .venv would run the other checkout's layers/.
+_OWN_PATHS = [str(ROOT), str(ROOT / "layers" / "pollen")]
+_PATHS = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
+os.environ["PYTHONPATH"] = os.pathsep.join(_OWN_PATHS + [path for path in _PATHS if path not in _OWN_PATHS])
+
 # Property tests judge the code, not the machine: on a loaded CI box a draw can stall for a second,
 # which must not fail a run (no deadline, no "generation is slow" health check).
 settings.register_profile("pollen", deadline=None, suppress_health_check=[HealthCheck.too_slow])

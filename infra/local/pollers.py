@@ -18,6 +18,7 @@ invokes one batch at a time.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import threading
@@ -47,6 +48,36 @@ MAX_RETRY_BACKOFF_SECONDS = 10.0
 VERIFY_SECONDS = 5.0  # how often an idle stream poller checks its iterator against a fresh one
 STALLED_AFTER_SECONDS = 30.0  # no poll finished for this long (plus the function's timeout): stalled
 LAGGING_AFTER_SECONDS = 60.0  # the oldest record not yet processed is older than this: lagging
+WRITE_CHECK_SECONDS = 0.05  # how often an idle stream poller looks at the stream write counter
+
+
+class _StreamWrites:
+    """Counts records moto appends to any stream shard of this process (``StreamShard.add``).
+
+    Where moto runs in the pollers' process (the local stack, in-process tests), an idle stream poller
+    polls again as soon as a record was written (but no sooner than ``ACTIVE_POLL_SECONDS`` after its
+    last poll, about as often as Lambda polls a shard) instead of after its idle interval: what it
+    reads, and when batches are due, is unchanged; only a quiet poller's reaction to a new record is
+    no longer up to a second late. With moto elsewhere the count never moves and pollers keep their
+    intervals."""
+
+    count = 0
+
+    @classmethod
+    def install(cls) -> None:
+        """Idempotent; wraps moto's ``StreamShard.add`` for the whole process."""
+        from moto.dynamodb.models.table import StreamShard  # noqa: PLC0415 - only where moto is in-process
+
+        original = StreamShard.add
+        if getattr(original, "__pollen_counted__", False):
+            return
+
+        def add(shard: Any, old: Any, new: Any) -> None:
+            original(shard, old, new)
+            cls.count += 1  # a lost increment under a race still differs from the count a poller saw
+
+        add.__pollen_counted__ = True  # type: ignore[attr-defined]
+        StreamShard.add = add  # type: ignore[method-assign,assignment]
 
 
 def _wire(value: Any) -> Any:
@@ -230,6 +261,10 @@ class _Poller:
         """Seconds until buffered work is due, if any is waiting."""
         return None
 
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` between polls, or until stopped."""
+        self.stop_event.wait(seconds)
+
     def run(self) -> None:
         interval = ACTIVE_POLL_SECONDS
         while not self.stop_event.is_set():
@@ -253,7 +288,7 @@ class _Poller:
             if due is not None:
                 delay = min(delay, due)
             if delay > 0:
-                self.stop_event.wait(delay)
+                self.pause(delay)
             if not handled:
                 interval = min(IDLE_POLL_SECONDS, interval * 1.5)
 
@@ -307,6 +342,19 @@ class StreamPoller(_Poller):
         self.checkpoints: dict[str, str] = {}  # shard -> last sequence number processed (or discarded)
         self._delivering: float | None = None  # creation time of the oldest record being invoked
         self._unread_since: float | None = None  # a record the iterator did not return was written then
+        self._writes_seen = _StreamWrites.count
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less once a stream record was written (:class:`_StreamWrites`)."""
+        seen = self._writes_seen  # as the last poll began: a record written during it counts
+        deadline = time.monotonic() + seconds
+        earliest = time.monotonic() + min(seconds, ACTIVE_POLL_SECONDS)
+        while not self.stop_event.is_set():
+            now = time.monotonic()
+            if now >= deadline or (now >= earliest and _StreamWrites.count != seen):
+                return
+            step = earliest - now if _StreamWrites.count != seen else WRITE_CHECK_SECONDS
+            self.stop_event.wait(max(0.0, min(step, deadline - now)))
 
     def lag_seconds(self) -> float:
         created = [self._delivering, self._unread_since]
@@ -389,6 +437,7 @@ class StreamPoller(_Poller):
 
     def poll_once(self, *, flush: bool = False) -> int:
         """Read what the shards hold, invoke for every batch that is due; returns records read."""
+        self._writes_seen = _StreamWrites.count
         now = time.monotonic()
         if not self._iterators or now - self._shards_checked > 10:
             self._refresh_shards()
@@ -719,6 +768,10 @@ class Pollers:
     ) -> None:
         self.stop_event = threading.Event()
         self.threads: list[_Poller] = []
+        functions = list(functions)
+        if any(spec.stream_sources for spec in functions):
+            with contextlib.suppress(ImportError):  # moto elsewhere: the pollers keep their intervals
+                _StreamWrites.install()
         for spec in functions:
             for stream in spec.stream_sources:
                 self.threads.append(StreamPoller(spec, stream, invoke, stop=self.stop_event, region=region))

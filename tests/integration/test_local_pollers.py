@@ -26,7 +26,7 @@ from moto import mock_aws
 
 from infra.aws_resources import LocalResources, create_resources
 from infra.local import FunctionError, LocalRuntime
-from infra.local.pollers import Pollers, SqsPoller, StreamPoller
+from infra.local.pollers import ACTIVE_POLL_SECONDS, Pollers, SqsPoller, StreamPoller
 from infra.local.scheduler import Cron, Rate, Scheduler, parse_schedule
 from infra.local.server import LocalApi, LocalHttpServer
 from infra.template import FunctionSpec, HttpRoute, describe_functions, load_template, parse_template
@@ -471,6 +471,44 @@ def test_poller_threads_deliver_and_stop_promptly(stack: Stack) -> None:
     assert time.monotonic() - started < 3
     assert not any(poller.is_alive() for poller in pollers.threads)
     assert sorted(event["Records"][0]["eventSource"] for event in fake.events) == ["aws:dynamodb", "aws:sqs"]
+
+
+def test_a_quiet_stream_poller_polls_again_once_a_record_is_written(stack: Stack) -> None:
+    """moto runs in the pollers' process: a write to a stream ends a stream poller's idle wait (no sooner
+    than ACTIVE_POLL_SECONDS after its last poll), so a new record is not read up to a second late; with
+    no write the wait lasts, and stopping ends it at once."""
+    Pollers([stack.functions["Router"]], FakeFunction())  # installs the write counter, as the stack does
+    fake = FakeFunction()
+    poller = stream_poller(stack, fake)
+    poller.poll_once()
+
+    started = time.monotonic()
+    poller.pause(0.5)
+    assert time.monotonic() - started >= 0.5  # nothing written: the whole wait
+
+    writer = threading.Timer(0.05, put, (stack, "EVT#1", "outbox"))
+    poller.poll_once()
+    started = time.monotonic()
+    writer.start()
+    poller.pause(5.0)
+    waited = time.monotonic() - started
+    writer.join()
+    assert ACTIVE_POLL_SECONDS <= waited < 1.0, waited
+    poller.poll_once()
+    assert [sort_keys(event) for event in fake.events] == [["EVT#1"]]
+
+    put(stack, "EVT#2", "outbox")  # written before the poll: that poll reads it, the next wait is whole
+    poller.poll_once()
+    started = time.monotonic()
+    poller.pause(0.5)
+    assert time.monotonic() - started >= 0.5
+
+    stopper = threading.Timer(0.1, poller.stop_event.set)
+    stopper.start()
+    started = time.monotonic()
+    poller.pause(5.0)
+    stopper.join()
+    assert time.monotonic() - started < 1.0
 
 
 def test_a_blind_iterator_is_noticed_logged_and_replaced(

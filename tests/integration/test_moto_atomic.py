@@ -7,6 +7,7 @@ upgrade that changes them fails here, by name, rather than as a stalled poller."
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -192,6 +193,42 @@ def test_the_moto_internals_the_stand_in_relies_on_are_there() -> None:
     for name in ("visible_at", "delayed_until", "approximate_receive_count", "message_attributes"):
         if not hasattr(message, name):
             problems.append(f"Message.{name} is gone")
+    queue: Any = Queue("internals", "123456789012", "us-east-1")  # type: ignore[abstract]
+    for name in ("_messages", "_messages_lock"):
+        if not hasattr(queue, name):
+            problems.append(f"Queue.{name} is gone")
     assert not problems, "moto changed under infra/moto_atomic.py and infra/local/state.py: " + "; ".join(
         problems
     )
+
+
+@pytest.mark.parametrize("how", ["DelaySeconds", "VisibilityTimeout"])
+def test_a_long_poll_returns_a_message_as_soon_as_it_can_be_received(dynamodb: Any, how: str) -> None:
+    """A message delayed (or received and not deleted) after a long poll began is returned the moment it
+    becomes receivable, as SQS does; moto's own wait saw it only at the next whole second of the poll
+    (here 2 s in, not 1.1 s)."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName=f"due-{how}")["QueueUrl"]
+    handle = ""
+    if how == "VisibilityTimeout":  # received (in flight for 30 s), then due again in 1 s, as a retry is
+        sqs.send_message(QueueUrl=url, MessageBody="due")
+        handle = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"][0]["ReceiptHandle"]
+
+    def make_it_due_in_a_second() -> None:
+        time.sleep(0.1)
+        other = boto3.client("sqs", region_name="us-east-1")
+        if how == "DelaySeconds":
+            other.send_message(QueueUrl=url, MessageBody="due", DelaySeconds=1)
+        else:
+            other.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=1)
+
+    helper = threading.Thread(target=make_it_due_in_a_second)
+    started = time.monotonic()
+    helper.start()
+    try:
+        received = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=4).get("Messages", [])
+        elapsed = time.monotonic() - started
+    finally:
+        helper.join()
+    assert [message["Body"] for message in received] == ["due"]
+    assert 1.0 <= elapsed < 1.7, f"received {elapsed:.2f} s into the poll; receivable 1.1 s in"

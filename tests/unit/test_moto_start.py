@@ -12,7 +12,8 @@ from tests.support import moto_start
 
 
 def _routes() -> list[tuple[str, str, Any]]:
-    registered = models.responses_mock.get_registry()._registered
+    registry: Any = models.responses_mock.get_registry()  # moto's own registry; typed as responses' base
+    registered = registry._registered
     return [(method, str(r.url), r.callback) for method, routes in registered.items() for r in routes]
 
 
