@@ -166,7 +166,7 @@ def _import_chunk(
 ) -> tuple[list[_Done], list[Rejected]]:
     """Rows written together where they can be; a group that fails is redone row by row."""
     found, customer_ids = _resolve(c, merchant_id, parsed.import_id, rows)
-    customers = _batch_get(c, [customer_key(merchant_id, cid) for cid in set(customer_ids.values())])
+    customers = c.table.batch_get([customer_key(merchant_id, cid) for cid in set(customer_ids.values())])
 
     done: list[_Done] = []
     rejected: list[Rejected] = []
@@ -240,7 +240,7 @@ def _resolve(
     """The rows' receipts and email links in one read, and each row's customer id where known."""
     keys = [row_receipt_key(merchant_id, import_id, r.number) for r in rows]
     keys += [email_key(merchant_id, r.email) for r in rows if r.customer_id is None and r.email]
-    found = _batch_get(c, keys)
+    found = c.table.batch_get(keys)
     customer_ids: dict[int, str] = {}
     for row in rows:
         if row.customer_id:
@@ -248,13 +248,6 @@ def _resolve(
         elif row.email and (link := found.get(email_key(merchant_id, row.email))):
             customer_ids[row.number] = str(link["customer_id"])
     return found, customer_ids
-
-
-def _batch_get(c: Container, keys: list[Key]) -> dict[Key, dict[str, Any]]:
-    found: dict[Key, dict[str, Any]] = {}
-    for start in range(0, len(keys), 100):
-        found.update(c.table.batch_get(keys[start : start + 100], consistent=True))
-    return found
 
 
 def _change(

@@ -21,7 +21,7 @@ from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
 from pollen.services.retry import retrying
-from pollen.storage.customers import ledger_item, parse_customer_item, put_customer
+from pollen.storage.customers import parse_customer_item, put_wallet_change
 from pollen.storage.errors import DuplicateRequest
 from pollen.storage.keys import Key, customer_key
 from pollen.storage.transactions import Transaction
@@ -75,19 +75,16 @@ def stage_wallet_change(
     tx: Transaction, merchant_id: str, change: WalletChange, program: Program
 ) -> list[OutboxEvent]:
     """Add the customer write (version-guarded), each ledger entry and its event to ``tx``."""
-    put_customer(
+    events = [wallet_event(merchant_id, change.after, entry) for entry in change.entries]
+    put_wallet_change(
         tx,
         merchant_id,
         change.after,
         expected_version=change.before.version if change.before else None,
         reminder_days=program.expiry.reminder_days_before,  # the wallet's due day depends on it
+        entries=change.entries,
+        events=events,
     )
-    events = []
-    for n, entry in enumerate(change.entries):
-        tx.put(ledger_item(merchant_id, change.after.customer.customer_id, entry), label=f"ledger-{n}")
-        event = wallet_event(merchant_id, change.after, entry)
-        tx.put(event.to_item(), label=f"ledger-event-{n}")
-        events.append(event)
     return events
 
 

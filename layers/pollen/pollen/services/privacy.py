@@ -79,10 +79,10 @@ def _customer(uow: UnitOfWork, who: PrivacyCustomer) -> CustomerRecord | None:
 
 
 def _orders(c: Container, merchant_id: str, order_ids: list[str]) -> list[OrderRecord]:
-    uow = c.units.begin(merchant_id)
-    for order_id in dict.fromkeys(order_ids):
+    uow, wanted = c.units.begin(merchant_id), list(dict.fromkeys(order_ids))
+    for order_id in wanted:
         uow.orders.want(order_id)
-    return [order for order_id in dict.fromkeys(order_ids) if (order := uow.orders.get(order_id))]
+    return [order for order_id in wanted if (order := uow.orders.get(order_id))]
 
 
 def data_export(c: Container, merchant_id: str, request_id: str) -> dict[str, Any]:

@@ -24,6 +24,9 @@ from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pollen.events.envelope import OutboxEvent
     from pollen.storage.ports import SaveProfile
 
 CUSTOMER_ENTITY = "customer"
@@ -131,9 +134,26 @@ def put_contact_links(
         put_phone_link(tx, merchant_id, phone, customer.customer_id)
 
 
+def put_wallet_change(
+    tx: Transaction,
+    merchant_id: str,
+    after: CustomerRecord,
+    *,
+    expected_version: int | None,
+    reminder_days: int,
+    entries: Sequence[LedgerEntry] = (),
+    events: Sequence[OutboxEvent] = (),
+) -> None:
+    """The customer item (version-guarded; None: a new customer) and each ledger entry with its event."""
+    put_customer(tx, merchant_id, after, expected_version=expected_version, reminder_days=reminder_days)
+    for n, (entry, event) in enumerate(zip(entries, events, strict=True)):
+        tx.put(ledger_item(merchant_id, after.customer.customer_id, entry), label=f"ledger-{n}")
+        tx.put(event.to_item(), label=f"ledger-event-{n}")
+
+
 def stage_profile(tx: Transaction, merchant_id: str, change: SaveProfile) -> None:
     """A profile saved, with its look-up items and, when the birthday changed, the birthday index."""
-    put_customer(
+    put_wallet_change(
         tx,
         merchant_id,
         change.after,
@@ -157,13 +177,12 @@ class CustomerStore:
         return parse_customer_item(item) if item else None
 
     def get_many(self, merchant_id: str, customer_ids: list[str]) -> list[CustomerRecord]:
-        """Several customers in BatchGetItem calls of up to 100, in the order asked; absent ones left out."""
-        found: dict[str, CustomerRecord] = {}
-        for start in range(0, len(customer_ids), 100):
-            keys = [customer_key(merchant_id, cid) for cid in customer_ids[start : start + 100]]
-            for item in self._table.batch_get(keys, consistent=False).values():
-                record = parse_customer_item(item)
-                found[record.customer.customer_id] = record
+        """Several customers (BatchGetItem, 100 keys a call), in the order asked; absent ones left out."""
+        keys = [customer_key(merchant_id, cid) for cid in customer_ids]
+        records = (
+            parse_customer_item(item) for item in self._table.batch_get(keys, consistent=False).values()
+        )
+        found = {record.customer.customer_id: record for record in records}
         return [found[cid] for cid in customer_ids if cid in found]
 
     def directory(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
-from pollen.storage.customers import ledger_item, parse_customer_item, put_customer, stage_profile
+from pollen.storage.customers import parse_customer_item, put_wallet_change, stage_profile
 from pollen.storage.keys import (
     Key,
     coupon_key,
@@ -208,14 +208,12 @@ def _stage_customer(
 
         stage_unlink(tx, merchant_id, change)
     else:
-        put_customer(
+        put_wallet_change(
             tx,
             merchant_id,
             change.after,
             expected_version=change.expected_version,
             reminder_days=change.reminder_days,
+            entries=change.entries,
+            events=change.events,
         )
-        customer_id = change.after.customer.customer_id
-        for n, (entry, event) in enumerate(zip(change.entries, change.events, strict=True)):
-            tx.put(ledger_item(merchant_id, customer_id, entry), label=f"ledger-{n}")
-            tx.put(event.to_item(), label=f"ledger-event-{n}")
