@@ -21,10 +21,10 @@ from pollen.domain.tiers import Metric, TierProgramSettings, Window, WindowKind
 from pollen.services.container import container
 from pollen.services.customers import get_customer
 from pollen.services.orders import record_order_fact
-from pollen.services.tier_qualification import stage_referral_completed, tier_keys
+from pollen.services.tier_qualification import stage_referral_completed
+from pollen.services.tier_qualification import want as want_tier
 from pollen.services.tiers import customer_tier, put_tier_program, reevaluate, run_daily
 from pollen.storage.client import CallCounter
-from pollen.storage.keys import customer_key
 from pollen.storage.tiers import tier_state_key
 from tests.support.ledger import assert_ledgers_balance
 
@@ -294,28 +294,18 @@ def test_referrals_metric_through_the_referral_hook(demo: DemoStore, table_name:
     c = container()
     program = c.config.get("demo-store").program  # type: ignore[union-attr]
     assert program is not None
-    keys = [customer_key("demo-store", "c1"), *tier_keys(c, "demo-store", "c1")]
-    found = c.table.batch_get(keys)
-    record = get_customer(c, "demo-store", "c1")
-    outcome = stage_referral_completed(
-        c, "demo-store", "c1", record.wallet, found=found, asked=keys, program=program, now=NOW
-    )
+    uow = c.units.begin("demo-store")
+    uow.customers.want("c1")
+    want_tier(uow, c, "c1")
+    record = uow.customers.require("c1")
+    outcome = stage_referral_completed(c, uow, "c1", record.wallet, program=program, now=NOW)
     assert outcome.stage is not None
     assert [e.coins for e in outcome.entries] == [50]
     from pollen.domain.customers import CustomerRecord  # noqa: PLC0415
-    from pollen.services.ledger import WalletChange, stage_wallet_change  # noqa: PLC0415
 
-    tx = c.table.transaction()
-    stage_wallet_change(
-        tx,
-        "demo-store",
-        WalletChange(record, CustomerRecord(record.customer, outcome.wallet), outcome.entries),
-        program,
-    )
-    outcome.stage(tx, record.customer)
-    # labelled apart from the referee's own tier writes, so both can share the order's transaction
-    assert {"tier-2", "tier-member-2", "tier-event-2"} <= set(tx.labels)
-    tx.commit()
+    uow.customers.save(CustomerRecord(record.customer, outcome.wallet), outcome.entries, program)
+    outcome.stage(uow, record.customer)
+    uow.commit()
     view = customer_tier(c, "demo-store", "c1", NOW)
     assert view.tier
     assert view.tier.tier_id == "silver"

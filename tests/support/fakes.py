@@ -28,7 +28,8 @@ from pollen.domain.referrals import FriendState, InviteHold, Referral, ReferrerP
 from pollen.domain.reviews import ReviewRecord
 from pollen.domain.rewards import Reward
 from pollen.domain.tiers import TierProgram
-from pollen.domain.triggers import Trigger
+from pollen.domain.tiers import due_day as tier_due_day
+from pollen.domain.triggers import Trigger, TriggerUsage
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.domain.widget import StoredWidgetSettings
 from pollen.events.envelope import OutboxEvent
@@ -46,9 +47,12 @@ from pollen.storage.ports import (
     Change,
     ClaimCode,
     ClearPending,
+    CodeOwner,
+    CodeRef,
     ContactOwner,
     ContactRef,
     CountReferrer,
+    CountWindow,
     CouponRef,
     CustomerRef,
     DeleteIntegration,
@@ -64,6 +68,7 @@ from pollen.storage.ports import (
     IntegrationRef,
     InviteRef,
     KeyringRef,
+    LinkContacts,
     ListBirthday,
     Loaded,
     MarkPending,
@@ -93,14 +98,22 @@ from pollen.storage.ports import (
     SaveSubscription,
     SaveTierJob,
     SaveTierProgram,
+    SaveTierState,
     SaveTrigger,
+    SaveTriggerUsage,
     SaveWidgetSettings,
+    ScheduleReview,
     SetReferrerDiscount,
     SettingsChange,
     SettleReview,
     SubscriptionRef,
     TierJobRef,
+    TierStanding,
+    TierStateRef,
+    TriggerUsageRef,
     UnlinkContact,
+    WindowCount,
+    WindowRef,
     WriteReceipt,
 )
 from pollen.storage.receipts import Receipt
@@ -168,6 +181,9 @@ class FakeStore:
         if isinstance(ref, ContactRef):
             owner = self.contacts.get(_contact(merchant_id, ref))
             return ContactOwner(owner) if owner else None
+        if isinstance(ref, CodeRef):
+            owner = self.referral_codes.get((merchant_id, ref.code))
+            return CodeOwner(owner, ref.code) if owner else None
         return self.items.get((merchant_id, ref))
 
     def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
@@ -207,6 +223,7 @@ class FakeStore:
                 if key is None or key.revoked_at is not None:  # the old image: empty when absent
                     failed["api_key"] = key.model_dump(mode="json") if key else {}
         failed.update(self._order_and_contact_conflicts(merchant_id, changes))
+        failed.update(self._counters_moved(merchant_id, changes))
         failed.update(self._referral_conflicts(merchant_id, changes))
         failed.update(self._reviews_settled(merchant_id, changes))
         failed.update(self._settings_moved(merchant_id, changes))
@@ -230,6 +247,29 @@ class FakeStore:
                 owner = self.contacts.get(_contact(merchant_id, change.contact))
                 if owner != change.customer_id:
                     failed[f"contact-link-{change.contact.kind}"] = {"customer_id": owner} if owner else {}
+        return failed
+
+    def _counters_moved(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
+        """Tier states and trigger usage at the version or count read (none: 0); a referrer's
+        rewarded window below its limit. Tier labels as the table numbers them (``tier``, ``tier-2``)."""
+        failed: dict[str, dict[str, Any]] = {}
+        tiers = 0
+        for change in changes:
+            if isinstance(change, SaveTierState):
+                standing = self.items.get((merchant_id, TierStateRef(change.state.customer_id)))
+                version = cast("TierStanding", standing).state.version if standing else 0
+                if version != change.expected_version:
+                    failed[f"tier-{tiers + 1}" if tiers else "tier"] = {}
+                tiers += 1
+            elif isinstance(change, SaveTriggerUsage):
+                ref = TriggerUsageRef(change.customer_id, change.trigger_id)
+                usage = cast("TriggerUsage | None", self.items.get((merchant_id, ref)))
+                if (usage.count if usage else 0) != change.before.count:
+                    failed["trigger-usage"] = {}
+            elif isinstance(change, CountWindow):
+                window = self.items.get((merchant_id, WindowRef(change.referrer_id, change.window)))
+                if (cast("WindowCount", window).rewarded if window else 0) >= change.limit:
+                    failed["referral-window"] = {}
         return failed
 
     def _reviews_settled(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
@@ -296,6 +336,11 @@ class FakeStore:
         return ReferrerProfile(customer_id, counters=dict.fromkeys(COUNTERS, 0))
 
     def _apply_referral(self, merchant_id: str, change: ReferralChange) -> None:
+        if isinstance(change, CountWindow):
+            at = WindowRef(change.referrer_id, change.window)
+            window = cast("WindowCount | None", self.items.get((merchant_id, at)))
+            self.items[(merchant_id, at)] = WindowCount((window.rewarded if window else 0) + 1)
+            return
         if isinstance(change, SaveReferralSettings):
             self.referral_settings[merchant_id] = change.settings
             return
@@ -407,8 +452,10 @@ class FakeStore:
             self._apply_settings(merchant_id, change)
         elif isinstance(change, ReferralChange):
             self._apply_referral(merchant_id, change)
-        elif isinstance(change, SettleReview):
-            self.items[(merchant_id, ReviewRef(change.record.order_id))] = change.record
+        elif isinstance(
+            change, SettleReview | ScheduleReview | SaveTierState | SaveTriggerUsage | LinkContacts
+        ):
+            self._apply_fact_side(merchant_id, change)
         elif isinstance(change, Emit):
             self.outbox.append(change.event)
         elif isinstance(change, WriteReceipt):
@@ -430,13 +477,33 @@ class FakeStore:
         self.due_index[(merchant_id, profile.customer_id)] = due_day(
             change.after.wallet, change.reminder_days
         )
-        email, phone = contact_links(profile, change.before)
+        self._link(merchant_id, profile, change.before)
+        if profile.birthday and birthday_changed(profile, change.before):
+            self.birthdays[(merchant_id, profile.customer_id)] = next_birthday(profile.birthday, change.today)
+
+    def _apply_fact_side(
+        self,
+        merchant_id: str,
+        change: SettleReview | ScheduleReview | SaveTierState | SaveTriggerUsage | LinkContacts,
+    ) -> None:
+        """What an order or a trigger writes besides wallets: reviews, tier states, usage, look-ups."""
+        if isinstance(change, SettleReview | ScheduleReview):
+            self.items[(merchant_id, ReviewRef(change.record.order_id))] = change.record
+        elif isinstance(change, SaveTierState):
+            due = tier_due_day(change.state, change.program)
+            standing = TierStanding(change.state, due.isoformat() if due else "")
+            self.items[(merchant_id, TierStateRef(change.state.customer_id))] = standing
+        elif isinstance(change, SaveTriggerUsage):
+            self.items[(merchant_id, TriggerUsageRef(change.customer_id, change.trigger_id))] = change.after
+        else:
+            self._link(merchant_id, change.customer, None)
+
+    def _link(self, merchant_id: str, profile: Customer, before: Customer | None) -> None:
+        email, phone = contact_links(profile, before)
         if email:
             self.add_contact(merchant_id, "email", email, profile.customer_id)
         if phone and phone_digits(phone).lstrip("+"):  # the table links only what could be dialled
             self.add_contact(merchant_id, "phone", phone, profile.customer_id)
-        if profile.birthday and birthday_changed(profile, change.before):
-            self.birthdays[(merchant_id, profile.customer_id)] = next_birthday(profile.birthday, change.today)
 
     def _apply_settings(self, merchant_id: str, change: SettingsChange) -> None:
         if isinstance(change, SaveProgram):

@@ -9,28 +9,27 @@ the lots they came from (so they expire when they would have), and the coupon ``
 spent code can no longer be used there. Refunds (even full ones) leave the coupon used: the order
 went ahead and the discount was given.
 
-Runs inside the order's own transaction (:func:`pollen.services.orders.record_order_fact` calls
+Runs in the order's own unit of work (:func:`pollen.services.orders.record_order_fact` calls
 :func:`on_order` once, next to the tier and referral steps): the coupon is guarded by its version
 and its status, so replays and racing deliveries cancel it exactly once. A Shopify
 ``orders/cancelled`` payload names its discount codes, so the coupons are already in the order's
-BatchGetItem (the webhook stays at two calls); only the orders API's ``POST /v1/orders/{id}/cancel``
-(no payload) of an order that used a Pollen coupon reads them with one more BatchGetItem.
+one read (the webhook stays at two calls); only the orders API's ``POST /v1/orders/{id}/cancel``
+(no payload) of an order that used a Pollen coupon reads them with one more.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from pollen.domain.coupons import Coupon, CouponStatus, normalize_code
+from pollen.domain.coupons import Coupon, CouponStatus
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.orders import OrderRecord
 from pollen.domain.wallet import LedgerEntry, Source, Wallet
-from pollen.services.container import Container
 from pollen.services.coupon_usage import CouponUse
-from pollen.storage.coupons import parse_coupon_item, put_coupon
-from pollen.storage.keys import Key, coupon_key
-from pollen.storage.transactions import Transaction
+
+if TYPE_CHECKING:
+    from pollen.services.unit_of_work import UnitOfWork
 
 CANCEL_REASON = "order_cancelled"
 
@@ -47,16 +46,13 @@ def _cancelled(coupon: Coupon, now: datetime, *, bump: bool) -> Coupon:
 
 
 def on_order(
-    c: Container,
-    tx: Transaction,
-    merchant_id: str,
+    uow: UnitOfWork,
     order: OrderRecord,
     customer: CustomerRecord,
     *,
     wallet: Wallet,
     entries: list[LedgerEntry],
     uses: list[CouponUse],
-    found: dict[Key, dict[str, Any]],
     now: datetime,
 ) -> tuple[Wallet, list[LedgerEntry], list[CouponUse]]:
     """When ``order`` is cancelled: every Pollen coupon it used (this customer's) is cancelled and
@@ -69,10 +65,9 @@ def on_order(
     if not codes:
         return wallet, entries, uses
     using_now = {use.after.code for use in uses}
-    keys = [coupon_key(merchant_id, code) for code in sorted(codes - using_now)]
-    missing = [key for key in keys if key not in found]
-    if missing:  # the orders API's cancel carries no discount codes: read the coupons the order used
-        found = {**found, **c.table.batch_get(missing)}
+    earlier = sorted(codes - using_now)
+    for code in earlier:  # the orders API's cancel carries no discount codes: one more read for them
+        uow.coupons.want(code)
     out: list[CouponUse] = []
     for use in uses:
         if use.after.customer_id != owner:
@@ -80,10 +75,9 @@ def on_order(
             continue
         wallet, entries = _restore(wallet, entries, use.after, now)
         out.append(CouponUse(use.before, _cancelled(use.after, now, bump=False)))
-        _announce(tx, merchant_id, out[-1].after, customer, now)
-    for n, key in enumerate(keys):
-        item = found.get(key)
-        coupon = parse_coupon_item(item) if item else None
+        _announce(uow, out[-1].after, customer, now)
+    for code in earlier:
+        coupon = uow.coupons.get(code)
         if (
             coupon is None
             or coupon.stored_status != CouponStatus.USED
@@ -93,9 +87,8 @@ def on_order(
             continue  # not used by this order (already cancelled, someone else's, or gone)
         wallet, entries = _restore(wallet, entries, coupon, now)
         after = _cancelled(coupon, now, bump=True)
-        # "coupon-<n>" after stage_usage's own: a version race that retrying() re-reads and retries
-        put_coupon(tx, merchant_id, after, expected_version=coupon.version, label=f"coupon-{len(uses) + n}")
-        _announce(tx, merchant_id, after, customer, now)
+        uow.coupons.save(after)  # a version race: the use case is read and decided again
+        _announce(uow, after, customer, now)
     return wallet, entries, out
 
 
@@ -110,12 +103,16 @@ def _restore(
     return wallet, [*entries, entry]
 
 
-def _announce(
-    tx: Transaction, merchant_id: str, coupon: Coupon, customer: CustomerRecord, now: datetime
-) -> None:
+def _announce(uow: UnitOfWork, coupon: Coupon, customer: CustomerRecord, now: datetime) -> None:
     from pollen.services.redemption import COUPON_CANCELLED, coupon_event  # noqa: PLC0415 - the catalogue on use
 
     event = coupon_event(
-        COUPON_CANCELLED, merchant_id, coupon, customer, now, order_id=coupon.order_id, reason=CANCEL_REASON
+        COUPON_CANCELLED,
+        uow.merchant_id,
+        coupon,
+        customer,
+        now,
+        order_id=coupon.order_id,
+        reason=CANCEL_REASON,
     )
-    tx.put(event.to_item(), label=f"coupon-cancelled-{normalize_code(coupon.code)}")
+    uow.emit_event(event)

@@ -1,24 +1,24 @@
 """An order that carries a Pollen coupon marks it used and is attributed to Pollen.
 
-Runs inside the order's own transaction (:mod:`pollen.services.orders`): the coupons are read in
-the order's BatchGetItem by their codes, so usage costs no extra round trip. Each coupon is
-guarded by its version, so an order and a cancellation racing for the same coupon cannot both win.
+Runs in the order's own unit of work (:mod:`pollen.services.orders`): the coupons are read in the
+order's one read by their codes, so usage costs no extra round trip. Each coupon is guarded by its
+version, so an order and a cancellation racing for the same coupon cannot both win.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pollen.domain.coupons import Coupon, CouponStatus, normalize_code
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.orders import Attribution, CouponMisuse, OrderData, OrderRecord
 from pollen.domain.rewards import RewardType
 from pollen.observability import logger
-from pollen.storage.coupons import parse_coupon_item, put_coupon
-from pollen.storage.keys import Key, coupon_key
-from pollen.storage.transactions import Transaction
+
+if TYPE_CHECKING:
+    from pollen.services.unit_of_work import UnitOfWork
 
 COUPON_USED = "coupon_used"
 
@@ -29,12 +29,17 @@ class CouponUse:
     after: Coupon
 
 
-def coupon_keys(merchant_id: str, data: OrderData | None) -> list[Key]:
-    """Keys of the order's discount codes that could be Pollen coupons (others are never read)."""
+def coupon_codes(data: OrderData | None) -> list[str]:
+    """The order's discount codes that could be Pollen coupons (others are never read)."""
     if data is None:
         return []
-    codes = {code for raw in data.discount_codes if (code := normalize_code(raw))}
-    return [coupon_key(merchant_id, code) for code in sorted(codes)]
+    return sorted({code for raw in data.discount_codes if (code := normalize_code(raw))})
+
+
+def want(uow: UnitOfWork, data: OrderData | None) -> None:
+    """Name the order's coupons for its one read."""
+    for code in coupon_codes(data):
+        uow.coupons.want(code)
 
 
 def misuse_of(coupon: Coupon, *, buyer: str | None, email: str | None) -> CouponMisuse | None:
@@ -56,9 +61,8 @@ def misuse_of(coupon: Coupon, *, buyer: str | None, email: str | None) -> Coupon
 
 
 def plan_usage(
-    merchant_id: str,
+    uow: UnitOfWork,
     order: OrderRecord,
-    found: dict[Key, dict[str, Any]],
     now: datetime,
     *,
     buyer: str | None = None,
@@ -73,11 +77,10 @@ def plan_usage(
     uses: list[CouponUse] = []
     attributions = list(order.attributions)
     misuse = list(order.coupon_misuse)
-    for key in coupon_keys(merchant_id, data):
-        item = found.get(key)
-        if item is None:
+    for code in coupon_codes(data):
+        coupon = uow.coupons.get(code)
+        if coupon is None:
             continue
-        coupon = parse_coupon_item(item)
         if coupon.code in claimed:
             continue
         if (wrong := misuse_of(coupon, buyer=buyer, email=data.email)) is not None:
@@ -120,18 +123,18 @@ def plan_usage(
 
 
 def stage_usage(
-    tx: Transaction, merchant_id: str, uses: list[CouponUse], customer: CustomerRecord | None, now: datetime
+    uow: UnitOfWork, uses: list[CouponUse], customer: CustomerRecord | None, now: datetime
 ) -> None:
     if not uses:
         return
     from pollen.services.redemption import coupon_event  # noqa: PLC0415 - the catalogue when a coupon is used
 
-    for n, use in enumerate(uses):
-        put_coupon(tx, merchant_id, use.after, expected_version=use.before.version, label=f"coupon-{n}")
+    for use in uses:
+        uow.coupons.save(use.after)
         owner = customer if customer and customer.customer.customer_id == use.after.customer_id else None
         event = coupon_event(
             COUPON_USED,
-            merchant_id,
+            uow.merchant_id,
             use.after,
             owner,
             now,
@@ -139,4 +142,4 @@ def stage_usage(
             discount_amount=str(use.after.discount_amount) if use.after.discount_amount is not None else None,
             used_at=now.isoformat(),
         )
-        tx.put(event.to_item(), label=f"coupon-used-{n}")
+        uow.emit_event(event)

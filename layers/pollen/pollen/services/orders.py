@@ -5,35 +5,41 @@ what the order should now have applied (:func:`pollen.domain.orders.target`) and
 applied, all in one transaction with the order's receipt. Facts commute and merge idempotently,
 so duplicates and any arrival order end in the same wallet (docs/design.md invariants 1, 2 and 5).
 
-Round trips on a warm container: one BatchGetItem (order, customer, receipt) and one
-TransactWriteItems. A refund names only its order; the order's customer is remembered per
-container, so only a refund for an order this container has never seen costs a third call.
+Round trips on a warm container: one read (order, customer, receipt...) and one commit, through a
+unit of work (:mod:`pollen.services.unit_of_work`). A refund names only its order; the order's
+customer is remembered per container, so only a refund for an order this container has never seen
+costs a third call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pollen.domain.customers import CustomerData, CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.orders import OrderFacts, OrderRecord, Target, check_limits, order_status, target
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
-from pollen.services import coupon_cancellation, review_requests, tier_qualification
+from pollen.services import (
+    coupon_cancellation,
+    coupon_usage,
+    referral_completion,
+    review_requests,
+    tier_qualification,
+)
 from pollen.services.container import Container
-from pollen.services.coupon_usage import coupon_keys, plan_usage, stage_usage
+from pollen.services.coupon_usage import CouponUse, plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency, IdempotencyKeyReused
-from pollen.services.ledger import WalletChange, new_customer, stage_wallet_change
+from pollen.services.ledger import new_customer
 from pollen.services.program import get_program
-from pollen.services.referral_completion import first_keys as referral_keys
-from pollen.services.referral_completion import plan as plan_referral
+from pollen.services.referral_completion import order_codes, order_invites
 from pollen.services.retry import retrying
-from pollen.storage.customers import parse_customer_item, put_contact_links
+from pollen.services.unit_of_work import Replayed, UnitOfWork
 from pollen.storage.errors import DuplicateRequest
-from pollen.storage.keys import Key, customer_key, email_key, order_key
-from pollen.storage.orders import MAX_DELIVERIES, delivery_digest, parse_order_item, put_order
+from pollen.storage.orders import MAX_DELIVERIES, delivery_digest
+from pollen.storage.ports import OrderRef
 from pollen.storage.receipts import fingerprint
 from pollen.views.orders import OrderView
 
@@ -49,7 +55,10 @@ class OrderOutcome:
 
     def view(self) -> dict[str, Any]:
         """The answer a caller gets, and a replay of the same request gets again."""
-        return order_view(self.order).model_dump(mode="json")
+        return self.view_model().model_dump(mode="json")
+
+    def view_model(self) -> OrderView:
+        return order_view(self.order)
 
 
 def order_view(order: OrderRecord) -> OrderView:
@@ -126,36 +135,6 @@ def _customer_hint(facts: OrderFacts, hint: CustomerData | None) -> str | None:
     return facts.data.customer_id if facts.data else None
 
 
-def _order_read(
-    c: Container,
-    merchant_id: str,
-    order_id: str,
-    fact: OrderFacts,
-    *,
-    known_customer: str | None,
-    guest_email: str | None,
-    customer: CustomerData | None,
-    idempotency: Idempotency | None,
-) -> list[Key]:
-    """What the order's one BatchGetItem reads: the order first, the receipt last."""
-    keys = [order_key(merchant_id, order_id)]
-    if known_customer:
-        keys.append(customer_key(merchant_id, known_customer))
-    if guest_email:
-        keys.append(email_key(merchant_id, guest_email))
-    # usage of Pollen coupons, the customer's VIP tier totals and referrals: same read
-    keys.extend(
-        [
-            *coupon_keys(merchant_id, fact.data),
-            *tier_qualification.tier_keys(c, merchant_id, known_customer),
-            *referral_keys(merchant_id, known_customer, fact.data, customer),
-        ]
-    )
-    if idempotency:
-        keys.append(idempotency.receipt_key(merchant_id))
-    return keys
-
-
 def record_order_fact(
     c: Container,
     merchant_id: str,
@@ -177,90 +156,69 @@ def record_order_fact(
     if fact.data is not None:
         check_limits(fact.data, program.limits, program.earning)  # 422 before anything is read or written
     known_customer = _customer_hint(fact, customer) or c.order_customers.get(merchant_id, order_id)
-
     guest_email = fact.data.email if fact.data and not known_customer else None
+    codes, invites = order_codes(fact.data), order_invites(fact.data, customer)
 
     def attempt() -> OrderOutcome:
-        keys = _order_read(
-            c,
-            merchant_id,
-            order_id,
-            fact,
-            known_customer=known_customer,
-            guest_email=guest_email,
-            customer=customer,
-            idempotency=idempotency,
-        )
-        found = c.table.batch_get(keys)
-        order_found = found.get(keys[0])
-        before = parse_order_item(order_found) if order_found else OrderRecord(order_id=order_id)
-        if idempotency and idempotency.replay(found.get(keys[-1])):
-            return OrderOutcome(before, None, duplicate=True)
+        uow = c.units.begin(merchant_id, idempotency)
+        # ---- one read: the order, the buyer, their coupons, tier state and referral state, the receipt
+        uow.orders.want(order_id)
+        if known_customer:
+            uow.customers.want(known_customer)
+        if guest_email:
+            uow.customers.want_contact("email", guest_email)
+        coupon_usage.want(uow, fact.data)
+        tier_qualification.want(uow, c, known_customer)
+        referral_completion.want(uow, known_customer, fact.data, customer)
+        try:
+            uow.load()
+        except Replayed:
+            return OrderOutcome(
+                uow.orders.get(order_id) or OrderRecord(order_id=order_id), None, duplicate=True
+            )
+        stored = uow.orders.get(order_id)
+        before = stored or OrderRecord(order_id=order_id)
         digest = _delivery_seen(before, delivery)
         if digest is None:
             return OrderOutcome(before, None, duplicate=True)
 
         customer_id = before.customer_id or known_customer
-        if customer_id is None and guest_email and email_key(merchant_id, guest_email) in found:
-            customer_id = str(found[email_key(merchant_id, guest_email)]["customer_id"])
-        found, keys, existing = _read_buyer(c, merchant_id, customer_id, found, keys)
+        if customer_id is None and guest_email:
+            customer_id = uow.customers.contact_owner("email", guest_email)
+        existing = _buyer(c, uow, customer_id, asked=known_customer)
 
+        # ---- the decision
         order = settle(before, before.facts.merge(fact), program, now)
-        order, uses = plan_usage(merchant_id, order, found, now, buyer=customer_id)
-        if order == before and order_found is not None and customer_id == before.customer_id:
+        order, uses = plan_usage(uow, order, now, buyer=customer_id)
+        if order == before and stored is not None and customer_id == before.customer_id:
             return OrderOutcome(order, existing.wallet if existing else None)  # nothing new: nothing to write
 
-        tx = c.table.transaction()
-        change: WalletChange | None = None
+        after: CustomerRecord | None = None
+        moved: list[LedgerEntry] = []
         if customer_id is not None:
             start = existing or _first_seen(customer_id, customer, order, now, source)
-            order = order.model_copy(update={"customer_id": customer_id})
-            order, wallet, entries = apply_target(
-                order, start.wallet, target(order.facts, program.earning), program, now
-            )
-            # ---- VIP tiers (services/tier_qualification.py): multiplier bonus, window totals, upgrade
-            # and entry reward, staged into this same transaction. The one insertion point for tiers.
-            order, wallet, entries, stage_tiers = tier_qualification.on_order(
-                c, merchant_id, order, wallet, entries, found=found, asked=keys, program=program, now=now
-            )
-            # Referrals (pollen.services.referral_completion): this order may link, complete, reject
-            # or claw back a referral. The friend's coins join this wallet change; the rest (referrer's
-            # wallet, the referral, counters, coupons, events) is staged into this same transaction.
-            order, wallet, entries = plan_referral(
-                tx, c, merchant_id, order, start, wallet, entries, found, keys, program, now
-            )
-            # A cancelled order's coupons: coins back, coupon cancelled (services/coupon_cancellation.py)
-            wallet, entries, uses = coupon_cancellation.on_order(
+            order, after, moved, uses = _move_wallet(
                 c,
-                tx,
-                merchant_id,
+                uow,
                 order,
                 start,
-                wallet=wallet,
-                entries=entries,
-                uses=uses,
-                found=found,
-                now=now,
+                uses,
+                program,
+                now,
+                created=existing is None,
+                codes=codes,
+                invites=invites,
             )
-            change = WalletChange(existing, CustomerRecord(start.customer, wallet), entries)
-            if change.changed:
-                stage_wallet_change(tx, merchant_id, change, program)
-                if existing is None:
-                    put_contact_links(tx, merchant_id, start.customer, None)
-            stage_tiers(tx, start.customer)
         seen = [*before.deliveries, digest][-MAX_DELIVERIES:] if digest else before.deliveries
         order = order.model_copy(
             update={"version": before.version + 1, "updated_at": now, "deliveries": seen}
         )
-        put_order(tx, merchant_id, order, expected_version=before.version)
-        review_requests.on_order(tx, merchant_id, before, order, program)  # paid-basis review requests
-        after = change.after if change else None
-        stage_usage(tx, merchant_id, uses, after or existing, now)
-        outcome = OrderOutcome(order, after.wallet if after else None, change.entries if change else [])
-        if idempotency:
-            idempotency.stage(tx, merchant_id, status=200, response=outcome.view(), now=now)
+        uow.orders.save(order, expected_version=before.version)
+        review_requests.on_order(uow, before, order, program)  # paid-basis review requests
+        stage_usage(uow, uses, after or existing, now)
+        outcome = OrderOutcome(order, after.wallet if after else None, moved)
         try:
-            tx.commit()
+            uow.commit(now=now, answer=outcome.view_model())
         except DuplicateRequest:
             return OrderOutcome(before, None, duplicate=True)
         if customer_id:
@@ -268,6 +226,53 @@ def record_order_fact(
         return outcome
 
     return retrying(attempt)
+
+
+def _move_wallet(  # noqa: PLR0917
+    c: Container,
+    uow: UnitOfWork,
+    order: OrderRecord,
+    start: CustomerRecord,
+    uses: list[CouponUse],
+    program: Program,
+    now: datetime,
+    *,
+    created: bool,
+    codes: list[str],
+    invites: list[str],
+) -> tuple[OrderRecord, CustomerRecord, list[LedgerEntry], list[CouponUse]]:
+    """The buyer's side of an order fact, staged in ``uow``: the order's own coins, then the tier,
+    referral and cancelled-coupon steps. Returns the order, the buyer after it, the entries written
+    and the coupon uses (a cancellation may change them)."""
+    order = order.model_copy(update={"customer_id": start.customer.customer_id})
+    order, wallet, entries = apply_target(
+        order, start.wallet, target(order.facts, program.earning), program, now
+    )
+    # ---- VIP tiers (services/tier_qualification.py): multiplier bonus, window totals, upgrade and
+    # entry reward, staged into this same unit of work. The one insertion point for tiers.
+    order, wallet, entries, stage_tiers = tier_qualification.on_order(
+        c, uow, order, wallet, entries, program=program, now=now
+    )
+    # Referrals (pollen.services.referral_completion): this order may link, complete, reject or claw
+    # back a referral. The friend's coins join this wallet change; the rest (referrer's wallet, the
+    # referral, counters, coupons, events) is staged into this same unit of work.
+    order, wallet, entries, stage_referrer = referral_completion.plan(
+        uow, c, order, start, wallet, entries, program, now, codes=codes, invites=invites
+    )
+    # A cancelled order's coupons: coins back, coupon cancelled (services/coupon_cancellation.py)
+    wallet, entries, uses = coupon_cancellation.on_order(
+        uow, order, start, wallet=wallet, entries=entries, uses=uses, now=now
+    )
+    after = CustomerRecord(start.customer, wallet)
+    moved: list[LedgerEntry] = []
+    if created or start.wallet != wallet or entries:
+        uow.customers.save(after, entries, program)  # the buyer first: theirs are the plain labels
+        if created:
+            uow.customers.link_contacts(start.customer)
+        moved = entries
+    stage_tiers(uow, start.customer)
+    stage_referrer()
+    return order, after, moved, uses
 
 
 def _delivery_seen(order: OrderRecord, delivery: Idempotency | None) -> str | None:
@@ -284,29 +289,19 @@ def _delivery_seen(order: OrderRecord, delivery: Idempotency | None) -> str | No
     return digest
 
 
-def _read_buyer(
-    c: Container,
-    merchant_id: str,
-    customer_id: str | None,
-    found: dict[Key, dict[str, Any]],
-    asked: list[Key],
-) -> tuple[dict[Key, dict[str, Any]], list[Key], CustomerRecord | None]:
-    """The buyer's customer item, and everything read so far. When the payload did not name the buyer
-    (a refund of an order this container never saw, a guest found by email), one more BatchGetItem
-    reads all the order needs of theirs at once: the customer, their tier totals and their referral
-    state (rather than a GetItem per hook)."""
+def _buyer(
+    c: Container, uow: UnitOfWork, customer_id: str | None, *, asked: str | None
+) -> CustomerRecord | None:
+    """The buyer's record. When the payload did not name the buyer (a refund of an order this
+    container never saw, a guest found by email), one more read fetches all the order needs of
+    theirs at once: the customer, their tier totals and their referral state."""
     if customer_id is None:
-        return found, asked, None
-    key = customer_key(merchant_id, customer_id)
-    if key not in asked:
-        later = [
-            key,
-            *tier_qualification.tier_keys(c, merchant_id, customer_id),
-            *referral_keys(merchant_id, customer_id, None, None),
-        ]
-        found, asked = {**found, **c.table.batch_get(later)}, [*asked, *later]
-    item = found.get(key)
-    return found, asked, parse_customer_item(item) if item else None
+        return None
+    if customer_id != asked:
+        uow.customers.want(customer_id)
+        tier_qualification.want(uow, c, customer_id)
+        referral_completion.want(uow, customer_id, None, None)
+    return uow.customers.get(customer_id)
 
 
 def _first_seen(
@@ -322,7 +317,7 @@ def _first_seen(
 
 
 def get_order(c: Container, merchant_id: str, order_id: str) -> OrderRecord:
-    item = c.table.get(order_key(merchant_id, order_id), consistent=True)
-    if item is None:
+    found = c.units.store.get(merchant_id, OrderRef(order_id))
+    if found is None:
         raise NotFound("No order with this id.")
-    return parse_order_item(item)
+    return cast("OrderRecord", found)

@@ -1,23 +1,24 @@
-"""Referrals ride on the order's own transaction (DESIGN.md "Second wave").
+"""Referrals ride on the order's own unit of work (docs/design.md "Second wave").
 
-:mod:`pollen.services.orders` calls this module at one point: :func:`first_keys` adds the buyer's
-referral items, the order's referral codes and the invite look-ups to the order's BatchGetItem, and
+:mod:`pollen.services.orders` calls this module at one point: :func:`want` names the buyer's
+referral state, the order's referral codes and the invite look-ups for the order's one read, and
 :func:`plan` decides — after the order's own coins are planned — whether this order links, completes,
 rejects or claws back a referral. Coins for the buyer (the friend) join the order's own wallet
 change; everything else (the referrer's wallet, the referral, counters, coupons, events) is staged in
-the same TransactWriteItems. When a referral is touched one more BatchGetItem reads the referrer's
-side: an order that completes a referral costs 3 DynamoDB calls, any other order nothing extra.
+the same commit. When a referral is touched one more read fetches the referrer's side: an order that
+completes a referral costs 3 DynamoDB calls, any other order nothing extra.
 
 Exactly once: the referral, the friend state, both wallets and the rewarded-window counter are all
-version- or condition-guarded in that one transaction; a race retries the whole order decision.
+version- or condition-guarded in that one commit; a race retries the whole order decision.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pollen.domain.coupons import Coupon, CouponStatus
 from pollen.domain.customers import CustomerData, CustomerRecord
@@ -42,43 +43,22 @@ from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
 from pollen.services.container import Container
-from pollen.services.ledger import customer_fields, wallet_event
+from pollen.services.ledger import customer_fields
 from pollen.services.merchants import merchant_config
 from pollen.services.referral_rewards import (
     REFERRAL_COMPLETED,
     REFERRAL_REJECTED,
     REFERRAL_SIGNED_UP,
+    add_coupons,
     grant,
     referral_event,
-    stage_coupons,
 )
-from pollen.services.tier_qualification import Stage, stage_referral_completed, tier_keys
-from pollen.storage.coupons import parse_coupon_item, put_coupon
-from pollen.storage.customers import parse_customer_item
-from pollen.storage.keys import (
-    Key,
-    coupon_key,
-    customer_key,
-    invite_key,
-    referral_code_key,
-    referral_key,
-    referral_window_key,
-    referred_key,
-    referrer_key,
-)
-from pollen.storage.referrals import (
-    count_window,
-    parse_friend,
-    parse_referral,
-    parse_referrer,
-    put_friend,
-    put_referral,
-    settings_of,
-    stage_other_wallet,
-    update_referrer,
-    window_count,
-)
-from pollen.storage.transactions import Transaction
+from pollen.services.tier_qualification import Stage, stage_referral_completed
+from pollen.services.tier_qualification import want as want_tier
+from pollen.storage.referrals import settings_of
+
+if TYPE_CHECKING:
+    from pollen.services.unit_of_work import UnitOfWork
 
 
 def _codes(data: OrderData | None) -> list[str]:
@@ -96,22 +76,21 @@ def _contacts(email: str | None, phone: str | None) -> list[str]:
     return found
 
 
-def first_keys(
-    merchant_id: str, customer_id: str | None, data: OrderData | None, hint: CustomerData | None
-) -> list[Key]:
-    """What the order's own BatchGetItem also reads (no extra round trip)."""
-    keys: list[Key] = []
+def want(uow: UnitOfWork, customer_id: str | None, data: OrderData | None, hint: CustomerData | None) -> None:
+    """Name what the order's own read also fetches (no extra round trip)."""
+    referrals = uow.referrals
     if customer_id:
-        keys += [referred_key(merchant_id, customer_id), referrer_key(merchant_id, customer_id)]
-    keys += [referral_code_key(merchant_id, code) for code in _codes(data)]
-    contact = hint if hint is not None and (hint.email or hint.phone) else data
-    if contact is not None:
-        keys += [invite_key(merchant_id, digest) for digest in _contacts(contact.email, contact.phone)]
-    return keys
+        referrals.want_friend(customer_id)
+        referrals.want_referrer(customer_id)
+    for code in order_codes(data):
+        referrals.want_code(code)
+    for digest in order_invites(data, hint):
+        referrals.want_invite(digest)
 
 
-ReferralPlan = tuple[OrderRecord, Wallet, list[LedgerEntry]]
-"""The order (with any attribution) and the buyer's wallet and entries."""
+ReferralPlan = tuple[OrderRecord, Wallet, list[LedgerEntry], Callable[[], None]]
+"""The order (with any attribution), the buyer's wallet and entries, and what stages the referrer's
+wallet and tier state (called once the buyer's own are staged, so the buyer's keep the first labels)."""
 
 
 @dataclass
@@ -131,6 +110,21 @@ class _Writes:
         bucket = self.referrer_add.setdefault(customer_id, {})
         for name, amount in counters.items():
             bucket[name] = bucket.get(name, 0) + amount
+
+
+def _nothing() -> None:
+    """Nothing more to stage."""
+
+
+def order_codes(data: OrderData | None) -> list[str]:
+    """The referral codes an order names (what :func:`want` reads and :func:`plan` looks up)."""
+    return _codes(data)
+
+
+def order_invites(data: OrderData | None, hint: CustomerData | None) -> list[str]:
+    """The invite digests of the order's contact (what :func:`want` reads)."""
+    contact = hint if hint is not None and (hint.email or hint.phone) else data
+    return _contacts(contact.email, contact.phone) if contact is not None else []
 
 
 def _subtotal(data: OrderData) -> Decimal:
@@ -158,32 +152,33 @@ def _undone(order: OrderRecord, program: Program) -> bool:
 
 
 def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top to bottom
-    tx: Transaction,
+    uow: UnitOfWork,
     c: Container,
-    merchant_id: str,
     order: OrderRecord,
     buyer: CustomerRecord,
     wallet: Wallet,
     entries: list[LedgerEntry],
-    found: dict[Key, dict[str, Any]],
-    asked: list[Key],
     program: Program,
     now: datetime,
+    *,
+    codes: list[str],
+    invites: list[str],
 ) -> ReferralPlan:
     """Decide what ``order`` does to referrals (see the module doc). ``wallet``/``entries`` are the
-    buyer's after the order's own coins; the result extends them."""
+    buyer's after the order's own coins; the result extends them. ``codes`` and ``invites`` are the
+    referral codes and invite digests :func:`want` named (:func:`order_codes`, :func:`order_invites`)."""
+    merchant_id = uow.merchant_id
+    referrals = uow.referrals
     config = merchant_config(c, merchant_id)
     settings = settings_of(config)
     shopify = bool(config.shopify and config.shopify.admin_access_token)
     buyer_id = buyer.customer.customer_id
     data = order.facts.data
     if data is None:
-        return order, wallet, entries
-    extra: list[Key] = []
-    if referred_key(merchant_id, buyer_id) not in asked:  # the buyer was found by email: read now
-        extra += [referred_key(merchant_id, buyer_id), referrer_key(merchant_id, buyer_id)]
-        found = {**found, **c.table.batch_get(extra)}
-    friend = parse_friend(buyer_id, found.get(referred_key(merchant_id, buyer_id)))
+        return order, wallet, entries, _nothing
+    referrals.want_friend(buyer_id)  # read already, unless the buyer was found by email: read now
+    referrals.want_referrer(buyer_id)
+    friend = referrals.friend(buyer_id)
     w = _Writes()
     new_friend = friend
     if friend.first_order_id is None:
@@ -191,9 +186,8 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
     is_new = friend.first_order_id in (None, order.order_id)
 
     # The buyer's own referral profile remembers where they ship and shop from (fraud checks).
-    own_item = found.get(referrer_key(merchant_id, buyer_id))
-    if own_item is not None:
-        own = parse_referrer(buyer_id, own_item)
+    own = referrals.stored_referrer(buyer_id)
+    if own is not None:
         addresses = own.addresses | _prints(data.shipping_address)
         devices = own.devices | _prints(data.device_id)
         if addresses != own.addresses or devices != own.devices:
@@ -209,39 +203,38 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
         or (friend.status == ReferralStatus.COMPLETED.value and friend.order_id == order.order_id)
     ):
         referrer_id, referral_id = friend.referrer_id, friend.referral_id
-    code_items = [found[k] for k in asked if k.sk == "RCODE" and k in found]
-    if code_items and order.order_id not in friend.handled_orders and settings.enabled:
-        owner, code = str(code_items[0]["customer_id"]), str(code_items[0]["code"])
+    named = [found for c_ in codes if (found := referrals.code_owner(c_)) is not None]
+    if named and order.order_id not in friend.handled_orders and settings.enabled:
+        owner, code = named[0].customer_id, named[0].code
         if not held or owner != friend.referrer_id:  # a new code referral, or one to refuse
             referrer_id, referral_id = owner, None
     elif not held and settings.enabled:
-        invites = [found[k] for k in asked if k.sk == "RINV" and k in found]
-        if invites:
-            referrer_id, referral_id = str(invites[0]["referrer_id"]), str(invites[0]["referral_id"])
+        holds = [hold for digest in invites if (hold := referrals.invite(digest)) is not None]
+        if holds:
+            referrer_id, referral_id = holds[0].referrer_id, holds[0].referral_id
 
     if referrer_id is None:
         if new_friend != friend:
             w.friend = (new_friend, friend.version)
-        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+        return _finish(uow, order, wallet, entries, w, program, now)
 
-    # The referrer's side: one more BatchGetItem.
-    second = [customer_key(merchant_id, referrer_id), referrer_key(merchant_id, referrer_id)]
+    # The referrer's side: one more read.
+    uow.customers.want(referrer_id)
+    referrals.want_referrer(referrer_id)
     if referral_id:
-        second.append(referral_key(merchant_id, referrer_id, referral_id))
+        referrals.want_referral(referrer_id, referral_id)
     limit = settings.limits.max_rewarded
     window = window_key(limit, now) if limit else None
     if window:
-        second.append(referral_window_key(merchant_id, referrer_id, window))
-    second += tier_keys(c, merchant_id, referrer_id)  # the referrer's tier totals: same read
-    more = c.table.batch_get(second)
-    referrer_item = more.get(second[0])
-    referrer = parse_customer_item(referrer_item) if referrer_item else None
-    profile = parse_referrer(referrer_id, more.get(second[1]))
-    before = parse_referral(more[second[2]]) if referral_id and second[2] in more else None
+        referrals.want_window(referrer_id, window)
+    want_tier(uow, c, referrer_id)  # the referrer's tier totals: same read
+    referrer = uow.customers.get(referrer_id)
+    profile = referrals.referrer(referrer_id)
+    before = referrals.referral(referrer_id, referral_id) if referral_id else None
     if referrer is None or (referral_id and before is None):
         if new_friend != friend:
             w.friend = (new_friend, friend.version)
-        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+        return _finish(uow, order, wallet, entries, w, program, now)
     referral = before
     buyer_contact = customer_fields(buyer.customer)
 
@@ -253,19 +246,21 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
         and _undone(order, program)
         and (before.confirm_on is None or now < before.confirm_on)
     ):
-        coupons = [coupon_key(merchant_id, r.coupon_code) for r in before.rewards if r.coupon_code]
-        if coupons:  # only the clawback of a discount reward reads its coupons (a fourth call)
-            more.update(c.table.batch_get(coupons))
-        wallet, entries = _claw_back(merchant_id, before, buyer, referrer, wallet, entries, more, w, now)
-        _referrer_tiers(c, merchant_id, referrer, w, -1, found=more, asked=second, program=program, now=now)
+        for (
+            reward
+        ) in before.rewards:  # only the clawback of a discount reward reads its coupons (a fourth call)
+            if reward.coupon_code:
+                uow.coupons.want(reward.coupon_code)
+        wallet, entries = _claw_back(uow, before, referrer, wallet, entries, w, now)
+        _referrer_tiers(c, uow, referrer, w, -1, program=program, now=now)
         new_friend = replace(new_friend, status=ReferralStatus.REVERSED.value)
         if new_friend != friend:
             w.friend = (new_friend, friend.version)
-        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+        return _finish(uow, order, wallet, entries, w, program, now)
     if not settings.enabled or (before is not None and before.status not in OPEN):
         if new_friend != friend:
             w.friend = (new_friend, friend.version)
-        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+        return _finish(uow, order, wallet, entries, w, program, now)
 
     # A code seen for the first time on this order (also the invite's referrer's own code).
     if before is None:
@@ -314,7 +309,7 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
         and limit
         and window
         and _qualifies(order, settings)
-        and window_count(more.get(referral_window_key(merchant_id, referrer_id, window))) >= limit.count
+        and referrals.window_count(referrer_id, window) >= limit.count
     ):
         reason = Reason.LIMIT_REACHED
     if reason is not None:
@@ -346,7 +341,7 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
         )
         if new_friend != friend:
             w.friend = (new_friend, friend.version)
-        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+        return _finish(uow, order, wallet, entries, w, program, now)
 
     linked = referral
     events: list[OutboxEvent] = []
@@ -393,7 +388,7 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
         w.referral = (linked.model_copy(update={"version": linked.version + 1}), before)
         w.events += events
         w.friend = (new_friend, friend.version)
-        return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+        return _finish(uow, order, wallet, entries, w, program, now)
 
     # Completion: both rewards, in this transaction.
     issued: list[IssuedReward] = list(linked.rewards)
@@ -460,7 +455,7 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
     if referrer_entries:
         w.referrer_wallet = (referrer, referrer_wallet, referrer_entries)
     coins = sum(e.coins for e in referrer_entries)
-    _referrer_tiers(c, merchant_id, referrer, w, 1, found=more, asked=second, program=program, now=now)
+    _referrer_tiers(c, uow, referrer, w, 1, program=program, now=now)
     w.add(referrer_id, completed=1, coins_earned=coins, friends_revenue=total)
     if limit and window:
         ttl = int((now + timedelta(days=40)).timestamp()) if limit.per != "lifetime" else None
@@ -489,32 +484,28 @@ def plan(  # noqa: PLR0911, PLR0912, PLR0915, PLR0917 - one decision, read top t
     )
     if not any(a.source == "referral" for a in order.attributions):
         order = order.model_copy(update={"attributions": [*order.attributions, attribution]})
-    return _finish(tx, merchant_id, order, wallet, entries, w, program, now)
+    return _finish(uow, order, wallet, entries, w, program, now)
 
 
 def _referrer_tiers(
     c: Container,
-    merchant_id: str,
+    uow: UnitOfWork,
     referrer: CustomerRecord,
     w: _Writes,
     completed: int,
     *,
-    found: dict[Key, dict[str, Any]],
-    asked: list[Key],
     program: Program,
     now: datetime,
 ) -> None:
     """Count a completed (``1``) or reversed (``-1``) referral, and the referral coins the referrer
-    kept, in the referrer's tier totals; an upgrade (and its entry reward) joins this transaction."""
+    kept, in the referrer's tier totals; an upgrade (and its entry reward) joins this commit."""
     before, wallet, moved = w.referrer_wallet or (referrer, referrer.wallet, [])
     coins = sum(e.signed for e in moved if e.source == Source.REFERRAL)
     outcome = stage_referral_completed(
         c,
-        merchant_id,
+        uow,
         referrer.customer.customer_id,
         wallet,
-        found=found,
-        asked=asked,
         program=program,
         now=now,
         completed=completed,
@@ -531,13 +522,11 @@ def _prints(value: str | None) -> set[str]:
 
 
 def _claw_back(  # noqa: PLR0917
-    merchant_id: str,
+    uow: UnitOfWork,
     referral: Referral,
-    buyer: CustomerRecord,
     referrer: CustomerRecord,
     wallet: Wallet,
     entries: list[LedgerEntry],
-    found: dict[Key, dict[str, Any]],
     w: _Writes,
     now: datetime,
 ) -> tuple[Wallet, list[LedgerEntry]]:
@@ -567,8 +556,7 @@ def _claw_back(  # noqa: PLR0917
                     wallet, entries = target_wallet, [*entries, entry]
             reward = reward.model_copy(update={"reversed_coins": take, "shortfall": reward.coins - take})
         elif reward.coupon_code:
-            item = found.get(coupon_key(merchant_id, reward.coupon_code))
-            coupon = parse_coupon_item(item) if item else None
+            coupon = uow.coupons.get(reward.coupon_code)
             if coupon is not None and coupon.stored_status == CouponStatus.ISSUED:
                 w.cancel_coupons.append(
                     (
@@ -606,8 +594,7 @@ def _claw_back(  # noqa: PLR0917
 
 
 def _finish(  # noqa: PLR0917
-    tx: Transaction,
-    merchant_id: str,
+    uow: UnitOfWork,
     order: OrderRecord,
     wallet: Wallet,
     entries: list[LedgerEntry],
@@ -615,50 +602,33 @@ def _finish(  # noqa: PLR0917
     program: Program,
     now: datetime,
 ) -> ReferralPlan:
-    def stage(tx: Transaction) -> None:
-        if w.friend is not None:
-            put_friend(tx, merchant_id, w.friend[0], expected_version=w.friend[1])
-        if w.referral is not None:
-            put_referral(tx, merchant_id, w.referral[0], before=w.referral[1])
+    referrals = uow.referrals
+    if w.friend is not None:
+        referrals.save_friend(w.friend[0], expected_version=w.friend[1])
+    if w.referral is not None:
+        referrals.save(w.referral[0], before=w.referral[1])
+    for customer_id in sorted(set(w.referrer_add) | set(w.fingerprints)):
+        prints = w.fingerprints.get(customer_id)
+        referrals.count(
+            customer_id,
+            w.referrer_add.get(customer_id, {}),
+            addresses=prints[0] if prints else None,
+            devices=prints[1] if prints else None,
+        )
+    if w.window is not None:
+        referrer_id, window, limit, ttl = w.window
+        referrals.count_window(referrer_id, window, limit=limit, expires_at=ttl)
+    add_coupons(uow, w.coupons, now)
+    for _before_coupon, after_coupon in w.cancel_coupons:
+        uow.coupons.save(after_coupon)
+    for event in w.events:
+        uow.emit_event(event)
+
+    def then() -> None:
         if w.referrer_wallet is not None:
             before, after, moved = w.referrer_wallet
-            record = CustomerRecord(before.customer, after)
-            stage_other_wallet(
-                tx,
-                merchant_id,
-                before,
-                after,
-                moved,
-                [wallet_event(merchant_id, record, entry).to_item() for entry in moved],
-                reminder_days=program.expiry.reminder_days_before,
-            )
-        for n, customer_id in enumerate(sorted(set(w.referrer_add) | set(w.fingerprints))):
-            prints = w.fingerprints.get(customer_id)
-            update_referrer(
-                tx,
-                merchant_id,
-                customer_id,
-                add=w.referrer_add.get(customer_id),
-                addresses=prints[0] if prints else None,
-                devices=prints[1] if prints else None,
-                label=f"referrer-{n}",
-            )
-        if w.window is not None:
-            referrer_id, window, limit, ttl = w.window
-            count_window(tx, merchant_id, referrer_id, window, limit=limit, expires_at=ttl)
-        stage_coupons(tx, merchant_id, w.coupons, now)
-        for n, (before_coupon, after_coupon) in enumerate(w.cancel_coupons):
-            put_coupon(
-                tx,
-                merchant_id,
-                after_coupon,
-                expected_version=before_coupon.version,
-                label=f"coupon-{n + 50}",
-            )
-        for n, event in enumerate(w.events):
-            tx.put(event.to_item(), label=f"referral-event-{n}")
+            uow.customers.save(CustomerRecord(before.customer, after), moved, program)
         if w.tiers is not None:
-            w.tiers[0](tx, w.tiers[1].customer)
+            w.tiers[0](uow, w.tiers[1].customer)
 
-    stage(tx)
-    return order, wallet, entries
+    return order, wallet, entries, then

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Literal
 from pollen.domain.referrals import FriendState, InviteHold, Referral, ReferrerProfile, StoredReferralSettings
 from pollen.storage.ports import (
     ClaimCode,
+    CodeOwner,
+    CodeRef,
     ContactOwner,
     ContactRef,
     CountReferrer,
+    CountWindow,
     FriendRef,
     HoldInvite,
     InviteRef,
@@ -23,6 +26,8 @@ from pollen.storage.ports import (
     SaveReferral,
     SaveReferralSettings,
     SetReferrerDiscount,
+    WindowCount,
+    WindowRef,
 )
 
 if TYPE_CHECKING:
@@ -42,6 +47,12 @@ class Referrals:
         found = self._uow._get(ReferrerRef(customer_id))
         assert found is None or isinstance(found, ReferrerProfile)
         return found or ReferrerProfile(customer_id)
+
+    def stored_referrer(self, customer_id: str) -> ReferrerProfile | None:
+        """The stored profile; None when the customer has none (never referred, never viewed it)."""
+        found = self._uow._get(ReferrerRef(customer_id))
+        assert found is None or isinstance(found, ReferrerProfile)
+        return found
 
     def want_friend(self, customer_id: str) -> None:
         self._uow._want(FriendRef(customer_id))
@@ -73,6 +84,29 @@ class Referrals:
         found = self._uow.fetch(ReferralRef(referrer_id, referral_id))
         assert found is None or isinstance(found, Referral)
         return found
+
+    def want_code(self, code: str) -> None:
+        self._uow._want(CodeRef(code))
+
+    def code_owner(self, code: str) -> CodeOwner | None:
+        """The referrer a referral code names (None: no such code)."""
+        found = self._uow._get(CodeRef(code))
+        assert found is None or isinstance(found, CodeOwner)
+        return found
+
+    def want_window(self, referrer_id: str, window: str) -> None:
+        self._uow._want(WindowRef(referrer_id, window))
+
+    def window_count(self, referrer_id: str, window: str) -> int:
+        """Referrals the referrer was rewarded for in ``window`` so far."""
+        found = self._uow._get(WindowRef(referrer_id, window))
+        assert found is None or isinstance(found, WindowCount)
+        return found.rewarded if found else 0
+
+    def count_window(self, referrer_id: str, window: str, *, limit: int, expires_at: int | None) -> None:
+        """One more rewarded referral in ``window``; the commit fails (``referral-window``) beyond
+        ``limit``."""
+        self._uow.stage(CountWindow(referrer_id, window, limit, expires_at))
 
     def want_contact(self, kind: Literal["email", "phone"], value: str) -> None:
         self._uow._want(ContactRef(kind, value))

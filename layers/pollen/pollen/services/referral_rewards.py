@@ -20,8 +20,6 @@ from pollen.domain.referrals import (
 )
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
-from pollen.storage.coupons import put_coupon, put_pending_marker
-from pollen.storage.transactions import Transaction
 
 if TYPE_CHECKING:
     from pollen.services.unit_of_work import UnitOfWork
@@ -110,23 +108,6 @@ def add_coupons(uow: UnitOfWork, coupons: list[Coupon], now: datetime) -> None:
             uow.coupons.mark_pending(coupon, now)
         else:
             uow.emit_event(coupon_event(COUPON_CREATED, uow.merchant_id, coupon, None, now))
-
-
-def stage_coupons(tx: Transaction, merchant_id: str, coupons: list[Coupon], now: datetime) -> None:
-    from pollen.services.redemption import COUPON_CREATED, coupon_event  # noqa: PLC0415 - the catalogue on use
-
-    for n, coupon in enumerate(coupons):
-        put_coupon(tx, merchant_id, coupon, expected_version=None, label=f"referral-coupon-{n}")
-        if coupon.shopify == "pending":
-            put_pending_marker(tx, merchant_id, coupon, now, label=f"referral-coupon-pending-{n}")
-        else:
-            tx.put(
-                coupon_event(COUPON_CREATED, merchant_id, coupon, None, now).to_item(),
-                label=f"referral-coupon-event-{n}",
-            )
-
-
-# ---- events ----------------------------------------------------------------------------------------
 
 
 def _friend_view(referral: Referral) -> dict[str, Any]:

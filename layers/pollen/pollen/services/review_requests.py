@@ -8,7 +8,7 @@ never a scan:
   conditional put (one ``PutItem``; a redelivery finds it there and changes nothing). The payload
   names the products (title, variant title, quantity).
 - ``after: paid`` (stores without fulfilment events, the orders API): written in the order's own
-  transaction at the one write that first sees the order paid with its data (order facts only grow,
+  unit of work at the one write that first sees the order paid with its data (order facts only grow,
   and that write is version-guarded, so it happens once; no extra round trip).
 
 When due, the job re-reads the request, the order and the customer (one ``BatchGetItem``), skips it
@@ -30,11 +30,11 @@ from pollen.services.container import Container
 from pollen.services.ledger import customer_fields
 from pollen.services.program import get_program
 from pollen.storage.errors import ConditionFailed
-from pollen.storage.reviews import schedule, stage_schedule
-from pollen.storage.transactions import Transaction
+from pollen.storage.reviews import schedule
 
 if TYPE_CHECKING:
     from pollen.integrations.shopify.webhooks import ShopifyOrder
+    from pollen.services.unit_of_work import UnitOfWork
 
 REVIEW_REQUEST = "review_request"
 
@@ -90,10 +90,8 @@ def on_fulfilled(
     }
 
 
-def on_order(
-    tx: Transaction, merchant_id: str, before: OrderRecord, order: OrderRecord, program: Program
-) -> None:
-    """In the order's transaction: schedule a paid-basis request at the write that first sees the
+def on_order(uow: UnitOfWork, before: OrderRecord, order: OrderRecord, program: Program) -> None:
+    """In the order's unit of work: schedule a paid-basis request at the write that first sees the
     order paid with its data (called once from :func:`pollen.services.orders.record_order_fact`)."""
     settings = program.reviews
     if not settings.enabled or settings.after != "paid" or order.customer_id is None:
@@ -106,9 +104,7 @@ def on_order(
     paid_at = order.paid_at or order.updated_at
     if paid_at is None:
         return
-    stage_schedule(
-        tx,
-        merchant_id,
+    uow.reviews.schedule(
         ReviewRecord(
             order_id=order.order_id,
             customer_id=order.customer_id,

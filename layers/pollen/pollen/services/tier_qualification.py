@@ -4,10 +4,10 @@
   it fixes the order's multiplier when the order is paid, credits or takes back the tier bonus
   (``source: tier``), moves the customer's window totals by what the order now counts for (refunds
   and cancellations take back), and upgrades at once with the entry reward (``source: tier``) — all
-  staged into the order's transaction. Its one extra read (the ``TIER`` item) joins the order's
-  BatchGetItem, so an order that upgrades a tier still costs 2 DynamoDB calls.
-* :func:`stage_referral_completed` is the hook for the referrals use case: call it inside the
-  transaction that completes a referral, with the referrer's tier item read in the same batch.
+  staged into the order's unit of work. Its one extra read (the tier state, named by :func:`want`)
+  joins the order's one read, so an order that upgrades a tier still costs 2 DynamoDB calls.
+* :func:`stage_referral_completed` is the hook for the referrals use case: call it in the unit of
+  work that completes a referral, with the referrer's tier state wanted in the same read.
 * :func:`settle_tier` is what the daily job and the re-evaluation job do for one customer.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pollen.domain.coupons import Coupon, new_coupon_code
 from pollen.domain.customers import Customer, CustomerRecord
@@ -42,42 +42,25 @@ from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
 from pollen.services.container import Container
-from pollen.services.ledger import WalletChange, customer_fields, stage_wallet_change
+from pollen.services.ledger import customer_fields
 from pollen.services.tier_config import tier_program as tier_program  # noqa: PLC0414 - re-exported
-from pollen.storage.coupons import put_coupon, put_pending_marker
-from pollen.storage.customers import parse_customer_item
-from pollen.storage.keys import Key, customer_key
 from pollen.storage.rewards import rewards_of
-from pollen.storage.tiers import (
-    daily_due_day,
-    move_member_count,
-    parse_tier_state,
-    put_member,
-    put_tier_state,
-    tier_program_of,
-    tier_state_key,
-)
-from pollen.storage.transactions import Transaction
+from pollen.storage.tiers import tier_program_of
+
+if TYPE_CHECKING:
+    from pollen.services.unit_of_work import UnitOfWork
 
 TIER_CHANGED = "tier_changed"
 TIER_EXPIRING = "tier_expiring"
 
-Stage = Callable[[Transaction, Customer], None]
+Stage = Callable[["UnitOfWork", Customer], None]
 
 
-def tier_keys(c: Container, merchant_id: str, customer_id: str | None) -> list[Key]:
-    """What a fact's batch read must add for tiers: the customer's TIER item (nothing when tiers are off)."""
-    if customer_id is None or tier_program(c, merchant_id) is None:
-        return []
-    return [tier_state_key(merchant_id, customer_id)]
-
-
-def _state(
-    c: Container, merchant_id: str, customer_id: str, found: dict[Key, dict[str, Any]], asked: list[Key]
-) -> TierState:
-    key = tier_state_key(merchant_id, customer_id)
-    item = found.get(key) if key in asked else c.table.get(key, consistent=True)
-    return parse_tier_state(item, customer_id)
+def want(uow: UnitOfWork, c: Container, customer_id: str | None) -> None:
+    """Name what a fact's one read must add for tiers: the customer's tier state (nothing when tiers
+    are off)."""
+    if customer_id is not None and tier_program(c, uow.merchant_id) is not None:
+        uow.tier_states.want(customer_id)
 
 
 # ---- events --------------------------------------------------------------------------------------
@@ -171,56 +154,29 @@ def _entry_credit(
 
 
 def _stager(
-    merchant_id: str,
     before: TierState,
     decision: Decision,
     tiers: TierProgram,
     now: datetime,
     *,
     force: bool = False,
-    n: int = 0,
     coupon: Coupon | None = None,
 ) -> Stage | None:
-    """Stage the state (when it changed, or ``force``), the member line and counters, the decision's
-    events and the entry reward's ``coupon``."""
+    """Stage the state (when it changed, or ``force``) with the member line and counters, the
+    decision's events and the entry reward's ``coupon``."""
     after = decision.state
     if after == before and decision.change is None and decision.warning is None and not force:
         return None
-    written = after.model_copy(update={"version": before.version + 1})
 
-    suffix = f"-{n}" if n else ""  # labels unique when two customers' tiers share a transaction
-
-    def stage(tx: Transaction, customer: Customer) -> None:
-        put_tier_state(
-            tx,
-            merchant_id,
-            written,
-            tiers,
-            now.date(),
-            expected_version=before.version,
-            label=f"tier{suffix}",
-        )
-        if before.version == 0 or before.tier_id != written.tier_id:
-            put_member(tx, merchant_id, written.customer_id, written.tier_id, label=f"tier-member{suffix}")
-        move_member_count(
-            tx,
-            merchant_id,
-            written.customer_id,
-            before.tier_id,
-            written.tier_id,
-            lane=n,
-            label=f"tier-count{suffix}",
-        )
+    def stage(uow: UnitOfWork, customer: Customer) -> None:
+        uow.tier_states.save(after, before=before, program=tiers, today=now.date())
+        written = after.model_copy(update={"version": before.version + 1})
         if coupon is not None:
-            _stage_coupon(tx, merchant_id, coupon, customer, now, suffix=suffix)
+            _stage_coupon(uow, coupon, customer, now)
         if decision.change is not None:
-            event = tier_changed_event(merchant_id, decision, tiers, customer, now, coupon=coupon)
-            tx.put(event.to_item(), label=f"tier-event{suffix}")
+            uow.emit_event(tier_changed_event(uow.merchant_id, decision, tiers, customer, now, coupon=coupon))
         if decision.warning is not None:
-            tx.put(
-                tier_expiring_event(merchant_id, written, tiers, customer, now).to_item(),
-                label=f"tier-warning{suffix}",
-            )
+            uow.emit_event(tier_expiring_event(uow.merchant_id, written, tiers, customer, now))
 
     return stage
 
@@ -265,23 +221,20 @@ def _entry_coupon(
     )
 
 
-def _stage_coupon(
-    tx: Transaction, merchant_id: str, coupon: Coupon, customer: Customer, now: datetime, *, suffix: str
-) -> None:
-    """A new code (conditional put) and either ``coupon_created`` now or, for Shopify, the pending
-    marker the hourly job settles (``coupon_created`` once Shopify has the discount)."""
+def _stage_coupon(uow: UnitOfWork, coupon: Coupon, customer: Customer, now: datetime) -> None:
+    """A new code (its code must be free) and either ``coupon_created`` now or, for Shopify, the
+    pending marker the hourly job settles (``coupon_created`` once Shopify has the discount)."""
     coupon = coupon.model_copy(update={"contact": customer_fields(customer)})
-    put_coupon(tx, merchant_id, coupon, expected_version=None, label=f"tier-coupon{suffix}")
+    uow.coupons.add(coupon)
     if coupon.shopify == "pending":
-        put_pending_marker(tx, merchant_id, coupon, now, label=f"tier-coupon-pending{suffix}")
+        uow.coupons.mark_pending(coupon, now)
     else:
         from pollen.services.redemption import COUPON_CREATED, coupon_event  # noqa: PLC0415 - catalogue on use
 
-        event = coupon_event(COUPON_CREATED, merchant_id, coupon, None, now)
-        tx.put(event.to_item(), label=f"tier-coupon-event{suffix}")
+        uow.emit_event(coupon_event(COUPON_CREATED, uow.merchant_id, coupon, None, now))
 
 
-def _nothing(tx: Transaction, customer: Customer) -> None:
+def _nothing(uow: UnitOfWork, customer: Customer) -> None:
     """Nothing to stage."""
 
 
@@ -346,22 +299,20 @@ def _bonus(
 
 def on_order(
     c: Container,
-    merchant_id: str,
+    uow: UnitOfWork,
     order: OrderRecord,
     wallet: Wallet,
     entries: list[LedgerEntry],
     *,
-    found: dict[Key, dict[str, Any]],
-    asked: list[Key],
     program: Program,
     now: datetime,
 ) -> tuple[OrderRecord, Wallet, list[LedgerEntry], Stage]:
     """The tier side of one order fact. ``order`` has its coins applied, ``wallet`` and ``entries``
     are after them; returns all three with the tier's part added, and what to stage."""
-    tiers = tier_program(c, merchant_id)
+    tiers = tier_program(c, uow.merchant_id)
     if tiers is None or order.customer_id is None:
         return order, wallet, entries, _nothing
-    before = _state(c, merchant_id, order.customer_id, found, asked)
+    before = uow.tier_states.state(order.customer_id)
     current = order.tier or OrderTier()
     if order.facts.paid and current.month is None and order.paid_at is not None:
         # the multiplier of the tier held when the order is paid (before this order's own upgrade)
@@ -380,17 +331,8 @@ def on_order(
         decision = evaluate(state, tiers, now)
         wallet, reward = _entry_credit(wallet, decision, program, now)
         extra.extend(reward)
-        stage = (
-            _stager(
-                merchant_id,
-                before,
-                decision,
-                tiers,
-                now,
-                coupon=_entry_coupon(c, merchant_id, decision, program, now),
-            )
-            or _nothing
-        )
+        coupon = _entry_coupon(c, uow.merchant_id, decision, program, now)
+        stage = _stager(before, decision, tiers, now, coupon=coupon) or _nothing
     order = order.model_copy(update={"tier": current, "shortfall": shortfall})
     return order, wallet, [*entries, *extra], stage
 
@@ -409,42 +351,36 @@ class FactOutcome:
 
 def on_fact(
     c: Container,
-    merchant_id: str,
+    uow: UnitOfWork,
     customer_id: str,
     deltas: Totals,
     wallet: Wallet,
     *,
-    found: dict[Key, dict[str, Any]],
-    asked: list[Key],
     program: Program,
     now: datetime,
-    n: int = 0,
 ) -> FactOutcome:
     """Count ``deltas`` (e.g. ``{Metric.REFERRALS: 1}``) for the customer today and upgrade if they now
-    reach a higher tier. Read :func:`tier_keys` in the fact's batch, stage the outcome in its transaction."""
-    tiers = tier_program(c, merchant_id)
+    reach a higher tier. Name the state with :func:`want` before the fact's read; stage the outcome in
+    its unit of work."""
+    tiers = tier_program(c, uow.merchant_id)
     if tiers is None:
         return FactOutcome(wallet)
-    before = _state(c, merchant_id, customer_id, found, asked)
+    before = uow.tier_states.state(customer_id)
     state = before.add(deltas, now.date(), now.date())
     if state == before:
         return FactOutcome(wallet)
     decision = evaluate(state, tiers, now)
     wallet, entries = _entry_credit(wallet, decision, program, now)
-    coupon = _entry_coupon(c, merchant_id, decision, program, now)
-    return FactOutcome(
-        wallet, entries, _stager(merchant_id, before, decision, tiers, now, n=n, coupon=coupon)
-    )
+    coupon = _entry_coupon(c, uow.merchant_id, decision, program, now)
+    return FactOutcome(wallet, entries, _stager(before, decision, tiers, now, coupon=coupon))
 
 
 def stage_referral_completed(
     c: Container,
-    merchant_id: str,
+    uow: UnitOfWork,
     referrer_id: str,
     wallet: Wallet,
     *,
-    found: dict[Key, dict[str, Any]],
-    asked: list[Key],
     program: Program,
     now: datetime,
     completed: int = 1,
@@ -452,19 +388,16 @@ def stage_referral_completed(
 ) -> FactOutcome:
     """The referrals hook: one more completed referral for ``referrer_id`` (the ``referrals`` metric;
     ``completed=-1`` when one is reversed), and the referral ``coins`` they earned (or lost) for
-    ``coins_earned``. Its writes are labelled ``tier-2``..., so it can share the referee's order
-    transaction."""
+    ``coins_earned``. Its writes are kept apart from the referee's own tier writes in the commit
+    (``tier-2``...), so both can share the order's unit of work."""
     return on_fact(
         c,
-        merchant_id,
+        uow,
         referrer_id,
         {Metric.REFERRALS: Decimal(completed), Metric.COINS_EARNED: Decimal(coins)},
         wallet,
-        found=found,
-        asked=asked,
         program=program,
         now=now,
-        n=2,
     )
 
 
@@ -476,26 +409,25 @@ def settle_tier(c: Container, merchant_id: str, customer_id: str, now: datetime,
     change) upgrade; rewrite a stale due-index entry. Returns what happened. 2 calls when it writes."""
     config = c.config.get(merchant_id)
     tiers = (tier_program_of(config) if config else None) or TierProgram(version=1, updated_at=now)
-    ckey, tkey = customer_key(merchant_id, customer_id), tier_state_key(merchant_id, customer_id)
-    found = c.table.batch_get([ckey, tkey])
-    if ckey not in found or tkey not in found:
+    uow = c.units.begin(merchant_id)
+    uow.customers.want(customer_id)
+    uow.tier_states.want(customer_id)
+    standing = uow.tier_states.standing(customer_id)
+    record = uow.customers.get(customer_id)
+    if record is None or standing is None:
         return "gone"
-    before = parse_tier_state(found[tkey], customer_id)
+    before = standing.state
     decision = demote_if_due(before, tiers, now)
-    stored_due = daily_due_day(found[tkey])
-    stale = bool(stored_due) and stored_due <= now.date().isoformat()
+    stale = bool(standing.indexed_on) and standing.indexed_on <= now.date().isoformat()
     coupon = _entry_coupon(c, merchant_id, decision, program, now)
-    stage = _stager(merchant_id, before, decision, tiers, now, force=stale, coupon=coupon)
+    stage = _stager(before, decision, tiers, now, force=stale, coupon=coupon)
     if stage is None:
         return "unchanged"  # the index was behind the table
-    record = parse_customer_item(found[ckey])
     wallet, entries = _entry_credit(record.wallet, decision, program, now)
-    tx = c.table.transaction()
     if entries:
-        after = CustomerRecord(record.customer, wallet)
-        stage_wallet_change(tx, merchant_id, WalletChange(record, after, entries), program)
-    stage(tx, record.customer)
-    tx.commit()
+        uow.customers.save(CustomerRecord(record.customer, wallet), entries, program)
+    stage(uow, record.customer)
+    uow.commit()
     if decision.change is not None:
         return f"tier_{decision.change.direction.value}"
     return "warned" if decision.warning else "reindexed"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import Forbidden, NotFound
@@ -13,12 +12,11 @@ from pollen.domain.triggers import Trigger, TriggerSettings, check_award
 from pollen.domain.wallet import Source, TxnType
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
-from pollen.services.ledger import Operated, Plan, operate
+from pollen.services.ledger import Operated
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
-from pollen.storage.keys import Key, trigger_count_key
-from pollen.storage.transactions import Transaction
-from pollen.storage.triggers import parse_usage, put_usage, triggers_of
+from pollen.services.unit_of_work import UnitOfWork, run
+from pollen.storage.triggers import triggers_of
 
 
 def list_triggers(c: Container, merchant_id: str) -> list[Trigger]:
@@ -80,11 +78,13 @@ def award_trigger(
         raise Forbidden()
     program = get_program(c, merchant_id)
     program.limits.check_coins(trigger.coins)
-    usage_key = trigger_count_key(merchant_id, customer_id, trigger_id)
-    tier_read = tier_qualification.tier_keys(c, merchant_id, customer_id)  # VIP tiers: coins_earned
 
-    def decide(record: CustomerRecord, found: dict[Key, dict[str, Any]]) -> Plan:
-        usage = parse_usage(found.get(usage_key))
+    def use_case(uow: UnitOfWork) -> tuple[int, Operated]:
+        uow.customers.want(customer_id)
+        uow.triggers.want_usage(customer_id, trigger_id)
+        tier_qualification.want(uow, c, customer_id)  # VIP tiers: coins_earned
+        record = uow.customers.require(customer_id)
+        usage = uow.triggers.usage(customer_id, trigger_id)
         check_award(trigger, usage, now.date())
         wallet, entry = record.wallet.credit(
             trigger.coins,
@@ -95,41 +95,26 @@ def award_trigger(
             expiry_days=program.expiry.days,
             note=trigger.name,
         )
-
-        # VIP tiers: the coins count towards coins_earned; an upgrade rides on this transaction
+        # VIP tiers: the coins count towards coins_earned; an upgrade rides on this commit
         tiered = tier_qualification.on_fact(
             c,
-            merchant_id,
+            uow,
             customer_id,
             {Metric.COINS_EARNED: Decimal(trigger.coins)},
             wallet,
-            found=found,
-            asked=tier_read,
             program=program,
             now=now,
         )
+        entries = [entry, *tiered.entries]
+        uow.customers.save(CustomerRecord(record.customer, tiered.wallet), entries, program)
+        uow.triggers.save_usage(customer_id, trigger_id, usage, usage.after_award(now.date()))
+        if tiered.stage:
+            tiered.stage(uow, record.customer)
+        return 201, Operated(
+            customer_id=customer_id,
+            balance=tiered.wallet.balance,
+            pending=tiered.wallet.pending,
+            transactions=entries,
+        )
 
-        def stage(tx: Transaction) -> None:
-            put_usage(
-                tx,
-                merchant_id,
-                customer_id,
-                trigger_id=trigger_id,
-                before=usage,
-                after=usage.after_award(now.date()),
-            )
-            if tiered.stage:
-                tiered.stage(tx, record.customer)
-
-        return Plan(tiered.wallet, [entry, *tiered.entries], stage)
-
-    return operate(
-        c,
-        merchant_id,
-        customer_id,
-        decide,
-        now=now,
-        idempotency=idempotency,
-        program=program,
-        also_read=[usage_key, *tier_read],
-    )
+    return run(c.units, merchant_id, use_case, Operated, now=now, idempotency=idempotency)

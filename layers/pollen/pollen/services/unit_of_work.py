@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast
 
 from pollen.domain.api_keys import ApiKey
 from pollen.domain.coupons import Coupon
-from pollen.domain.customers import CustomerRecord
+from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
@@ -43,6 +43,7 @@ from pollen.storage.ports import (
     AddMerchant,
     Change,
     ClearPending,
+    CodeOwner,
     ContactOwner,
     ContactRef,
     CouponRef,
@@ -51,6 +52,7 @@ from pollen.storage.ports import (
     DueWallet,
     DueWalletRef,
     Emit,
+    LinkContacts,
     ListBirthday,
     Loaded,
     MarkPending,
@@ -67,9 +69,15 @@ from pollen.storage.ports import (
     SaveProfile,
     SaveProgram,
     SaveShopify,
+    SaveTierState,
     SaveTrigger,
+    SaveTriggerUsage,
+    ScheduleReview,
     SettleReview,
     Store,
+    TierStanding,
+    TierStateRef,
+    TriggerUsageRef,
     UnlinkContact,
     WriteReceipt,
 )
@@ -90,7 +98,8 @@ if TYPE_CHECKING:
     )
     from pollen.domain.reviews import ReviewRecord
     from pollen.domain.rewards import Reward
-    from pollen.domain.tiers import TierProgram
+    from pollen.domain.tiers import TierProgram, TierState
+    from pollen.domain.triggers import TriggerUsage
     from pollen.domain.widget import StoredWidgetSettings
     from pollen.storage.tiers import JobStatus
 
@@ -113,6 +122,7 @@ class CustomerRepository(Protocol):
     def contact_owner(self, kind: Literal["email", "phone"], value: str) -> str | None: ...
     def unlink(self, kind: Literal["email", "phone"], value: str, customer_id: str) -> None: ...
     def list_birthday(self, customer_id: str, birthday: str, due: date) -> None: ...
+    def link_contacts(self, customer: Customer) -> None: ...
 
 
 class CouponRepository(Protocol):
@@ -140,10 +150,25 @@ class MerchantRepository(Protocol):
 
 
 class TriggerRepository(Protocol):
-    """Trigger definitions (the merchant's config; read from its cache, not through the unit of work)."""
+    """Trigger definitions (the merchant's config; read from its cache, not through the unit of work)
+    and how often each customer was awarded one (guarded by the count read)."""
 
     def save(self, trigger: Trigger) -> None: ...
     def delete(self, trigger_id: str) -> None: ...
+    def want_usage(self, customer_id: str, trigger_id: str) -> None: ...
+    def usage(self, customer_id: str, trigger_id: str) -> TriggerUsage: ...
+    def save_usage(
+        self, customer_id: str, trigger_id: str, before: TriggerUsage, after: TriggerUsage
+    ) -> None: ...
+
+
+class TierStateRepository(Protocol):
+    """Customers' VIP tier states: read with the fact that moves them, saved under the version read."""
+
+    def want(self, customer_id: str) -> None: ...
+    def standing(self, customer_id: str) -> TierStanding | None: ...
+    def state(self, customer_id: str) -> TierState: ...
+    def save(self, state: TierState, *, before: TierState, program: TierProgram, today: date) -> None: ...
 
 
 class RewardRepository(Protocol):
@@ -189,7 +214,7 @@ class EventConfigRepository(Protocol):
 
 
 class OrderRepository(Protocol):
-    """Orders, read with the rest of a use case's one read (the order path still writes its own)."""
+    """Orders, read with the rest of a use case's one read; saved under the version read."""
 
     def want(self, order_id: str) -> None: ...
     def get(self, order_id: str) -> OrderRecord | None: ...
@@ -197,10 +222,12 @@ class OrderRepository(Protocol):
 
 
 class ReviewRepository(Protocol):
-    """Review requests: read with their order and customer; settled (sent or skipped) once."""
+    """Review requests: scheduled by the order's write that first sees it paid; read with their order
+    and customer; settled (sent or skipped) once."""
 
     def want(self, order_id: str) -> None: ...
     def get(self, order_id: str) -> ReviewRecord | None: ...
+    def schedule(self, record: ReviewRecord) -> None: ...
     def settle(self, record: ReviewRecord) -> None: ...
 
 
@@ -211,6 +238,7 @@ class ReferralRepository(Protocol):
 
     def want_referrer(self, customer_id: str) -> None: ...
     def referrer(self, customer_id: str) -> ReferrerProfile: ...
+    def stored_referrer(self, customer_id: str) -> ReferrerProfile | None: ...
     def want_friend(self, customer_id: str) -> None: ...
     def friend(self, customer_id: str) -> FriendState: ...
     def want_invite(self, digest: str) -> None: ...
@@ -218,6 +246,11 @@ class ReferralRepository(Protocol):
     def want_referral(self, referrer_id: str, referral_id: str) -> None: ...
     def referral(self, referrer_id: str, referral_id: str) -> Referral | None: ...
     def fetch_referral(self, referrer_id: str, referral_id: str) -> Referral | None: ...
+    def want_code(self, code: str) -> None: ...
+    def code_owner(self, code: str) -> CodeOwner | None: ...
+    def want_window(self, referrer_id: str, window: str) -> None: ...
+    def window_count(self, referrer_id: str, window: str) -> int: ...
+    def count_window(self, referrer_id: str, window: str, *, limit: int, expires_at: int | None) -> None: ...
     def want_contact(self, kind: Literal["email", "phone"], value: str) -> None: ...
     def contact_is_customer(self, kind: Literal["email", "phone"], value: str) -> bool: ...
     def save_settings(self, settings: StoredReferralSettings, *, base: int) -> None: ...
@@ -294,6 +327,7 @@ class UnitOfWork:
         self.merchants: MerchantRepository = _Merchants(self)
         self.orders: OrderRepository = _Orders(self)
         self.reviews: ReviewRepository = _Reviews(self)
+        self.tier_states: TierStateRepository = _TierStates(self)
 
     # ---- reading ----
     @property
@@ -353,19 +387,18 @@ class UnitOfWork:
         found = self._store.read(self.merchant_id, self._wanted) if self._wanted else {}
         self._read.update(self._wanted)
         self._wanted = []
-        if receipt_ref is not None and self._idempotency is not None:
-            receipt = found.pop(receipt_ref, None)
-            if receipt is not None:
-                assert isinstance(receipt, Receipt)
-                replayed = self._idempotency.replay(receipt.to_item())  # 422 for another request
-                if replayed is not None:
-                    raise Replayed(replayed)
-        self._loaded.update(found)
+        receipt = found.pop(receipt_ref, None) if receipt_ref is not None else None
+        self._loaded.update(found)  # kept on a replay too: what the request is about, as it is now
         for ref, value in found.items():
             if isinstance(value, Coupon | CustomerRecord):
                 self._versions[ref] = value.version
             elif isinstance(value, DueWallet):  # a customer read for the due-items job: saved as one
                 self._versions[CustomerRef(value.record.customer.customer_id)] = value.record.version
+        if receipt is not None and self._idempotency is not None:
+            assert isinstance(receipt, Receipt)
+            replayed = self._idempotency.replay(receipt.to_item())  # 422 for another request
+            if replayed is not None:
+                raise Replayed(replayed)
 
     def _get(self, ref: Ref) -> Loaded | None:
         if ref not in self._read:  # not read yet: read it with everything else wanted so far
@@ -509,6 +542,10 @@ class _Customers:
         """List the customer under ``due``, the next day their birthday is celebrated."""
         self._uow.stage(ListBirthday(customer_id, birthday, due))
 
+    def link_contacts(self, customer: Customer) -> None:
+        """The email and phone look-ups of a customer this unit of work creates."""
+        self._uow.stage(LinkContacts(customer))
+
 
 class _Coupons:
     def __init__(self, uow: UnitOfWork) -> None:
@@ -572,8 +609,41 @@ class _Reviews:
         assert found is None or type(found).__name__ == "ReviewRecord"  # by name, as for orders
         return cast("ReviewRecord | None", found)
 
+    def schedule(self, record: ReviewRecord) -> None:
+        self._uow.stage(ScheduleReview(record))
+
     def settle(self, record: ReviewRecord) -> None:
         self._uow.stage(SettleReview(record))
+
+
+class _TierStates:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def want(self, customer_id: str) -> None:
+        self._uow._want(TierStateRef(customer_id))
+
+    def standing(self, customer_id: str) -> TierStanding | None:
+        """The stored state with the day the daily index lists it under (None: no state yet)."""
+        found = self._uow._get(TierStateRef(customer_id))
+        assert found is None or isinstance(found, TierStanding)
+        return found
+
+    def state(self, customer_id: str) -> TierState:
+        """The customer's state; a fresh one (version 0, no tier) when none is stored."""
+        found = self.standing(customer_id)
+        if found is not None:
+            return found.state
+        from pollen.domain.tiers import TierState  # noqa: PLC0415 - the tier paths only
+
+        return TierState(customer_id=customer_id)
+
+    def save(self, state: TierState, *, before: TierState, program: TierProgram, today: date) -> None:
+        """``state`` at ``before.version + 1``, guarded by ``before.version``; the member list and
+        counters follow a new member or a moved tier."""
+        written = state.model_copy(update={"version": before.version + 1})
+        new_member = before.version == 0 or before.tier_id != written.tier_id
+        self._uow.stage(SaveTierState(written, program, today, before.version, before.tier_id, new_member))
 
 
 class _Programs:
@@ -610,6 +680,23 @@ class _Triggers:
 
     def delete(self, trigger_id: str) -> None:
         self._uow.stage(DeleteTrigger(trigger_id))
+
+    def want_usage(self, customer_id: str, trigger_id: str) -> None:
+        self._uow._want(TriggerUsageRef(customer_id, trigger_id))
+
+    def usage(self, customer_id: str, trigger_id: str) -> TriggerUsage:
+        found = self._uow._get(TriggerUsageRef(customer_id, trigger_id))
+        if found is None:
+            from pollen.domain.triggers import TriggerUsage  # noqa: PLC0415 - trigger awards only
+
+            return TriggerUsage()
+        return cast("TriggerUsage", found)
+
+    def save_usage(
+        self, customer_id: str, trigger_id: str, before: TriggerUsage, after: TriggerUsage
+    ) -> None:
+        """Guarded by the count read, so two concurrent awards cannot both count as the first."""
+        self._uow.stage(SaveTriggerUsage(customer_id, trigger_id, before, after))
 
 
 class _ApiKeys:

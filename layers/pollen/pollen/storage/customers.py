@@ -82,11 +82,14 @@ def put_customer(
     *,
     expected_version: int | None,
     reminder_days: int,
+    part: str = "",
 ) -> None:
-    """Write the whole customer item, guarded by the version it was read at (None: must not exist)."""
+    """Write the whole customer item, guarded by the version it was read at (None: must not exist).
+    A second customer in the same transaction takes a ``part`` (``customer-referrer``...)."""
     item = customer_item(merchant_id, record, reminder_days=reminder_days)
+    suffix = f"-{part}" if part else ""
     if expected_version is None:
-        tx.put(item, label="customer", condition="attribute_not_exists(PK)")
+        tx.put(item, label=f"customer{suffix}", condition="attribute_not_exists(PK)")
         customer_id = record.customer.customer_id
         tx.put(
             {
@@ -94,12 +97,12 @@ def put_customer(
                 "entity": "directory",
                 "customer_id": customer_id,
             },
-            label="directory",
+            label=f"directory{suffix}",
         )
     else:
         tx.put(
             item,
-            label="customer",
+            label=f"customer{suffix}",
             condition="#v = :v",
             names={"#v": "version"},
             values={":v": expected_version},
@@ -143,12 +146,17 @@ def put_wallet_change(
     reminder_days: int,
     entries: Sequence[LedgerEntry] = (),
     events: Sequence[OutboxEvent] = (),
+    part: str = "",
 ) -> None:
-    """The customer item (version-guarded; None: a new customer) and each ledger entry with its event."""
-    put_customer(tx, merchant_id, after, expected_version=expected_version, reminder_days=reminder_days)
+    """The customer item (version-guarded; None: a new customer) and each ledger entry with its event.
+    ``part`` keeps a second customer's labels apart (``customer-referrer``, ``referrer-ledger-0``...)."""
+    put_customer(
+        tx, merchant_id, after, expected_version=expected_version, reminder_days=reminder_days, part=part
+    )
+    prefix = f"{part}-" if part else ""
     for n, (entry, event) in enumerate(zip(entries, events, strict=True)):
-        tx.put(ledger_item(merchant_id, after.customer.customer_id, entry), label=f"ledger-{n}")
-        tx.put(event.to_item(), label=f"ledger-event-{n}")
+        tx.put(ledger_item(merchant_id, after.customer.customer_id, entry), label=f"{prefix}ledger-{n}")
+        tx.put(event.to_item(), label=f"{prefix}ledger-event-{n}")
 
 
 def stage_profile(tx: Transaction, merchant_id: str, change: SaveProfile) -> None:

@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # the admin's settings: only the unit of work's settings repo
     )
     from pollen.domain.reviews import ReviewRecord
     from pollen.domain.rewards import Reward
-    from pollen.domain.tiers import TierProgram
+    from pollen.domain.tiers import TierProgram, TierState
+    from pollen.domain.triggers import TriggerUsage
     from pollen.domain.widget import StoredWidgetSettings
     from pollen.storage.tiers import JobStatus
 
@@ -84,6 +85,27 @@ class ReviewRef:
     """An order's review request."""
 
     order_id: str
+
+
+@value
+class TierStateRef:
+    """A customer's VIP tier state (absent: they have none yet)."""
+
+    customer_id: str
+
+
+@value
+class TierStanding:
+    state: TierState
+    indexed_on: str  # the day the daily tier index lists the state under (ISO), "" when it is not listed
+
+
+@value
+class TriggerUsageRef:
+    """How often a customer was awarded a trigger (absent: never)."""
+
+    customer_id: str
+    trigger_id: str
 
 
 @value
@@ -143,16 +165,44 @@ class ContactRef:
 
 
 @value
+class CodeRef:
+    """Which referrer a referral code names."""
+
+    code: str
+
+
+@value
+class CodeOwner:
+    customer_id: str
+    code: str
+
+
+@value
+class WindowRef:
+    """How many referrals a referrer was rewarded for in one limit window."""
+
+    referrer_id: str
+    window: str
+
+
+@value
+class WindowCount:
+    rewarded: int
+
+
+@value
 class ContactOwner:
     """The customer an email or phone belongs to."""
 
     customer_id: str
 
 
-ReferralFamilyRef = ReferrerRef | FriendRef | InviteRef | ReferralRef | ContactRef
+ReferralFamilyRef = ReferrerRef | FriendRef | InviteRef | ReferralRef | ContactRef | CodeRef | WindowRef
 Ref = (
     CustomerRef
     | DueWalletRef
+    | TierStateRef
+    | TriggerUsageRef
     | CouponRef
     | OrderRef
     | ReviewRef
@@ -167,7 +217,7 @@ Ref = (
 Loaded: TypeAlias = (
     "CustomerRecord | DueWallet | Coupon | Receipt | Program | Keyring | JobStatus | Integration"
     " | Subscription | ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner | OrderRecord"
-    " | ReviewRecord"
+    " | ReviewRecord | TierStanding | TriggerUsage | CodeOwner | WindowCount"
 )
 
 
@@ -210,6 +260,43 @@ class SaveOrder:
 
     order: OrderRecord
     expected_version: int
+
+
+@value
+class LinkContacts:
+    """The email and phone look-ups of a customer first seen on an order (a new customer)."""
+
+    customer: Customer
+
+
+@value
+class SaveTierState:
+    """A customer's tier state at ``state.version``, guarded by ``expected_version`` (0: new), with
+    its line in the member list and the per-tier member counters when the tier moved."""
+
+    state: TierState
+    program: TierProgram
+    today: date
+    expected_version: int
+    from_tier: str | None
+    new_member: bool
+
+
+@value
+class SaveTriggerUsage:
+    """A trigger's usage counter, guarded by the count it was read at (0: none yet)."""
+
+    customer_id: str
+    trigger_id: str
+    before: TriggerUsage
+    after: TriggerUsage
+
+
+@value
+class ScheduleReview:
+    """An order's review request, written by the write that first sees the order paid."""
+
+    record: ReviewRecord
 
 
 @value
@@ -425,6 +512,16 @@ class HoldInvite:
 
 
 @value
+class CountWindow:
+    """One more rewarded referral in the referrer's window; fails (``referral-window``) beyond ``limit``."""
+
+    referrer_id: str
+    window: str
+    limit: int
+    expires_at: int | None
+
+
+@value
 class SaveFriend:
     """Fails (``referred``) unless the stored state is still at ``expected_version`` (0: none)."""
 
@@ -476,12 +573,17 @@ ReferralChange = (
     | SaveReferral
     | HoldInvite
     | SaveFriend
+    | CountWindow
 )
 Change = (
     SaveCustomer
     | SaveProfile
     | ListBirthday
     | SaveOrder
+    | LinkContacts
+    | SaveTierState
+    | SaveTriggerUsage
+    | ScheduleReview
     | UnlinkContact
     | SaveCoupon
     | MarkPending

@@ -14,10 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from pollen.clock import isoformat
-from pollen.domain.customers import Customer, CustomerRecord
+from pollen.domain.customers import Customer
 from pollen.domain.referrals import FriendState, InviteHold, Referral, ReferrerProfile, StoredReferralSettings
-from pollen.domain.wallet import LedgerEntry, Wallet
-from pollen.storage.customers import customer_item, ledger_item
 from pollen.storage.keys import (
     Key,
     customer_pk,
@@ -38,9 +36,12 @@ from pollen.storage.merchant_config import MerchantConfig
 from pollen.storage.pagination import Page
 from pollen.storage.ports import (
     ClaimCode,
+    CodeOwner,
+    CodeRef,
     ContactOwner,
     ContactRef,
     CountReferrer,
+    CountWindow,
     FriendRef,
     HoldInvite,
     InviteRef,
@@ -52,6 +53,8 @@ from pollen.storage.ports import (
     SaveReferral,
     SaveReferralSettings,
     SetReferrerDiscount,
+    WindowCount,
+    WindowRef,
 )
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
@@ -349,38 +352,10 @@ def window_count(item: dict[str, Any] | None) -> int:
     return int(item.get("rewarded", 0)) if item else 0
 
 
-# ---- a second wallet in one transaction -----------------------------------------------------------------
-
-
-def stage_other_wallet(  # noqa: PLR0917
-    tx: Transaction,
-    merchant_id: str,
-    before: CustomerRecord,
-    wallet: Wallet,
-    entries: list[LedgerEntry],
-    events: list[dict[str, Any]],
-    *,
-    reminder_days: int,
-) -> None:
-    """The referrer's wallet when the transaction already holds the buyer's (labels kept apart)."""
-    after = CustomerRecord(before.customer, wallet)
-    tx.put(
-        customer_item(merchant_id, after, reminder_days=reminder_days),
-        label="customer-referrer",
-        condition="#v = :v",
-        names={"#v": "version"},
-        values={":v": before.version},
-    )
-    for n, entry in enumerate(entries):
-        tx.put(ledger_item(merchant_id, before.customer.customer_id, entry), label=f"referrer-ledger-{n}")
-    for n, event in enumerate(events):
-        tx.put(event, label=f"referrer-ledger-event-{n}")
-
-
 # ---- the unit of work's referral family (storage/unit_of_work.py loads this module for it) -------------
 
 
-def ref_key(merchant_id: str, ref: ReferralFamilyRef) -> Key:
+def ref_key(merchant_id: str, ref: ReferralFamilyRef) -> Key:  # noqa: PLR0911 - a case per kind
     match ref:
         case ReferrerRef(customer_id):
             return referrer_key(merchant_id, customer_id)
@@ -390,14 +365,19 @@ def ref_key(merchant_id: str, ref: ReferralFamilyRef) -> Key:
             return invite_key(merchant_id, digest)
         case ReferralRef(referrer_id, referral_id):
             return referral_key(merchant_id, referrer_id, referral_id)
+        case CodeRef(code):
+            return referral_code_key(merchant_id, code)
+        case WindowRef(referrer_id, window):
+            return referral_window_key(merchant_id, referrer_id, window)
         case ContactRef("email", value):
             return email_key(merchant_id, value)
+    assert isinstance(ref, ContactRef)
     return phone_key(merchant_id, ref.value)
 
 
-def parse_ref(
+def parse_ref(  # noqa: PLR0911 - a case per kind
     ref: ReferralFamilyRef, item: dict[str, Any]
-) -> ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner:
+) -> ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner | CodeOwner | WindowCount:
     match ref:
         case ReferrerRef(customer_id):
             return parse_referrer(customer_id, item)
@@ -407,6 +387,10 @@ def parse_ref(
             return InviteHold(str(item["referrer_id"]), str(item["referral_id"]))
         case ReferralRef():
             return parse_referral(item)
+        case CodeRef():
+            return CodeOwner(str(item["customer_id"]), str(item["code"]))
+        case WindowRef():
+            return WindowCount(window_count(item))
     return ContactOwner(str(item["customer_id"]))
 
 
@@ -446,6 +430,15 @@ def stage_referral_change(
         seen["invite"] += 1
     elif isinstance(change, SaveFriend):
         put_friend(tx, merchant_id, change.state, expected_version=change.expected_version)
+    elif isinstance(change, CountWindow):
+        count_window(
+            tx,
+            merchant_id,
+            change.referrer_id,
+            change.window,
+            limit=change.limit,
+            expires_at=change.expires_at,
+        )
 
 
 def contact_of(customer: Customer) -> dict[str, Any]:

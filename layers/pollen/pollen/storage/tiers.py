@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -27,6 +27,9 @@ from pollen.storage.keys import Key, config_pk, customer_pk, merchant_prefix, pa
 from pollen.storage.merchant_config import MerchantConfig
 from pollen.storage.table import GSI1, Table
 from pollen.storage.transactions import Transaction
+
+if TYPE_CHECKING:
+    from pollen.storage.ports import SaveTierState
 
 TIERS_ENTITY = "tiers"
 TIER_ENTITY = "tier"
@@ -277,3 +280,31 @@ def parse_status(item: dict[str, Any] | None) -> JobStatus:
 def running_jobs(table: Table) -> list[str]:
     """Merchants whose re-evaluation is not finished (a sparse index: only running jobs are in it)."""
     return [str(i["merchant_id"]) for i in table.query_all("TIERJOBS", index=GSI1)]
+
+
+def stage_tier_state(tx: Transaction, merchant_id: str, change: SaveTierState, n: int) -> None:
+    """The unit of work's :class:`SaveTierState`: the state, a new or moved member's line and the
+    member counters. ``n`` counts the commit's tier saves: a second one (a referrer's, in their
+    friend's order) is labelled ``tier-2``... and counts in its own lane."""
+    suffix = f"-{n + 1}" if n else ""
+    state = change.state
+    put_tier_state(
+        tx,
+        merchant_id,
+        state,
+        change.program,
+        change.today,
+        expected_version=change.expected_version,
+        label=f"tier{suffix}",
+    )
+    if change.new_member:
+        put_member(tx, merchant_id, state.customer_id, state.tier_id, label=f"tier-member{suffix}")
+    move_member_count(
+        tx,
+        merchant_id,
+        state.customer_id,
+        change.from_tier,
+        state.tier_id,
+        lane=n + 1 if n else 0,
+        label=f"tier-count{suffix}",
+    )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from pollen.storage.coupons import delete_pending_marker, parse_coupon_item, put_coupon, put_pending_marker
-from pollen.storage.customers import parse_customer_item, put_wallet_change, stage_profile
+from pollen.storage.customers import parse_customer_item, put_contact_links, put_wallet_change, stage_profile
 from pollen.storage.keys import (
     Key,
     coupon_key,
@@ -23,6 +23,7 @@ from pollen.storage.keys import (
     program_key,
     receipt_key,
     review_request_key,
+    trigger_count_key,
 )
 from pollen.storage.merchant_config import parse_program_item
 from pollen.storage.ports import (
@@ -33,6 +34,7 @@ from pollen.storage.ports import (
     DueWallet,
     DueWalletRef,
     Emit,
+    LinkContacts,
     ListBirthday,
     Loaded,
     MarkPending,
@@ -48,9 +50,15 @@ from pollen.storage.ports import (
     SaveCustomer,
     SaveOrder,
     SaveProfile,
+    SaveTierState,
+    SaveTriggerUsage,
+    ScheduleReview,
     SettingsChange,
     SettingsRef,
     SettleReview,
+    TierStanding,
+    TierStateRef,
+    TriggerUsageRef,
     UnlinkContact,
     WriteReceipt,
 )
@@ -68,6 +76,25 @@ def _parse_order(item: dict[str, Any]) -> Loaded:
     return parse_order_item(item)
 
 
+def _parse_tier_state(item: dict[str, Any]) -> Loaded:
+    from pollen.storage.tiers import daily_due_day, parse_tier_state  # noqa: PLC0415 - the tier paths
+
+    state = parse_tier_state(item, str(item["customer_id"]))
+    return TierStanding(state, daily_due_day(item))
+
+
+def _tier_state_key(merchant_id: str, ref: TierStateRef) -> Key:
+    from pollen.storage.tiers import tier_state_key  # noqa: PLC0415 - the tier paths
+
+    return tier_state_key(merchant_id, ref.customer_id)
+
+
+def _parse_usage(item: dict[str, Any]) -> Loaded:
+    from pollen.storage.triggers import parse_usage  # noqa: PLC0415 - trigger awards only
+
+    return parse_usage(item)
+
+
 def _parse_review(item: dict[str, Any]) -> Loaded:
     from pollen.storage.reviews import parse_review_item  # noqa: PLC0415 - the review job only
 
@@ -83,6 +110,8 @@ _KEYS: dict[type, Callable[[str, Any], Key]] = {
     ReceiptRef: lambda m, ref: receipt_key(m, ref.scope, ref.key),
     OrderRef: lambda m, ref: order_key(m, ref.order_id),
     ReviewRef: lambda m, ref: review_request_key(m, ref.order_id),
+    TierStateRef: _tier_state_key,
+    TriggerUsageRef: lambda m, ref: trigger_count_key(m, ref.customer_id, ref.trigger_id),
 }
 _PARSERS: dict[type, Callable[[dict[str, Any]], Loaded]] = {
     CustomerRef: parse_customer_item,
@@ -92,6 +121,8 @@ _PARSERS: dict[type, Callable[[dict[str, Any]], Loaded]] = {
     ReceiptRef: Receipt.from_item,
     OrderRef: _parse_order,
     ReviewRef: _parse_review,
+    TierStateRef: _parse_tier_state,
+    TriggerUsageRef: _parse_usage,
 }
 
 
@@ -150,52 +181,88 @@ class DynamoStore:
 
     def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
         tx = self._table.transaction()
-        events = 0
-        seen: Counter[str] = Counter()  # referral changes of one kind, for unique labels
+        seen: Counter[str] = Counter()  # changes of one kind so far, for unique labels
         for change in changes:
             if isinstance(change, ReferralChange):
                 from pollen.storage.referrals import stage_referral_change  # noqa: PLC0415 - referrals only
 
                 stage_referral_change(tx, merchant_id, change, seen)
             else:
-                events += _stage(tx, merchant_id, change, events)
+                _stage(tx, merchant_id, change, seen)
         tx.commit()
 
 
-def _stage(tx: Transaction, merchant_id: str, change: Change, events: int) -> int:
-    """Add one change to ``tx``; returns how many outbox events it added (for unique labels)."""
-    if isinstance(change, SaveCustomer | SaveProfile | UnlinkContact | ListBirthday):
-        _stage_customer(tx, merchant_id, change)
+def _nth(seen: Counter[str], kind: str) -> int:
+    n = seen[kind]
+    seen[kind] += 1
+    return n
+
+
+def _stage(tx: Transaction, merchant_id: str, change: Change, seen: Counter[str]) -> None:
+    """Add one change to ``tx``; ``seen`` numbers the changes of a kind that a commit may hold
+    several of (events, coupons, customers, tier states), so their labels stay unique."""
+    if isinstance(change, SaveCustomer | SaveProfile | UnlinkContact | ListBirthday | LinkContacts):
+        _stage_customer(tx, merchant_id, change, seen)
     elif isinstance(change, SaveOrder):
         from pollen.storage.orders import put_order  # noqa: PLC0415 - the paths writing orders
 
         put_order(tx, merchant_id, change.order, expected_version=change.expected_version)
-    elif isinstance(change, SaveCoupon):
-        put_coupon(tx, merchant_id, change.coupon, expected_version=change.expected_version)
-    elif isinstance(change, MarkPending):
-        put_pending_marker(tx, merchant_id, change.coupon, change.at)
-    elif isinstance(change, ClearPending):
-        delete_pending_marker(tx, merchant_id, change.code)
+    elif isinstance(change, SaveCoupon | MarkPending | ClearPending):
+        _stage_coupon(tx, merchant_id, change, seen)
+    elif isinstance(change, SaveTierState):
+        from pollen.storage.tiers import stage_tier_state  # noqa: PLC0415 - the tier paths
+
+        stage_tier_state(tx, merchant_id, change, _nth(seen, "tier"))
+    elif isinstance(change, SaveTriggerUsage):
+        from pollen.storage.triggers import put_usage  # noqa: PLC0415 - trigger awards only
+
+        put_usage(
+            tx,
+            merchant_id,
+            change.customer_id,
+            trigger_id=change.trigger_id,
+            before=change.before,
+            after=change.after,
+        )
     elif isinstance(change, SettingsChange):
         from pollen.storage.settings_writes import stage_settings  # noqa: PLC0415 - admin's writes only
 
         stage_settings(tx, merchant_id, change)
-    elif isinstance(change, SettleReview):
-        from pollen.storage.reviews import stage_settled  # noqa: PLC0415 - the review job only
+    elif isinstance(change, SettleReview | ScheduleReview):
+        from pollen.storage.reviews import stage_schedule, stage_settled  # noqa: PLC0415 - reviews only
 
-        stage_settled(tx, merchant_id, change.record)
+        if isinstance(change, ScheduleReview):
+            stage_schedule(tx, merchant_id, change.record)
+        else:
+            stage_settled(tx, merchant_id, change.record)
     elif isinstance(change, Emit):
-        tx.put(change.event.to_item(), label=f"event-{events}")
-        return 1
+        tx.put(change.event.to_item(), label=f"event-{_nth(seen, 'event')}")
     elif isinstance(change, WriteReceipt):
         tx.receipt(change.receipt.to_item())
     elif isinstance(change, ReleaseReceipt):
         tx.delete(receipt_key(merchant_id, change.scope, change.key), label="receipt-release")
-    return 0
+
+
+def _stage_coupon(
+    tx: Transaction, merchant_id: str, change: SaveCoupon | MarkPending | ClearPending, seen: Counter[str]
+) -> None:
+    if isinstance(change, SaveCoupon):
+        n = _nth(seen, "coupon")
+        label = f"coupon-{n}" if n else "coupon"
+        put_coupon(tx, merchant_id, change.coupon, expected_version=change.expected_version, label=label)
+    elif isinstance(change, MarkPending):
+        n = _nth(seen, "pending")
+        label = f"coupon-pending-{n}" if n else "coupon-pending"
+        put_pending_marker(tx, merchant_id, change.coupon, change.at, label=label)
+    else:
+        delete_pending_marker(tx, merchant_id, change.code)
 
 
 def _stage_customer(
-    tx: Transaction, merchant_id: str, change: SaveCustomer | SaveProfile | UnlinkContact | ListBirthday
+    tx: Transaction,
+    merchant_id: str,
+    change: SaveCustomer | SaveProfile | UnlinkContact | ListBirthday | LinkContacts,
+    seen: Counter[str],
 ) -> None:
     if isinstance(change, ListBirthday):
         from pollen.storage.birthdays import birthday_item  # noqa: PLC0415 - the birthdays job only
@@ -207,7 +274,10 @@ def _stage_customer(
         from pollen.storage.privacy import stage_unlink  # noqa: PLC0415 - erasure only
 
         stage_unlink(tx, merchant_id, change)
+    elif isinstance(change, LinkContacts):
+        put_contact_links(tx, merchant_id, change.customer, None)
     else:
+        n = _nth(seen, "customer")  # a second wallet (a referrer's) in the same commit: labels apart
         put_wallet_change(
             tx,
             merchant_id,
@@ -216,4 +286,5 @@ def _stage_customer(
             reminder_days=change.reminder_days,
             entries=change.entries,
             events=change.events,
+            part="" if n == 0 else ("referrer" if n == 1 else f"referrer{n}"),
         )
