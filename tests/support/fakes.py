@@ -39,6 +39,7 @@ from pollen.storage.api_keys import KeyCache
 from pollen.storage.errors import ConditionFailed, DuplicateRequest
 from pollen.storage.keys import email_key, phone_digits, phone_key, referral_settings_key
 from pollen.storage.merchant_config import MerchantConfig, MerchantConfigStore
+from pollen.storage.order_cache import OrderCustomerCache
 from pollen.storage.ports import (
     AddApiKey,
     AddMerchant,
@@ -119,6 +120,7 @@ from pollen.storage.ports import (
 from pollen.storage.receipts import Receipt
 from pollen.storage.referrals import COUNTERS, MAX_FINGERPRINTS, settings_item
 from pollen.storage.rewards import reward_item
+from pollen.storage.triggers import trigger_item
 
 
 def _events_ref(
@@ -580,6 +582,9 @@ class FakeStore:
     def customer(self, merchant_id: str, customer_id: str) -> CustomerRecord:
         return cast("CustomerRecord", self.items[(merchant_id, CustomerRef(customer_id))])
 
+    def order(self, merchant_id: str, order_id: str) -> OrderRecord:
+        return cast("OrderRecord", self.items[(merchant_id, OrderRef(order_id))])
+
     def coupon(self, merchant_id: str, code: str) -> Coupon | None:
         return cast("Coupon | None", self.items.get((merchant_id, CouponRef(code))))
 
@@ -645,8 +650,11 @@ class FakeConfigs(MerchantConfigStore):
         rewards: Sequence[Reward] = (),
         shopify: ShopifyConnection | None = None,
         referrals: StoredReferralSettings | None = None,
+        *,
+        triggers: Sequence[Trigger] = (),
     ) -> None:
         items = {f"REWARD#{r.reward_id}": reward_item(merchant.merchant_id, r) for r in rewards}
+        items.update({f"TRIGGER#{t.trigger_id}": trigger_item(merchant.merchant_id, t) for t in triggers})
         if referrals is not None:
             items[referral_settings_key(merchant.merchant_id).sk] = settings_item(
                 merchant.merchant_id, referrals
@@ -679,7 +687,7 @@ def fake_container(store: FakeStore, configs: FakeConfigs) -> Container:
         config=configs,
         api_keys=cast("Any", _Unavailable("api key store")),
         key_cache=KeyCache(60),  # in memory already
-        order_customers=cast("Any", _Unavailable("order cache")),
+        order_customers=OrderCustomerCache(),  # in memory already
         deliveries=cast("Any", _Unavailable("delivery log")),
         queues=cast("Any", _Unavailable("queues")),
         store=store,
