@@ -66,6 +66,8 @@ from pollen.storage.ports import (
     EventsChange,
     FriendRef,
     HoldInvite,
+    ImportedRow,
+    ImportRowRef,
     IntegrationRef,
     InviteRef,
     KeyringRef,
@@ -73,7 +75,9 @@ from pollen.storage.ports import (
     ListBirthday,
     Loaded,
     MarkPending,
+    MarkRowImported,
     OrderRef,
+    Part,
     ProgramRef,
     ReceiptRef,
     Ref,
@@ -193,6 +197,7 @@ class FakeStore:
         self.calls.log.append("commit")
         while self.before_commit:
             self.before_commit.pop(0)()
+        changes = _flatten(changes)  # an import's parts: their labels are the table's concern
         self._check(merchant_id, changes)
         for change in changes:
             self._apply(merchant_id, change)
@@ -272,6 +277,11 @@ class FakeStore:
                 window = self.items.get((merchant_id, WindowRef(change.referrer_id, change.window)))
                 if (cast("WindowCount", window).rewarded if window else 0) >= change.limit:
                     failed["referral-window"] = {}
+            elif (
+                isinstance(change, MarkRowImported)
+                and (merchant_id, ImportRowRef(change.import_id, change.row)) in self.items
+            ):
+                failed[f"import-row-{change.row}"] = {}
         return failed
 
     def _reviews_settled(self, merchant_id: str, changes: Sequence[Change]) -> dict[str, dict[str, Any]]:
@@ -486,7 +496,12 @@ class FakeStore:
     def _apply_fact_side(
         self,
         merchant_id: str,
-        change: SettleReview | ScheduleReview | SaveTierState | SaveTriggerUsage | LinkContacts,
+        change: SettleReview
+        | ScheduleReview
+        | SaveTierState
+        | SaveTriggerUsage
+        | LinkContacts
+        | MarkRowImported,
     ) -> None:
         """What an order or a trigger writes besides wallets: reviews, tier states, usage, look-ups."""
         if isinstance(change, SettleReview | ScheduleReview):
@@ -497,6 +512,9 @@ class FakeStore:
             self.items[(merchant_id, TierStateRef(change.state.customer_id))] = standing
         elif isinstance(change, SaveTriggerUsage):
             self.items[(merchant_id, TriggerUsageRef(change.customer_id, change.trigger_id))] = change.after
+        elif isinstance(change, MarkRowImported):
+            row = ImportedRow(change.customer_id, change.coins)
+            self.items[(merchant_id, ImportRowRef(change.import_id, change.row))] = row
         else:
             self._link(merchant_id, change.customer, None)
 
@@ -676,6 +694,13 @@ class _Unavailable:
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"a use case on fakes touched the {self._what} ({name})")
+
+
+def _flatten(changes: Sequence[Change]) -> list[Change]:
+    flat: list[Change] = []
+    for change in changes:
+        flat.extend(_flatten(change.changes) if isinstance(change, Part) else [change])
+    return flat
 
 
 def fake_container(store: FakeStore, configs: FakeConfigs) -> Container:

@@ -7,13 +7,11 @@ different request is refused (422), since answering it would hide that it was ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from pollen.domain.errors import ValidationFailed
 from pollen.storage.keys import Key, receipt_key
 from pollen.storage.receipts import Receipt, fingerprint
-from pollen.storage.transactions import Transaction
 
 
 class IdempotencyKeyReused(ValidationFailed):
@@ -42,18 +40,3 @@ class Idempotency:
                 "This Idempotency-Key was already used for a different request; use a new key."
             )
         return receipt
-
-    def stage(
-        self, tx: Transaction, merchant_id: str, *, status: int, response: dict[str, Any], now: datetime
-    ) -> None:
-        tx.receipt(
-            Receipt(
-                merchant_id=merchant_id,
-                scope=self.scope,
-                idempotency_key=self.key,
-                request_fingerprint=fingerprint(self.request),
-                status=status,
-                response=response,
-                created_at=now,
-            ).to_item()
-        )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -26,14 +26,13 @@ from pollen.domain.wallet import LedgerEntry, Source, TxnType
 from pollen.model import BaseModel
 from pollen.observability import logger
 from pollen.services.container import Container
-from pollen.services.ledger import WalletChange, new_customer, stage_wallet_change
+from pollen.services.ledger import WalletChange, new_customer
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
-from pollen.storage.customers import parse_customer_item, put_contact_links
+from pollen.services.unit_of_work import UnitOfWork
 from pollen.storage.errors import ConditionFailed, WriteConflict
-from pollen.storage.imports import ImportStore, put_row_receipt, row_already_imported, row_receipt_key
-from pollen.storage.keys import Key, customer_key, email_key
-from pollen.storage.transactions import MAX_ITEMS, Transaction
+from pollen.storage.imports import ImportStore, row_already_imported
+from pollen.storage.transactions import MAX_ITEMS
 
 CHUNK_ROWS = 100  # rows read together (one BatchGetItem of up to 100 keys per kind)
 MAX_REPORTED_REJECTIONS = 1_000  # the report keeps the first ones; the count is always exact
@@ -165,8 +164,11 @@ def _import_chunk(
     now: datetime,
 ) -> tuple[list[_Done], list[Rejected]]:
     """Rows written together where they can be; a group that fails is redone row by row."""
-    found, customer_ids = _resolve(c, merchant_id, parsed.import_id, rows)
-    customers = c.table.batch_get([customer_key(merchant_id, cid) for cid in set(customer_ids.values())])
+    uow = c.units.begin(merchant_id)
+    customer_ids = _resolve(uow, parsed.import_id, rows)
+    for known in set(customer_ids.values()):  # the rows' customers: one more read
+        uow.customers.want(known)
+    uow.load()
 
     done: list[_Done] = []
     rejected: list[Rejected] = []
@@ -179,13 +181,12 @@ def _import_chunk(
         nonlocal group, group_items
         if not group:
             return
-        tx = c.table.transaction()
+        write = c.units.begin(merchant_id)
         for row, change in group:
-            _stage_row(
-                tx.part(str(row.number)), merchant_id, parsed.import_id, row, change=change, program=program
-            )
+            with write.part(str(row.number)):
+                _stage_row(write, parsed.import_id, row, change=change, program=program)
         try:
-            tx.commit()
+            write.commit()
             done.extend(
                 _Done(row, change.after.customer.customer_id, change.before is None) for row, change in group
             )
@@ -194,7 +195,7 @@ def _import_chunk(
         group, group_items = [], 0
 
     for row in rows:
-        if row_receipt_key(merchant_id, parsed.import_id, row.number) in found:
+        if uow.imports.row(parsed.import_id, row.number) is not None:
             done.append(_Done(row, customer_ids.get(row.number, ""), created=False))  # done before a crash
             continue
         customer_id = customer_ids.get(row.number)
@@ -206,8 +207,7 @@ def _import_chunk(
         if customer_id in used:
             single.append(row)
             continue
-        item = customers.get(customer_key(merchant_id, customer_id))
-        change = _change(row, customer_id, parse_customer_item(item) if item else None, program, now=now)
+        change = _change(row, customer_id, uow.customers.get(customer_id), program, now=now)
         if isinstance(change, Rejected):
             rejected.append(change)
             continue
@@ -234,20 +234,20 @@ def _import_chunk(
     return done, rejected
 
 
-def _resolve(
-    c: Container, merchant_id: str, import_id: str, rows: list[ImportRow]
-) -> tuple[dict[Key, dict[str, Any]], dict[int, str]]:
-    """The rows' receipts and email links in one read, and each row's customer id where known."""
-    keys = [row_receipt_key(merchant_id, import_id, r.number) for r in rows]
-    keys += [email_key(merchant_id, r.email) for r in rows if r.customer_id is None and r.email]
-    found = c.table.batch_get(keys)
+def _resolve(uow: UnitOfWork, import_id: str, rows: list[ImportRow]) -> dict[int, str]:
+    """Read the rows' receipts and email links in one read; each row's customer id where known."""
+    for row in rows:
+        uow.imports.want_row(import_id, row.number)
+        if row.customer_id is None and row.email:
+            uow.customers.want_contact("email", row.email)
+    uow.load()
     customer_ids: dict[int, str] = {}
     for row in rows:
         if row.customer_id:
             customer_ids[row.number] = row.customer_id
-        elif row.email and (link := found.get(email_key(merchant_id, row.email))):
-            customer_ids[row.number] = str(link["customer_id"])
-    return found, customer_ids
+        elif row.email and (owner := uow.customers.contact_owner("email", row.email)):
+            customer_ids[row.number] = owner
+    return customer_ids
 
 
 def _change(
@@ -290,20 +290,14 @@ def _change(
 
 
 def _stage_row(
-    tx: Transaction,
-    merchant_id: str,
-    import_id: str,
-    row: ImportRow,
-    *,
-    change: WalletChange,
-    program: Program,
+    uow: UnitOfWork, import_id: str, row: ImportRow, *, change: WalletChange, program: Program
 ) -> None:
-    stage_wallet_change(tx, merchant_id, change, program)
+    """The row's wallet (at the version read; a new customer with their look-ups) and its receipt."""
+    customer = change.after.customer
+    uow.customers.save_over(change.before, change.after, change.entries, program)
     if change.before is None:
-        put_contact_links(tx, merchant_id, change.after.customer, None)
-    put_row_receipt(
-        tx, merchant_id, import_id, row.number, customer_id=change.after.customer.customer_id, coins=row.coins
-    )
+        uow.customers.link_contacts(customer)
+    uow.imports.mark_done(import_id, row.number, customer_id=customer.customer_id, coins=row.coins)
 
 
 def _import_one(
@@ -319,21 +313,17 @@ def _import_one(
     """One row on its own, re-read and retried on races (the slow path)."""
 
     def attempt() -> _Done | Rejected:
-        receipt, customer = (
-            row_receipt_key(merchant_id, import_id, row.number),
-            customer_key(merchant_id, customer_id),
-        )
-        found = c.table.batch_get([receipt, customer])
-        if receipt in found:
+        uow = c.units.begin(merchant_id)
+        uow.imports.want_row(import_id, row.number)
+        uow.customers.want(customer_id)
+        if uow.imports.row(import_id, row.number) is not None:
             return _Done(row, customer_id, created=False)
-        item = found.get(customer)
-        change = _change(row, customer_id, parse_customer_item(item) if item else None, program, now=now)
+        change = _change(row, customer_id, uow.customers.get(customer_id), program, now=now)
         if isinstance(change, Rejected):
             return change
-        tx = c.table.transaction()
-        _stage_row(tx, merchant_id, import_id, row, change=change, program=program)
+        _stage_row(uow, import_id, row, change=change, program=program)
         try:
-            tx.commit()
+            uow.commit()
         except ConditionFailed as exc:
             if row_already_imported(exc):
                 return _Done(row, customer_id, created=False)

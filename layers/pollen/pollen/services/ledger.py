@@ -12,12 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from pollen.domain.customers import Customer, CustomerRecord
-from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.model import BaseModel
-from pollen.storage.customers import put_wallet_change
-from pollen.storage.transactions import Transaction
 
 WALLET_TRANSACTION = "wallet_transaction"
 
@@ -62,23 +59,6 @@ def wallet_event(merchant_id: str, record: CustomerRecord, entry: LedgerEntry) -
             "customer": customer_fields(record.customer),
         },
     )
-
-
-def stage_wallet_change(
-    tx: Transaction, merchant_id: str, change: WalletChange, program: Program
-) -> list[OutboxEvent]:
-    """Add the customer write (version-guarded), each ledger entry and its event to ``tx``."""
-    events = [wallet_event(merchant_id, change.after, entry) for entry in change.entries]
-    put_wallet_change(
-        tx,
-        merchant_id,
-        change.after,
-        expected_version=change.before.version if change.before else None,
-        reminder_days=program.expiry.reminder_days_before,  # the wallet's due day depends on it
-        entries=change.entries,
-        events=events,
-    )
-    return events
 
 
 def new_customer(customer_id: str, *, now: datetime, source: str, **profile: Any) -> CustomerRecord:

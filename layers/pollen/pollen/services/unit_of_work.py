@@ -20,7 +20,8 @@ the in-memory fake of ``tests/support/fakes.py``) holds every key and condition.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast
 
@@ -52,11 +53,15 @@ from pollen.storage.ports import (
     DueWallet,
     DueWalletRef,
     Emit,
+    ImportedRow,
+    ImportRowRef,
     LinkContacts,
     ListBirthday,
     Loaded,
     MarkPending,
+    MarkRowImported,
     OrderRef,
+    Part,
     ProgramRef,
     ReceiptRef,
     Ref,
@@ -114,6 +119,13 @@ class CustomerRepository(Protocol):
     def get(self, customer_id: str) -> CustomerRecord | None: ...
     def require(self, customer_id: str) -> CustomerRecord: ...
     def save(self, after: CustomerRecord, entries: Sequence[LedgerEntry], program: Program) -> None: ...
+    def save_over(
+        self,
+        before: CustomerRecord | None,
+        after: CustomerRecord,
+        entries: Sequence[LedgerEntry],
+        program: Program,
+    ) -> None: ...
     def save_profile(
         self, after: CustomerRecord, *, before: CustomerRecord | None, program: Program, today: date
     ) -> None: ...
@@ -270,6 +282,14 @@ class ReferralRepository(Protocol):
     def save_friend(self, state: FriendState, *, expected_version: int) -> None: ...
 
 
+class ImportRepository(Protocol):
+    """A migration import's row receipts: a row is imported at most once, whatever the retries."""
+
+    def want_row(self, import_id: str, row: int) -> None: ...
+    def row(self, import_id: str, row: int) -> ImportedRow | None: ...
+    def mark_done(self, import_id: str, row: int, *, customer_id: str, coins: int) -> None: ...
+
+
 class ApiKeyRepository(Protocol):
     def add(self, key: ApiKey) -> None: ...
     def revoke(self, key_id: str, *, at: datetime) -> None: ...
@@ -328,6 +348,7 @@ class UnitOfWork:
         self.orders: OrderRepository = _Orders(self)
         self.reviews: ReviewRepository = _Reviews(self)
         self.tier_states: TierStateRepository = _TierStates(self)
+        self.imports: ImportRepository = _Imports(self)
 
     # ---- reading ----
     @property
@@ -421,6 +442,17 @@ class UnitOfWork:
     def stage(self, change: Change) -> None:
         self._changes.append(change)
 
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """What is staged inside is one :class:`Part` of the commit (labels kept apart by ``name``):
+        independent changes, e.g. an import's rows, committed together."""
+        outer, self._changes = self._changes, []
+        try:
+            yield
+        finally:
+            inner, self._changes = self._changes, outer
+        self._changes.append(Part(name, tuple(inner)))
+
     def expected_version(self, ref: Ref, saved_version: int) -> int:
         """The version a save is guarded by: the one loaded, else the one before ``saved_version``
         (an aggregate loaded by an earlier unit of work and moved by one transition since)."""
@@ -487,8 +519,23 @@ class _Customers:
         return record
 
     def save(self, after: CustomerRecord, entries: Sequence[LedgerEntry], program: Program) -> None:
-        ref = CustomerRef(after.customer.customer_id)
-        expected = self._uow._versions.get(ref)  # None: a customer this use case creates
+        expected = self._uow._versions.get(CustomerRef(after.customer.customer_id))  # None: a new customer
+        self._save(after, entries, program, expected)
+
+    def save_over(
+        self,
+        before: CustomerRecord | None,
+        after: CustomerRecord,
+        entries: Sequence[LedgerEntry],
+        program: Program,
+    ) -> None:
+        """:meth:`save` guarded by ``before`` (None: a new customer) rather than by what this unit of
+        work loaded: a customer read by another (an import's chunk read once, written in groups)."""
+        self._save(after, entries, program, before.version if before else None)
+
+    def _save(
+        self, after: CustomerRecord, entries: Sequence[LedgerEntry], program: Program, expected: int | None
+    ) -> None:
         events = tuple(
             OutboxEvent(
                 event_type=WALLET_TRANSACTION,
@@ -614,6 +661,22 @@ class _Reviews:
 
     def settle(self, record: ReviewRecord) -> None:
         self._uow.stage(SettleReview(record))
+
+
+class _Imports:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def want_row(self, import_id: str, row: int) -> None:
+        self._uow._want(ImportRowRef(import_id, row))
+
+    def row(self, import_id: str, row: int) -> ImportedRow | None:
+        found = self._uow._get(ImportRowRef(import_id, row))
+        assert found is None or isinstance(found, ImportedRow)
+        return found
+
+    def mark_done(self, import_id: str, row: int, *, customer_id: str, coins: int) -> None:
+        self._uow.stage(MarkRowImported(import_id, row, customer_id, coins))
 
 
 class _TierStates:

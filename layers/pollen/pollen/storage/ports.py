@@ -109,6 +109,20 @@ class TriggerUsageRef:
 
 
 @value
+class ImportRowRef:
+    """Whether a migration import's row was imported (its receipt)."""
+
+    import_id: str
+    row: int
+
+
+@value
+class ImportedRow:
+    customer_id: str
+    coins: int
+
+
+@value
 class ProgramRef:
     pass
 
@@ -203,6 +217,7 @@ Ref = (
     | DueWalletRef
     | TierStateRef
     | TriggerUsageRef
+    | ImportRowRef
     | CouponRef
     | OrderRef
     | ReviewRef
@@ -217,7 +232,7 @@ Ref = (
 Loaded: TypeAlias = (
     "CustomerRecord | DueWallet | Coupon | Receipt | Program | Keyring | JobStatus | Integration"
     " | Subscription | ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner | OrderRecord"
-    " | ReviewRecord | TierStanding | TriggerUsage | CodeOwner | WindowCount"
+    " | ReviewRecord | TierStanding | TriggerUsage | CodeOwner | WindowCount | ImportedRow"
 )
 
 
@@ -297,6 +312,16 @@ class ScheduleReview:
     """An order's review request, written by the write that first sees the order paid."""
 
     record: ReviewRecord
+
+
+@value
+class MarkRowImported:
+    """A migration import's row done; fails (``import-row-<n>``) when it was imported before."""
+
+    import_id: str
+    row: int
+    customer_id: str
+    coins: int
 
 
 @value
@@ -555,6 +580,15 @@ class ReleaseReceipt:
     key: str
 
 
+@value
+class Part:
+    """Independent changes sharing one commit (a migration import's rows): each part keeps its own
+    labels (``customer@12``...), so a failed condition names the part it belongs to."""
+
+    name: str
+    changes: tuple[Change, ...]
+
+
 # The merchant's settings, by family: what the admin API edits. The table store stages them in a
 # module of their own (storage/settings_writes.py), loaded only when a settings change is committed.
 CatalogueChange = SaveTrigger | DeleteTrigger | SaveReward | DeleteReward | SaveWidgetSettings
@@ -584,6 +618,8 @@ Change = (
     | SaveTierState
     | SaveTriggerUsage
     | ScheduleReview
+    | MarkRowImported
+    | Part
     | UnlinkContact
     | SaveCoupon
     | MarkPending

@@ -34,11 +34,15 @@ from pollen.storage.ports import (
     DueWallet,
     DueWalletRef,
     Emit,
+    ImportedRow,
+    ImportRowRef,
     LinkContacts,
     ListBirthday,
     Loaded,
     MarkPending,
+    MarkRowImported,
     OrderRef,
+    Part,
     ProgramRef,
     ReceiptRef,
     Ref,
@@ -95,6 +99,12 @@ def _parse_usage(item: dict[str, Any]) -> Loaded:
     return parse_usage(item)
 
 
+def _import_row_key(merchant_id: str, ref: ImportRowRef) -> Key:
+    from pollen.storage.imports import row_receipt_key  # noqa: PLC0415 - imports only
+
+    return row_receipt_key(merchant_id, ref.import_id, ref.row)
+
+
 def _parse_review(item: dict[str, Any]) -> Loaded:
     from pollen.storage.reviews import parse_review_item  # noqa: PLC0415 - the review job only
 
@@ -112,6 +122,7 @@ _KEYS: dict[type, Callable[[str, Any], Key]] = {
     ReviewRef: lambda m, ref: review_request_key(m, ref.order_id),
     TierStateRef: _tier_state_key,
     TriggerUsageRef: lambda m, ref: trigger_count_key(m, ref.customer_id, ref.trigger_id),
+    ImportRowRef: _import_row_key,
 }
 _PARSERS: dict[type, Callable[[dict[str, Any]], Loaded]] = {
     CustomerRef: parse_customer_item,
@@ -123,6 +134,7 @@ _PARSERS: dict[type, Callable[[dict[str, Any]], Loaded]] = {
     ReviewRef: _parse_review,
     TierStateRef: _parse_tier_state,
     TriggerUsageRef: _parse_usage,
+    ImportRowRef: lambda item: ImportedRow(str(item["customer_id"]), int(item.get("coins", 0))),
 }
 
 
@@ -182,14 +194,31 @@ class DynamoStore:
     def commit(self, merchant_id: str, changes: Sequence[Change]) -> None:
         tx = self._table.transaction()
         seen: Counter[str] = Counter()  # changes of one kind so far, for unique labels
-        for change in changes:
-            if isinstance(change, ReferralChange):
-                from pollen.storage.referrals import stage_referral_change  # noqa: PLC0415 - referrals only
-
-                stage_referral_change(tx, merchant_id, change, seen)
-            else:
-                _stage(tx, merchant_id, change, seen)
+        _stage_all(tx, merchant_id, changes, seen)
         tx.commit()
+
+
+def _stage_all(tx: Transaction, merchant_id: str, changes: Sequence[Change], seen: Counter[str]) -> None:
+    for change in changes:
+        if isinstance(change, ReferralChange):
+            from pollen.storage.referrals import stage_referral_change  # noqa: PLC0415 - referrals only
+
+            stage_referral_change(tx, merchant_id, change, seen)
+        elif isinstance(change, Part):
+            _stage_all(tx.part(change.name), merchant_id, change.changes, Counter())
+        elif isinstance(change, MarkRowImported):
+            from pollen.storage.imports import put_row_receipt  # noqa: PLC0415 - imports only
+
+            put_row_receipt(
+                tx,
+                merchant_id,
+                change.import_id,
+                change.row,
+                customer_id=change.customer_id,
+                coins=change.coins,
+            )
+        else:
+            _stage(tx, merchant_id, change, seen)
 
 
 def _nth(seen: Counter[str], kind: str) -> int:
