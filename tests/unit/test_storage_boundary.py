@@ -41,3 +41,25 @@ def test_the_check_sees_each_kind_of_leak() -> None:
     assert leaks_in('"attribute_not_exists(PK)"')
     assert leaks_in('pk = f"M#{merchant_id}#C#{customer_id}"')
     assert not leaks_in("order = uow.orders.require(order_id)")
+
+
+WRITES = re.compile(
+    r"\.transaction\(\)|storage\.transactions import|table\.(put|update|delete|batch_write)\w*\("
+)
+
+
+def test_no_service_or_handler_writes_around_the_unit_of_work() -> None:
+    """Every write of a use case is a typed change committed by the unit of work's store."""
+    sources = [
+        *(PACKAGE / "services").rglob("*.py"),
+        *(PACKAGE / "api").rglob("*.py"),
+        *(ROOT / "functions").rglob("*.py"),
+    ]
+    found = {
+        str(path.relative_to(ROOT)): hits
+        for path in sorted(sources)
+        if (hits := [line.strip() for line in path.read_text().splitlines() if WRITES.search(line)])
+    }
+    assert found == {}
+    assert WRITES.search("tx = c.table.transaction()")
+    assert WRITES.search("c.table.put(item, condition=...)")
