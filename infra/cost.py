@@ -436,7 +436,7 @@ def price(life: OrderLife, *, worst: bool = False) -> Priced:
         if usage.wru:
             lines.append(Line(step.name, "DynamoDB WRU (table)", Decimal(usage.wru) / k, WRU_PER_M))
         if usage.gsi_wru:
-            lines.append(Line(step.name, "DynamoDB WRU (GSI1)", Decimal(usage.gsi_wru) / k, WRU_PER_M))
+            lines.append(Line(step.name, "DynamoDB WRU (indexes)", Decimal(usage.gsi_wru) / k, WRU_PER_M))
         if usage.rru:
             lines.append(Line(step.name, "DynamoDB RRU", _d(usage.rru) / k, RRU_PER_M))
         if step.function == ROUTER:
@@ -494,7 +494,7 @@ def report(busy: OrderLife, alone: OrderLife) -> list[str]:
     units = priced.units
     out.append(
         f"  per order: {units('DynamoDB WRU (table)').normalize():f} WRU + "
-        f"{units('DynamoDB WRU (GSI1)').normalize():f} GSI WRU, {units('DynamoDB RRU').normalize():f} RRU"
+        f"{units('DynamoDB WRU (indexes)').normalize():f} GSI WRU, {units('DynamoDB RRU').normalize():f} RRU"
     )
     out.append(
         f"  TOTAL {money(priced.total)} per million orders (budget {money(BUDGET)}): {k} orders share "

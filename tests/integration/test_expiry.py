@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from infra.apigw import FakeLambdaContext
@@ -26,7 +27,7 @@ from pollen.services.orders import record_order_fact
 from pollen.services.program import update_program
 from pollen.storage.client import CallCounter
 from pollen.storage.customers import parse_customer_item
-from pollen.storage.keys import DUE_SHARDS, customer_key, customer_pk, order_key
+from pollen.storage.keys import DUE_SHARDS, customer_key, customer_pk, indexed_due_day, order_key
 from pollen.storage.pagination import Page
 from pollen.storage.table import Table
 from tests.support.events import load_event
@@ -35,7 +36,7 @@ from tests.support.ledger import assert_ledgers_balance
 M = "demo-store"
 T0 = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
 LOT = (T0 + timedelta(days=365)).date()  # coins credited at T0 expire on this day
-ONLY_INDEX_QUERIES = {"Query": DUE_SHARDS}
+ONLY_INDEX_QUERIES = {"Query": 2 * DUE_SHARDS}  # the due shards of GSI1 (orders...) and GSI2 (wallets)
 NOTHING = "expired 0 coins in 0 wallets, 0 reminders, 0 orders confirmed"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,9 +68,8 @@ def wallet(customer_id: str = "c1") -> Wallet:
 
 def due_on(raw: dict[str, Any]) -> date | None:
     """The day the item is listed under in the due index (None: not listed)."""
-    if not str(raw.get("GSI1PK", "")).startswith("DUE#"):
-        return None
-    return date.fromisoformat(str(raw["GSI1SK"]).split("#", 1)[0])
+    day = indexed_due_day(raw)  # GSI2 for a wallet, GSI1 for an order
+    return date.fromisoformat(day) if day else None
 
 
 def events(customer_id: str, event_type: str) -> list[dict[str, Any]]:
@@ -106,6 +106,22 @@ def test_the_hourly_schedule_runs_the_job(demo: DemoStore) -> None:
     module = importlib.import_module("functions.scheduled_jobs.app")
     result = module.lambda_handler(load_event("scheduled_jobs_hourly"), FakeLambdaContext("scheduled_jobs"))
     assert {"job": "expiry", "processed": 0, "detail": NOTHING} in result["results"]
+
+
+def test_a_wallet_still_listed_on_gsi1_is_expired(demo: DemoStore, table_name: str) -> None:
+    """Wallets written before the due index moved to GSI2 carry GSI1 keys until their next write: the
+    job still finds them there, and that write lists the wallet on GSI2 only."""
+    pay("1", "c1", 100, T0)
+    raw = item()
+    legacy = {k: v for k, v in raw.items() if not k.startswith("GSI2")}
+    legacy.update(GSI1PK=raw["GSI2PK"], GSI1SK=raw["GSI2SK"])
+    boto3.resource("dynamodb").Table(table_name).put_item(Item=legacy)
+
+    result = run_due(at(LOT))
+    assert result.detail == "expired 100 coins in 1 wallet, 0 reminders, 0 orders confirmed"
+    assert wallet().balance == 0
+    assert not any(k.startswith("GSI1") for k in item())
+    assert assert_ledgers_balance(table_name) == 1
 
 
 def test_lots_expire_on_their_date_soonest_first(demo: DemoStore, table_name: str) -> None:
@@ -213,7 +229,7 @@ def test_a_due_wallet_costs_one_read_and_one_write(
         pay(f"o{n}", f"c{n}", 100, T0)
     calls.reset()
     result = run_due(at(LOT))
-    assert calls.snapshot() == {"Query": DUE_SHARDS, "GetItem": 3, "TransactWriteItems": 3}
+    assert calls.snapshot() == {"Query": 2 * DUE_SHARDS, "GetItem": 3, "TransactWriteItems": 3}
     assert result.detail == "expired 300 coins in 3 wallets, 0 reminders, 0 orders confirmed"
     assert assert_ledgers_balance(table_name) == 3
 
@@ -304,7 +320,7 @@ def test_pending_order_is_confirmed_by_the_job_on_its_day(
     reset_container()  # a cold job container: the program is read once, the order's customer is not
     calls.reset()
     result = run_due(at(confirm_day))
-    assert calls.snapshot() == {"Query": DUE_SHARDS + 1, "BatchGetItem": 1, "TransactWriteItems": 1}
+    assert calls.snapshot() == {"Query": 2 * DUE_SHARDS + 1, "BatchGetItem": 1, "TransactWriteItems": 1}
     assert result.detail == "expired 0 coins in 0 wallets, 0 reminders, 1 order confirmed"
     assert (wallet().balance, wallet().pending) == (200, 0)
     order = container().table.get(order_key(M, "1"), consistent=True)

@@ -144,7 +144,7 @@ def _due_day(table_name: str) -> str:
     item = boto3.client("dynamodb").get_item(
         TableName=table_name, Key={"PK": {"S": "M#demo-store#C#c1"}, "SK": {"S": "CUSTOMER"}}
     )["Item"]
-    return item["GSI1SK"]["S"]
+    return item["GSI2SK"]["S"]  # wallets are listed by due day on GSI2
 
 
 def test_paid_order_webhook_costs_two_calls_warm(demo: DemoStore, calls: CallCounter) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "layers" / "pollen" / "pollen"
 LEAKS = re.compile(
-    r"""["'](PK|SK|GSI1PK|GSI1SK)["']"""  # key attributes
+    r"""["'](PK|SK|GSI[12]PK|GSI[12]SK)["']"""  # key attributes
     r"|attribute_(not_)?exists|begins_with\(|if_not_exists\("  # condition/update functions
     r"|(Condition|Update|KeyCondition|Projection)Expression"
     r"|ExpressionAttribute(Names|Values)"

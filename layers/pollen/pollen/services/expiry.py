@@ -36,23 +36,25 @@ from pollen.storage.coupons import PENDING_ENTITY
 from pollen.storage.keys import DUE_SHARDS, due_shard_pk, key_of
 from pollen.storage.referrals import REFERRAL_ENTITY
 from pollen.storage.reviews import REVIEW_ENTITY
-from pollen.storage.table import GSI1
+from pollen.storage.table import GSI1, GSI2
 
 COINS_EXPIRING = "coins_expiring"
 REMINDERS_PER_WRITE = 90  # a transaction holds at most 100 items: the customer, 2 for expiry, reminders
 
 
 def due_items(c: Container, today: date) -> Iterator[dict[str, Any]]:
-    """Every GSI1 item due on or before ``today``, shard by shard, all pages (index copies: stale)."""
+    """Every item due on or before ``today``: orders, coupons, referrals and reviews on GSI1, wallets
+    on GSI2 (and on GSI1 while written before GSI2), shard by shard, all pages (index copies: stale)."""
     upto = f"{today.isoformat()}#\uffff"
-    for shard in range(DUE_SHARDS):
-        cursor: str | None = None
-        while True:
-            page = c.table.query(due_shard_pk(shard), index=GSI1, sk_upto=upto, cursor=cursor)
-            yield from page.items
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+    for index in (GSI1, GSI2):
+        for shard in range(DUE_SHARDS):
+            cursor: str | None = None
+            while True:
+                page = c.table.query(due_shard_pk(shard), index=index, sk_upto=upto, cursor=cursor)
+                yield from page.items
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
 
 
 def _reminder(

@@ -12,11 +12,11 @@ from pollen.storage.keys import (
     customer_directory_pk,
     customer_key,
     customer_pk,
-    due_index,
     email_key,
     ledger_key,
     phone_digits,
     phone_key,
+    wallet_due_index,
 )
 from pollen.storage.lots import pack, stored
 from pollen.storage.pagination import Page
@@ -48,7 +48,7 @@ def customer_item(merchant_id: str, record: CustomerRecord, *, reminder_days: in
             "lots": pack(wallet.lots),  # a few bytes per lot: the item stays small (storage/lots.py)
         },
         "version": wallet.version,
-        **(due_index(customer_pk(merchant_id, customer.customer_id), due.isoformat()) if due else {}),
+        **(wallet_due_index(customer_pk(merchant_id, customer.customer_id), due.isoformat()) if due else {}),
     }
 
 

@@ -167,10 +167,21 @@ def due_index(pk: str, day: str) -> dict[str, str]:
     return {"GSI1PK": due_shard_pk(shard), "GSI1SK": f"{part(day)}#{pk}"}
 
 
+def wallet_due_index(pk: str, day: str) -> dict[str, str]:
+    """:func:`due_index` for a wallet, on GSI2: an index of its own that projects only what a wallet
+    write never changes, so a write that keeps the due day costs no index write."""
+    listed = due_index(pk, day)
+    return {"GSI2PK": listed["GSI1PK"], "GSI2SK": listed["GSI1SK"]}
+
+
 def indexed_due_day(item: dict[str, Any]) -> str | None:
-    """The day an item is listed under in the due index (:func:`due_index`), None when it is not listed."""
-    sk = item.get("GSI1SK")
-    return str(sk).split("#", 1)[0] if str(item.get("GSI1PK", "")).startswith("DUE#") and sk else None
+    """The day an item is listed under in the due index (:func:`due_index`, :func:`wallet_due_index`),
+    None when it is not listed. A wallet written before GSI2 existed is still listed on GSI1."""
+    for index in ("GSI2", "GSI1"):
+        sk = item.get(f"{index}SK")
+        if str(item.get(f"{index}PK", "")).startswith("DUE#") and sk:
+            return str(sk).split("#", 1)[0]
+    return None
 
 
 def due_shard_pk(shard: int) -> str:

@@ -14,6 +14,7 @@ from pollen.storage.pagination import Page, decode_cursor, encode_cursor
 from pollen.storage.transactions import Transaction
 
 GSI1 = "GSI1"
+GSI2 = "GSI2"  # wallets by due day (INCLUDE: entity, merchant_id, customer_id)
 
 
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
@@ -106,7 +107,7 @@ class Table:
         filter_attr: tuple[str, list[str]] | None = None,
     ) -> Page[dict[str, Any]]:
         """One Query call: a page of one partition (optionally an SK prefix or upper bound), opaque cursor."""
-        pk_attr, sk_attr = ("GSI1PK", "GSI1SK") if index == GSI1 else ("PK", "SK")
+        pk_attr, sk_attr = (f"{index}PK", f"{index}SK") if index in {GSI1, GSI2} else ("PK", "SK")
         condition = "#pk = :pk"
         names = {"#pk": pk_attr}
         values: dict[str, Any] = {":pk": serialize_value(pk)}
