@@ -9,6 +9,10 @@ by the next, which reads every shard up to today.
 
 Per due wallet: one consistent read and, when something is due, one TransactWriteItems, through the
 unit of work (``uow.customers.due``: the record and the day its wallet is indexed under).
+
+The other entities' paths (the order path for a due order, the Shopify saga for a pending coupon,
+referral reminders, review requests) are imported on the first item of their kind, so a run that has
+only wallets to expire never loads them (docs/design.md, "Cold start").
 """
 
 from __future__ import annotations
@@ -19,23 +23,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pollen.domain.customers import CustomerRecord
-from pollen.domain.orders import OrderFacts
 from pollen.domain.program import Program
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
 from pollen.services.container import Container, container
 from pollen.services.jobs import Cadence, JobResult, register
 from pollen.services.ledger import customer_fields
-from pollen.services.orders import record_order_fact
 from pollen.services.program import get_program
-from pollen.services.redemption import settle_pending
-from pollen.services.referrals import remind as remind_referral
 from pollen.services.retry import retrying
-from pollen.services.review_requests import send_due as send_review
-from pollen.storage.coupons import PENDING_ENTITY
-from pollen.storage.keys import DUE_SHARDS, due_shard_pk, key_of
-from pollen.storage.referrals import REFERRAL_ENTITY
-from pollen.storage.reviews import REVIEW_ENTITY
+from pollen.storage.keys import (
+    DUE_SHARDS,
+    PENDING_ENTITY,
+    REFERRAL_ENTITY,
+    REVIEW_ENTITY,
+    due_shard_pk,
+    key_of,
+)
 from pollen.storage.table import GSI1
 
 COINS_EXPIRING = "coins_expiring"
@@ -133,6 +136,9 @@ def settle_customer(c: Container, merchant_id: str, customer_id: str, now: datet
 
 def _confirm_order(c: Container, item: dict[str, Any], now: datetime) -> bool:
     """Settle a paid order past its pending period; True when this call confirmed it."""
+    from pollen.domain.orders import OrderFacts  # noqa: PLC0415 - the order path, on a due order only
+    from pollen.services.orders import record_order_fact  # noqa: PLC0415
+
     merchant_id, order_id = str(item["merchant_id"]), str(item["order_id"])
     if item.get("customer_id"):  # an order's customer never changes: spare record_order_fact a read
         c.order_customers.put(merchant_id, order_id, str(item["customer_id"]))
@@ -160,6 +166,8 @@ def run_due(now: datetime) -> JobResult:
             elif entity == "order":
                 confirmed += _confirm_order(c, item, now)
             elif entity == PENDING_ENTITY:
+                from pollen.services.redemption import settle_pending  # noqa: PLC0415 - rare: Shopify saga
+
                 outcome = settle_pending(
                     c,
                     str(item["merchant_id"]),
@@ -169,8 +177,12 @@ def run_due(now: datetime) -> JobResult:
                 )
                 coupons += outcome in {"created", "cancelled"}
             elif entity == REFERRAL_ENTITY:  # an invited friend who has not ordered yet
+                from pollen.services.referrals import remind as remind_referral  # noqa: PLC0415
+
                 reminders += remind_referral(c, item, now)
             elif entity == REVIEW_ENTITY:  # an order's review request (services/review_requests.py)
+                from pollen.services.review_requests import send_due as send_review  # noqa: PLC0415
+
                 reviews += send_review(c, item, now) == "sent"
             else:
                 logger.warning("unexpected item in the due index", extra={"pk": key_of(item)})

@@ -18,6 +18,7 @@ from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.referrals import FriendState, InviteHold, Referral, ReferrerProfile, StoredReferralSettings
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.storage.customers import customer_item, ledger_item
+from pollen.storage.keys import REFERRAL_ENTITY as REFERRAL_ENTITY  # noqa: PLC0414 - re-exported
 from pollen.storage.keys import (
     Key,
     customer_pk,
@@ -57,7 +58,6 @@ from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
 
 SETTINGS_ENTITY = "referral_program"
-REFERRAL_ENTITY = "referral"
 REFERRER_ENTITY = "referrer"
 REFERRED_ENTITY = "referred"
 CODE_ENTITY = "referral_code"
