@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
-from pollen.domain.coupons import Channel, Coupon, CouponStatus, redeem_coins
+from pollen.domain.coupons import Coupon, CouponStatus, redeem_coins
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound, UpstreamRejected, UpstreamUnavailable
 from pollen.domain.program import Program
@@ -19,19 +17,11 @@ from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.services.redemption.events import COUPON_CREATED, coupon_payload
 from pollen.services.redemption.shopify_saga import connected, settle_shopify
-from pollen.services.redemption.views import CouponView, Redeemed, answer
+from pollen.services.redemption.views import CouponView, Redeemed, RedeemRequest, answer
 from pollen.services.unit_of_work import UnitOfWork, run
 from pollen.storage.rewards import rewards_of
 
 SETTLING = 202  # the debit is committed, the Shopify discount not confirmed yet
-
-
-@dataclass(frozen=True)
-class RedeemRequest:
-    reward_id: str
-    coins: int | None
-    cart_total: Decimal | None
-    channel: Channel
 
 
 def issue_coupon(
