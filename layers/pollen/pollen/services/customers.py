@@ -9,8 +9,8 @@ from pollen.domain.customers import Customer, CustomerData, CustomerRecord, new_
 from pollen.domain.errors import NotFound
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container
-from pollen.services.ledger import customer_fields
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerStore

@@ -26,9 +26,9 @@ from pollen.domain.customers import CustomerRecord
 from pollen.domain.program import Program
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container, container
 from pollen.services.jobs import Cadence, JobResult, register
-from pollen.services.ledger import customer_fields
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.storage.keys import (

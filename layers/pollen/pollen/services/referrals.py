@@ -41,8 +41,8 @@ from pollen.domain.referrals import (
 )
 from pollen.ids import new_ulid
 from pollen.observability import logger
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container
-from pollen.services.ledger import customer_fields
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.services.referral_rewards import (

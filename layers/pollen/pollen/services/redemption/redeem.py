@@ -10,9 +10,9 @@ from pollen.domain.errors import NotFound, UpstreamRejected, UpstreamUnavailable
 from pollen.domain.program import Program
 from pollen.domain.rewards import Reward
 from pollen.observability import logger
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
-from pollen.services.ledger import customer_fields
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.services.redemption.events import COUPON_CREATED, coupon_payload
