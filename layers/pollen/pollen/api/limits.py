@@ -30,6 +30,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from pollen.api.problems import problem_response
 from pollen.config import Settings, get_settings
+from pollen.domain.values import value
 
 MAX_BUCKETS: Final = 10_000  # per budget; the least recently used are forgotten (they were full)
 
@@ -86,7 +87,7 @@ class TokenBuckets:
             return self._refill(key).tokens < 1
 
 
-@dataclass(frozen=True)
+@value
 class Budgets:
     merchant: TokenBuckets
     anonymous: TokenBuckets

@@ -7,7 +7,6 @@ coins to apply against the cart at the program's coin value, within the reward's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
@@ -17,6 +16,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import Conflict, FieldError, ValidationFailed
 from pollen.domain.strict import Count, DecimalInput, Switch
+from pollen.domain.values import value
 from pollen.domain.wallet import InsufficientCoins
 from pollen.model import BaseModel
 
@@ -118,14 +118,14 @@ class CoinsOutOfRange(ValidationFailed):
     slug = "coins-out-of-range"
 
 
-@dataclass(frozen=True)
+@value
 class AllowedCoins:
     min: int
     max: int
     step: int
 
 
-@dataclass(frozen=True)
+@value
 class Quote:
     """What a redemption costs and gives: ``value`` is an amount (or a percentage), None for shipping."""
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from pollen.domain.customers import Customer, CustomerData, CustomerRecord, new_record
 from pollen.domain.errors import NotFound
+from pollen.domain.values import value
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
 from pollen.services.contacts import customer_fields
@@ -18,7 +18,7 @@ from pollen.storage.customers import CustomerStore
 CUSTOMER_CREATED = "customer_created"
 
 
-@dataclass(frozen=True)
+@value
 class UpsertResult:
     record: CustomerRecord
     created: bool

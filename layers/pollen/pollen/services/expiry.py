@@ -18,12 +18,12 @@ only wallets to expire never loads them (docs/design.md, "Cold start").
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.program import Program
+from pollen.domain.values import value
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
 from pollen.services.contacts import customer_fields
@@ -76,7 +76,7 @@ def _reminder(
     )
 
 
-@dataclass(frozen=True)
+@value
 class _Settled:
     expired: int
     reminded: int

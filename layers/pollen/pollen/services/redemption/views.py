@@ -4,11 +4,11 @@ the Shopify saga, the unit of work) before its first redemption."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from pollen.domain.coupons import Channel, Coupon, CouponStatus
+from pollen.domain.values import value
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.model import BaseModel
 from pollen.services.container import Container
@@ -16,7 +16,7 @@ from pollen.storage.coupons import customer_coupons
 from pollen.storage.pagination import Page
 
 
-@dataclass(frozen=True)
+@value
 class RedeemRequest:
     reward_id: str
     coins: int | None
