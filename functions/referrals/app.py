@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
 from pollen.api.auth import for_customer, requires
-from pollen.api.schemas.program import parse_if_match
+from pollen.api.schemas.headers import parse_if_match
 from pollen.api.schemas.referrals import (
     AdminReferralPage,
     AdminReferralView,
