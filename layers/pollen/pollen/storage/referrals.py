@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pollen.clock import isoformat
 from pollen.domain.customers import Customer, CustomerRecord
@@ -37,25 +37,11 @@ from pollen.storage.keys import (
 )
 from pollen.storage.merchant_config import MerchantConfig
 from pollen.storage.pagination import Page
-from pollen.storage.ports import (
-    ClaimCode,
-    ContactOwner,
-    ContactRef,
-    CountReferrer,
-    FriendRef,
-    HoldInvite,
-    InviteRef,
-    ReferralChange,
-    ReferralFamilyRef,
-    ReferralRef,
-    ReferrerRef,
-    SaveFriend,
-    SaveReferral,
-    SaveReferralSettings,
-    SetReferrerDiscount,
-)
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
+
+if TYPE_CHECKING:
+    from pollen.storage.ports import ContactOwner, ReferralChange, ReferralFamilyRef
 
 SETTINGS_ENTITY = "referral_program"
 REFERRER_ENTITY = "referrer"
@@ -378,9 +364,13 @@ def stage_other_wallet(  # noqa: PLR0917
 
 
 # ---- the unit of work's referral family (storage/unit_of_work.py loads this module for it) -------------
+# The unit of work's reference and change types are imported by the functions that match them: the
+# referral reads (the referral page, the admin lists) do not load the unit of work's ports.
 
 
 def ref_key(merchant_id: str, ref: ReferralFamilyRef) -> Key:
+    from pollen.storage.ports import ContactRef, FriendRef, InviteRef, ReferralRef, ReferrerRef  # noqa: PLC0415
+
     match ref:
         case ReferrerRef(customer_id):
             return referrer_key(merchant_id, customer_id)
@@ -398,6 +388,8 @@ def ref_key(merchant_id: str, ref: ReferralFamilyRef) -> Key:
 def parse_ref(
     ref: ReferralFamilyRef, item: dict[str, Any]
 ) -> ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner:
+    from pollen.storage.ports import ContactOwner, FriendRef, InviteRef, ReferralRef, ReferrerRef  # noqa: PLC0415
+
     match ref:
         case ReferrerRef(customer_id):
             return parse_referrer(customer_id, item)
@@ -415,6 +407,16 @@ def stage_referral_change(
 ) -> None:
     """Add one referral change to ``tx``. ``seen`` counts the commit's invite holds and profile
     updates so far: the n-th invite is labelled ``invite-<n>``, a second profile ``referrer-1``."""
+    from pollen.storage.ports import (  # noqa: PLC0415
+        ClaimCode,
+        CountReferrer,
+        HoldInvite,
+        SaveFriend,
+        SaveReferral,
+        SaveReferralSettings,
+        SetReferrerDiscount,
+    )
+
     if isinstance(change, SaveReferralSettings):
         put_settings(tx, merchant_id, change.settings, base=change.base)
     elif isinstance(change, ClaimCode):
