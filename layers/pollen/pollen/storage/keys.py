@@ -162,6 +162,7 @@ DUE_SHARDS = 8
 PENDING_ENTITY = "coupon_shopify_pending"  # a coupon whose Shopify discount is not settled
 REFERRAL_ENTITY = "referral"  # an invited friend who has not ordered yet
 REVIEW_ENTITY = "review_request"
+DELIVERY_ENTITY = "delivery"  # a delivery log item (its stream images feed the analytics rollups)
 
 
 def due_index(pk: str, day: str) -> dict[str, str]:
