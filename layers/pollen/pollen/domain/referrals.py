@@ -27,7 +27,7 @@ from typing import Annotated, Literal, Self
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import Conflict
-from pollen.domain.rewards import RewardType
+from pollen.domain.reward_types import RewardType
 from pollen.domain.values import value
 from pollen.model import BaseModel
 
