@@ -23,7 +23,6 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Final
 
 from aws_lambda_powertools.event_handler import Response
@@ -35,10 +34,15 @@ from pollen.domain.values import value
 MAX_BUCKETS: Final = 10_000  # per budget; the least recently used are forgotten (they were full)
 
 
-@dataclass
 class _Bucket:
-    tokens: float
-    updated: float
+    """One key's tokens and when they were last counted (a plain class: a dataclass would compile its
+    methods at import, which every HTTP function's cold start pays)."""
+
+    __slots__ = ("tokens", "updated")
+
+    def __init__(self, tokens: float, updated: float) -> None:
+        self.tokens = tokens
+        self.updated = updated
 
 
 class TokenBuckets:
