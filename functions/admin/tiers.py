@@ -13,7 +13,7 @@ from pydantic import Field
 
 from pollen.api.app import principal
 from pollen.api.auth import requires
-from pollen.api.schemas.program import parse_if_match
+from pollen.api.schemas.headers import parse_if_match
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.tiers import TierProgram, TierProgramSettings

@@ -27,7 +27,6 @@ from pollen.domain.customers import CustomerId
 from pollen.observability import lambda_entry, metrics
 from pollen.services import redemption, rewards
 from pollen.services.container import container
-from pollen.services.idempotency import Idempotency
 from pollen.services.program import get_program
 from pollen.services.redemption import Redeemed, RedeemRequest
 
@@ -63,6 +62,9 @@ def redeem(
     body: Annotated[RedeemBody, Body()],
     idempotency_key: Annotated[IdempotencyKey | None, Header(alias="idempotency-key")] = None,
 ) -> Response[Redeemed]:
+    # The write path (receipts with it): imported by the first redemption, with the redeem module.
+    from pollen.services.idempotency import Idempotency  # noqa: PLC0415
+
     idempotency = (
         Idempotency(
             "redemption", idempotency_key, {"customer_id": customer_id, **body.model_dump(mode="json")}

@@ -6,20 +6,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
-from pollen.api.auth import for_customer, requires
-from pollen.api.schemas.program import parse_if_match
+from pollen.api.auth import for_customer
 from pollen.api.schemas.referrals import (
-    AdminReferralPage,
-    AdminReferralView,
     InviteBody,
     ReferralPage,
     ReferralPageView,
-    ReferralSettingsView,
     ReferralStats,
     ReferralView,
     ShareBody,
@@ -27,61 +23,16 @@ from pollen.api.schemas.referrals import (
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
 from pollen.domain.customers import CustomerId
-from pollen.domain.referrals import ReferralSettings, ReferralStatus
 from pollen.observability import lambda_entry, metrics
 from pollen.services import referrals
 from pollen.services.container import container
 
 app = create_app(title="Pollen Referrals API")
 
-ReferralId = Annotated[str, Path(pattern=r"^[0-9A-Z]{26}$")]
-
-
-def _settings_response(view: ReferralSettingsView) -> Response[ReferralSettingsView]:
-    return Response(
-        status_code=200, content_type="application/json", body=view, headers={"ETag": f'"{view.version}"'}
-    )
-
-
-@app.get("/v1/admin/referral-program", summary="Read the referral program settings")
-@requires(Scope.ADMIN)
-def get_referral_program() -> Response[ReferralSettingsView]:
-    current = referrals.get_settings(container(), principal(app).merchant_id)
-    return _settings_response(ReferralSettingsView.of(current))
-
-
-@app.put(
-    "/v1/admin/referral-program",
-    summary="Replace the referral program settings (If-Match for safe concurrent edits)",
+# The admin routes (program settings, the store's referrals): included by the first request under them.
+app.include_lazily(
+    f"{__package__}.admin" if __package__ else "admin", "/v1/admin/referral-program", "/v1/admin/referrals"
 )
-@requires(Scope.ADMIN)
-def put_referral_program(
-    body: Annotated[ReferralSettings, Body()],
-    if_match: Annotated[str | None, Header(alias="if-match")] = None,
-) -> Response[ReferralSettingsView]:
-    updated = referrals.update_settings(
-        container(), principal(app).merchant_id, body, now=utcnow(), expected_version=parse_if_match(if_match)
-    )
-    return _settings_response(ReferralSettingsView.of(updated))
-
-
-@app.get("/v1/admin/referrals", summary="Referrals of the store, newest first, by status")
-@requires(Scope.ADMIN)
-def list_referrals(
-    status: Annotated[ReferralStatus | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
-) -> AdminReferralPage:
-    page = referrals.admin_list(container(), principal(app).merchant_id, status, limit=limit, cursor=cursor)
-    return AdminReferralPage(
-        items=[AdminReferralView.of(r) for r in page.items], next_cursor=page.next_cursor
-    )
-
-
-@app.get("/v1/admin/referrals/<referral_id>", summary="One referral: who referred whom, rewards, reason")
-@requires(Scope.ADMIN)
-def get_referral(referral_id: ReferralId) -> AdminReferralView:
-    return AdminReferralView.of(referrals.admin_get(container(), principal(app).merchant_id, referral_id))
 
 
 @app.get("/v1/customers/<customer_id>/referral", summary="The customer's referral code, share URL and stats")

@@ -30,9 +30,11 @@ from pollen.events.catalogue import (
 from pollen.events.envelope import OutboxEvent
 from pollen.services.customers import customer_event
 from pollen.services.expiry import _reminder
-from pollen.services.ledger import wallet_event
+from pollen.services.unit_of_work import Units
+from tests.support.fakes import FakeStore
 from tests.support.integrations import NOW, OCCURRED, customer, customer_fields
 from tests.support.integrations import wallet_event as sample_wallet_event
+from tests.unit.use_cases.conftest import PROGRAM
 
 DELIVERABLE = {
     "wallet_transaction",
@@ -162,7 +164,11 @@ def test_the_wallet_event_pollen_writes_parses_to_its_typed_payload() -> None:
         expires_on=date(2027, 3, 2),
     )
     wallet = Wallet(customer_id="c-42", balance=120, lots={"2027-03-02": 120}, pending=30)
-    event = wallet_event("m1", CustomerRecord(cust, wallet), entry)
+    store = FakeStore()  # the unit of work that writes every wallet change builds the event
+    uow = Units(store).begin("m1")
+    uow.customers.save(CustomerRecord(cust, wallet), [entry], PROGRAM)
+    uow.commit()
+    (event,) = store.outbox
     payload = parse_payload(event)
     assert isinstance(payload, WalletTransactionPayload)
     assert payload.transaction_type == TxnType.REWARD

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
+from typing import Generic, TypeVar
 
 import pytest
 
 from pollen.domain.values import value
+
+T = TypeVar("T")
 
 
 @value
@@ -80,3 +83,17 @@ def test_misuse_is_refused_when_the_class_is_made() -> None:
         @value
         class Child(Ref):
             pass
+
+
+def test_a_value_class_may_be_generic() -> None:
+    @value
+    class Box(Generic[T]):
+        items: list[T]
+        more: str | None = None
+
+    box: Box[int] = Box([1, 2])
+    assert box == Box([1, 2], None)
+    assert box.items == [1, 2]
+    assert repr(box) == "test_a_value_class_may_be_generic.<locals>.Box(items=[1, 2], more=None)"
+    with pytest.raises(FrozenInstanceError):
+        box.more = "x"  # type: ignore[misc]

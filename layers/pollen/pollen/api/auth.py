@@ -7,10 +7,10 @@ declaration fails closed instead of exposing a route.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeVar
 
 from pollen.domain.api_keys import Scope
+from pollen.domain.values import value
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,7 +25,7 @@ Requirement = Scope | Literal["no-key"]
 CustomerSource = Literal["path", "query"]
 
 
-@dataclass(frozen=True)
+@value
 class Principal:
     """Who is calling: the merchant the key belongs to, the key's scope and, when the caller presented
     a customer token (an app acting for its signed-in customer), that customer."""

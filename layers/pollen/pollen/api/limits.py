@@ -23,21 +23,26 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Final
 
 from aws_lambda_powertools.event_handler import Response
 
 from pollen.api.problems import problem_response
 from pollen.config import Settings, get_settings
+from pollen.domain.values import value
 
 MAX_BUCKETS: Final = 10_000  # per budget; the least recently used are forgotten (they were full)
 
 
-@dataclass
 class _Bucket:
-    tokens: float
-    updated: float
+    """One key's tokens and when they were last counted (a plain class: a dataclass would compile its
+    methods at import, which every HTTP function's cold start pays)."""
+
+    __slots__ = ("tokens", "updated")
+
+    def __init__(self, tokens: float, updated: float) -> None:
+        self.tokens = tokens
+        self.updated = updated
 
 
 class TokenBuckets:
@@ -86,7 +91,7 @@ class TokenBuckets:
             return self._refill(key).tokens < 1
 
 
-@dataclass(frozen=True)
+@value
 class Budgets:
     merchant: TokenBuckets
     anonymous: TokenBuckets

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
+from pollen.domain.values import value as value_class
 from pollen.ids import ulid_ms
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def today(now: datetime, timezone: str) -> date:
     return local_day(now, timezone)
 
 
-@dataclass(frozen=True)
+@value_class
 class Contribution:
     """What one fact adds to one day, counted once per ``identity``.
 
@@ -325,7 +326,7 @@ class RangeError(ValueError):
         self.field = field_name
 
 
-@dataclass(frozen=True)
+@value_class
 class DayRange:
     start: date
     end: date  # inclusive
@@ -373,7 +374,7 @@ Unit = Literal["count", "money", "coins", "percent"]
 Group = Literal["orders", "coins", "coupons", "engagement", "communications", "liability"]
 
 
-@dataclass(frozen=True)
+@value_class
 class MetricDef:
     name: str
     label: str

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -25,6 +24,7 @@ from pydantic import ConfigDict, Field
 
 from pollen.domain.errors import Conflict
 from pollen.domain.rewards import Reward, RewardType, quote
+from pollen.domain.values import value
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.model import BaseModel
 
@@ -143,7 +143,7 @@ class CouponNotCancellable(Conflict):
     slug = "coupon-not-cancellable"
 
 
-@dataclass(frozen=True)
+@value
 class Redemption:
     """What spending coins on a reward decides: the debited wallet, its ledger entry, the coupon."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
@@ -10,6 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from pollen.domain.birthdays import Birthday
 from pollen.domain.identifiers import Identifier
+from pollen.domain.values import value
 from pollen.domain.wallet import Wallet
 from pollen.model import BaseModel
 
@@ -45,7 +45,7 @@ class Customer(CustomerData):
     redacted_at: datetime | None = Field(default=None, description="When personal data was erased.")
 
 
-@dataclass(frozen=True)
+@value
 class CustomerRecord:
     """The customer aggregate: profile and wallet, stored as one item at the wallet's version."""
 

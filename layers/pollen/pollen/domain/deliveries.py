@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import ConfigDict, Field
 
+from pollen.domain.values import value
 from pollen.model import BaseModel
 
 MAX_RECEIVES = 6  # first try + 5 retries; equals DeliveryQueue's maxReceiveCount (a test checks)
@@ -78,7 +78,7 @@ class DeliveryRecord(BaseModel):
     updated_at: datetime
 
 
-@dataclass(frozen=True)
+@value
 class RetryPolicy:
     """The n-th retry waits ``min(max, base * 2**(n-1))`` seconds, or the receiver's Retry-After when
     that is longer (capped), stretched by a deterministic jitter of up to 10% and multiplied by
@@ -101,7 +101,7 @@ def _fraction(key: str) -> float:
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
 
 
-@dataclass(frozen=True)
+@value
 class Decision:
     action: Literal["ack", "retry", "dead_letter"]
     status: DeliveryStatus

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pollen.domain.values import value
 
 
-@dataclass(frozen=True)
+@value
 class FieldError:
     field: str
     message: str

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import ConfigDict, Field, field_validator
 
-from pollen.domain.wallet import Operation, TxnType
+from pollen.domain.ledger_terms import Operation, TxnType
 from pollen.model import BaseModel
 
 EventTypes = Mapping[str, tuple[str, ...]]

@@ -20,10 +20,10 @@ import csv
 import hashlib
 import io
 import re
-from dataclasses import dataclass
 from datetime import date
 
 from pollen.domain.errors import FieldError, ValidationFailed
+from pollen.domain.values import value
 
 MAX_ROWS = 100_000
 MAX_COINS_PER_ROW = 10_000_000
@@ -48,7 +48,7 @@ def _norm(header: str) -> str:
 _LOOKUP = {_norm(alias): field for field, aliases in ALIASES.items() for alias in aliases}
 
 
-@dataclass(frozen=True)
+@value
 class ImportRow:
     number: int  # 1 for the first row after the header
     customer_id: str | None
@@ -60,14 +60,14 @@ class ImportRow:
     expires_on: date | None
 
 
-@dataclass(frozen=True)
+@value
 class Rejected:
     row: int
     reason: str  # a stable code: missing_customer, invalid_points, ...
     detail: str
 
 
-@dataclass(frozen=True)
+@value
 class ParsedFile:
     import_id: str  # the file's digest: one import per file, whatever the upload
     layout: str

@@ -16,7 +16,6 @@ import binascii
 import ipaddress
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -27,6 +26,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model
 from pollen.domain.errors import FieldError, ValidationFailed
 from pollen.domain.event_filters import EventFilters, EventTypes, RoutedEvent, filters_allow
 from pollen.domain.strict import Switch
+from pollen.domain.values import value
 from pollen.model import BaseModel
 
 IntegrationId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -209,7 +209,7 @@ class Subscription(BaseModel):
     updated_at: datetime
 
 
-@dataclass(frozen=True)
+@value
 class EventsConfig:
     enabled: bool  # the global switch (default True)
     integrations: dict[str, Integration]

@@ -27,7 +27,8 @@ from typing import Annotated, Literal, Self
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import Conflict
-from pollen.domain.rewards import RewardType
+from pollen.domain.reward_types import RewardType
+from pollen.domain.values import value
 from pollen.model import BaseModel
 
 Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
@@ -411,7 +412,7 @@ class FriendState:
     version: int = 0
 
 
-@dataclass(frozen=True)
+@value
 class InviteHold:
     """Who holds an invited email or phone (its digest): the first referrer to invite it."""
 

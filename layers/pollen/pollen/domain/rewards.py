@@ -7,16 +7,16 @@ coins to apply against the cart at the program's coin value, within the reward's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
-from enum import StrEnum
 from typing import Annotated, Literal, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.errors import Conflict, FieldError, ValidationFailed
+from pollen.domain.reward_types import RewardType as RewardType  # noqa: PLC0414 - re-exported
 from pollen.domain.strict import Count, DecimalInput, Switch
+from pollen.domain.values import value
 from pollen.domain.wallet import InsufficientCoins
 from pollen.model import BaseModel
 
@@ -25,13 +25,6 @@ Amount = Annotated[DecimalInput, Field(gt=0, max_digits=14, decimal_places=2)]
 MinOrder = Annotated[DecimalInput, Field(ge=0, max_digits=14, decimal_places=2)]
 Coins = Annotated[Count, Field(ge=1, le=10_000_000)]
 CENT = Decimal("0.01")
-
-
-class RewardType(StrEnum):
-    FIXED_AMOUNT = "fixed_amount"
-    PERCENTAGE = "percentage"
-    FREE_SHIPPING = "free_shipping"
-    DYNAMIC = "dynamic"
 
 
 class _RewardBase(BaseModel):
@@ -118,14 +111,14 @@ class CoinsOutOfRange(ValidationFailed):
     slug = "coins-out-of-range"
 
 
-@dataclass(frozen=True)
+@value
 class AllowedCoins:
     min: int
     max: int
     step: int
 
 
-@dataclass(frozen=True)
+@value
 class Quote:
     """What a redemption costs and gives: ``value`` is an amount (or a percentage), None for shipping."""
 

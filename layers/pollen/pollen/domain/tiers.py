@@ -15,7 +15,6 @@ the window says, never shorter.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
@@ -25,6 +24,7 @@ from typing import Annotated, Self
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from pollen.domain.rewards import RewardId
+from pollen.domain.values import value
 from pollen.model import BaseModel
 
 TierId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -299,7 +299,7 @@ def due_day(state: TierState, program: TierProgramSettings) -> date | None:
     return expiry
 
 
-@dataclass(frozen=True)
+@value
 class TierChange:
     from_tier: TierDefinition | None
     to_tier: TierDefinition | None
@@ -307,7 +307,7 @@ class TierChange:
     from_id: str | None = None  # a tier the program no longer has (``from_tier`` is then None)
 
 
-@dataclass(frozen=True)
+@value
 class Decision:
     state: TierState
     change: TierChange | None = None
@@ -415,7 +415,7 @@ def demote_if_due(state: TierState, program: TierProgram, now: datetime) -> Deci
     return decision
 
 
-@dataclass(frozen=True)
+@value
 class Progress:
     metric: Metric
     current: Decimal

@@ -6,14 +6,15 @@ runs: about 1 ms a class on CPython 3.11, so the ~50 reference and change types 
 :func:`value` gives the same behaviour from shared methods built once: positional or keyword
 construction with defaults, immutability, equality and hashing by type and fields, a readable repr,
 ``__match_args__`` for ``match``. Type checkers treat it as a frozen dataclass (PEP 681).
-Not supported (``TypeError`` at class creation): ``field(...)`` specifiers, inheritance between values.
+A value class may be generic (``class Page(Generic[T])``). Not supported (``TypeError`` at class
+creation): ``field(...)`` specifiers, inheritance from any other class.
 """
 
 from __future__ import annotations
 
 import inspect
 from dataclasses import Field, FrozenInstanceError
-from typing import Any, TypeVar, dataclass_transform
+from typing import Any, Generic, TypeVar, dataclass_transform
 
 T = TypeVar("T", bound=type)
 
@@ -66,7 +67,7 @@ def _frozen(self: Any, name: str, item: Any = None) -> None:
 @dataclass_transform(frozen_default=True, eq_default=True)
 def value(cls: T) -> T:
     """Make ``cls`` (annotated fields, optional plain defaults) a frozen value class."""
-    if any(base is not object for base in cls.__bases__):
+    if any(base not in {object, Generic} for base in cls.__bases__):
         raise TypeError(f"{cls.__qualname__}: a value class cannot inherit")
     names = tuple(name for name in inspect.get_annotations(cls) if not name.startswith("_"))
     defaults = {name: cls.__dict__[name] for name in names if name in cls.__dict__}

@@ -8,12 +8,14 @@ and debits take the soonest-expiring coins first.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Self
 
 from pydantic import ConfigDict, Field, model_validator
 
 from pollen.domain.errors import Conflict, ValidationFailed
+from pollen.domain.ledger_terms import Operation as Operation  # noqa: PLC0414 - re-exported
+from pollen.domain.ledger_terms import Source as Source  # noqa: PLC0414
+from pollen.domain.ledger_terms import TxnType as TxnType  # noqa: PLC0414
 from pollen.ids import new_ulid
 from pollen.model import BaseModel
 
@@ -21,32 +23,6 @@ NEVER = "never"  # the lot of coins that do not expire
 # The largest integer every JSON reader (JavaScript's numbers included) reads exactly: no credit may
 # take a wallet past it, so a wallet never holds a value its own reads cannot serve.
 MAX_COINS = 2**53 - 1
-
-
-class TxnType(StrEnum):
-    REWARD = "reward"  # earned: orders, triggers, referrals
-    REDEEM = "redeem"  # spent on a coupon
-    REFUND = "refund"  # coins given back (a cancelled coupon)
-    EXPIRE = "expire"
-    ADJUST = "adjust"  # a merchant's manual correction
-    REVERSAL = "reversal"  # an order cancelled or refunded takes back what it earned
-    IMPORT = "import"  # a balance brought from another loyalty app (a migration import)
-
-
-class Operation(StrEnum):
-    CREDIT = "credit"
-    DEBIT = "debit"
-
-
-class Source(StrEnum):
-    ORDER = "order"
-    TRIGGER = "trigger"
-    ADMIN = "admin"
-    REDEMPTION = "redemption"
-    EXPIRY = "expiry"
-    REFERRAL = "referral"
-    IMPORT = "import"
-    TIER = "tier"  # VIP tiers: entry rewards and earn-multiplier bonuses
 
 
 class WalletLimitExceeded(ValidationFailed):

@@ -13,7 +13,6 @@ must not make its events undeliverable.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -26,6 +25,7 @@ from pollen.domain.customers import Customer
 from pollen.domain.event_filters import EventFilters as EventFilters  # noqa: PLC0414 - re-exported (moved)
 from pollen.domain.event_filters import EventTypes, filters_allow
 from pollen.domain.rewards import RewardType
+from pollen.domain.values import value
 from pollen.domain.wallet import Operation, TxnType
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
@@ -310,7 +310,7 @@ def _referral_sample(
     return sample
 
 
-@dataclass(frozen=True)
+@value
 class _Entry:
     name: str
     display_name: str

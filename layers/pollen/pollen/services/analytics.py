@@ -11,7 +11,6 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pollen.domain import analytics as rules
 from pollen.domain.analytics import Contribution, DayRange, Granularity, Number, Totals
 from pollen.domain.errors import FieldError, NotFound, ValidationFailed
+from pollen.domain.values import value
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
 from pollen.observability import logger
@@ -48,7 +48,7 @@ def timezone_of(c: Container, merchant_id: str) -> str:
 # ---- the aggregator -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@value
 class StreamFact:
     """One stream record, read: an outbox event or a delivery log image."""
 
@@ -127,7 +127,7 @@ def aggregate(
 # ---- reports --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@value
 class RangeQuery:
     """What the caller asked for: a preset or custom range, moved by ``offset`` of its own lengths."""
 
@@ -137,7 +137,7 @@ class RangeQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True)
+@value
 class Window:
     program: Program
     current: DayRange
@@ -370,7 +370,7 @@ def export_csv(c: Container, merchant_id: str, q: RangeQuery, now: datetime) -> 
 # ---- tracking -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@value
 class TrackInput:
     id: str
     type: str
@@ -379,7 +379,7 @@ class TrackInput:
     occurred_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@value
 class TrackOutcome:
     accepted: int
     duplicates: int

@@ -9,8 +9,7 @@ from pollen.events.envelope import OUTBOX_ENTITY
 from pollen.events.stream import NotAnOutboxRecord, outbox_event
 from pollen.services.analytics import StreamFact, order_image_event
 from pollen.storage.codec import plain
-from pollen.storage.deliveries import DELIVERY_ENTITY
-from pollen.storage.keys import item_merchant
+from pollen.storage.keys import DELIVERY_ENTITY, item_merchant
 from pollen.storage.orders import ORDER_ENTITY
 
 

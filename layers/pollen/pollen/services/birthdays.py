@@ -11,7 +11,6 @@ from pollen.observability import logger
 from pollen.services.container import Container, container
 from pollen.services.idempotency import Idempotency
 from pollen.services.jobs import Cadence, JobResult, register
-from pollen.services.triggers import award_trigger
 from pollen.storage.birthdays import BIRTHDAY_ENTITY
 from pollen.storage.keys import key_of
 from pollen.storage.tiers import due_tier_items
@@ -25,6 +24,8 @@ def celebrate(
     today = now.date()
     outcome = "moved"  # the birthday changed since it was listed, or a whole year was missed
     if due <= today and due.year == today.year and next_birthday(birthday, due) == due:
+        from pollen.services.triggers import award_trigger  # noqa: PLC0415 - the daily job's award path
+
         key = Idempotency("birthday", f"{customer_id}:{due.year}", {"customer_id": customer_id})
         outcome = "awarded"
         try:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pollen.domain.customers import Customer, CustomerData, CustomerRecord, new_record
 from pollen.domain.errors import NotFound
-from pollen.events.envelope import OutboxEvent
+from pollen.domain.values import value
 from pollen.observability import logger
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container
-from pollen.services.ledger import customer_fields
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
 from pollen.storage.customers import CustomerStore
 
+if TYPE_CHECKING:
+    from pollen.events.envelope import OutboxEvent
+
 CUSTOMER_CREATED = "customer_created"
 
 
-@dataclass(frozen=True)
+@value
 class UpsertResult:
     record: CustomerRecord
     created: bool
@@ -48,6 +51,8 @@ def merged_profile(
 
 
 def customer_event(merchant_id: str, customer: Customer, now: datetime) -> OutboxEvent:
+    from pollen.events.envelope import OutboxEvent  # noqa: PLC0415 - a new customer only (cold start)
+
     return OutboxEvent(
         event_type=CUSTOMER_CREATED,
         merchant_id=merchant_id,

@@ -17,12 +17,12 @@ the DLQ through the same redrive policy, without reason attributes; its log show
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from pollen.clock import isoformat, wallclock
 from pollen.domain.deliveries import AttemptLog, DeliveryStatus, RetryPolicy, decide
 from pollen.domain.integrations import Integration, IntegrationKind, Subscription
+from pollen.domain.values import value
 from pollen.events.delivery import DeliveryMessage
 from pollen.integrations.outbound import Attempt, deliver
 from pollen.observability import logger
@@ -50,7 +50,7 @@ class RetryLater(Exception):
     """Report the message as failed: SQS delivers it again when the visibility timeout set ends."""
 
 
-@dataclass(frozen=True)
+@value
 class Received:
     """What the delivery needs of one SQS record."""
 

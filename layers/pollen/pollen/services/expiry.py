@@ -1,41 +1,45 @@
 """The due-items job: expire coin lots, announce lots about to expire, confirm paid orders, settle
 coupons whose Shopify discount a request left unsettled.
 
-Wallets and orders list themselves in GSI1 under the day they fall due (:func:`due_index`), so the
-job reads only what is due: one Query per shard (plus pages), never a scan. The index is eventually
-consistent, so every item is re-read consistently and changed under its version guard; once handled,
-an item's due day is after today, so later runs the same day pass it by. A missed run is caught up
+Wallets (GSI2) and orders, coupons, referrals and review requests (GSI1) list themselves under the
+day they fall due (:func:`due_index`), so the job reads only what is due: one Query per shard and
+index (plus pages), never a scan. The indexes are eventually consistent, so every item is re-read
+consistently and changed under its version guard; once handled, an item's due day is after today, so
+later runs the same day pass it by. A missed run is caught up
 by the next, which reads every shard up to today.
 
 Per due wallet: one consistent read and, when something is due, one TransactWriteItems, through the
 unit of work (``uow.customers.due``: the record and the day its wallet is indexed under).
+
+The other entities' paths (the order path for a due order, the Shopify saga for a pending coupon,
+referral reminders, review requests) are imported on the first item of their kind, so a run that has
+only wallets to expire never loads them (docs/design.md, "Cold start").
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from pollen.domain.customers import CustomerRecord
-from pollen.domain.orders import OrderFacts
 from pollen.domain.program import Program
+from pollen.domain.values import value
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container, container
 from pollen.services.jobs import Cadence, JobResult, register
-from pollen.services.ledger import customer_fields
-from pollen.services.orders import record_order_fact
 from pollen.services.program import get_program
-from pollen.services.redemption import settle_pending
-from pollen.services.referrals import remind as remind_referral
 from pollen.services.retry import retrying
-from pollen.services.review_requests import send_due as send_review
-from pollen.storage.coupons import PENDING_ENTITY
-from pollen.storage.keys import DUE_SHARDS, due_shard_pk, key_of
-from pollen.storage.referrals import REFERRAL_ENTITY
-from pollen.storage.reviews import REVIEW_ENTITY
+from pollen.storage.keys import (
+    DUE_SHARDS,
+    PENDING_ENTITY,
+    REFERRAL_ENTITY,
+    REVIEW_ENTITY,
+    due_shard_pk,
+    key_of,
+)
 from pollen.storage.table import GSI1, GSI2
 
 COINS_EXPIRING = "coins_expiring"
@@ -75,7 +79,7 @@ def _reminder(
     )
 
 
-@dataclass(frozen=True)
+@value
 class _Settled:
     expired: int
     reminded: int
@@ -135,6 +139,9 @@ def settle_customer(c: Container, merchant_id: str, customer_id: str, now: datet
 
 def _confirm_order(c: Container, item: dict[str, Any], now: datetime) -> bool:
     """Settle a paid order past its pending period; True when this call confirmed it."""
+    from pollen.domain.orders import OrderFacts  # noqa: PLC0415 - the order path, on a due order only
+    from pollen.services.orders import record_order_fact  # noqa: PLC0415
+
     merchant_id, order_id = str(item["merchant_id"]), str(item["order_id"])
     if item.get("customer_id"):  # an order's customer never changes: spare record_order_fact a read
         c.order_customers.put(merchant_id, order_id, str(item["customer_id"]))
@@ -162,6 +169,8 @@ def run_due(now: datetime) -> JobResult:
             elif entity == "order":
                 confirmed += _confirm_order(c, item, now)
             elif entity == PENDING_ENTITY:
+                from pollen.services.redemption import settle_pending  # noqa: PLC0415 - rare: Shopify saga
+
                 outcome = settle_pending(
                     c,
                     str(item["merchant_id"]),
@@ -171,8 +180,12 @@ def run_due(now: datetime) -> JobResult:
                 )
                 coupons += outcome in {"created", "cancelled"}
             elif entity == REFERRAL_ENTITY:  # an invited friend who has not ordered yet
+                from pollen.services.referrals import remind as remind_referral  # noqa: PLC0415
+
                 reminders += remind_referral(c, item, now)
             elif entity == REVIEW_ENTITY:  # an order's review request (services/review_requests.py)
+                from pollen.services.review_requests import send_due as send_review  # noqa: PLC0415
+
                 reviews += send_review(c, item, now) == "sent"
             else:
                 logger.warning("unexpected item in the due index", extra={"pk": key_of(item)})

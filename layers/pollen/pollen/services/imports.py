@@ -12,7 +12,6 @@ once whatever the retries and a crash between a commit and the progress save cos
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -22,6 +21,7 @@ from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.imports import ImportRow, ParsedFile, Rejected, parse_file
 from pollen.domain.program import Program
+from pollen.domain.values import value
 from pollen.domain.wallet import LedgerEntry, Source, TxnType
 from pollen.model import BaseModel
 from pollen.observability import logger
@@ -62,7 +62,7 @@ class ImportReport(BaseModel):
     version: int = 0
 
 
-@dataclass(frozen=True)
+@value
 class _Done:
     row: ImportRow
     customer_id: str

@@ -23,7 +23,6 @@ from pollen.domain.orders import OrderFacts, OrderRecord, Target, check_limits, 
 from pollen.domain.program import Program
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.services import (
-    coupon_cancellation,
     coupon_usage,
     referral_completion,
     review_requests,
@@ -259,10 +258,12 @@ def _move_wallet(  # noqa: PLR0917
     order, wallet, entries, stage_referrer = referral_completion.plan(
         uow, c, order, start, wallet, entries, program, now, codes=codes, invites=invites
     )
-    # A cancelled order's coupons: coins back, coupon cancelled (services/coupon_cancellation.py)
-    wallet, entries, uses = coupon_cancellation.on_order(
-        uow, order, start, wallet=wallet, entries=entries, uses=uses, now=now
-    )
+    if order.facts.cancelled:  # its coupons: coins back, coupon cancelled (services/coupon_cancellation.py)
+        from pollen.services import coupon_cancellation  # noqa: PLC0415 - cancelled orders only
+
+        wallet, entries, uses = coupon_cancellation.on_order(
+            uow, order, start, wallet=wallet, entries=entries, uses=uses, now=now
+        )
     after = CustomerRecord(start.customer, wallet)
     moved: list[LedgerEntry] = []
     if created or start.wallet != wallet or entries:

@@ -42,8 +42,8 @@ from pollen.domain.referrals import (
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container
-from pollen.services.ledger import customer_fields
 from pollen.services.merchants import merchant_config
 from pollen.services.referral_rewards import (
     REFERRAL_COMPLETED,

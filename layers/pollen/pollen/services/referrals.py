@@ -41,20 +41,10 @@ from pollen.domain.referrals import (
 )
 from pollen.ids import new_ulid
 from pollen.observability import logger
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container
-from pollen.services.ledger import customer_fields
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
-from pollen.services.referral_rewards import (
-    REFERRAL_INCOMPLETE,
-    REFERRAL_INVITED,
-    REFERRAL_REJECTED,
-    REFERRAL_SIGNED_UP,
-    add_coupons,
-    friend_contact,
-    grant,
-    referral_event,
-)
 from pollen.services.retry import retrying
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.pagination import Page
@@ -270,6 +260,13 @@ def invite(
 ) -> Referral:
     """Invite a friend by email or phone: 201 ``invited`` (a ``referral_invited`` event for the
     friend's email/SMS), or ``rejected`` with its reason recorded. One read, one transaction."""
+    from pollen.services.referral_rewards import (  # noqa: PLC0415 - the write paths only (cold start)
+        REFERRAL_INVITED,
+        REFERRAL_REJECTED,
+        friend_contact,
+        referral_event,
+    )
+
     config = merchant_config(c, merchant_id)
     settings = settings_of(config)
     if not settings.enabled:
@@ -380,6 +377,12 @@ def link_signup(
     """A new customer whose email or phone was invited: the referral becomes ``signed_up`` (first
     referrer wins). Called when a customer is created (Shopify ``customers/create``, the customers
     API); an order naming a new customer links it in the order's own transaction instead."""
+    from pollen.services.referral_rewards import (  # noqa: PLC0415 - the write paths only (cold start)
+        REFERRAL_REJECTED,
+        REFERRAL_SIGNED_UP,
+        referral_event,
+    )
+
     settings = settings_of(merchant_config(c, merchant_id))
     digests = [contact_digest("email", email)] if email else []
     if phone and any(ch.isdigit() for ch in phone):
@@ -458,6 +461,8 @@ def _signup_reward(
 ) -> Referral:
     """The friend reward that belongs to signing up (the settings ``link_signup`` read): coins into
     the new customer's wallet or a coupon."""
+    from pollen.services.referral_rewards import add_coupons, grant  # noqa: PLC0415 - the write paths only
+
     merchant_id = uow.merchant_id
     program = get_program(c, merchant_id)
     granted = grant(
@@ -506,6 +511,12 @@ def admin_get(c: Container, merchant_id: str, referral_id: str) -> Referral:
 def remind(c: Container, item: dict[str, Any], now: datetime) -> bool:
     """Send ``referral_incomplete`` for a referral still waiting for its friend, once per due day, up
     to ``max_reminders``; the next one is scheduled ``after_days`` later. True when one was sent."""
+    from pollen.services.referral_rewards import (  # noqa: PLC0415 - the write paths only (cold start)
+        REFERRAL_INCOMPLETE,
+        friend_contact,
+        referral_event,
+    )
+
     merchant_id = str(item["merchant_id"])
     settings = settings_of(merchant_config(c, merchant_id))
     referrer_id, referral_id = str(item["referrer_id"]), str(item["referral_id"])

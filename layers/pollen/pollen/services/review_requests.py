@@ -26,8 +26,8 @@ from pollen.domain.customers import CustomerData
 from pollen.domain.orders import OrderData, OrderRecord
 from pollen.domain.program import Program
 from pollen.domain.reviews import MAX_PRODUCTS, ReviewProduct, ReviewRecord, due_on, unwanted
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container
-from pollen.services.ledger import customer_fields
 from pollen.services.program import get_program
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.reviews import schedule

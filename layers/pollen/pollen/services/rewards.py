@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from pollen.domain.errors import NotFound
 from pollen.domain.rewards import AllowedCoins, Reward, RewardSettings, eligibility
+from pollen.domain.values import value
 from pollen.services.container import Container
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
@@ -54,7 +54,7 @@ def delete_reward(c: Container, merchant_id: str, reward_id: str) -> None:
     c.config.invalidate(merchant_id)
 
 
-@dataclass(frozen=True)
+@value
 class Offer:
     """A reward as one customer sees it now."""
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pollen.domain.deliveries import DeliveryStatus
 from pollen.domain.integrations import EventsConfig
+from pollen.domain.values import value
 from pollen.events.deliverable import DELIVERABLE, WALLET_TRANSACTION
 from pollen.events.delivery import DeliveryMessage
 from pollen.events.envelope import OutboxEvent
@@ -48,7 +48,7 @@ def merchant_events(c: Container, merchant_id: str) -> EventsConfig | None:
     return parsed
 
 
-@dataclass(frozen=True)
+@value
 class RouteResult:
     failed: dict[str, str]  # record id -> why it must be routed again
     queued: int  # messages sent

@@ -20,19 +20,19 @@ Admin GraphQL query, ``shop { currencyCode }``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from pollen.domain.errors import FieldError, ValidationFailed
 from pollen.domain.merchants import ShopifyConnection
 from pollen.domain.program import Program
+from pollen.domain.values import value
 from pollen.events.internal import ProgramUpdatedPayload
 from pollen.services.container import Container
 from pollen.services.unit_of_work import UnitOfWork
 from pollen.storage.customers import has_customers
 
 
-@dataclass(frozen=True)
+@value
 class CurrencyCheck:
     status: str  # matches | adopted | unverified | skipped
     detail: str

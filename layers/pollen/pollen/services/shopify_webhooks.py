@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,6 +29,7 @@ from pollen.domain.errors import (
 )
 from pollen.domain.orders import OrderFacts
 from pollen.domain.triggers import TriggerDisabled, TriggerNotAllowed
+from pollen.domain.values import value
 from pollen.ids import new_ulid
 from pollen.integrations.shopify import webhooks as shopify
 from pollen.json_depth import MAX_JSON_DEPTH, json_depth
@@ -46,7 +46,7 @@ from pollen.storage.rejected_webhooks import RejectedWebhook, RejectedWebhookLog
 SIGNUP_TRIGGER = "signup"
 
 
-@dataclass(frozen=True)
+@value
 class Delivery:
     """One webhook request as Shopify sent it."""
 

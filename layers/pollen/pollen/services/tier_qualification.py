@@ -41,8 +41,8 @@ from pollen.domain.tiers import (
 from pollen.domain.wallet import LedgerEntry, Source, TxnType, Wallet
 from pollen.events.envelope import OutboxEvent
 from pollen.observability import logger
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container
-from pollen.services.ledger import customer_fields
 from pollen.services.tier_config import tier_program as tier_program  # noqa: PLC0414 - re-exported
 from pollen.storage.rewards import rewards_of
 from pollen.storage.tiers import tier_program_of

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from pollen.domain.analytics import Contribution, Number
+from pollen.domain.values import value as value_class
 from pollen.storage.errors import ConditionFailed, WriteConflict
 from pollen.storage.keys import (
     Key,
@@ -351,7 +352,7 @@ def _chunks(contributions: list[Contribution]) -> list[list[Contribution]]:
 # ---- tracked events -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@value_class
 class TrackedSeen:
     """What the table knows of a batch's client ids: those seen before, and per customer the ids
     recorded today."""

@@ -8,13 +8,13 @@ from typing import Any
 
 from pollen.clock import isoformat
 from pollen.domain.coupons import Coupon
+from pollen.storage.keys import PENDING_ENTITY as PENDING_ENTITY  # noqa: PLC0414 - re-exported
 from pollen.storage.keys import coupon_key, coupon_pending_key, customer_coupons_gsi1pk, due_index
 from pollen.storage.pagination import Page
 from pollen.storage.table import GSI1, Table
 from pollen.storage.transactions import Transaction
 
 COUPON_ENTITY = "coupon"
-PENDING_ENTITY = "coupon_shopify_pending"
 
 
 def coupon_item(merchant_id: str, coupon: Coupon) -> dict[str, Any]:

@@ -28,11 +28,11 @@ from pollen.clock import isoformat
 from pollen.domain.deliveries import AttemptLog, DeliveryRecord, DeliveryStatus
 from pollen.events.delivery import DeliveryMessage
 from pollen.storage.errors import ConditionFailed, WriteConflict
+from pollen.storage.keys import DELIVERY_ENTITY as DELIVERY_ENTITY  # noqa: PLC0414 - re-exported
 from pollen.storage.keys import Key, deliveries_pk, delivery_key, delivery_status_gsi1pk
 from pollen.storage.pagination import Page, decode_cursor, invalid_cursor
 from pollen.storage.table import GSI1, Table
 
-DELIVERY_ENTITY = "delivery"
 ERROR_LIMIT = 1000  # characters of an error kept per attempt
 _TX_ITEMS = 100
 _BATCH_GET = 100

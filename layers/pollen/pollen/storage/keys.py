@@ -157,6 +157,12 @@ def email_key(merchant_id: str, email: str) -> Key:
 
 
 DUE_SHARDS = 8
+# The ``entity`` of the items listed in the due index besides wallets and orders, here so the due-items
+# job tells them apart without importing each one's store (and its models).
+PENDING_ENTITY = "coupon_shopify_pending"  # a coupon whose Shopify discount is not settled
+REFERRAL_ENTITY = "referral"  # an invited friend who has not ordered yet
+REVIEW_ENTITY = "review_request"
+DELIVERY_ENTITY = "delivery"  # a delivery log item (its stream images feed the analytics rollups)
 
 
 def due_index(pk: str, day: str) -> dict[str, str]:

@@ -5,28 +5,58 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pollen.clock import isoformat
 from pollen.domain.merchants import Merchant, ShopifyConnection
-from pollen.domain.program import Program
 from pollen.storage.keys import config_pk, merchant_key, program_key, shop_domain_gsi1pk, shopify_key
 from pollen.storage.table import GSI1, Table
+
+if TYPE_CHECKING:
+    from pollen.domain.program import Program
 
 MERCHANT_ENTITY = "merchant"
 PROGRAM_ENTITY = "program"
 SHOPIFY_ENTITY = "shopify"
 
 
-@dataclass(frozen=True)
 class MerchantConfig:
-    """Everything under the merchant's config partition, typed where a module knows the item."""
+    """Everything under the merchant's config partition, typed where a module knows the item.
 
-    merchant: Merchant
-    program: Program | None
-    shopify: ShopifyConnection | None
-    items: dict[str, dict[str, Any]] = field(default_factory=dict)  # raw items by SK, for later modules
+    The program is parsed (and its model built) on first access: the stream consumers that read a
+    merchant's integrations and events settings never load the program's models (docs/design.md,
+    "Cold start"). Read-only by convention, like the frozen dataclass it replaces.
+    """
+
+    __slots__ = ("_program", "_program_item", "items", "merchant", "shopify")
+
+    def __init__(
+        self,
+        merchant: Merchant,
+        program: Program | None = None,
+        shopify: ShopifyConnection | None = None,
+        items: dict[str, dict[str, Any]] | None = None,  # raw items by SK, for later modules
+        *,
+        program_item: dict[str, Any] | None = None,  # the PROGRAM item, parsed when first asked for
+    ) -> None:
+        self.merchant = merchant
+        self.shopify = shopify
+        self.items: dict[str, dict[str, Any]] = items if items is not None else {}
+        self._program = program
+        self._program_item = program_item
+
+    @property
+    def program(self) -> Program | None:
+        item = self._program_item
+        if item is not None:  # two threads may both parse it: the same value either way
+            self._program = _program(item)
+            self._program_item = None
+        return self._program
+
+    def __repr__(self) -> str:
+        return (
+            f"MerchantConfig(merchant={self.merchant!r}, shopify={self.shopify!r}, items={len(self.items)})"
+        )
 
 
 def merchant_item(merchant: Merchant) -> dict[str, Any]:
@@ -61,6 +91,8 @@ def shopify_item(merchant_id: str, connection: ShopifyConnection) -> dict[str, A
 
 
 def _program(item: dict[str, Any]) -> Program:
+    from pollen.domain.program import Program  # noqa: PLC0415 - on first use (MerchantConfig.program)
+
     return Program.model_validate(
         {**item["settings"], "version": item["version"], "updated_at": item["updated_at"]}
     )
@@ -79,7 +111,7 @@ def parse_config(items: list[dict[str, Any]]) -> MerchantConfig | None:
     shopify = by_sk.get("SHOPIFY")
     return MerchantConfig(
         merchant=Merchant.model_validate(merchant),
-        program=_program(program) if program else None,
+        program_item=program or None,
         shopify=ShopifyConnection.model_validate(shopify) if shopify else None,
         items=by_sk,
     )

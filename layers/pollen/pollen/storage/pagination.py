@@ -9,15 +9,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pollen.domain.errors import FieldError, InvalidRequest
+from pollen.domain.values import value as value_class
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@value_class
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None

@@ -11,13 +11,13 @@ from this queue, which every merchant shares.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pollen.clock import isoformat
+from pollen.domain.values import value
 from pollen.events.delivery import DeliveryMessage
 from pollen.observability import logger
 from pollen.storage import client
@@ -33,7 +33,7 @@ class QueueNotConfigured(RuntimeError):
     """The function was deployed without the queue URL it needs (template.yaml sets them)."""
 
 
-@dataclass(frozen=True)
+@value
 class DeadLetterReason:
     reason: str
     outcome: str  # "permanent" | "exhausted" | "uncertain"

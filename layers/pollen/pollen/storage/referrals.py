@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pollen.clock import isoformat
 from pollen.domain.customers import Customer
 from pollen.domain.referrals import FriendState, InviteHold, Referral, ReferrerProfile, StoredReferralSettings
+from pollen.storage.keys import REFERRAL_ENTITY as REFERRAL_ENTITY  # noqa: PLC0414 - re-exported
 from pollen.storage.keys import (
     Key,
     customer_pk,
@@ -34,33 +35,13 @@ from pollen.storage.keys import (
 )
 from pollen.storage.merchant_config import MerchantConfig
 from pollen.storage.pagination import Page
-from pollen.storage.ports import (
-    ClaimCode,
-    CodeOwner,
-    CodeRef,
-    ContactOwner,
-    ContactRef,
-    CountReferrer,
-    CountWindow,
-    FriendRef,
-    HoldInvite,
-    InviteRef,
-    ReferralChange,
-    ReferralFamilyRef,
-    ReferralRef,
-    ReferrerRef,
-    SaveFriend,
-    SaveReferral,
-    SaveReferralSettings,
-    SetReferrerDiscount,
-    WindowCount,
-    WindowRef,
-)
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
 
+if TYPE_CHECKING:
+    from pollen.storage.ports import CodeOwner, ContactOwner, ReferralChange, ReferralFamilyRef, WindowCount
+
 SETTINGS_ENTITY = "referral_program"
-REFERRAL_ENTITY = "referral"
 REFERRER_ENTITY = "referrer"
 REFERRED_ENTITY = "referred"
 CODE_ENTITY = "referral_code"
@@ -353,9 +334,21 @@ def window_count(item: dict[str, Any] | None) -> int:
 
 
 # ---- the unit of work's referral family (storage/unit_of_work.py loads this module for it) -------------
+# The unit of work's reference and change types are imported by the functions that match them: the
+# referral reads (the referral page, the admin lists) do not load the unit of work's ports.
 
 
 def ref_key(merchant_id: str, ref: ReferralFamilyRef) -> Key:  # noqa: PLR0911 - a case per kind
+    from pollen.storage.ports import (  # noqa: PLC0415
+        CodeRef,
+        ContactRef,
+        FriendRef,
+        InviteRef,
+        ReferralRef,
+        ReferrerRef,
+        WindowRef,
+    )
+
     match ref:
         case ReferrerRef(customer_id):
             return referrer_key(merchant_id, customer_id)
@@ -378,6 +371,18 @@ def ref_key(merchant_id: str, ref: ReferralFamilyRef) -> Key:  # noqa: PLR0911 -
 def parse_ref(  # noqa: PLR0911 - a case per kind
     ref: ReferralFamilyRef, item: dict[str, Any]
 ) -> ReferrerProfile | FriendState | InviteHold | Referral | ContactOwner | CodeOwner | WindowCount:
+    from pollen.storage.ports import (  # noqa: PLC0415
+        CodeOwner,
+        CodeRef,
+        ContactOwner,
+        FriendRef,
+        InviteRef,
+        ReferralRef,
+        ReferrerRef,
+        WindowCount,
+        WindowRef,
+    )
+
     match ref:
         case ReferrerRef(customer_id):
             return parse_referrer(customer_id, item)
@@ -399,6 +404,17 @@ def stage_referral_change(
 ) -> None:
     """Add one referral change to ``tx``. ``seen`` counts the commit's invite holds and profile
     updates so far: the n-th invite is labelled ``invite-<n>``, a second profile ``referrer-1``."""
+    from pollen.storage.ports import (  # noqa: PLC0415
+        ClaimCode,
+        CountReferrer,
+        CountWindow,
+        HoldInvite,
+        SaveFriend,
+        SaveReferral,
+        SaveReferralSettings,
+        SetReferrerDiscount,
+    )
+
     if isinstance(change, SaveReferralSettings):
         put_settings(tx, merchant_id, change.settings, base=change.base)
     elif isinstance(change, ClaimCode):

@@ -8,11 +8,10 @@ from typing import Any
 from pollen.clock import isoformat
 from pollen.domain.reviews import ReviewRecord
 from pollen.storage.errors import ConditionFailed
+from pollen.storage.keys import REVIEW_ENTITY as REVIEW_ENTITY  # noqa: PLC0414 - re-exported
 from pollen.storage.keys import Key, due_index, review_request_key
 from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
-
-REVIEW_ENTITY = "review_request"
 
 
 def review_item(merchant_id: str, record: ReviewRecord) -> dict[str, Any]:

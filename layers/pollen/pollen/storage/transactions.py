@@ -8,11 +8,11 @@ events, and commits them together. A cancelled transaction becomes a precise err
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
+from pollen.domain.values import value
 from pollen.storage import client
 from pollen.storage.codec import deserialize, serialize, serialize_value
 from pollen.storage.errors import ConditionFailed, DuplicateRequest, WriteConflict
@@ -26,7 +26,7 @@ MAX_ITEMS = 100
 RECEIPT_LABEL = "receipt"
 
 
-@dataclass(frozen=True)
+@value
 class _Op:
     label: str
     request: TransactWriteItemTypeDef

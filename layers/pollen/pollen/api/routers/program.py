@@ -13,7 +13,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from pollen.api.auth import requires
 from pollen.api.deps import MerchantId, Services
-from pollen.api.schemas.program import ProgramView, parse_if_match
+from pollen.api.schemas.headers import parse_if_match
+from pollen.api.schemas.program import ProgramView
 from pollen.api.schemas.triggers import TriggerList
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope

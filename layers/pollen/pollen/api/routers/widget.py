@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from pollen.api.app import principal
 from pollen.api.auth import requires
-from pollen.api.schemas.program import parse_if_match
+from pollen.api.schemas.headers import parse_if_match
 from pollen.api.schemas.widget import PublicWidgetSettings, WidgetSettingsView
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope

@@ -10,8 +10,6 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from pollen.domain.referrals import (
     IssuedReward,
     Referral,
-    ReferralSettings,
-    StoredReferralSettings,
     mask_email,
     mask_phone,
 )
@@ -52,15 +50,6 @@ class ShareBody(BaseModel):
     device_id: DeviceId | None = None
 
 
-class ReferralSettingsView(ReferralSettings):
-    version: int
-    updated_at: datetime | None
-
-    @classmethod
-    def of(cls, stored: StoredReferralSettings) -> ReferralSettingsView:
-        return cls.model_validate(stored.model_dump())
-
-
 class ReferralView(BaseModel):
     """One referral as the referrer (and their app) sees it: the friend's contact masked."""
 
@@ -99,32 +88,6 @@ class ReferralView(BaseModel):
         )
 
 
-class AdminReferralView(ReferralView):
-    """What the merchant sees: who referred whom, the order, reminders."""
-
-    referrer_customer_id: str
-    friend_customer_id: str | None
-    order_id: str | None
-    order_total: str | None
-    currency: str | None
-    reminders_sent: int
-    confirm_on: datetime | None
-
-    @classmethod
-    def of(cls, r: Referral) -> AdminReferralView:
-        base = ReferralView.of(r).model_dump()
-        return cls(
-            **base,
-            referrer_customer_id=r.referrer_id,
-            friend_customer_id=r.friend_customer_id,
-            order_id=r.order_id,
-            order_total=str(r.order_total) if r.order_total is not None else None,
-            currency=r.currency,
-            reminders_sent=r.reminders_sent,
-            confirm_on=r.confirm_on,
-        )
-
-
 class ReferralStats(BaseModel):
     invited: int
     signed_up: int
@@ -146,9 +109,4 @@ class ReferralPageView(BaseModel):
 
 class ReferralPage(BaseModel):
     items: list[ReferralView]
-    next_cursor: str | None
-
-
-class AdminReferralPage(BaseModel):
-    items: list[AdminReferralView]
     next_cursor: str | None

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs
+
+from pollen.domain.values import value
 
 MAX_AGE_SECONDS = 300  # a proxied request is signed as it passes through Shopify
 
 
-@dataclass(frozen=True)
+@value
 class ProxyRequest:
     shop: str
     customer_id: str | None  # the signed-in customer, or None for a guest

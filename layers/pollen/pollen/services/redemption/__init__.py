@@ -38,10 +38,10 @@ if TYPE_CHECKING:
         coupon_event,
         coupon_payload,
     )
-    from pollen.services.redemption.redeem import SETTLING, RedeemRequest, issue_coupon, redeem
+    from pollen.services.redemption.redeem import SETTLING, issue_coupon, redeem
     from pollen.services.redemption.settling import PENDING_GRACE, settle_pending
     from pollen.services.redemption.shopify_saga import compensate, confirm_shopify, settle_shopify
-    from pollen.services.redemption.views import CouponView, Redeemed, list_coupons
+    from pollen.services.redemption.views import CouponView, Redeemed, RedeemRequest, list_coupons
 
 # Each re-exported name's module, imported when one of its names is first used (PEP 562): the order,
 # tier and referral paths need only the coupon events and do not load the redemption write path, the
@@ -49,10 +49,10 @@ if TYPE_CHECKING:
 _HOMES = {
     "cancel": ("cancel_coupon",),
     "events": ("COUPON_CANCELLED", "COUPON_CREATED", "coupon_event", "coupon_payload"),
-    "redeem": ("SETTLING", "RedeemRequest", "issue_coupon", "redeem"),
+    "redeem": ("SETTLING", "issue_coupon", "redeem"),
     "settling": ("PENDING_GRACE", "settle_pending"),
     "shopify_saga": ("compensate", "confirm_shopify", "settle_shopify"),
-    "views": ("CouponView", "Redeemed", "list_coupons"),
+    "views": ("CouponView", "RedeemRequest", "Redeemed", "list_coupons"),
 }
 
 

@@ -11,7 +11,7 @@ from pollen.domain.customers import CustomerRecord
 from pollen.events.catalogue import CouponCreatedPayload, EventCustomer
 from pollen.events.envelope import OutboxEvent
 from pollen.events.internal_coupons import CouponCancelledPayload
-from pollen.services.ledger import customer_fields
+from pollen.services.contacts import customer_fields
 
 COUPON_CREATED = "coupon_created"
 COUPON_CANCELLED = "coupon_cancelled"

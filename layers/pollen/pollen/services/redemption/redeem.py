@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
-from pollen.domain.coupons import Channel, Coupon, CouponStatus, redeem_coins
+from pollen.domain.coupons import Coupon, CouponStatus, redeem_coins
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.errors import NotFound, UpstreamRejected, UpstreamUnavailable
 from pollen.domain.program import Program
 from pollen.domain.rewards import Reward
 from pollen.observability import logger
+from pollen.services.contacts import customer_fields
 from pollen.services.container import Container
 from pollen.services.idempotency import Idempotency
-from pollen.services.ledger import customer_fields
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
 from pollen.services.redemption.events import COUPON_CREATED, coupon_payload
 from pollen.services.redemption.shopify_saga import connected, settle_shopify
-from pollen.services.redemption.views import CouponView, Redeemed, answer
+from pollen.services.redemption.views import CouponView, Redeemed, RedeemRequest, answer
 from pollen.services.unit_of_work import UnitOfWork, run
 from pollen.storage.rewards import rewards_of
 
 SETTLING = 202  # the debit is committed, the Shopify discount not confirmed yet
-
-
-@dataclass(frozen=True)
-class RedeemRequest:
-    reward_id: str
-    coins: int | None
-    cart_total: Decimal | None
-    channel: Channel
 
 
 def issue_coupon(

@@ -1,16 +1,27 @@
-"""What the API shows of a coupon and of a redemption, and the customer's coupon list."""
+"""What the API shows of a coupon and of a redemption, what it asks to redeem, and the customer's
+coupon list: the read side, so the redemption API's init does not load the write path (:mod:`.redeem`,
+the Shopify saga, the unit of work) before its first redemption."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from pollen.domain.coupons import Coupon, CouponStatus
+from pollen.domain.coupons import Channel, Coupon, CouponStatus
+from pollen.domain.values import value
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.storage.coupons import customer_coupons
 from pollen.storage.pagination import Page
+
+
+@value
+class RedeemRequest:
+    reward_id: str
+    coins: int | None
+    cart_total: Decimal | None
+    channel: Channel
 
 
 class CouponView(BaseModel):
