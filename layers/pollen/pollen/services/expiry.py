@@ -32,33 +32,21 @@ from pollen.services.container import Container, container
 from pollen.services.jobs import Cadence, JobResult, register
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
+from pollen.storage.due import due_items as stored_due_items
 from pollen.storage.keys import (
-    DUE_SHARDS,
     PENDING_ENTITY,
     REFERRAL_ENTITY,
     REVIEW_ENTITY,
-    due_shard_pk,
     key_of,
 )
-from pollen.storage.table import GSI1, GSI2
 
 COINS_EXPIRING = "coins_expiring"
 REMINDERS_PER_WRITE = 90  # a transaction holds at most 100 items: the customer, 2 for expiry, reminders
 
 
 def due_items(c: Container, today: date) -> Iterator[dict[str, Any]]:
-    """Every item due on or before ``today``: orders, coupons, referrals and reviews on GSI1, wallets
-    on GSI2 (and on GSI1 while written before GSI2), shard by shard, all pages (index copies: stale)."""
-    upto = f"{today.isoformat()}#\uffff"
-    for index in (GSI1, GSI2):
-        for shard in range(DUE_SHARDS):
-            cursor: str | None = None
-            while True:
-                page = c.table.query(due_shard_pk(shard), index=index, sk_upto=upto, cursor=cursor)
-                yield from page.items
-                if page.next_cursor is None:
-                    break
-                cursor = page.next_cursor
+    """Every item due on or before ``today`` (:func:`pollen.storage.due.due_items`)."""
+    return stored_due_items(c.table, today)
 
 
 def _reminder(

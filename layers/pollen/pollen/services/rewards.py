@@ -11,8 +11,7 @@ from pollen.domain.values import value
 from pollen.services.container import Container
 from pollen.services.merchants import merchant_config
 from pollen.services.program import get_program
-from pollen.storage.customers import parse_customer_item
-from pollen.storage.keys import customer_key
+from pollen.storage.customers import CustomerStore
 from pollen.storage.rewards import rewards_of
 
 
@@ -71,10 +70,10 @@ def offers(
     program = get_program(c, merchant_id)
     balance: int | None = None
     if customer_id is not None:
-        item = c.table.get(customer_key(merchant_id, customer_id))
-        if item is None:
+        record = CustomerStore(c.table).get(merchant_id, customer_id, consistent=False)  # half the read units
+        if record is None:
             raise NotFound("No customer with this id.")
-        balance = parse_customer_item(item).wallet.balance
+        balance = record.wallet.balance
     # Without a customer the offer says what each reward asks, not whether they can pay for it.
     spendable = balance if balance is not None else 10**9
     result = []

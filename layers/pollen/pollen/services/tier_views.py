@@ -14,7 +14,7 @@ from pollen.domain.tiers import Benefits, Metric, TierProgram, TierState, expire
 from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.services.tier_config import tier_program
-from pollen.storage.tiers import parse_tier_state, tier_state_key
+from pollen.storage.tiers import read_tier_state
 
 # ---- a customer's tier ---------------------------------------------------------------------------------
 
@@ -57,8 +57,7 @@ def customer_tier(c: Container, merchant_id: str, customer_id: str, now: datetim
     """The customer's tier, benefits and progress: one GetItem (the program comes from the cached config).
     A customer Pollen has no totals for simply has no tier yet."""
     program = tier_program(c, merchant_id) or TierProgram(version=1, updated_at=now)
-    item = c.table.get(tier_state_key(merchant_id, customer_id))
-    state = parse_tier_state(item, customer_id)
+    state = read_tier_state(c.table, merchant_id, customer_id)
     held = program.index(state.tier_id)
     nxt, prog = progress(state, program, now.date())
     expiry = expires_on(state, program)
@@ -84,5 +83,5 @@ def cart_multiplier(c: Container, merchant_id: str, customer_id: str | None) -> 
     program = tier_program(c, merchant_id)
     if program is None or customer_id is None:
         return Decimal(1)
-    state: TierState = parse_tier_state(c.table.get(tier_state_key(merchant_id, customer_id)), customer_id)
+    state: TierState = read_tier_state(c.table, merchant_id, customer_id)
     return multiplier(state, program)

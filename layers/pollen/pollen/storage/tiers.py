@@ -147,6 +147,12 @@ def parse_tier_state(item: dict[str, Any] | None, customer_id: str) -> TierState
     return TierState.model_validate(item)
 
 
+def read_tier_state(table: Table, merchant_id: str, customer_id: str) -> TierState:
+    """A customer's tier state for a page (one eventually consistent GetItem: half the read units of a
+    consistent one; a version-guarded write reads through the unit of work instead)."""
+    return parse_tier_state(table.get(tier_state_key(merchant_id, customer_id)), customer_id)
+
+
 def put_tier_state(
     tx: Transaction,
     merchant_id: str,
