@@ -41,6 +41,7 @@ BARE = "import boto3; from aws_lambda_powertools import Logger, Metrics, Tracer"
 # start pays all the same: the function's run makes its DynamoDB client too, so both do the same work.
 FUNCTION = "import app\nfrom pollen.storage.client import dynamodb\ndynamodb()"
 FLOOR_MODULES = {"http": "http_floor", "stream": "stream_floor"}
+PARSED_STREAM_FLOOR = "stream_parsed_floor"  # informational: the stream floor with one pydantic model
 # What the runtime brings besides the packages named in RUNTIME_PROVIDED (their own dependencies).
 RUNTIME_EXTRA = ("python-dateutil", "urllib3", "six")
 
@@ -215,6 +216,27 @@ def child_runner(site: Path) -> Runner:
     return run
 
 
+def parsed_floor_gap(run: Runner, *, pairs: int = PAIRS) -> float:
+    """How much a stream floor that validates its records with one pydantic model costs over the
+    plain stream floor (median of alternating pairs). Informational: the limit stays on the plain one."""
+    plain = Target("stream", f"import {FLOOR_MODULES['stream']}", FLOORS)
+    parsed = Target("stream-parsed", f"import {PARSED_STREAM_FLOOR}", FLOORS)
+    ratios = []
+    for round_ in range(pairs):
+        pair = (plain, parsed) if round_ % 2 == 0 else (parsed, plain)
+        ms = {t.name: run(t) for t in pair}
+        ratios.append(ms["stream-parsed"] / ms["stream"])
+    return statistics.median(ratios)
+
+
+def report_parsed_gap(results: Sequence[Result], gap: float) -> None:
+    streams = ", ".join(f"{r.name} {r.ratio / gap:.2f}" for r in results if r.kind == "stream")
+    print(
+        f"  A stream floor that also validates its records with one pydantic model costs {gap:.2f}x the "
+        f"stream floor; against it the stream functions would be: {streams}"
+    )
+
+
 def report(results: Sequence[Result], floor_vs_bare: Mapping[str, float], pairs: int) -> int:
     """Prints the table; returns how many functions exceed the limit."""
     print(
@@ -243,10 +265,15 @@ def main(argv: Sequence[str] = ()) -> int:
         run = child_runner(site)
         warm = [Target(f.name, FUNCTION, ROOT / "functions" / f.name) for f in targets]
         warm += [Target(kind, f"import {module}", FLOORS) for kind, module in FLOOR_MODULES.items()]
+        warm.append(Target("stream-parsed", f"import {PARSED_STREAM_FLOOR}", FLOORS))
         for target in warm:
             run(target)  # compile and cache bytecode before anything is timed
         results, floor_vs_bare = measure(targets, run)
-    return 1 if report(results, floor_vs_bare, PAIRS) else 0
+        gap = parsed_floor_gap(run) if any(r.kind == "stream" for r in results) else None
+    over = report(results, floor_vs_bare, PAIRS)
+    if gap is not None:
+        report_parsed_gap(results, gap)
+    return 1 if over else 0
 
 
 if __name__ == "__main__":

@@ -57,6 +57,21 @@ def test_rounds_alternate_which_side_of_a_pair_goes_first() -> None:
     assert cold_start.report(results, floor_vs_bare, pairs=2) == 1  # admin is over 1.10
 
 
+def test_the_parsed_stream_floor_is_measured_in_alternating_pairs(capsys: pytest.CaptureFixture[str]) -> None:
+    order: list[str] = []
+    cpu = {"stream": 100.0, "stream-parsed": 120.0}
+
+    def run(target: Target) -> float:
+        order.append(target.name)
+        return cpu[target.name]
+
+    assert cold_start.parsed_floor_gap(run, pairs=2) == pytest.approx(1.2)
+    assert order == ["stream", "stream-parsed", "stream-parsed", "stream"]
+    results = [cold_start.Result("event_router", "stream", 100, 132, 1.32, 2.3)]
+    cold_start.report_parsed_gap(results, 1.2)
+    assert "event_router 1.10" in capsys.readouterr().out
+
+
 def test_children_see_the_layer_and_the_runtime_boto3_only() -> None:
     with cold_start.lambda_site() as site:
         names = {p.name for p in site.iterdir()}
