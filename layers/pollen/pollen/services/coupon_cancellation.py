@@ -26,7 +26,6 @@ from pollen.domain.coupons import Coupon, CouponStatus
 from pollen.domain.customers import CustomerRecord
 from pollen.domain.orders import OrderRecord
 from pollen.domain.wallet import LedgerEntry, Source, Wallet
-from pollen.services.coupon_usage import CouponUse
 
 if TYPE_CHECKING:
     from pollen.services.unit_of_work import UnitOfWork
@@ -52,9 +51,9 @@ def on_order(
     *,
     wallet: Wallet,
     entries: list[LedgerEntry],
-    uses: list[CouponUse],
+    uses: list[Coupon],
     now: datetime,
-) -> tuple[Wallet, list[LedgerEntry], list[CouponUse]]:
+) -> tuple[Wallet, list[LedgerEntry], list[Coupon]]:
     """When ``order`` is cancelled: every Pollen coupon it used (this customer's) is cancelled and
     its coins restored into ``wallet``. Coupons used for the first time by this same write are
     changed in ``uses``; coupons used earlier are staged here. Returns the new wallet, entries, uses."""
@@ -64,18 +63,18 @@ def on_order(
     codes = {a.code for a in order.attributions if a.source == "redemption" and a.code}
     if not codes:
         return wallet, entries, uses
-    using_now = {use.after.code for use in uses}
+    using_now = {used.code for used in uses}
     earlier = sorted(codes - using_now)
     for code in earlier:  # the orders API's cancel carries no discount codes: one more read for them
         uow.coupons.want(code)
-    out: list[CouponUse] = []
-    for use in uses:
-        if use.after.customer_id != owner:
-            out.append(use)
+    out: list[Coupon] = []
+    for used in uses:
+        if used.customer_id != owner:
+            out.append(used)
             continue
-        wallet, entries = _restore(wallet, entries, use.after, now)
-        out.append(CouponUse(use.before, _cancelled(use.after, now, bump=False)))
-        _announce(uow, out[-1].after, customer, now)
+        wallet, entries = _restore(wallet, entries, used, now)
+        out.append(_cancelled(used, now, bump=False))
+        _announce(uow, out[-1], customer, now)
     for code in earlier:
         coupon = uow.coupons.get(code)
         if (

@@ -7,7 +7,6 @@ version, so an order and a cancellation racing for the same coupon cannot both w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,12 +20,6 @@ if TYPE_CHECKING:
     from pollen.services.unit_of_work import UnitOfWork
 
 COUPON_USED = "coupon_used"
-
-
-@dataclass(frozen=True)
-class CouponUse:
-    before: Coupon
-    after: Coupon
 
 
 def coupon_codes(data: OrderData | None) -> list[str]:
@@ -66,7 +59,7 @@ def plan_usage(
     now: datetime,
     *,
     buyer: str | None = None,
-) -> tuple[OrderRecord, list[CouponUse]]:
+) -> tuple[OrderRecord, list[Coupon]]:
     """The order with its new attributions, and the coupons it uses for the first time. A coupon that
     belongs to someone else than ``buyer`` is recorded as misuse on the order and stays its owner's."""
     data = order.facts.data
@@ -74,7 +67,7 @@ def plan_usage(
         return order, []
     amounts = {normalize_code(code): amount for code, amount in data.discount_amounts.items()}
     claimed = {a.code for a in order.attributions} | {m.code for m in order.coupon_misuse}
-    uses: list[CouponUse] = []
+    uses: list[Coupon] = []  # each as this order leaves it (saved at the version the read loaded)
     attributions = list(order.attributions)
     misuse = list(order.coupon_misuse)
     for code in coupon_codes(data):
@@ -96,16 +89,7 @@ def plan_usage(
         amount = amounts.get(coupon.code)
         if amount is None and coupon.reward_type in {RewardType.FIXED_AMOUNT, RewardType.DYNAMIC}:
             amount = coupon.value
-        after = coupon.model_copy(
-            update={
-                "stored_status": CouponStatus.USED,
-                "used_at": now,
-                "order_id": order.order_id,
-                "discount_amount": amount,
-                "version": coupon.version + 1,
-            }
-        )
-        uses.append(CouponUse(coupon, after))
+        uses.append(coupon.use(order_id=order.order_id, discount_amount=amount, now=now))
         attributions.append(
             Attribution(
                 source="redemption",
@@ -122,24 +106,22 @@ def plan_usage(
     return order.model_copy(update={"attributions": attributions}), uses
 
 
-def stage_usage(
-    uow: UnitOfWork, uses: list[CouponUse], customer: CustomerRecord | None, now: datetime
-) -> None:
+def stage_usage(uow: UnitOfWork, uses: list[Coupon], customer: CustomerRecord | None, now: datetime) -> None:
     if not uses:
         return
     from pollen.services.redemption import coupon_event  # noqa: PLC0415 - the catalogue when a coupon is used
 
-    for use in uses:
-        uow.coupons.save(use.after)
-        owner = customer if customer and customer.customer.customer_id == use.after.customer_id else None
+    for used in uses:
+        uow.coupons.save(used)
+        owner = customer if customer and customer.customer.customer_id == used.customer_id else None
         event = coupon_event(
             COUPON_USED,
             uow.merchant_id,
-            use.after,
+            used,
             owner,
             now,
-            order_id=use.after.order_id,
-            discount_amount=str(use.after.discount_amount) if use.after.discount_amount is not None else None,
+            order_id=used.order_id,
+            discount_amount=str(used.discount_amount) if used.discount_amount is not None else None,
             used_at=now.isoformat(),
         )
         uow.emit_event(event)

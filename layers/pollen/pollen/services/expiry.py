@@ -18,7 +18,6 @@ only wallets to expire never loads them (docs/design.md, "Cold start").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -32,7 +31,7 @@ from pollen.services.container import Container, container
 from pollen.services.jobs import Cadence, JobResult, register
 from pollen.services.program import get_program
 from pollen.services.retry import retrying
-from pollen.storage.due import due_items as stored_due_items
+from pollen.storage.due import due_items
 from pollen.storage.keys import (
     PENDING_ENTITY,
     REFERRAL_ENTITY,
@@ -42,11 +41,6 @@ from pollen.storage.keys import (
 
 COINS_EXPIRING = "coins_expiring"
 REMINDERS_PER_WRITE = 90  # a transaction holds at most 100 items: the customer, 2 for expiry, reminders
-
-
-def due_items(c: Container, today: date) -> Iterator[dict[str, Any]]:
-    """Every item due on or before ``today`` (:func:`pollen.storage.due.due_items`)."""
-    return stored_due_items(c.table, today)
 
 
 def _reminder(
@@ -148,7 +142,7 @@ def run_due(now: datetime) -> JobResult:
     c = container()
     processed = coins = wallets = reminders = confirmed = coupons = reviews = 0
     errors: list[Exception] = []
-    for item in due_items(c, now.date()):
+    for item in due_items(c.table, now.date()):
         entity = item.get("entity")
         try:
             if entity == "customer":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from pollen.domain.coupons import Coupon
 from pollen.domain.customers import CustomerData, CustomerRecord
 from pollen.domain.errors import NotFound
 from pollen.domain.orders import OrderFacts, OrderRecord, Target, check_limits, order_status, target
@@ -29,7 +30,7 @@ from pollen.services import (
     tier_qualification,
 )
 from pollen.services.container import Container
-from pollen.services.coupon_usage import CouponUse, plan_usage, stage_usage
+from pollen.services.coupon_usage import plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency, IdempotencyKeyReused
 from pollen.services.ledger import new_customer
 from pollen.services.program import get_program
@@ -168,7 +169,7 @@ def record_order_fact(
             uow.customers.want_contact("email", guest_email)
         coupon_usage.want(uow, fact.data)
         tier_qualification.want(uow, c, known_customer)
-        referral_completion.want(uow, known_customer, fact.data, customer)
+        referral_completion.want(uow, known_customer, codes=codes, invites=invites)
         try:
             uow.load()
         except Replayed:
@@ -232,14 +233,14 @@ def _move_wallet(  # noqa: PLR0917
     uow: UnitOfWork,
     order: OrderRecord,
     start: CustomerRecord,
-    uses: list[CouponUse],
+    uses: list[Coupon],
     program: Program,
     now: datetime,
     *,
     created: bool,
     codes: list[str],
     invites: list[str],
-) -> tuple[OrderRecord, CustomerRecord, list[LedgerEntry], list[CouponUse]]:
+) -> tuple[OrderRecord, CustomerRecord, list[LedgerEntry], list[Coupon]]:
     """The buyer's side of an order fact, staged in ``uow``: the order's own coins, then the tier,
     referral and cancelled-coupon steps. Returns the order, the buyer after it, the entries written
     and the coupon uses (a cancellation may change them)."""
@@ -301,7 +302,7 @@ def _buyer(
     if customer_id != asked:
         uow.customers.want(customer_id)
         tier_qualification.want(uow, c, customer_id)
-        referral_completion.want(uow, customer_id, None, None)
+        referral_completion.want(uow, customer_id)
     return uow.customers.get(customer_id)
 
 

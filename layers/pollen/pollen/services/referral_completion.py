@@ -14,7 +14,7 @@ version- or condition-guarded in that one commit; a race retries the whole order
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -76,15 +76,18 @@ def _contacts(email: str | None, phone: str | None) -> list[str]:
     return found
 
 
-def want(uow: UnitOfWork, customer_id: str | None, data: OrderData | None, hint: CustomerData | None) -> None:
-    """Name what the order's own read also fetches (no extra round trip)."""
+def want(
+    uow: UnitOfWork, customer_id: str | None, *, codes: Sequence[str] = (), invites: Sequence[str] = ()
+) -> None:
+    """Name what the order's own read also fetches (no extra round trip): the buyer's referral state,
+    the order's referral codes and its contact's invites (:func:`order_codes`, :func:`order_invites`)."""
     referrals = uow.referrals
     if customer_id:
         referrals.want_friend(customer_id)
         referrals.want_referrer(customer_id)
-    for code in order_codes(data):
+    for code in codes:
         referrals.want_code(code)
-    for digest in order_invites(data, hint):
+    for digest in invites:
         referrals.want_invite(digest)
 
 
@@ -102,7 +105,7 @@ class _Writes:
     fingerprints: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
     window: tuple[str, str, int, int | None] | None = None  # referrer, window, limit, ttl
     coupons: list[Coupon] = field(default_factory=list)
-    cancel_coupons: list[tuple[Coupon, Coupon]] = field(default_factory=list)
+    cancel_coupons: list[Coupon] = field(default_factory=list)  # cancelled (saved at the version read)
     events: list[OutboxEvent] = field(default_factory=list)
     tiers: tuple[Stage, CustomerRecord] | None = None  # the referrer's tier totals (referrals metric)
 
@@ -559,16 +562,13 @@ def _claw_back(  # noqa: PLR0917
             coupon = uow.coupons.get(reward.coupon_code)
             if coupon is not None and coupon.stored_status == CouponStatus.ISSUED:
                 w.cancel_coupons.append(
-                    (
-                        coupon,
-                        coupon.model_copy(
-                            update={
-                                "stored_status": CouponStatus.CANCELLED,
-                                "cancelled_at": now,
-                                "cancel_reason": "referral_reversed",
-                                "version": coupon.version + 1,
-                            }
-                        ),
+                    coupon.model_copy(
+                        update={
+                            "stored_status": CouponStatus.CANCELLED,
+                            "cancelled_at": now,
+                            "cancel_reason": "referral_reversed",
+                            "version": coupon.version + 1,
+                        }
                     )
                 )
         rewards.append(reward)
@@ -619,8 +619,8 @@ def _finish(  # noqa: PLR0917
         referrer_id, window, limit, ttl = w.window
         referrals.count_window(referrer_id, window, limit=limit, expires_at=ttl)
     add_coupons(uow, w.coupons, now)
-    for _before_coupon, after_coupon in w.cancel_coupons:
-        uow.coupons.save(after_coupon)
+    for cancelled in w.cancel_coupons:
+        uow.coupons.save(cancelled)
     for event in w.events:
         uow.emit_event(event)
 

@@ -169,8 +169,7 @@ def _stager(
         return None
 
     def stage(uow: UnitOfWork, customer: Customer) -> None:
-        uow.tier_states.save(after, before=before, program=tiers, today=now.date())
-        written = after.model_copy(update={"version": before.version + 1})
+        written = uow.tier_states.save(after, before=before, program=tiers, today=now.date())
         if coupon is not None:
             _stage_coupon(uow, coupon, customer, now)
         if decision.change is not None:

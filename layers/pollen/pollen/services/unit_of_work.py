@@ -180,7 +180,9 @@ class TierStateRepository(Protocol):
     def want(self, customer_id: str) -> None: ...
     def standing(self, customer_id: str) -> TierStanding | None: ...
     def state(self, customer_id: str) -> TierState: ...
-    def save(self, state: TierState, *, before: TierState, program: TierProgram, today: date) -> None: ...
+    def save(
+        self, state: TierState, *, before: TierState, program: TierProgram, today: date
+    ) -> TierState: ...
 
 
 class RewardRepository(Protocol):
@@ -701,12 +703,13 @@ class _TierStates:
 
         return TierState(customer_id=customer_id)
 
-    def save(self, state: TierState, *, before: TierState, program: TierProgram, today: date) -> None:
-        """``state`` at ``before.version + 1``, guarded by ``before.version``; the member list and
-        counters follow a new member or a moved tier."""
+    def save(self, state: TierState, *, before: TierState, program: TierProgram, today: date) -> TierState:
+        """``state`` at ``before.version + 1`` (returned as written), guarded by ``before.version``;
+        the member list and counters follow a new member or a moved tier."""
         written = state.model_copy(update={"version": before.version + 1})
         new_member = before.version == 0 or before.tier_id != written.tier_id
         self._uow.stage(SaveTierState(written, program, today, before.version, before.tier_id, new_member))
+        return written
 
 
 class _Programs:

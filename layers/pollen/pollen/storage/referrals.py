@@ -36,7 +36,7 @@ from pollen.storage.keys import (
 from pollen.storage.merchant_config import MerchantConfig
 from pollen.storage.pagination import Page
 from pollen.storage.table import Table
-from pollen.storage.transactions import Transaction
+from pollen.storage.transactions import Transaction, numbered
 
 if TYPE_CHECKING:
     from pollen.storage.ports import CodeOwner, ContactOwner, ReferralChange, ReferralFamilyRef, WindowCount
@@ -420,8 +420,6 @@ def stage_referral_change(
     elif isinstance(change, ClaimCode):
         put_code(tx, merchant_id, change.code, change.customer_id, change.at, profile=change.on_profile)
     elif isinstance(change, CountReferrer):
-        n = seen["referrer"]
-        seen["referrer"] += 1
         update_referrer(
             tx,
             merchant_id,
@@ -430,7 +428,7 @@ def stage_referral_change(
             addresses=change.addresses,
             devices=change.devices,
             code=change.code,
-            label=f"referrer-{n}" if n else "referrer",
+            label=numbered(seen, "referrer"),
         )
     elif isinstance(change, SetReferrerDiscount):
         tx.update(

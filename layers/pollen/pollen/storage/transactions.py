@@ -8,6 +8,7 @@ events, and commits them together. A cancelled transaction becomes a precise err
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
@@ -43,6 +44,14 @@ def _expression_args(
     if values:
         args["ExpressionAttributeValues"] = {k: serialize_value(v) for k, v in values.items()}
     return args
+
+
+def numbered(seen: Counter[str], label: str) -> str:
+    """``label`` for the first write of its kind in a commit, then ``label-1``, ``label-2``... (a
+    commit may stage several coupons, pending markers or referrer profiles; labels must be unique)."""
+    n = seen[label]
+    seen[label] += 1
+    return f"{label}-{n}" if n else label
 
 
 class Transaction:

@@ -68,7 +68,7 @@ from pollen.storage.ports import (
 )
 from pollen.storage.receipts import Receipt
 from pollen.storage.table import GSI1, Table
-from pollen.storage.transactions import Transaction
+from pollen.storage.transactions import Transaction, numbered
 
 if TYPE_CHECKING:
     from pollen.domain.integrations import Subscription
@@ -276,13 +276,10 @@ def _stage_coupon(
     tx: Transaction, merchant_id: str, change: SaveCoupon | MarkPending | ClearPending, seen: Counter[str]
 ) -> None:
     if isinstance(change, SaveCoupon):
-        n = _nth(seen, "coupon")
-        label = f"coupon-{n}" if n else "coupon"
+        label = numbered(seen, "coupon")
         put_coupon(tx, merchant_id, change.coupon, expected_version=change.expected_version, label=label)
     elif isinstance(change, MarkPending):
-        n = _nth(seen, "pending")
-        label = f"coupon-pending-{n}" if n else "coupon-pending"
-        put_pending_marker(tx, merchant_id, change.coupon, change.at, label=label)
+        put_pending_marker(tx, merchant_id, change.coupon, change.at, label=numbered(seen, "coupon-pending"))
     else:
         delete_pending_marker(tx, merchant_id, change.code)
 
