@@ -189,6 +189,28 @@ def build_http_event(
     return event
 
 
+FUNCTION_URL_ID = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"
+
+
+def build_function_url_event(
+    *, method: str, raw_path: str, headers: Headers, body: bytes = b"", source_ip: str = "127.0.0.1"
+) -> dict[str, Any]:
+    """The event Lambda builds for a function URL request: payload format 2.0 with route key
+    ``$default``, no path parameters, and the ``<url-id>.lambda-url.<region>.on.aws`` domain."""
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    host = f"{FUNCTION_URL_ID}.lambda-url.us-east-1.on.aws"
+    return build_http_event(
+        method=method,
+        raw_path=raw_path,
+        route_key="$default",
+        path_parameters=None,
+        headers=[("host", host), ("x-forwarded-proto", "https"), ("x-forwarded-port", "443"), *pairs],
+        body=body,
+        source_ip=source_ip,
+        api_id=FUNCTION_URL_ID,
+    )
+
+
 def _is_text(content_type: str) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type.startswith("text/"):

@@ -1,7 +1,8 @@
 """What one order's life costs at on-demand prices, from measured calls, item sizes and durations.
 
-The life: Shopify's orders/create and orders/paid webhooks, the table's stream → event_router → SQS →
-integration_delivery delivering the order's ``wallet_transaction`` to one webhook integration, the
+The life: Shopify's orders/create and orders/paid webhooks (delivered to the order function's URL,
+the template's ShopifyWebhookUrl output: no HTTP API charge), the table's stream → event_router → SQS
+→ integration_delivery delivering the order's ``wallet_transaction`` to one webhook integration, the
 analytics aggregator folding what the stream shows it, one balance read and one history read. Every
 step runs the real handler in-process on moto (:func:`measure_order_life`); :func:`price` turns the
 measurements into dollars per million orders, line by line (docs/design.md "Cost per order").
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from moto import mock_aws
@@ -76,7 +77,11 @@ SQS_SEND_BATCH = 10
 
 ROUTER, DELIVERY = "EventRouterFunction", "IntegrationDeliveryFunction"
 AGGREGATOR = "AnalyticsAggregatorFunction"
+WEBHOOKS = "OrderWebhooksFunction"  # Shopify delivers to its function URL (template.yaml, ShopifyWebhookUrl)
 BUSY_ORDERS = 10  # a busy store: this many orders' records share the stream and queue batches
+
+
+Ingress = Literal["http-api", "function-url", "event"]
 
 
 @dataclass
@@ -86,7 +91,7 @@ class Step:
 
     name: str
     function: str
-    http: bool  # behind the HTTP API
+    ingress: Ingress  # what invokes it: the HTTP API, its function URL, or a stream or queue
     invocations: int = 0
     records: int = 0  # stream records or messages handed to the function
     calls: dict[str, int] = field(default_factory=dict)
@@ -259,7 +264,7 @@ def _webhook(api: InProcessApi, demo: DemoStore, topic: str, body: dict[str, Any
         "x-shopify-webhook-id": str(uuid.uuid4()),
         "x-shopify-hmac-sha256": sign(demo.shopify.webhook_secret, raw),
     }
-    return api.post("/webhooks/shopify", body=raw, headers=headers).status
+    return api.function_url(WEBHOOKS, "POST", "/webhooks/shopify", body=raw, headers=headers).status
 
 
 def hold_caches() -> None:
@@ -299,13 +304,13 @@ def measure_order_life(
     runner.drain(runner.aggregator)
     runner.deliver()
     steps = [
-        Step("orders/create webhook", "OrderWebhooksFunction", http=True),
-        Step("orders/paid webhook", "OrderWebhooksFunction", http=True),
-        Step("event_router (stream)", ROUTER, http=False),
-        Step("integration_delivery (SQS)", DELIVERY, http=False),
-        Step("analytics_aggregator (stream)", AGGREGATOR, http=False),
-        Step("GET wallet (balance)", "WalletFunction", http=True),
-        Step("GET transactions (history)", "WalletFunction", http=True),
+        Step("orders/create webhook", WEBHOOKS, ingress="function-url"),
+        Step("orders/paid webhook", WEBHOOKS, ingress="function-url"),
+        Step("event_router (stream)", ROUTER, ingress="event"),
+        Step("integration_delivery (SQS)", DELIVERY, ingress="event"),
+        Step("analytics_aggregator (stream)", AGGREGATOR, ingress="event"),
+        Step("GET wallet (balance)", "WalletFunction", ingress="http-api"),
+        Step("GET transactions (history)", "WalletFunction", ingress="http-api"),
     ]
     wallet, history = f"/v1/customers/{customer}/wallet", f"/v1/customers/{customer}/transactions"
     serial = itertools.count(next(_ORDER_IDS))
@@ -422,8 +427,10 @@ def price(life: OrderLife, *, worst: bool = False) -> Priced:
         memory_gb = Decimal(life.memory_mb[step.function]) / 1024
         records = Decimal(step.records) / k
         invocations = Decimal(step.invocations) / k
-        if step.http:
+        if step.ingress == "http-api":
             lines.append(Line(step.name, "API request (HTTP API)", invocations, HTTP_API_PER_M))
+        elif step.ingress == "function-url":
+            lines.append(Line(step.name, "API request (function URL: no charge)", invocations, Decimal(0)))
         elif worst:
             invocations = records
         if invocations:

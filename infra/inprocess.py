@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from infra.apigw import FakeLambdaContext, build_http_event, match_route, to_http_response
+from infra.apigw import (
+    FakeLambdaContext,
+    build_function_url_event,
+    build_http_event,
+    match_route,
+    to_http_response,
+)
 from infra.aws_resources import LocalResources
 from infra.template import FunctionSpec, HttpRoute, describe_functions
 
@@ -90,6 +96,31 @@ class InProcessApi:
             function_name=bound.spec.function_name, timeout_seconds=bound.spec.timeout
         )
         status, response_headers, response_body = to_http_response(self.handler(bound.spec)(event, context))
+        return ApiResponse(status, {k.lower(): v for k, v in response_headers}, response_body)
+
+    def function_url(
+        self,
+        logical_id: str,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse:
+        """A request to ``logical_id``'s Lambda function URL: the payload 2.0 event Lambda builds for
+        one (route key ``$default``, no path parameters, the ``lambda-url`` domain)."""
+        spec = next(s for s in self.functions if s.logical_id == logical_id)
+        if not spec.function_url:
+            raise ValueError(f"{logical_id} has no FunctionUrlConfig in the template")
+        event = build_function_url_event(
+            method=method,
+            raw_path=path,
+            headers=[("user-agent", "pytest"), *(headers or {}).items()],
+            body=body,
+        )
+        self.last_function = logical_id
+        context = FakeLambdaContext(function_name=spec.function_name, timeout_seconds=spec.timeout)
+        status, response_headers, response_body = to_http_response(self.handler(spec)(event, context))
         return ApiResponse(status, {k.lower(): v for k, v in response_headers}, response_body)
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:

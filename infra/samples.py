@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from infra.apigw import build_http_event
+from infra.apigw import FUNCTION_URL_ID, build_http_event
 from pollen.integrations.shopify import app_proxy
 from pollen.integrations.shopify.webhooks import sign
 
@@ -39,6 +39,7 @@ SHOPIFY_API_VERSION = "2025-10"
 API_KEY = "pollen.demo-store.0123456789abcdef.REPLACE-WITH-A-REAL-KEY"
 API_ID = "a1b2c3d4e5"
 HOST = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
+FUNCTION_URL_HOST = f"{FUNCTION_URL_ID}.lambda-url.us-east-1.on.aws"  # the order function's URL
 CLIENT_IP = "203.0.113.10"
 SHOPIFY_IP = "198.51.100.23"
 CLIENT_USER_AGENT = "curl/8.5.0"
@@ -605,8 +606,11 @@ def _shopify_samples(first: datetime, topics: tuple[str, ...] = SHOPIFY_TOPICS) 
 
 
 def _event(sample: Sample, now: datetime) -> dict[str, Any]:
+    via_url = sample.route == "/webhooks/shopify"  # Shopify delivers to the function URL (template.yaml)
     if sample.headers:
         headers = dict(sample.headers)
+        if via_url:
+            headers["host"] = FUNCTION_URL_HOST
         source_ip = SHOPIFY_IP
     else:
         headers = {"accept": "application/json"}
@@ -626,13 +630,13 @@ def _event(sample: Sample, now: datetime) -> dict[str, Any]:
     event = build_http_event(
         method=sample.method,
         raw_path=_fill(sample.route, sample.path_parameters),
-        route_key=f"{sample.method} {sample.route}",
+        route_key="$default" if via_url else f"{sample.method} {sample.route}",
         path_parameters=sample.path_parameters or None,
         headers=headers,
         raw_query_string=sample.query,
         body=sample.body,
         source_ip=source_ip,
-        api_id=API_ID,
+        api_id=FUNCTION_URL_ID if via_url else API_ID,
         now=now,
     )
     event["requestContext"]["requestId"] = _request_id(sample.name)  # build_http_event's is random

@@ -363,6 +363,7 @@ class FunctionSpec:
     stream_sources: tuple[StreamSource, ...] = ()
     sqs_sources: tuple[SqsSource, ...] = ()
     schedules: tuple[ScheduleSource, ...] = ()
+    function_url: bool = False  # FunctionUrlConfig: also invoked through its Lambda function URL
 
     @property
     def handler(self) -> str:
@@ -406,6 +407,7 @@ def describe_functions(template: Mapping[str, Any], resolver: Resolver) -> list[
                 env=env,
                 timeout=int(resolver.resolve(props.get("Timeout", globals_.get("Timeout", 3)))),
                 memory_size=int(resolver.resolve(props.get("MemorySize", globals_.get("MemorySize", 128)))),
+                function_url="FunctionUrlConfig" in props,
                 **_events(props.get("Events") or {}, resolver),
             )
         )

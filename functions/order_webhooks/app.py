@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api.app import create_app, principal
-from pollen.api.auth import public, reads_raw_body, requires
+from pollen.api.auth import answers_function_url, public, reads_raw_body, requires
 from pollen.api.schemas.orders import CreateOrderRequest, IdempotencyKey, RefundRequest, WebhookAck
 from pollen.clock import utcnow
 from pollen.domain.api_keys import Scope
@@ -37,6 +37,7 @@ SCOPE = "orders-api"
 )
 @public
 @reads_raw_body
+@answers_function_url  # Shopify is pointed at the function URL (template.yaml): no API Gateway charge
 def shopify_webhook() -> WebhookAck:
     event = app.current_event
     raw = event.get("body") or ""

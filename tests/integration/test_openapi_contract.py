@@ -20,7 +20,11 @@ from pollen.api.problems import PROBLEM_CONTENT_TYPE, Problem
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = {
-    (event["requestContext"]["http"]["method"].lower(), event["routeKey"].split(" ", 1)[1]): event
+    # a function URL's sample (route key ``$default``: Shopify's webhooks) stands for the route of its path
+    (
+        event["requestContext"]["http"]["method"].lower(),
+        event["routeKey"].partition(" ")[2] or event["rawPath"],
+    ): event
     for event in (json.loads(p.read_text()) for p in sorted((ROOT / "events").glob("*.json")))
     if isinstance(event, dict) and "http" in event.get("requestContext", {})
 }

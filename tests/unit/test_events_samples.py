@@ -86,6 +86,13 @@ def test_http_sample_is_a_consistent_payload_v2_event(path: Path) -> None:
 
     assert event["version"] == "2.0"
     assert event["routeKey"] == context["routeKey"]
+    if ".lambda-url." in context["domainName"]:  # a function URL's event: one route key, no parameters
+        assert event["routeKey"] == "$default"
+        assert "pathParameters" not in event
+        assert context["domainName"] == f"{context['apiId']}.lambda-url.us-east-1.on.aws"
+        assert event["rawPath"] == context["http"]["path"] == "/webhooks/shopify"
+        assert event["isBase64Encoded"] is False
+        return
     method, template = event["routeKey"].split(" ", 1)
     assert method == context["http"]["method"]
     assert context["stage"] == "$default"

@@ -8,13 +8,21 @@ from collections.abc import Callable, Mapping
 from importlib import import_module
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, ResponseBuilder, Route
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.api import gate, openapi
-from pollen.api.auth import CUSTOMER_PARAMETER, PUBLIC, Principal, customer_source, requirement_of
-from pollen.api.errors import register_error_handlers
+from pollen.api.auth import (
+    CUSTOMER_PARAMETER,
+    PUBLIC,
+    Principal,
+    customer_source,
+    is_function_url_route,
+    requirement_of,
+    via_function_url,
+)
+from pollen.api.errors import no_such_route, register_error_handlers
 from pollen.clock import utcnow
 from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.errors import FORBIDDEN_DETAIL as FORBIDDEN
@@ -111,7 +119,11 @@ class PollenResolver(APIGatewayHttpResolver):
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:  # type: ignore[type-arg]
         _current.principal = None  # never a previous request's caller
         if route in self._static_routes or route in self._dynamic_routes:
-            refused = gate.before_auth(self, route)
+            refused: Response[str] | None
+            if via_function_url(self.current_event.raw_event) and not is_function_url_route(route.func):
+                refused = no_such_route()  # the function URL opens only the routes marked for it
+            else:
+                refused = gate.before_auth(self, route)
             if refused is None:
                 try:
                     self._authorize(route, route_arguments)

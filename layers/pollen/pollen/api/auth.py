@@ -6,7 +6,7 @@ declaration fails closed instead of exposing a route.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, TypeVar
 
 from pollen.domain.api_keys import Scope
@@ -100,6 +100,28 @@ def public(func: F) -> F:
     """Mark a route as open to anyone (health, Shopify webhooks with their own HMAC)."""
     setattr(func, AUTH_ATTRIBUTE, PUBLIC)
     return func
+
+
+FUNCTION_URL_ATTRIBUTE: Final = "__pollen_function_url__"
+
+
+def answers_function_url(func: F) -> F:
+    """Mark a route as answered through its function's Lambda function URL too (Shopify webhooks:
+    no API Gateway request charge). Every other route refuses a function-URL request with the 404
+    of an unknown route: the URL reaches the whole function, and it opens exactly what is marked."""
+    setattr(func, FUNCTION_URL_ATTRIBUTE, True)
+    return func
+
+
+def is_function_url_route(func: Callable[..., Any]) -> bool:
+    return getattr(func, FUNCTION_URL_ATTRIBUTE, False) is True
+
+
+def via_function_url(event: Mapping[str, Any]) -> bool:
+    """Whether the request came through a Lambda function URL (``<url-id>.lambda-url.<region>.on.aws``)
+    rather than the HTTP API: Lambda sets the request context, a caller cannot."""
+    context = event.get("requestContext") or {}
+    return ".lambda-url." in str(context.get("domainName") or "")
 
 
 def requirement_of(func: Callable[..., Any]) -> Requirement | None:

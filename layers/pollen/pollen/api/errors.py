@@ -98,10 +98,14 @@ def _domain(exc: DomainError) -> Response[str]:
     return domain_problem(exc)
 
 
-def _not_found(_: NotFoundError) -> Response[str]:
+def no_such_route() -> Response[str]:
     return problem_response(
         status=404, slug="no-such-route", title="Not found", detail="No such route. See /openapi.json."
     )
+
+
+def _not_found(_: NotFoundError) -> Response[str]:
+    return no_such_route()
 
 
 def _undecodable(_: UnicodeDecodeError) -> Response[str]:
