@@ -1,4 +1,5 @@
-"""Shopify delivers webhooks to the order function's Lambda function URL (no API Gateway charge).
+"""Shopify delivers webhooks to the order function's Lambda function URL (no API Gateway charge),
+and what an order webhook costs to read.
 
 Through that URL the function answers POST /webhooks/shopify and nothing else: the orders API, even
 with a valid key, is the 404 of an unknown route there, and writes nothing.
@@ -18,6 +19,9 @@ from infra.inprocess import ApiResponse, InProcessApi
 from infra.seed import DemoStore
 from pollen.api.auth import via_function_url
 from pollen.integrations.shopify.webhooks import sign
+from pollen.services.container import container
+from pollen.storage.capacity import capacity_meter
+from pollen.storage.client import uncounted_dynamodb
 from tests.support.ledger import assert_ledgers_balance
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shopify"
@@ -126,3 +130,25 @@ def test_only_a_lambda_url_domain_counts_as_the_function_url() -> None:
     )
     assert not via_function_url(http)  # a Host header cannot claim it: only Lambda's domain name does
     assert not via_function_url({})
+
+
+def _read_units_of_paid_webhook(api: InProcessApi, demo: DemoStore) -> float:
+    deliver(api, demo, "orders/create", webhook_id=str(uuid.uuid4()))  # warm: config and keys cached
+    capacity_meter.enable(uncounted_dynamodb)
+    try:
+        capacity_meter.reset()
+        assert deliver(api, demo, "orders/paid", webhook_id=str(uuid.uuid4())).status == 200
+        return capacity_meter.usage.rru
+    finally:
+        capacity_meter.disable()
+
+
+def test_a_store_without_referrals_reads_no_invites_or_codes_for_an_order(
+    api: InProcessApi, demo: DemoStore
+) -> None:
+    with_referrals = _read_units_of_paid_webhook(api, demo)
+    assert with_referrals == 6  # order, customer, friend state, referrer profile, email and phone invites
+    off = api.put("/v1/admin/referral-program", key=demo.api_keys.admin, json_body={"enabled": False})
+    assert off.status == 200, off.body
+    container().config.invalidate(demo.merchant_id)
+    assert _read_units_of_paid_webhook(api, demo) == 4  # the invites are not read: no referral can start

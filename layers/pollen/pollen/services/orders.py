@@ -34,7 +34,6 @@ from pollen.services.coupon_usage import plan_usage, stage_usage
 from pollen.services.idempotency import Idempotency, IdempotencyKeyReused
 from pollen.services.ledger import new_customer
 from pollen.services.program import get_program
-from pollen.services.referral_completion import order_codes, order_invites
 from pollen.services.retry import retrying
 from pollen.services.unit_of_work import Replayed, UnitOfWork
 from pollen.storage.errors import DuplicateRequest
@@ -157,7 +156,7 @@ def record_order_fact(
         check_limits(fact.data, program.limits, program.earning)  # 422 before anything is read or written
     known_customer = _customer_hint(fact, customer) or c.order_customers.get(merchant_id, order_id)
     guest_email = fact.data.email if fact.data and not known_customer else None
-    codes, invites = order_codes(fact.data), order_invites(fact.data, customer)
+    codes, invites = referral_completion.order_lookups(c, merchant_id, fact.data, customer)
 
     def attempt() -> OrderOutcome:
         uow = c.units.begin(merchant_id, idempotency)

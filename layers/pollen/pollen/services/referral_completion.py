@@ -130,6 +130,17 @@ def order_invites(data: OrderData | None, hint: CustomerData | None) -> list[str
     return _contacts(contact.email, contact.phone) if contact is not None else []
 
 
+def order_lookups(
+    c: Container, merchant_id: str, data: OrderData | None, hint: CustomerData | None
+) -> tuple[list[str], list[str]]:
+    """The referral codes and invite digests the order's one read includes: none while the merchant's
+    referral program is off, since :func:`plan` starts no referral then (a held one still completes,
+    from the friend state): two items fewer to read for every order of a store without referrals."""
+    if not settings_of(merchant_config(c, merchant_id)).enabled:
+        return [], []
+    return order_codes(data), order_invites(data, hint)
+
+
 def _subtotal(data: OrderData) -> Decimal:
     return sum((line.net for line in data.lines if not line.gift_card), Decimal(0))
 
