@@ -1,6 +1,6 @@
 """Routes outbox events (from the table's stream, filtered to outbox inserts) to integrations.
 
-The whole batch is routed at once (one log transaction, messages in batches of 10; see
+The whole batch is routed at once (log items put concurrently, messages in batches of 10; see
 :mod:`pollen.services.routing`); the batch processor then reports each record that failed, or that
 is not an outbox event, so the stream routes it again instead of dropping it.
 """

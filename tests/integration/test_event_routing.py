@@ -9,11 +9,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 
 from infra.aws_resources import LocalResources
+from pollen.clock import utcnow
 from pollen.domain.deliveries import DeliveryStatus
 from pollen.events.delivery import DeliveryMessage
 from pollen.events.envelope import OutboxEvent
+from pollen.services import routing
 from pollen.services.container import container, reset_container
 from pollen.storage import client
 from pollen.storage.codec import serialize
@@ -105,7 +109,7 @@ def test_each_event_is_queued_once_per_matching_subscription(flow: Flow, sent: l
     assert all(r.attempts == [] and r.status == "pending" for r in log)
 
 
-def test_messages_go_out_ten_per_call_and_the_log_in_one_transaction(
+def test_messages_go_out_ten_per_call_and_the_log_one_put_per_delivery(
     flow: Flow, sent: list[dict[str, Any]]
 ) -> None:
     configure(M, [webhook()], [subscription("wallet_transaction")])
@@ -122,7 +126,9 @@ def test_messages_go_out_ten_per_call_and_the_log_in_one_transaction(
     (invocation,) = flow.calls("EventRouterFunction")
     assert invocation.records == 25
     assert invocation.result == {"batchItemFailures": []}
-    assert invocation.dynamodb == {"TransactWriteItems": 1}  # config cached: no read
+    # Config cached: no read. One conditional PutItem per delivery (run concurrently, counted as the
+    # invocation's): half the units of one transaction, whose items were independent anyway.
+    assert invocation.dynamodb == {"PutItem": 25}
     assert invocation.sqs == {"SendMessageBatch": 3}
 
 
@@ -136,7 +142,7 @@ def test_a_cold_router_reads_the_config_once_per_merchant(flow: Flow) -> None:
     flow.route()
 
     (invocation,) = flow.calls("EventRouterFunction")
-    assert invocation.dynamodb == {"Query": 2, "TransactWriteItems": 1}
+    assert invocation.dynamodb == {"Query": 2, "PutItem": 3}
     assert invocation.sqs == {"SendMessageBatch": 1}
 
 
@@ -240,6 +246,87 @@ def test_routing_a_record_again_names_the_same_delivery_and_does_not_queue_it_tw
     assert flow.invoke(flow.stream.spec, again) == {"batchItemFailures": []}
     assert len(_entries(sent)) == 2
     assert len(container().deliveries.page(M, status=None, limit=10, cursor=None).items) == 1
+
+
+def test_a_re_routed_batch_queues_again_only_its_pending_and_new_deliveries(
+    flow: Flow, sent: list[dict[str, Any]]
+) -> None:
+    """Each delivery's own put learns its item's status (the failed condition's old image): delivered
+    and dead ones are not queued again, a pending one is, a new one is created and queued."""
+    configure(M, [webhook()], [subscription("wallet_transaction")])
+    flow.settle()
+    delivered, dead, pending, new = (wallet_event(M, f"c-{i}") for i in range(4))
+    write_outbox([delivered, dead, pending])
+    flow.route()
+    messages = [DeliveryMessage.model_validate_json(e["MessageBody"]) for e in _entries(sent)]
+    ids = {m.event_id: m.delivery_id for m in messages}
+    assert len(ids) == 3
+    for event, status in ((delivered, "delivered"), (dead, "dead")):
+        container().table.update(
+            delivery_key(M, ids[event.event_id]),
+            update="SET #s = :s",
+            names={"#s": "status"},
+            values={":s": status},
+        )
+    sent.clear()
+
+    records = [(f"r-{n}", event) for n, event in enumerate((delivered, dead, pending, new))]
+    result = routing.route(container(), records, now=utcnow())
+
+    assert (result.failed, result.queued, result.already_handled) == ({}, 2, 2)
+    queued = [DeliveryMessage.model_validate_json(e["MessageBody"]).event_id for e in _entries(sent)]
+    assert sorted(queued) == sorted([pending.event_id, new.event_id])
+    log = {
+        r.event_id: r.status for r in container().deliveries.page(M, status=None, limit=10, cursor=None).items
+    }
+    assert log == {
+        delivered.event_id: DeliveryStatus.DELIVERED,
+        dead.event_id: DeliveryStatus.DEAD,
+        pending.event_id: DeliveryStatus.PENDING,
+        new.event_id: DeliveryStatus.PENDING,
+    }
+
+
+def test_a_log_item_that_cannot_be_written_fails_only_its_record(
+    flow: Flow, sent: list[dict[str, Any]]
+) -> None:
+    """A put failing for another reason than its condition (here a 500, once, as after botocore's own
+    retries): its record is reported failed and routed again; the others' deliveries go out at once."""
+    configure(M, [webhook()], [subscription("wallet_transaction")])
+    flow.settle()
+    good, refused = wallet_event(M, "c-1"), wallet_event(M, "c-2")
+    write_outbox([good, refused])
+    refusals: list[str] = []
+
+    def refuse(params: dict[str, Any], model: Any, **_: Any) -> Any:  # a response ends the call here
+        if model.name != "PutItem" or refused.event_id not in params["body"].decode() or refusals:
+            return None
+        refusals.append(refused.event_id)
+        error = {"Code": "InternalServerError", "Message": "Internal server error"}
+        return AWSResponse("https://dynamodb", 500, HTTPHeaders(), None), {
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": 500},
+        }
+
+    dynamodb = client.dynamodb()
+    dynamodb.meta.events.register("before-call.dynamodb", refuse)  # after the call counter's hook
+    try:
+        flow.route()
+    finally:
+        dynamodb.meta.events.unregister("before-call.dynamodb", refuse)
+
+    assert refusals == [refused.event_id]
+    first, retry = flow.calls("EventRouterFunction")
+    assert len(first.result["batchItemFailures"]) == 1  # the refused record only: the stream routes it again
+    assert first.dynamodb == {"PutItem": 2}
+    assert retry.result == {"batchItemFailures": []}
+    routed = [
+        [DeliveryMessage.model_validate_json(e["MessageBody"]).event_id for e in c["Entries"]] for c in sent
+    ]
+    assert routed == [[good.event_id], [refused.event_id]]  # the good one went out with the failure
+    assert sorted(_queued(flow)) == sorted([good.event_id, refused.event_id])  # each exactly once
+    log = container().deliveries.page(M, status=None, limit=10, cursor=None).items
+    assert sorted(r.event_id for r in log) == sorted([good.event_id, refused.event_id])
 
 
 def test_a_message_sqs_refuses_fails_only_its_record(flow: Flow) -> None:

@@ -1,10 +1,12 @@
 """Routing: each outbox event becomes one queued delivery per matching subscription.
 
 Per stream batch: the merchants' configs come from the warm cache (0 DynamoDB calls), the
-deliveries' log items are created ``pending`` in one ``TransactWriteItems`` per 100, and the messages
+deliveries' log items are created ``pending`` with one conditional ``PutItem`` each, up to 16 at once
+(the items are independent, and a transaction would write them at twice the price), and the messages
 go out with ``SendMessageBatch`` (10 a call). A record is reported failed, and so routed again by the
-stream, when its config could not be read, its log items could not be written, or any of its
-messages was not queued.
+stream, when its config could not be read, one of its log items could not be written, or one of its
+messages was not queued. Deliveries whose items were written go out even when another's was not:
+a ``profile_updated`` item found ``pending`` on a re-route reads as already queued.
 
 Routing the same record again is safe: delivery ids are derived from event and subscription, so the
 log keeps one item per delivery, and a delivery whose item shows it was already handled (anything but
@@ -26,6 +28,7 @@ from pollen.events.envelope import OutboxEvent
 from pollen.ids import stable_ulid
 from pollen.observability import logger
 from pollen.services.container import Container
+from pollen.storage.deliveries import PendingNotWritten
 from pollen.storage.event_config import events_config
 from pollen.storage.merchant_config import MerchantConfig
 
@@ -120,17 +123,22 @@ def route(c: Container, records: Sequence[tuple[str, OutboxEvent]], *, now: date
     if not planned:
         return RouteResult(failed, 0, 0)
 
+    unwritten: dict[str, Exception] = {}  # delivery id -> why its log item was not written
     try:
         existing = c.deliveries.create_pending([message for _, message in planned], now=now)
+    except PendingNotWritten as exc:  # the others were written: they go out now (see above)
+        logger.exception("cannot write the delivery log", extra={"deliveries": len(exc.errors)})
+        existing, unwritten = exc.existing, exc.errors
     except Exception as exc:
         logger.exception("cannot write the delivery log", extra={"deliveries": len(planned)})
-        for record_id, _ in planned:
-            failed[record_id] = f"delivery log not written: {exc}"
-        return RouteResult(failed, 0, 0)
+        existing, unwritten = {}, {message.delivery_id: exc for _, message in planned}
 
     to_send: list[tuple[str, DeliveryMessage]] = []
     seen: set[str] = set()
     for record_id, message in planned:
+        if message.delivery_id in unwritten:
+            failed[record_id] = f"delivery log not written: {unwritten[message.delivery_id]}"
+            continue
         status = existing.get(message.delivery_id)
         if message.delivery_id in seen or (status is not None and status != DeliveryStatus.PENDING):
             continue  # queued before and already tried (or dead-lettered: replay is the way back)
@@ -143,7 +151,7 @@ def route(c: Container, records: Sequence[tuple[str, OutboxEvent]], *, now: date
     for record_id, message in to_send:
         if message.delivery_id in not_queued:
             failed[record_id] = f"delivery {message.delivery_id} not queued"
-    handled = len(planned) - len(to_send)
+    handled = sum(1 for _, message in planned if message.delivery_id not in unwritten) - len(to_send)
     if handled:
         logger.info("re-routed record: deliveries already handled", extra={"deliveries": handled})
     return RouteResult(failed, len(to_send) - len(not_queued), handled)

@@ -1,9 +1,9 @@
 """The delivery log: one item per delivery under ``M#{m}#DLV``, its attempts inside.
 
 - The router creates each delivery's item as ``pending`` before queueing its message, with a
-  condition (``attribute_not_exists``), many per ``TransactWriteItems``: a re-routed stream record
-  finds the items it made before, learns their status from the failed condition, and does not
-  queue again what was already handled.
+  condition (``attribute_not_exists``), one ``PutItem`` per item, many at once: a re-routed stream
+  record finds the items it made before, learns their status from the failed condition (its old
+  image), and does not queue again what was already handled.
 - Each attempt is one ``UpdateItem`` that appends to ``attempts`` and sets the status: no read,
   nothing lost when two writers race, and no per-merchant counter anywhere (no hot item).
 - ``GSI1`` lists the merchant's deliveries that need a look (``M#{m}#DLV#{status}``: retrying,
@@ -22,11 +22,13 @@ import random
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from pollen.clock import isoformat
 from pollen.domain.deliveries import AttemptLog, DeliveryRecord, DeliveryStatus
 from pollen.events.delivery import DeliveryMessage
+from pollen.storage.client import concurrently
 from pollen.storage.errors import ConditionFailed, WriteConflict
 from pollen.storage.keys import DELIVERY_ENTITY as DELIVERY_ENTITY  # noqa: PLC0414 - re-exported
 from pollen.storage.keys import Key, deliveries_pk, delivery_key, delivery_status_gsi1pk
@@ -39,6 +41,18 @@ _BATCH_GET = 100
 # Statuses GSI1 lists. The others are listed by filtering the log's partition, newest first.
 INDEXED = frozenset({DeliveryStatus.RETRYING, DeliveryStatus.DEAD, DeliveryStatus.FAILED})
 _FILTERED_QUERIES = 5  # Query calls a page of an unindexed status may take to fill up
+
+
+class PendingNotWritten(Exception):
+    """Some deliveries' ``pending`` items were not written, for another reason than an item already
+    there (``errors``: why, by delivery id). The others were written, or found: ``existing`` holds
+    the status each of those found (delivery id -> status), as :meth:`DeliveryLog.create_pending`
+    returns it."""
+
+    def __init__(self, errors: dict[str, Exception], existing: dict[str, str]) -> None:
+        super().__init__(f"{len(errors)} delivery log item(s) not written: {next(iter(errors.values()))}")
+        self.errors = errors
+        self.existing = existing
 
 
 def _identity(message: DeliveryMessage, *, test: bool) -> dict[str, Any]:
@@ -85,55 +99,45 @@ class DeliveryLog:
         }
 
     def create_pending(self, messages: Iterable[DeliveryMessage], *, now: datetime) -> dict[str, str]:
-        """Create a ``pending`` item for each delivery that has none; one transaction per 100.
+        """Create a ``pending`` item for each delivery that has none: one conditional ``PutItem`` each,
+        up to ``MAX_CONCURRENT`` at once. Not one transaction: each condition guards its own item only,
+        and a transactional write costs twice the units.
 
-        Returns the deliveries whose item existed already, with its status (a re-routed record).
-        """
+        Returns the deliveries whose item existed already, with its status (a re-routed record). When a
+        put failed for another reason than its condition, raises :class:`PendingNotWritten` once every
+        put has finished: it names those deliveries and carries what the others found."""
         unique = list({m.delivery_id: m for m in messages}.values())
-        existing: dict[str, str] = {}
-        for start in range(0, len(unique), _TX_ITEMS):
-            existing.update(self._create_chunk(unique[start : start + _TX_ITEMS], now))
+        outcomes = concurrently([partial(self._create, message, now) for message in unique])
+        existing = {delivery_id: status for delivery_id, status, _ in outcomes if status is not None}
+        errors = {delivery_id: error for delivery_id, _, error in outcomes if error is not None}
+        if errors:
+            raise PendingNotWritten(errors, existing)
         return existing
 
-    def _create_chunk(self, chunk: list[DeliveryMessage], now: datetime) -> dict[str, str]:
-        existing: dict[str, str] = {}
-        remaining = chunk
-        for round_ in range(8):
-            if not remaining:
-                break
-            tx = self._table.transaction()
-            for message in remaining:
-                tx.put(
-                    {
-                        **delivery_key(message.merchant_id, message.delivery_id).as_dict(),
-                        **_identity(message, test=False),
-                        **self._status_index(
-                            message.merchant_id, message.delivery_id, DeliveryStatus.PENDING
-                        ),
-                        "status": DeliveryStatus.PENDING.value,
-                        "attempts": [],
-                        "replays": message.replays,
-                        "created_at": isoformat(message.routed_at),
-                        "updated_at": isoformat(now),
-                        "expires_at": self._expires_at(now),
-                    },
-                    label=message.delivery_id,
-                    condition="attribute_not_exists(PK)",
-                    return_old_on_failure=True,
-                )
-            try:
-                tx.commit()
-                return existing
-            except ConditionFailed as exc:
-                for label in exc.labels:
-                    old = exc.items.get(label) or {}
-                    existing[label] = str(old.get("status", DeliveryStatus.PENDING.value))
-                remaining = [m for m in remaining if m.delivery_id not in exc.labels]
-            except WriteConflict:
-                time.sleep(random.uniform(0, 0.01 * 2**round_))  # noqa: S311 - jitter, not security
-        if remaining:
-            raise WriteConflict()
-        return existing
+    def _create(self, message: DeliveryMessage, now: datetime) -> tuple[str, str | None, Exception | None]:
+        """(delivery id, the status of the item found instead, the error that stopped the put)."""
+        try:
+            self._table.put(
+                {
+                    **delivery_key(message.merchant_id, message.delivery_id).as_dict(),
+                    **_identity(message, test=False),
+                    **self._status_index(message.merchant_id, message.delivery_id, DeliveryStatus.PENDING),
+                    "status": DeliveryStatus.PENDING.value,
+                    "attempts": [],
+                    "replays": message.replays,
+                    "created_at": isoformat(message.routed_at),
+                    "updated_at": isoformat(now),
+                    "expires_at": self._expires_at(now),
+                },
+                condition="attribute_not_exists(PK)",  # the old item comes back when it exists
+                label=message.delivery_id,
+            )
+        except ConditionFailed as exc:
+            old = exc.items.get(message.delivery_id) or {}
+            return message.delivery_id, str(old.get("status", DeliveryStatus.PENDING.value)), None
+        except Exception as exc:  # reported to the caller: its records are routed again
+            return message.delivery_id, None, exc
+        return message.delivery_id, None, None
 
     def record_attempt(
         self,
