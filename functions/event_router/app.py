@@ -1,8 +1,10 @@
-"""Routes outbox events (from the table's stream, filtered to outbox inserts) to integrations.
+"""Routes events (from the table's stream, filtered to outbox and ledger inserts) to integrations.
 
-The whole batch is routed at once (log items put concurrently, messages in batches of 10; see
+A ledger entry's insert is its own ``wallet_transaction`` event (pollen.events.ledger): its payload's
+customer is filled from the customer's item when it is routed somewhere. The whole batch is routed at
+once (one read of those customers, log items put concurrently, messages in batches of 10; see
 :mod:`pollen.services.routing`); the batch processor then reports each record that failed, or that
-is not an outbox event, so the stream routes it again instead of dropping it.
+is not an event, so the stream routes it again instead of dropping it.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pollen.clock import utcnow
 from pollen.events.envelope import OutboxEvent
-from pollen.events.stream import outbox_event
 from pollen.observability import lambda_entry, metrics
 from pollen.services import routing
 from pollen.services.container import container
+from pollen.services.stream_events import stream_event
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
@@ -39,17 +41,24 @@ def _sequence_number(record: DynamoDBRecord) -> str:
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     events: list[tuple[str, OutboxEvent]] = []
+    from_ledger: set[str] = set()
     for record in DynamoDBStreamEvent(event).records:
         try:
-            events.append((_sequence_number(record), outbox_event(record)))
+            read = stream_event(record)
         except ValueError:
             continue  # reported failed by the record handler below
-    result = routing.route(container(), events, now=utcnow())
+        if read is None:
+            continue  # a ledger entry written with an outbox item of its own: that item's record routes it
+        record_id = _sequence_number(record)
+        events.append((record_id, read.event))
+        if read.from_ledger:
+            from_ledger.add(record_id)
+    result = routing.route(container(), events, now=utcnow(), from_ledger=from_ledger)
     metrics.add_metric(name="OutboxEventsRouted", unit=MetricUnit.Count, value=len(events))
     metrics.add_metric(name="DeliveriesQueued", unit=MetricUnit.Count, value=result.queued)
 
     def record_handler(record: DynamoDBRecord) -> None:
-        outbox_event(record)  # raises for a record that is not an outbox event
+        stream_event(record)  # raises for a record that is neither an outbox nor a ledger insert
         reason = result.failed.get(_sequence_number(record))
         if reason is not None:
             raise RoutingFailed(reason)

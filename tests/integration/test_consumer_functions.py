@@ -12,10 +12,13 @@ from boto3.dynamodb.types import TypeSerializer
 from pydantic import ValidationError
 
 from infra.apigw import FakeLambdaContext
+from pollen.domain.wallet import LedgerEntry, Operation, Source, TxnType
 from pollen.events.envelope import OutboxEvent
+from pollen.ids import new_ulid
 from pollen.services import jobs
 from pollen.services.container import container
 from pollen.services.jobs import Cadence, JobResult
+from pollen.storage.customers import ledger_item
 from tests.support.events import load_event
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -45,6 +48,35 @@ def _stream_event(*images: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("function", ["event_router", "analytics_aggregator"])
 def test_stream_consumers_accept_their_samples(function: str) -> None:
     assert _invoke(function, load_event(f"{function}_outbox_insert")) == {"batchItemFailures": []}
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("function", ["event_router", "analytics_aggregator"])
+def test_stream_consumers_accept_their_ledger_samples(function: str) -> None:
+    """A ledger entry's insert is its own wallet_transaction event (pollen.events.ledger)."""
+    assert _invoke(function, load_event(f"{function}_ledger_insert")) == {"batchItemFailures": []}
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("function", ["event_router", "analytics_aggregator"])
+def test_ledger_items_written_by_the_layer_read_back_from_the_stream(function: str) -> None:
+    """One with its event's id, one written before entries carried it (its outbox item's record
+    carries its event: skipped, not failed), and a ledger entry's update (no filter lets one by)."""
+    entry = LedgerEntry(
+        type=TxnType.REWARD,
+        operation=Operation.CREDIT,
+        coins=5,
+        balance_after=5,
+        source=Source.ADMIN,
+        reference="r",
+        seq=1,
+        created_at=NOW,
+    )
+    item = ledger_item("m1", "c-1", entry, event_id=new_ulid(), pending=0)
+    before = {k: v for k, v in item.items() if k not in ("event_id", "pending")}
+    event = _stream_event(item, before, item)
+    event["Records"][2]["eventName"] = "MODIFY"
+    assert _invoke(function, event) == {"batchItemFailures": [{"itemIdentifier": "1002"}]}
 
 
 @pytest.mark.usefixtures("aws")

@@ -110,12 +110,11 @@ def test_redeem_dynamic_then_list_and_history(api: InProcessApi, demo: DemoStore
         == created[0]["payload"]
     )
     assert created[0]["payload"]["customer"]["customer_id"] == CUSTOMER
-    debits = [
-        e
-        for e in events
-        if e["event_type"] == "wallet_transaction" and e["payload"]["transaction_type"] == "redeem"
-    ]
+    # the debit's ledger entry is its wallet_transaction event (no outbox item of its own)
+    assert not [e for e in events if e["event_type"] == "wallet_transaction"]
+    debits = [i for i in items(table_name) if i.get("entity") == "ledger" and i["type"] == "redeem"]
     assert len(debits) == 1
+    assert debits[0]["event_id"]
     assert_ledgers_balance(table_name)
 
 
@@ -213,12 +212,9 @@ def test_cancel_refunds_into_the_same_lots_and_cannot_repeat(
         for s in ("issued", "cancelled")
     }
     assert statuses == {"issued": 0, "cancelled": 1}
-    refunds = [
-        i
-        for i in items(table_name)
-        if i.get("event_type") == "wallet_transaction" and i["payload"]["transaction_type"] == "refund"
-    ]
+    refunds = [i for i in items(table_name) if i.get("entity") == "ledger" and i["type"] == "refund"]
     assert len(refunds) == 1
+    assert refunds[0]["event_id"]  # the refund's entry is its wallet_transaction event
     assert_ledgers_balance(table_name)
 
 

@@ -21,10 +21,18 @@ from tests.support.problems import problem
 _des = TypeDeserializer()
 
 
-def outbox(table_name: str, event_type: str) -> list[dict[str, Any]]:
+def _items(table_name: str) -> list[dict[str, Any]]:
     found = boto3.client("dynamodb").scan(TableName=table_name)["Items"]
-    items = [{k: _des.deserialize(v) for k, v in i.items()} for i in found]
-    return [i for i in items if i.get("entity") == "outbox" and i["event_type"] == event_type]
+    return [{k: _des.deserialize(v) for k, v in i.items()} for i in found]
+
+
+def outbox(table_name: str, event_type: str) -> list[dict[str, Any]]:
+    return [i for i in _items(table_name) if i.get("entity") == "outbox" and i["event_type"] == event_type]
+
+
+def ledger(table_name: str) -> list[dict[str, Any]]:
+    """Ledger entries: each is its own ``wallet_transaction`` event."""
+    return [i for i in _items(table_name) if i.get("entity") == "ledger"]
 
 
 def customer(
@@ -176,10 +184,10 @@ def test_invite_signup_and_first_paid_order_reward_both_once(
     assert len(outbox(table_name, "referral_shared")) == 1
     completed = outbox(table_name, "referral_completed")
     assert sorted(e["payload"]["role"] for e in completed) == ["friend", "referrer"]
-    wallet_events = [
-        e for e in outbox(table_name, "wallet_transaction") if e["payload"]["source"] == "referral"
-    ]
-    assert sorted(e["payload"]["coins"] for e in wallet_events) == [250, 500]
+    assert outbox(table_name, "wallet_transaction") == []  # each ledger entry is its own event
+    rewards = [i for i in ledger(table_name) if i["source"] == "referral"]
+    assert sorted(i["coins"] for i in rewards) == [250, 500]
+    assert all(i["event_id"] for i in rewards)
     admin = api.get("/v1/admin/referrals", key=demo.api_keys.admin, query={"status": "completed"}).json()
     assert [(r["referrer_customer_id"], r["friend_customer_id"], r["order_id"]) for r in admin["items"]] == [
         ("ann", "sam", "o-1")

@@ -11,7 +11,7 @@ import pytest
 from pollen.domain.customers import Customer, CustomerRecord, new_record
 from pollen.domain.orders import OrderData, OrderFacts, OrderRecord
 from pollen.domain.wallet import Source, TxnType, Wallet
-from pollen.events.envelope import OutboxEvent
+from pollen.ids import new_ulid
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.orders import put_order
 from pollen.storage.ports import (
@@ -144,8 +144,7 @@ def test_the_due_jobs_read_shows_the_day_the_wallet_is_indexed_under(store: Stor
         50, type=TxnType.ADJUST, source=Source.ADMIN, reference="r", now=NOW, expiry_days=30
     )
     dee = CustomerRecord(person("dee"), wallet.model_copy(update={"version": 1}))
-    event = OutboxEvent(event_type="wallet_transaction", merchant_id=M, customer_id="dee", occurred_at=NOW)
-    store.commit(M, [SaveCustomer(dee, None, (entry,), (event,), 7)])  # reminders a week ahead
+    store.commit(M, [SaveCustomer(dee, None, (entry,), (new_ulid(),), 7)])  # reminders a week ahead
     store.commit(M, [save(new_record(person("eli")), None)])  # no coins: not indexed
     found = store.read(M, [DueWalletRef("dee"), DueWalletRef("eli"), DueWalletRef("nobody")])
     assert found == {

@@ -13,7 +13,7 @@ from pollen.domain.customers import Customer, CustomerRecord
 from pollen.domain.tiers import TierProgram, TierState
 from pollen.domain.triggers import TriggerUsage
 from pollen.domain.wallet import Source, TxnType, Wallet
-from pollen.events.envelope import OutboxEvent
+from pollen.ids import new_ulid
 from pollen.storage.errors import ConditionFailed
 from pollen.storage.ports import (
     ClaimCode,
@@ -52,10 +52,7 @@ def credited(customer_id: str, coins: int) -> tuple[CustomerRecord, SaveCustomer
         coins, type=TxnType.REWARD, source=Source.ORDER, reference="o1", now=NOW, expiry_days=None
     )
     after = CustomerRecord(person(customer_id), wallet)
-    event = OutboxEvent(
-        event_type="wallet_transaction", merchant_id=M, customer_id=customer_id, occurred_at=NOW
-    )
-    return after, SaveCustomer(after, None, (entry,), (event,), 0)
+    return after, SaveCustomer(after, None, (entry,), (new_ulid(),), 0)
 
 
 def tier(customer_id: str, version: int, before: int) -> SaveTierState:

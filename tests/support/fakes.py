@@ -33,6 +33,7 @@ from pollen.domain.triggers import Trigger, TriggerUsage
 from pollen.domain.wallet import LedgerEntry, Wallet
 from pollen.domain.widget import StoredWidgetSettings
 from pollen.events.envelope import OutboxEvent
+from pollen.events.ledger import wallet_transaction
 from pollen.model import BaseModel
 from pollen.services.container import Container
 from pollen.storage.api_keys import KeyCache
@@ -448,7 +449,18 @@ class FakeStore:
             self.items[(merchant_id, CustomerRef(customer_id))] = change.after
             self.due_index[(merchant_id, customer_id)] = due_day(change.after.wallet, change.reminder_days)
             self.ledger.setdefault((merchant_id, customer_id), []).extend(change.entries)
-            self.outbox.extend(change.events)
+            # each entry is its wallet_transaction, as the router routes it (the profile filled in)
+            self.outbox.extend(
+                wallet_transaction(
+                    merchant_id,
+                    customer_id,
+                    entry,
+                    event_id=event_id,
+                    pending=change.after.wallet.pending,
+                    customer=change.after.customer,
+                )
+                for entry, event_id in zip(change.entries, change.event_ids, strict=True)
+            )
         elif isinstance(change, SaveProfile | UnlinkContact | ListBirthday):
             self._apply_profile(merchant_id, change)
         elif isinstance(change, SaveOrder):

@@ -28,9 +28,12 @@ from pollen.events.catalogue import (
     sample_event,
 )
 from pollen.events.envelope import OutboxEvent
+from pollen.events.ledger import with_customer
 from pollen.services.customers import customer_event
 from pollen.services.expiry import _reminder
 from pollen.services.unit_of_work import Units
+from pollen.storage.codec import deserialize, plain, serialize
+from pollen.storage.customers import ledger_event, ledger_item
 from tests.support.fakes import FakeStore
 from tests.support.integrations import NOW, OCCURRED, customer, customer_fields
 from tests.support.integrations import wallet_event as sample_wallet_event
@@ -177,6 +180,45 @@ def test_the_wallet_event_pollen_writes_parses_to_its_typed_payload() -> None:
     assert payload.pending == 30
     assert payload.customer.email == "jon@example.com"
     assert payload.customer.phone == "+16135551111"
+
+
+def test_a_ledger_entry_s_event_is_the_catalogue_s_payload_exactly() -> None:
+    """What the router makes of a ledger item (pollen.events.ledger builds it as plain JSON): the typed
+    payload, field for field and in its order, the customer from the profile read at routing time."""
+    entry = LedgerEntry(
+        type=TxnType.REDEEM,
+        operation=Operation.DEBIT,
+        coins=40,
+        balance_after=80,
+        source=Source.REDEMPTION,
+        reference="SAVE-5",
+        created_at=OCCURRED,
+        note="a note",
+    )
+    item = plain(
+        deserialize(
+            serialize(ledger_item("m1", "c-42", entry, event_id="01JZ0000000000000000000000", pending=7))
+        )
+    )
+    event = ledger_event(item)
+    assert event is not None
+    assert event.payload["customer"] == dict.fromkeys(
+        ["customer_id", "email", "phone", "first_name", "last_name"]
+    ) | {"customer_id": "c-42"}
+    routed = with_customer(event, customer())
+    payload = parse_payload(routed)
+    assert isinstance(payload, WalletTransactionPayload)
+    assert list(payload.model_dump(mode="json").items()) == list(routed.payload.items())
+    assert (routed.event_id, routed.customer_id, routed.occurred_at) == (
+        "01JZ0000000000000000000000",
+        "c-42",
+        OCCURRED,
+    )
+    assert (payload.pending, payload.customer.email, payload.note) == (7, "jon@example.com", "a note")
+    erased = customer().model_copy(
+        update={"email": None, "phone": None, "first_name": None, "last_name": None}
+    )
+    assert with_customer(event, erased).payload["customer"] == event.payload["customer"]
 
 
 def test_the_customer_created_event_pollen_writes_parses() -> None:

@@ -5,8 +5,9 @@ from where it stopped, for as long as the request's time budget allows, and answ
 a client uploads the same file until ``status`` is ``done``, and an upload after that changes
 nothing. Rows are written in chunks: one BatchGetItem for the chunk's customers, email links and
 row receipts, then TransactWriteItems of up to 100 items, each row's wallet change (customer, ledger
-entry, ``wallet_transaction`` event) together with the row's receipt, so a row is credited at most
-once whatever the retries and a crash between a commit and the progress save costs nothing.
+entry, which is its ``wallet_transaction`` event) together with the row's receipt, so a row is
+credited at most once whatever the retries and a crash between a commit and the progress save costs
+nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pollen.storage.transactions import MAX_ITEMS
 
 CHUNK_ROWS = 100  # rows read together (one BatchGetItem of up to 100 keys per kind)
 MAX_REPORTED_REJECTIONS = 1_000  # the report keeps the first ones; the count is always exact
-ITEMS_PER_ROW = 7  # customer, directory, email, phone, ledger entry, event, row receipt (at most)
+ITEMS_PER_ROW = 6  # customer, directory, email, phone, ledger entry (its own event), row receipt
 
 
 class RejectedRow(BaseModel):

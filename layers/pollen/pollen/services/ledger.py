@@ -2,8 +2,9 @@
 
 Every use case that moves coins (orders, triggers, adjustments, expiry, redemption, imports) builds
 the new wallet with the pure rules in :mod:`pollen.domain.wallet` and saves it through
-``uow.customers``, which writes the customer item, its ledger entries and their ``wallet_transaction``
-events in one commit, so they can never disagree (docs/design.md invariants 1 and 2).
+``uow.customers``, which writes the customer item and its ledger entries (each its own
+``wallet_transaction`` event) in one commit, so they can never disagree (docs/design.md invariants 1
+and 2).
 """
 
 from __future__ import annotations

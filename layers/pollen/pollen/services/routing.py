@@ -6,7 +6,10 @@ deliveries' log items are created ``pending`` with one conditional ``PutItem`` e
 go out with ``SendMessageBatch`` (10 a call). A record is reported failed, and so routed again by the
 stream, when its config could not be read, one of its log items could not be written, or one of its
 messages was not queued. Deliveries whose items were written go out even when another's was not:
-a ``profile_updated`` item found ``pending`` on a re-route reads as already queued.
+a ``profile_updated`` item found ``pending`` on a re-route reads as already queued. A ledger entry's
+``wallet_transaction`` (the entry is the event) gets its customer's profile from one batched read of
+the customers whose events go somewhere (:func:`with_customers`); when that read fails, those
+records are routed again.
 
 Routing the same record again is safe: delivery ids are derived from event and subscription, so the
 log keeps one item per delivery, and a delivery whose item shows it was already handled (anything but
@@ -16,7 +19,7 @@ log keeps one item per delivery, and a delivery whose item shows it was already 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from pollen.domain.deliveries import DeliveryStatus
@@ -25,6 +28,7 @@ from pollen.domain.values import value
 from pollen.events.deliverable import DELIVERABLE, WALLET_TRANSACTION
 from pollen.events.delivery import DeliveryMessage
 from pollen.events.envelope import OutboxEvent
+from pollen.events.ledger import with_customer
 from pollen.ids import stable_ulid
 from pollen.observability import logger
 from pollen.services.container import Container
@@ -82,13 +86,11 @@ def profile_update(event: OutboxEvent, *, window_minutes: int) -> OutboxEvent | 
     )
 
 
-def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMessage]:
-    """The messages ``event`` becomes (none when the switch is off or nothing subscribes), with the
-    customer's debounced ``profile_updated``, held until its window ends, where it is subscribed."""
+def _messages(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMessage] | None:
+    """What :func:`plan` returns; None for an event of an unknown merchant."""
     config = merchant_events(c, event.merchant_id)
     if config is None:
-        logger.warning("event of an unknown merchant", extra={"merchant_id": event.merchant_id})
-        return []
+        return None
     messages = [
         DeliveryMessage.for_route(
             event, subscription.subscription_id, integration.integration_id, routed_at=now
@@ -104,6 +106,16 @@ def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMes
             ).model_copy(update={"delay_seconds": delay})
             for subscription, integration in config.routes(update, DELIVERABLE)
         ]
+    return messages
+
+
+def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMessage]:
+    """The messages ``event`` becomes (none when the switch is off or nothing subscribes), with the
+    customer's debounced ``profile_updated``, held until its window ends, where it is subscribed."""
+    messages = _messages(c, event, now=now)
+    if messages is None:
+        logger.warning("event of an unknown merchant", extra={"merchant_id": event.merchant_id})
+        return []
     logger.info(
         "outbox event",
         extra={"event_type": event.event_type, "event_id": event.event_id, "deliveries": len(messages)},
@@ -111,8 +123,51 @@ def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMes
     return messages
 
 
-def route(c: Container, records: Sequence[tuple[str, OutboxEvent]], *, now: datetime) -> RouteResult:
-    failed: dict[str, str] = {}
+def with_customers(
+    c: Container, records: Sequence[tuple[str, OutboxEvent]], from_ledger: Collection[str], *, now: datetime
+) -> tuple[list[tuple[str, OutboxEvent]], dict[str, str]]:
+    """The records with each ledger entry's event (record ids in ``from_ledger``) given its customer's
+    profile as the customer's item holds it now: one strongly consistent batched read for the distinct
+    customers of the events that go somewhere, none when none does (a store without integrations pays
+    no read). When the read fails, those records are returned as failed (routed again), not routed."""
+    wanted: list[tuple[str, OutboxEvent]] = []
+    for record_id, event in records:
+        if record_id not in from_ledger or not event.customer_id:
+            continue
+        try:
+            if _messages(c, event, now=now):
+                wanted.append((record_id, event))
+        except Exception:  # noqa: S112 - a config read failed: routing reports this record below
+            continue
+    if not wanted:
+        return list(records), {}
+    # not at init: the delivery function imports this module for merchant_events only
+    from pollen.storage.customers import CustomerStore  # noqa: PLC0415
+
+    customers = {(event.merchant_id, event.customer_id or "") for _, event in wanted}
+    try:
+        found = CustomerStore(c.table).profiles(customers)
+    except Exception as exc:
+        logger.exception("cannot read the customers of ledger events", extra={"customers": len(customers)})
+        failed = {record_id: f"customers not read: {exc}" for record_id, _ in wanted}
+        return [(r, e) for r, e in records if r not in failed], failed
+    filled = {
+        record_id: with_customer(event, found.get((event.merchant_id, event.customer_id or "")))
+        for record_id, event in wanted
+    }
+    return [(r, filled.get(r, e)) for r, e in records], {}
+
+
+def route(
+    c: Container,
+    records: Sequence[tuple[str, OutboxEvent]],
+    *,
+    now: datetime,
+    from_ledger: Collection[str] = (),
+) -> RouteResult:
+    """Route the batch's events; those of ``from_ledger`` records (ledger entries) get their
+    customer's profile first (:func:`with_customers`)."""
+    records, failed = with_customers(c, records, from_ledger, now=now)
     planned: list[tuple[str, DeliveryMessage]] = []
     for record_id, event in records:
         try:

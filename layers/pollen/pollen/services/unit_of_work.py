@@ -33,8 +33,8 @@ from pollen.domain.merchants import Merchant, ShopifyConnection
 from pollen.domain.program import Program
 from pollen.domain.triggers import Trigger
 from pollen.domain.wallet import LedgerEntry
-from pollen.events.catalogue import EventCustomer, WalletTransactionPayload
 from pollen.events.envelope import OutboxEvent
+from pollen.ids import new_ulid
 from pollen.model import BaseModel
 from pollen.services.idempotency import Idempotency
 from pollen.services.retry import retrying
@@ -108,12 +108,12 @@ if TYPE_CHECKING:
     from pollen.domain.widget import StoredWidgetSettings
     from pollen.storage.tiers import JobStatus
 
-WALLET_TRANSACTION = "wallet_transaction"
 R = TypeVar("R", bound=BaseModel)
 
 
 class CustomerRepository(Protocol):
-    """Customers with their wallets (one item each); saving a wallet writes its ledger and events."""
+    """Customers with their wallets (one item each); saving a wallet writes its ledger entries, each
+    its own ``wallet_transaction`` event."""
 
     def want(self, customer_id: str) -> None: ...
     def get(self, customer_id: str) -> CustomerRecord | None: ...
@@ -303,29 +303,6 @@ class Replayed(Exception):
     def __init__(self, receipt: Receipt) -> None:
         super().__init__("replayed")
         self.receipt = receipt
-
-
-def wallet_payload(record: CustomerRecord, entry: LedgerEntry) -> WalletTransactionPayload:
-    customer = record.customer
-    return WalletTransactionPayload(
-        transaction_id=entry.txn_id,
-        transaction_type=entry.type,
-        operation=entry.operation,
-        coins=entry.coins,
-        balance_after=entry.balance_after,
-        source=entry.source.value,
-        reference=entry.reference,
-        expires_on=entry.expires_on,
-        note=entry.note,
-        pending=record.wallet.pending,
-        customer=EventCustomer(
-            customer_id=customer.customer_id,
-            email=customer.email,
-            phone=customer.phone,
-            first_name=customer.first_name,
-            last_name=customer.last_name,
-        ),
-    )
 
 
 class UnitOfWork:
@@ -538,18 +515,10 @@ class _Customers:
     def _save(
         self, after: CustomerRecord, entries: Sequence[LedgerEntry], program: Program, expected: int | None
     ) -> None:
-        events = tuple(
-            OutboxEvent(
-                event_type=WALLET_TRANSACTION,
-                merchant_id=self._uow.merchant_id,
-                customer_id=after.customer.customer_id,
-                occurred_at=entry.created_at,
-                payload=wallet_payload(after, entry).model_dump(mode="json"),
-            )
-            for entry in entries
-        )
+        # Each entry is its own wallet_transaction event (pollen.events.ledger), named here.
+        event_ids = tuple(new_ulid() for _ in entries)
         self._uow.stage(
-            SaveCustomer(after, expected, tuple(entries), events, program.expiry.reminder_days_before)
+            SaveCustomer(after, expected, tuple(entries), event_ids, program.expiry.reminder_days_before)
         )
 
     def save_profile(

@@ -11,6 +11,7 @@ from pollen.storage.keys import (
     customer_directory_key,
     customer_directory_pk,
     customer_key,
+    customer_of,
     customer_pk,
     email_key,
     ledger_key,
@@ -24,7 +25,7 @@ from pollen.storage.table import Table
 from pollen.storage.transactions import Transaction
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from pollen.events.envelope import OutboxEvent
     from pollen.storage.ports import SaveProfile
@@ -66,13 +67,40 @@ def parse_customer_item(item: dict[str, Any]) -> CustomerRecord:
     return CustomerRecord(customer, wallet)
 
 
-def ledger_item(merchant_id: str, customer_id: str, entry: LedgerEntry) -> dict[str, Any]:
+def ledger_item(
+    merchant_id: str, customer_id: str, entry: LedgerEntry, *, event_id: str, pending: int
+) -> dict[str, Any]:
+    """The entry, with what its ``wallet_transaction`` event needs beyond it: the event's id (every
+    receiver's dedupe id) and the wallet's pending coins after the change. No contact data: the event
+    router reads the customer's profile when it routes the event (docs/design.md, "Cost per order")."""
     return {
         **ledger_key(merchant_id, customer_id, entry.seq).as_dict(),
         "entity": LEDGER_ENTITY,
         **entry.model_dump(mode="json", exclude={"created_at"}),
         "created_at": isoformat(entry.created_at),
+        "event_id": event_id,
+        "pending": pending,
     }
+
+
+def ledger_event(item: dict[str, Any]) -> OutboxEvent | None:
+    """A ledger item (its stream image, numbers as ints) as its ``wallet_transaction`` event, the
+    customer named by id only (:func:`pollen.events.ledger.with_customer` fills the profile); None for
+    an entry written before entries carried their event's id (its event is the ``EVT`` item written
+    with it, which the stream delivers itself)."""
+    from pollen.events.ledger import wallet_transaction  # noqa: PLC0415 - the stream consumers only
+
+    event_id = item.get("event_id")
+    if not event_id:
+        return None
+    merchant_id, customer_id = customer_of(str(item["PK"]))
+    return wallet_transaction(
+        merchant_id,
+        customer_id,
+        LedgerEntry.model_validate(item),
+        event_id=str(event_id),
+        pending=int(item.get("pending") or 0),
+    )
 
 
 def put_customer(
@@ -145,18 +173,20 @@ def put_wallet_change(
     expected_version: int | None,
     reminder_days: int,
     entries: Sequence[LedgerEntry] = (),
-    events: Sequence[OutboxEvent] = (),
+    event_ids: Sequence[str] = (),
     part: str = "",
 ) -> None:
-    """The customer item (version-guarded; None: a new customer) and each ledger entry with its event.
+    """The customer item (version-guarded; None: a new customer) and each ledger entry, which is its
+    own ``wallet_transaction`` event (named by its ``event_ids``; no outbox item of its own).
     ``part`` keeps a second customer's labels apart (``customer-referrer``, ``referrer-ledger-0``...)."""
     put_customer(
         tx, merchant_id, after, expected_version=expected_version, reminder_days=reminder_days, part=part
     )
     prefix = f"{part}-" if part else ""
-    for n, (entry, event) in enumerate(zip(entries, events, strict=True)):
-        tx.put(ledger_item(merchant_id, after.customer.customer_id, entry), label=f"{prefix}ledger-{n}")
-        tx.put(event.to_item(), label=f"{prefix}ledger-event-{n}")
+    customer_id, pending = after.customer.customer_id, after.wallet.pending
+    for n, (entry, event_id) in enumerate(zip(entries, event_ids, strict=True)):
+        item = ledger_item(merchant_id, customer_id, entry, event_id=event_id, pending=pending)
+        tx.put(item, label=f"{prefix}ledger-{n}")
 
 
 def stage_profile(tx: Transaction, merchant_id: str, change: SaveProfile) -> None:
@@ -192,6 +222,14 @@ class CustomerStore:
         )
         found = {record.customer.customer_id: record for record in records}
         return [found[cid] for cid in customer_ids if cid in found]
+
+    def profiles(self, customers: Collection[tuple[str, str]]) -> dict[tuple[str, str], Customer]:
+        """The profiles of (merchant id, customer id) pairs, any merchants: one BatchGetItem per 100,
+        strongly consistent (the event router reads customers whose change the stream just showed:
+        a new customer's item is as old as that change). Absent customers are left out."""
+        keys = {customer_key(m, c): (m, c) for m, c in customers}
+        found = self._table.batch_get(list(keys), consistent=True)
+        return {keys[key]: Customer.model_validate(item) for key, item in found.items() if key in keys}
 
     def directory(
         self, merchant_id: str, *, id_prefix: str = "", limit: int, cursor: str | None

@@ -352,6 +352,14 @@ def merchant_of(pk: str) -> str:
     return pk.split("#")[1] if pk.startswith("M#") else ""
 
 
+def customer_of(pk: str) -> tuple[str, str]:
+    """The merchant and customer ids of a customer's partition key (``M#{m}#C#{c}``)."""
+    parts = pk.split("#")
+    if len(parts) != 4 or parts[0] != "M" or parts[2] != "C":
+        raise ValueError(f"not a customer's partition: {pk!r}")
+    return parts[1], parts[3]
+
+
 KEY_ATTRIBUTES = frozenset({"PK", "SK", "entity"})
 
 

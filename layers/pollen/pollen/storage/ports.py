@@ -238,12 +238,13 @@ Loaded: TypeAlias = (
 
 @value
 class SaveCustomer:
-    """The customer item (profile + wallet), its new ledger entries and their events."""
+    """The customer item (profile + wallet) and its new ledger entries, each its own
+    ``wallet_transaction`` event (the stream delivers the entry's insert) named by its event id."""
 
     after: CustomerRecord
     expected_version: int | None  # None: a new customer
     entries: tuple[LedgerEntry, ...]
-    events: tuple[OutboxEvent, ...]
+    event_ids: tuple[str, ...]  # one per entry: the event's id, every receiver's dedupe id
     reminder_days: int  # the wallet's due day (the scheduled job's index) depends on it
 
 

@@ -311,6 +311,6 @@ def _stage_customer(
             expected_version=change.expected_version,
             reminder_days=change.reminder_days,
             entries=change.entries,
-            events=change.events,
+            event_ids=change.event_ids,
             part="" if n == 0 else ("referrer" if n == 1 else f"referrer{n}"),
         )
