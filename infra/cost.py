@@ -296,7 +296,6 @@ def measure_order_life(
     created = json.loads((fixtures / "orders_create.json").read_text())
     paid = json.loads((fixtures / "orders_paid.json").read_text())
     merchant_id, read = demo.merchant_id, demo.api_keys.read
-    customer = str(paid["customer"]["id"])
     _subscribe(merchant_id)
     container().http.install(httpx.MockTransport(lambda request: httpx.Response(200)))
     runner = _Runner(template, resources, api)
@@ -312,7 +311,9 @@ def measure_order_life(
         Step("GET wallet (balance)", "WalletFunction", ingress="http-api"),
         Step("GET transactions (history)", "WalletFunction", ingress="http-api"),
     ]
-    wallet, history = f"/v1/customers/{customer}/wallet", f"/v1/customers/{customer}/transactions"
+    buyers = [_LIFE_CUSTOMERS + k for k in range(orders)]  # each order of a round its own customer
+    wallets = [f"/v1/customers/{b}/wallet" for b in buyers]
+    histories = [f"/v1/customers/{b}/transactions" for b in buyers]
     serial = itertools.count(next(_ORDER_IDS))
     stamping, fact_slices, last_slice = 0.0, 1, 0
     try:
@@ -327,16 +328,23 @@ def measure_order_life(
             rounds: list[Callable[[], object]] = [
                 partial(
                     runner.each,
-                    [partial(_webhook, api, demo, "orders/create", {**created, "id": i}) for i in ids],
+                    [
+                        partial(_webhook, api, demo, "orders/create", _bought_by(created, i, b))
+                        for i, b in zip(ids, buyers, strict=True)
+                    ],
                 ),
                 partial(
-                    runner.each, [partial(_webhook, api, demo, "orders/paid", {**paid, "id": i}) for i in ids]
+                    runner.each,
+                    [
+                        partial(_webhook, api, demo, "orders/paid", _bought_by(paid, i, b))
+                        for i, b in zip(ids, buyers, strict=True)
+                    ],
                 ),
                 partial(runner.drain, runner.router),
                 runner.deliver,
                 partial(runner.drain, runner.aggregator),
-                partial(runner.each, [partial(_get, api, wallet, read) for _ in ids]),
-                partial(runner.each, [partial(_get, api, history, read) for _ in ids]),
+                partial(runner.each, [partial(_get, api, path, read) for path in wallets]),
+                partial(runner.each, [partial(_get, api, path, read) for path in histories]),
             ]
             for index, (step, action) in enumerate(zip(steps, rounds, strict=True)):
                 runner.start()
@@ -377,6 +385,17 @@ def _await_fresh_slice(last_slice: int, *, needed: float) -> None:
 
 
 _ORDER_IDS = itertools.count(50_000_000, 1_000)
+_LIFE_CUSTOMERS = 9_100_000_000  # the round's buyers: one customer per order, as in a real batch
+
+
+def _bought_by(payload: dict[str, Any], order_id: int, buyer: int) -> dict[str, Any]:
+    """Shopify's sample order as order ``order_id`` of customer ``buyer`` (their own email and phone).
+    The warm-up round makes each buyer's first order, so the metered round is a returning customer's:
+    the life of one order, not of a sign-up. A round's orders are different customers', so the
+    router's read of their profiles is a read per order, as in a real store's batch."""
+    email, phone = f"buyer{buyer}@example.com", f"+1613555{buyer % 10_000:04d}"
+    customer = {**payload["customer"], "id": buyer, "email": email, "phone": phone}
+    return {**payload, "id": order_id, "email": email, "phone": phone, "customer": customer}
 
 
 # ---- pricing ------------------------------------------------------------------------------------
