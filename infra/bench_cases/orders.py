@@ -27,8 +27,17 @@ def fixture(topic: str) -> dict[str, Any]:
     return copy.deepcopy(_fixtures[name])
 
 
-def deliver(bench: Bench, topic: str, payload: dict[str, Any], *, shop: str = "", secret: str = "") -> int:
-    """POST /webhooks/shopify as Shopify sends it: signed with the shop's secret, a new webhook id."""
+def deliver(
+    bench: Bench,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    shop: str = "",
+    secret: str = "",
+    via_url: bool = False,
+) -> int:
+    """POST /webhooks/shopify as Shopify sends it: signed with the shop's secret, a new webhook id;
+    ``via_url``: to the order function's Lambda function URL (where Shopify delivers), not the API."""
     raw = json.dumps(payload).encode()
     headers = {
         "content-type": "application/json",
@@ -38,6 +47,10 @@ def deliver(bench: Bench, topic: str, payload: dict[str, Any], *, shop: str = ""
         "x-shopify-hmac-sha256": sign(secret or bench.demo.shopify.webhook_secret, raw),
         "x-shopify-api-version": "2025-10",
     }
+    if via_url:
+        return bench.api.function_url(
+            "OrderWebhooksFunction", "POST", "/webhooks/shopify", body=raw, headers=headers
+        ).status
     return bench.status("POST", "/webhooks/shopify", None, body=raw, headers=headers)
 
 
@@ -166,8 +179,8 @@ def _other_shop(bench: Bench) -> tuple[str, str, dict[str, Any]]:
     return shop, secret, {**fixture("shop/redact"), "shop_domain": shop}
 
 
-def _webhook(topic: str) -> Any:
-    return lambda bench, payload: deliver(bench, topic, payload)
+def _webhook(topic: str, *, via_url: bool = False) -> Any:
+    return lambda bench, payload: deliver(bench, topic, payload, via_url=via_url)
 
 
 # ---- the orders API ----------------------------------------------------------------------------------
@@ -204,6 +217,13 @@ CASES = [
     Case(WEBHOOK, "orders/create, cold config", _webhook("orders/create"), _new_order("orders/create", True)),
     Case(WEBHOOK, "orders/paid, new order", _webhook("orders/paid"), _new_order("orders/paid"), budget=2),
     Case(WEBHOOK, "orders/paid, cold config", _webhook("orders/paid"), _new_order("orders/paid", True)),
+    Case(
+        WEBHOOK,
+        "orders/paid, through the function URL",
+        _webhook("orders/paid", via_url=True),
+        _new_order("orders/paid"),
+        budget=2,
+    ),
     Case(WEBHOOK, "orders/cancelled", _webhook("orders/cancelled"), _paid_then("orders/cancelled"), budget=2),
     Case(
         WEBHOOK,
