@@ -91,12 +91,7 @@ class InProcessApi:
             raw_query_string=urlencode(query or {}),
             body=body or b"",
         )
-        self.last_function = bound.spec.logical_id
-        context = FakeLambdaContext(
-            function_name=bound.spec.function_name, timeout_seconds=bound.spec.timeout
-        )
-        status, response_headers, response_body = to_http_response(self.handler(bound.spec)(event, context))
-        return ApiResponse(status, {k.lower(): v for k, v in response_headers}, response_body)
+        return self._invoke(bound.spec, event)
 
     def function_url(
         self,
@@ -118,7 +113,11 @@ class InProcessApi:
             headers=[("user-agent", "pytest"), *(headers or {}).items()],
             body=body,
         )
-        self.last_function = logical_id
+        return self._invoke(spec, event)
+
+    def _invoke(self, spec: FunctionSpec, event: dict[str, Any]) -> ApiResponse:
+        """Hand ``event`` to ``spec``'s handler as Lambda would, and read its HTTP answer."""
+        self.last_function = spec.logical_id
         context = FakeLambdaContext(function_name=spec.function_name, timeout_seconds=spec.timeout)
         status, response_headers, response_body = to_http_response(self.handler(spec)(event, context))
         return ApiResponse(status, {k.lower(): v for k, v in response_headers}, response_body)

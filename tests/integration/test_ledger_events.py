@@ -153,6 +153,23 @@ def test_the_router_fills_each_customer_from_one_read_per_batch(
         assert event.payload["transaction_id"] == entry["txn_id"]
 
 
+def test_a_profile_updated_subscription_alone_has_the_router_read_the_customer(
+    demo: DemoStore, flow: Flow, sent: list[DeliveryMessage]
+) -> None:
+    m = demo.merchant_id
+    configure(m, [webhook()], [subscription("profile_updated")])
+    flow.settle()
+    fund(m, "ann", 10)
+    sent.clear()
+
+    flow.route()
+
+    (update,) = sent  # the debounced profile_updated, made from the ledger entry's event
+    assert update.event_type == "profile_updated"
+    assert update.event.payload["customer"]["email"] == "ann@example.com"
+    assert router_calls(flow).get("BatchGetItem") == 1
+
+
 @pytest.mark.parametrize("nothing", ["no-subscription", "switch-off"])
 def test_no_read_when_no_ledger_event_goes_anywhere(
     demo: DemoStore, flow: Flow, sent: list[DeliveryMessage], nothing: str

@@ -44,63 +44,50 @@ class Referrals:
 
     def referrer(self, customer_id: str) -> ReferrerProfile:
         """The profile; an empty one (no code, no counters) for a customer who never referred."""
-        found = self._uow._get(ReferrerRef(customer_id))
-        assert found is None or isinstance(found, ReferrerProfile)
+        found = self._uow.get_as(ReferrerRef(customer_id), ReferrerProfile)
         return found or ReferrerProfile(customer_id)
 
     def stored_referrer(self, customer_id: str) -> ReferrerProfile | None:
         """The stored profile; None when the customer has none (never referred, never viewed it)."""
-        found = self._uow._get(ReferrerRef(customer_id))
-        assert found is None or isinstance(found, ReferrerProfile)
-        return found
+        return self._uow.get_as(ReferrerRef(customer_id), ReferrerProfile)
 
     def want_friend(self, customer_id: str) -> None:
         self._uow._want(FriendRef(customer_id))
 
     def friend(self, customer_id: str) -> FriendState:
         """The customer as a friend; version 0 when nothing is stored yet."""
-        found = self._uow._get(FriendRef(customer_id))
-        assert found is None or isinstance(found, FriendState)
+        found = self._uow.get_as(FriendRef(customer_id), FriendState)
         return found or FriendState(customer_id)
 
     def want_invite(self, digest: str) -> None:
         self._uow._want(InviteRef(digest))
 
     def invite(self, digest: str) -> InviteHold | None:
-        found = self._uow._get(InviteRef(digest))
-        assert found is None or isinstance(found, InviteHold)
-        return found
+        return self._uow.get_as(InviteRef(digest), InviteHold)
 
     def want_referral(self, referrer_id: str, referral_id: str) -> None:
         self._uow._want(ReferralRef(referrer_id, referral_id))
 
     def referral(self, referrer_id: str, referral_id: str) -> Referral | None:
-        found = self._uow._get(ReferralRef(referrer_id, referral_id))
-        assert found is None or isinstance(found, Referral)
-        return found
+        return self._uow.get_as(ReferralRef(referrer_id, referral_id), Referral)
 
     def fetch_referral(self, referrer_id: str, referral_id: str) -> Referral | None:
         """The referral as stored now, read on its own (one GetItem)."""
-        found = self._uow.fetch(ReferralRef(referrer_id, referral_id))
-        assert found is None or isinstance(found, Referral)
-        return found
+        return self._uow.fetch_as(ReferralRef(referrer_id, referral_id), Referral)
 
     def want_code(self, code: str) -> None:
         self._uow._want(CodeRef(code))
 
     def code_owner(self, code: str) -> CodeOwner | None:
         """The referrer a referral code names (None: no such code)."""
-        found = self._uow._get(CodeRef(code))
-        assert found is None or isinstance(found, CodeOwner)
-        return found
+        return self._uow.get_as(CodeRef(code), CodeOwner)
 
     def want_window(self, referrer_id: str, window: str) -> None:
         self._uow._want(WindowRef(referrer_id, window))
 
     def window_count(self, referrer_id: str, window: str) -> int:
         """Referrals the referrer was rewarded for in ``window`` so far."""
-        found = self._uow._get(WindowRef(referrer_id, window))
-        assert found is None or isinstance(found, WindowCount)
+        found = self._uow.get_as(WindowRef(referrer_id, window), WindowCount)
         return found.rewarded if found else 0
 
     def count_window(self, referrer_id: str, window: str, *, limit: int, expires_at: int | None) -> None:

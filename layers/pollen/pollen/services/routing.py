@@ -86,11 +86,25 @@ def profile_update(event: OutboxEvent, *, window_minutes: int) -> OutboxEvent | 
     )
 
 
-def _messages(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMessage] | None:
-    """What :func:`plan` returns; None for an event of an unknown merchant."""
+def _goes_somewhere(c: Container, event: OutboxEvent) -> bool:
+    """Whether :func:`plan` makes any message of ``event``: its routes, or its ``profile_updated``'s,
+    found without building the messages (the router asks this before reading customers)."""
     config = merchant_events(c, event.merchant_id)
     if config is None:
-        return None
+        return False
+    if config.routes(event, DELIVERABLE):
+        return True
+    update = profile_update(event, window_minutes=c.settings.profile_sync_minutes)
+    return update is not None and bool(config.routes(update, DELIVERABLE))
+
+
+def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMessage]:
+    """The messages ``event`` becomes (none when the switch is off or nothing subscribes), with the
+    customer's debounced ``profile_updated``, held until its window ends, where it is subscribed."""
+    config = merchant_events(c, event.merchant_id)
+    if config is None:
+        logger.warning("event of an unknown merchant", extra={"merchant_id": event.merchant_id})
+        return []
     messages = [
         DeliveryMessage.for_route(
             event, subscription.subscription_id, integration.integration_id, routed_at=now
@@ -106,16 +120,6 @@ def _messages(c: Container, event: OutboxEvent, *, now: datetime) -> list[Delive
             ).model_copy(update={"delay_seconds": delay})
             for subscription, integration in config.routes(update, DELIVERABLE)
         ]
-    return messages
-
-
-def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMessage]:
-    """The messages ``event`` becomes (none when the switch is off or nothing subscribes), with the
-    customer's debounced ``profile_updated``, held until its window ends, where it is subscribed."""
-    messages = _messages(c, event, now=now)
-    if messages is None:
-        logger.warning("event of an unknown merchant", extra={"merchant_id": event.merchant_id})
-        return []
     logger.info(
         "outbox event",
         extra={"event_type": event.event_type, "event_id": event.event_id, "deliveries": len(messages)},
@@ -124,7 +128,7 @@ def plan(c: Container, event: OutboxEvent, *, now: datetime) -> list[DeliveryMes
 
 
 def with_customers(
-    c: Container, records: Sequence[tuple[str, OutboxEvent]], from_ledger: Collection[str], *, now: datetime
+    c: Container, records: Sequence[tuple[str, OutboxEvent]], from_ledger: Collection[str]
 ) -> tuple[list[tuple[str, OutboxEvent]], dict[str, str]]:
     """The records with each ledger entry's event (record ids in ``from_ledger``) given its customer's
     profile as the customer's item holds it now: one strongly consistent batched read for the distinct
@@ -135,7 +139,7 @@ def with_customers(
         if record_id not in from_ledger or not event.customer_id:
             continue
         try:
-            if _messages(c, event, now=now):
+            if _goes_somewhere(c, event):
                 wanted.append((record_id, event))
         except Exception:  # noqa: S112 - a config read failed: routing reports this record below
             continue
@@ -167,7 +171,7 @@ def route(
 ) -> RouteResult:
     """Route the batch's events; those of ``from_ledger`` records (ledger entries) get their
     customer's profile first (:func:`with_customers`)."""
-    records, failed = with_customers(c, records, from_ledger, now=now)
+    records, failed = with_customers(c, records, from_ledger)
     planned: list[tuple[str, DeliveryMessage]] = []
     for record_id, event in records:
         try:

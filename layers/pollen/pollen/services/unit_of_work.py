@@ -109,6 +109,14 @@ if TYPE_CHECKING:
     from pollen.storage.tiers import JobStatus
 
 R = TypeVar("R", bound=BaseModel)
+L = TypeVar("L")
+
+
+def _as(found: object, kind: type[L]) -> L | None:
+    """``found`` (None or a ``kind``): a ref always loads as its own type; anything else is a bug."""
+    if found is not None and not isinstance(found, kind):
+        raise TypeError(f"loaded a {type(found).__name__} where a {kind.__name__} belongs")
+    return found
 
 
 class CustomerRepository(Protocol):
@@ -406,6 +414,15 @@ class UnitOfWork:
             self.load()
         return self._loaded.get(ref)
 
+    def get_as(self, ref: Ref, kind: type[L]) -> L | None:
+        """What ``ref`` holds (read with everything else wanted so far, on first use), as ``kind``:
+        the typed read every repository's getter is."""
+        return _as(self._get(ref), kind)
+
+    def fetch_as(self, ref: Ref, kind: type[L]) -> L | None:
+        """:meth:`fetch` (one read of its own, now), as ``kind``."""
+        return _as(self.fetch(ref), kind)
+
     def fetch(self, ref: Ref) -> Loaded | None:
         found = self._store.get(self.merchant_id, ref)
         self._read.add(ref)
@@ -487,9 +504,7 @@ class _Customers:
         self._uow._want(CustomerRef(customer_id))
 
     def get(self, customer_id: str) -> CustomerRecord | None:
-        found = self._uow._get(CustomerRef(customer_id))
-        assert found is None or isinstance(found, CustomerRecord)
-        return found
+        return self._uow.get_as(CustomerRef(customer_id), CustomerRecord)
 
     def require(self, customer_id: str) -> CustomerRecord:
         record = self.get(customer_id)
@@ -542,14 +557,11 @@ class _Customers:
     def due(self, customer_id: str) -> DueWallet | None:
         """The customer with the day the due index lists their wallet under (the due-items job's read);
         a later :meth:`save` is guarded by the version read."""
-        found = self._uow._get(DueWalletRef(customer_id))
-        assert found is None or isinstance(found, DueWallet)
-        return found
+        return self._uow.get_as(DueWalletRef(customer_id), DueWallet)
 
     def contact_owner(self, kind: Literal["email", "phone"], value: str) -> str | None:
         """The customer an email or phone look-up points at (normalised as the look-ups are)."""
-        found = self._uow._get(ContactRef(kind, value))
-        assert found is None or isinstance(found, ContactOwner)
+        found = self._uow.get_as(ContactRef(kind, value), ContactOwner)
         return found.customer_id if found else None
 
     def unlink(self, kind: Literal["email", "phone"], value: str, customer_id: str) -> None:
@@ -573,16 +585,12 @@ class _Coupons:
         self._uow._want(CouponRef(code))
 
     def get(self, code: str) -> Coupon | None:
-        found = self._uow._get(CouponRef(code))
-        assert found is None or isinstance(found, Coupon)
-        return found
+        return self._uow.get_as(CouponRef(code), Coupon)
 
     def fetch(self, code: str) -> Coupon | None:
         """The coupon as stored now, read on its own (one GetItem), e.g. after a lost race; later
         saves in this unit of work are guarded by its version."""
-        found = self._uow.fetch(CouponRef(code))
-        assert found is None or isinstance(found, Coupon)
-        return found
+        return self._uow.fetch_as(CouponRef(code), Coupon)
 
     def add(self, coupon: Coupon) -> None:
         self._uow.stage(SaveCoupon(coupon, None))
@@ -642,9 +650,7 @@ class _Imports:
         self._uow._want(ImportRowRef(import_id, row))
 
     def row(self, import_id: str, row: int) -> ImportedRow | None:
-        found = self._uow._get(ImportRowRef(import_id, row))
-        assert found is None or isinstance(found, ImportedRow)
-        return found
+        return self._uow.get_as(ImportRowRef(import_id, row), ImportedRow)
 
     def mark_done(self, import_id: str, row: int, *, customer_id: str, coins: int) -> None:
         self._uow.stage(MarkRowImported(import_id, row, customer_id, coins))
@@ -659,9 +665,7 @@ class _TierStates:
 
     def standing(self, customer_id: str) -> TierStanding | None:
         """The stored state with the day the daily index lists it under (None: no state yet)."""
-        found = self._uow._get(TierStateRef(customer_id))
-        assert found is None or isinstance(found, TierStanding)
-        return found
+        return self._uow.get_as(TierStateRef(customer_id), TierStanding)
 
     def state(self, customer_id: str) -> TierState:
         """The customer's state; a fresh one (version 0, no tier) when none is stored."""
