@@ -54,7 +54,6 @@ from infra.template import FunctionSpec, describe_functions, load_template
 from pollen.clock import utcnow
 from pollen.domain.integrations import Integration, IntegrationKind, Subscription
 from pollen.events.catalogue import EventFilters
-from pollen.ids import new_ulid
 from pollen.integrations.shopify.webhooks import sign
 from pollen.services.container import container, reset_container
 from pollen.storage.analytics import SEEN_SECONDS
@@ -119,7 +118,8 @@ class OrderLife:
 
 
 def _subscribe(merchant_id: str) -> None:
-    """One webhook integration subscribed to ``wallet_transaction`` (what the life delivers)."""
+    """One webhook integration subscribed to ``wallet_transaction`` (what the life delivers). Its ids are
+    fixed: each life measured on the same stack subscribes again, and must still deliver once."""
     c = container()
     now = utcnow()
     hooks = Integration(
@@ -132,7 +132,7 @@ def _subscribe(merchant_id: str) -> None:
         updated_at=now,
     )
     sub = Subscription(
-        subscription_id=new_ulid(),
+        subscription_id="01JC0STC0STC0STC0STC0STC0S",
         event="wallet_transaction",
         integration_id="costhooks",
         name_prefix="",
@@ -289,11 +289,19 @@ def measure_order_life(
     *,
     orders: int = 1,
     runs: int = 5,
+    captured: bool = False,
 ) -> OrderLife:
     """Run rounds of ``orders`` lives side by side (every webhook, then the stream and the queue, then
-    the reads): one warm-up round, ``runs`` timed rounds, one metered round (needs moto running)."""
+    the reads): one warm-up round, ``runs`` timed rounds, one metered round (needs moto running).
+
+    Shopify's sample orders/create is ``authorized`` (manual capture; unpaid methods such as cash on
+    delivery or a bank deposit arrive ``pending`` and cost the same): its coins are pending until
+    orders/paid. ``captured``: the order is created ``paid`` (a payment captured at checkout, Shopify
+    Payments' default), so orders/create credits it and orders/paid brings nothing new."""
     fixtures = ROOT / "tests" / "fixtures" / "shopify"
     created = json.loads((fixtures / "orders_create.json").read_text())
+    if captured:
+        created = {**created, "financial_status": "paid"}
     paid = json.loads((fixtures / "orders_paid.json").read_text())
     merchant_id, read = demo.merchant_id, demo.api_keys.read
     _subscribe(merchant_id)
@@ -487,9 +495,10 @@ def money(value: Decimal) -> str:
     return f"${value.quantize(Decimal('0.0001'), rounding=ROUND_CEILING)}"
 
 
-def report(busy: OrderLife, alone: OrderLife) -> list[str]:
+def report(busy: OrderLife, alone: OrderLife, captured: OrderLife | None = None) -> list[str]:
     """The arithmetic, line by line, for a busy store (``busy``: a round of orders sharing batches),
-    then a quiet one (``alone``: one order at a time) and the worst case (one record per batch)."""
+    then a quiet one (``alone``: one order at a time) and the worst case (one record per batch), and
+    what changes for orders created already paid (``captured``, a busy store's too)."""
     k = busy.orders
     out = [
         f"Per-order cost: one order's life, {k} orders at a time ($ per million orders, us-east-1 on-demand)"
@@ -531,6 +540,28 @@ def report(busy: OrderLife, alone: OrderLife) -> list[str]:
     out.append(
         f"  worst case, every stream/queue batch holding one record: {money(price(alone, worst=True).total)}"
     )
+    if captured is not None:
+        out.extend(captured_summary(busy, captured))
+    return out
+
+
+def captured_summary(authorized: OrderLife, captured: OrderLife) -> list[str]:
+    """The same life for an order whose payment is captured at checkout, step by step where it differs.
+    The budget holds the authorized life: the costlier, and a store's share of each is its own."""
+    k = Decimal(captured.orders)
+
+    def units(usage: Usage) -> str:
+        return f"{(Decimal(usage.wru) / k).normalize():f} WRU, {(_d(usage.rru) / k).normalize():f} RRU"
+
+    before = {step.name: step.usage for step in authorized.steps}
+    out = ["  the same life, payment captured at checkout (orders/create arrives `paid`):"]
+    for step in captured.steps:
+        if units(before[step.name]) != units(step.usage):
+            out.append(
+                f"    {step.name}: {units(step.usage)} per order (authorized: {units(before[step.name])})"
+            )
+    totals = money(price(captured).total), money(price(authorized).total)
+    out.append(f"    TOTAL {totals[0]} per million orders (authorized at creation: {totals[1]})")
     return out
 
 
@@ -560,7 +591,8 @@ def main(*, strict: bool = False) -> int:
         api = InProcessApi(template, resources)
         busy = measure_order_life(template, resources, api, demo, orders=BUSY_ORDERS)
         alone = measure_order_life(template, resources, api, demo, orders=1)
-    for line in report(busy, alone):
+        captured = measure_order_life(template, resources, api, demo, orders=BUSY_ORDERS, captured=True)
+    for line in report(busy, alone, captured):
         print(line)
     over = price(busy).total > BUDGET
     if over:

@@ -11,6 +11,7 @@ import pytest
 from infra import cost
 from infra.inprocess import InProcessApi
 from infra.seed import DemoStore
+from pollen.services.container import container
 from tests.conftest import _moto, restore_demo
 from tests.support.ledger import assert_ledgers_balance
 
@@ -71,3 +72,14 @@ def test_order_life_stays_within_its_calls_and_capacity(life: cost.OrderLife) ->
 )
 def test_order_life_costs_at_most_ten_dollars_per_million(life: cost.OrderLife) -> None:
     assert cost.price(life).total <= cost.BUDGET
+
+
+def test_each_measured_life_delivers_its_event_once(demo: DemoStore) -> None:
+    """Every life measured on one stack subscribes the integration again: still one subscription, or
+    the lives measured after the first would deliver each event once per earlier life."""
+    for _ in range(3):
+        cost._subscribe(demo.merchant_id)
+    subscriptions = container().units.store.subscriptions(demo.merchant_id)
+    assert [s.integration_id for s in subscriptions if s.event == "wallet_transaction"].count(
+        "costhooks"
+    ) == 1
