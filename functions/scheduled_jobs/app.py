@@ -7,7 +7,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ConfigDict
 
-import pollen.services.birthdays
 import pollen.services.expiry
 import pollen.services.tiers  # noqa: F401 - VIP tiers: daily downgrades and warnings, re-evaluation
 from pollen.clock import utcnow
@@ -15,6 +14,10 @@ from pollen.model import BaseModel
 from pollen.observability import lambda_entry, logger
 from pollen.services import jobs
 from pollen.services.jobs import Cadence, JobResult
+
+# Hourly: expiry and tier re-evaluation, imported above (the hourly run's cold start needs them).
+# Daily only: birthdays, imported when the daily run starts.
+jobs.defer(Cadence.DAILY, "pollen.services.birthdays")
 
 
 class ScheduleInput(BaseModel):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import copy
 import importlib
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,6 +111,7 @@ def test_delivery_never_acknowledges_an_unreadable_message_and_skips_a_gone_merc
 def test_scheduled_jobs_run_their_cadence(monkeypatch: pytest.MonkeyPatch) -> None:
     importlib.import_module("functions.scheduled_jobs.app")  # its jobs register now, not into the stub
     monkeypatch.setattr(jobs, "_REGISTRY", {cadence: {} for cadence in Cadence})
+    monkeypatch.setattr(jobs, "_DEFERRED", dict.fromkeys(Cadence, ()))
     seen: list[datetime] = []
 
     @jobs.register(Cadence.HOURLY, "count")
@@ -123,10 +128,31 @@ def test_scheduled_jobs_run_their_cadence(monkeypatch: pytest.MonkeyPatch) -> No
     assert len(seen) == 1
 
 
+def test_the_hourly_cold_start_leaves_the_daily_jobs_unloaded() -> None:
+    """The hourly run is a cold start each hour: it imports its own jobs, and the daily-only
+    birthdays job is imported (and registered) when a daily run asks for the daily jobs."""
+    probe = (
+        "import sys\n"
+        "import functions.scheduled_jobs.app\n"
+        "from pollen.services.jobs import Cadence, jobs_for\n"
+        "hourly = sorted(jobs_for(Cadence.HOURLY))\n"
+        "print(hourly, 'pollen.services.birthdays' in sys.modules)\n"
+        "print(sorted(jobs_for(Cadence.DAILY)), 'pollen.services.birthdays' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "layers" / "pollen")])}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, check=True)
+    assert out.stdout.decode().splitlines() == [
+        "['expiry', 'tier-reevaluation'] False",
+        "['birthdays', 'tiers'] True",
+    ]
+
+
 @pytest.mark.usefixtures("aws")
 def test_a_failing_job_fails_the_run_after_the_others_ran(monkeypatch: pytest.MonkeyPatch) -> None:
     importlib.import_module("functions.scheduled_jobs.app")
     monkeypatch.setattr(jobs, "_REGISTRY", {cadence: {} for cadence in Cadence})
+    monkeypatch.setattr(jobs, "_DEFERRED", dict.fromkeys(Cadence, ()))
     ran: list[str] = []
 
     @jobs.register(Cadence.DAILY, "broken")

@@ -1,7 +1,13 @@
-"""Scheduled jobs, grouped by cadence. Feature modules register their jobs here."""
+"""Scheduled jobs, grouped by cadence. Feature modules register their jobs here.
+
+A module whose jobs all run at one cadence can be named with :func:`defer` instead of imported: it
+is imported (and so registers) when that cadence first runs. The hourly run is a cold start 24 times a
+day (Lambda does not keep a container an hour); it should not load what only the daily run needs.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
@@ -23,6 +29,7 @@ class JobResult(BaseModel):
 Job = Callable[[datetime], JobResult]
 
 _REGISTRY: dict[Cadence, dict[str, Job]] = {cadence: {} for cadence in Cadence}
+_DEFERRED: dict[Cadence, tuple[str, ...]] = dict.fromkeys(Cadence, ())
 
 
 def register(cadence: Cadence, name: str) -> Callable[[Job], Job]:
@@ -33,7 +40,14 @@ def register(cadence: Cadence, name: str) -> Callable[[Job], Job]:
     return add
 
 
+def defer(cadence: Cadence, *modules: str) -> None:
+    """``modules`` register jobs of ``cadence`` only: import them when it runs, not before."""
+    _DEFERRED[cadence] = tuple(dict.fromkeys((*_DEFERRED[cadence], *modules)))
+
+
 def jobs_for(cadence: Cadence) -> dict[str, Job]:
+    for module in _DEFERRED[cadence]:
+        importlib.import_module(module)  # registers its jobs the first time; a no-op after
     return dict(_REGISTRY[cadence])
 
 
