@@ -21,12 +21,12 @@ from pollen.events.catalogue import (
     CustomerCreatedPayload,
     WalletTransactionPayload,
     catalogue,
-    event_display_name,
     event_spec,
     filters_match,
     parse_payload,
     sample_event,
 )
+from pollen.events.deliverable import event_display_name
 from pollen.events.envelope import OutboxEvent
 from pollen.events.ledger import with_customer
 from pollen.services.customers import customer_event
@@ -125,10 +125,16 @@ def test_every_filter_key_restricts_a_payload_field_and_is_offered_by_some_event
         ("expire", "Wallet Coins Expired"),
         ("adjust", "Wallet Coins Adjusted"),
         ("reversal", "Wallet Coins Reversed"),
+        ("import", "Wallet Coins Imported"),
     ],
 )
 def test_wallet_transaction_display_name_follows_its_type(txn_type: str, name: str) -> None:
     assert event_display_name(sample_wallet_event(txn_type)) == name
+
+
+def test_every_transaction_type_has_its_own_name() -> None:
+    names = {event_display_name(sample_wallet_event(t.value)) for t in TxnType}
+    assert len(names) == len(TxnType) and "Wallet Transaction" not in names
 
 
 def test_display_names_of_the_other_events() -> None:
@@ -383,4 +389,5 @@ def test_the_coins_expiring_event_pollen_writes_parses() -> None:
 def test_routing_s_list_of_deliverable_events_is_the_catalogue_s() -> None:
     """Routing reads pollen.events.deliverable (no payload models at the router's cold start)."""
     assert list(deliverable.DELIVERABLE.items()) == list(full.DELIVERABLE.items())
+    assert list(deliverable.DISPLAY_NAMES) == list(deliverable.DELIVERABLE)  # delivery names them apart
     assert full.event_spec(deliverable.WALLET_TRANSACTION) is not None

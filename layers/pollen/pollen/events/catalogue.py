@@ -27,6 +27,7 @@ from pollen.domain.event_filters import EventTypes, filters_allow
 from pollen.domain.rewards import RewardType
 from pollen.domain.values import value
 from pollen.domain.wallet import Operation, TxnType
+from pollen.events.deliverable import DISPLAY_NAMES
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
 from pollen.model import BaseModel
@@ -200,24 +201,6 @@ def _customer(customer: Customer) -> dict[str, Any]:
     )
 
 
-_WALLET_NAMES = {
-    TxnType.REWARD: "Wallet Coins Rewarded",
-    TxnType.REDEEM: "Wallet Coins Redeemed",
-    TxnType.REFUND: "Wallet Coins Refunded",
-    TxnType.EXPIRE: "Wallet Coins Expired",
-    TxnType.ADJUST: "Wallet Coins Adjusted",
-    TxnType.REVERSAL: "Wallet Coins Reversed",
-    TxnType.IMPORT: "Wallet Coins Imported",
-}
-
-
-def _wallet_name(payload: dict[str, Any]) -> str | None:
-    try:
-        return _WALLET_NAMES[TxnType(str(payload.get("transaction_type")))]
-    except ValueError:
-        return None
-
-
 def _wallet_sample(customer: Customer, now: datetime) -> dict[str, Any]:
     return {
         "transaction_id": new_ulid(),
@@ -313,13 +296,10 @@ def _referral_sample(
 @value
 class _Entry:
     name: str
-    display_name: str
     description: str
     payload: type[_Payload]
     sample: Callable[[Customer, datetime], dict[str, Any]]
     filters: tuple[str, ...] = ()
-    # The metric name of one concrete event when it depends on the payload (None: display_name).
-    name_of: Callable[[dict[str, Any]], str | None] | None = None
 
     def spec(self) -> EventSpec:
         fields = {
@@ -327,7 +307,7 @@ class _Entry:
         }
         return EventSpec(
             name=self.name,
-            display_name=self.display_name,
+            display_name=DISPLAY_NAMES[self.name],
             description=self.description,
             filters=self.filters,
             fields=fields,
@@ -337,7 +317,6 @@ class _Entry:
 _ENTRIES: tuple[_Entry, ...] = (
     _Entry(
         name="wallet_transaction",
-        display_name="Wallet Transaction",
         description=(
             "Every change to a customer's coins: rewarded, redeemed, refunded, expired, adjusted or "
             "reversed. Sent as 'Wallet Coins Rewarded', 'Wallet Coins Redeemed'... by transaction type."
@@ -345,39 +324,33 @@ _ENTRIES: tuple[_Entry, ...] = (
         payload=WalletTransactionPayload,
         sample=_wallet_sample,
         filters=("transaction_types", "operations"),
-        name_of=_wallet_name,
     ),
     _Entry(
         name="coupon_created",
-        display_name="Coupon Is Created",
         description="A customer spent coins on a reward and received a coupon code.",
         payload=CouponCreatedPayload,
         sample=_coupon_created_sample,
     ),
     _Entry(
         name="coupon_used",
-        display_name="Coupon Is Used",
         description="An order used a coupon a customer got for their coins.",
         payload=CouponUsedPayload,
         sample=_coupon_used_sample,
     ),
     _Entry(
         name="coins_expiring",
-        display_name="Wallet Coins Expiring",
         description="Some of a customer's coins expire soon (sent the program's reminder lead ahead).",
         payload=CoinsExpiringPayload,
         sample=_coins_expiring_sample,
     ),
     _Entry(
         name="customer_created",
-        display_name="Customer Is Created",
         description="Pollen saw a customer for the first time (from the store platform or the API).",
         payload=CustomerCreatedPayload,
         sample=_customer_created_sample,
     ),
     _Entry(
         name="profile_updated",
-        display_name="Loyalty Profile Updated",
         description=(
             "A customer's loyalty profile changed (balance, pending, next expiry...): at most one per "
             "customer per PROFILE_SYNC_MINUTES (5), sent at the end of that window with the values "
@@ -420,7 +393,6 @@ def _tier_expiring_sample(customer: Customer, now: datetime) -> dict[str, Any]:
 _ENTRIES += (
     _Entry(
         name="tier_changed",
-        display_name="VIP Tier Changed",
         description="A customer reached a higher VIP tier, or lost one after its retention period.",
         payload=TierChangedPayload,
         sample=_tier_changed_sample,
@@ -428,7 +400,6 @@ _ENTRIES += (
     ),
     _Entry(
         name="tier_expiring",
-        display_name="VIP Tier Expiring",
         description="A customer's VIP tier will be lost soon (sent the program's warning lead ahead).",
         payload=TierExpiringPayload,
         sample=_tier_expiring_sample,
@@ -436,7 +407,6 @@ _ENTRIES += (
     ),
     _Entry(
         name="referral_invited",
-        display_name="Referral Invited",
         description="A customer invited a friend by email or phone; sent about the friend (their "
         "email/phone), with the referrer, the share URL and the friend's reward, to invite them.",
         payload=ReferralPayload,
@@ -444,14 +414,12 @@ _ENTRIES += (
     ),
     _Entry(
         name="referral_signed_up",
-        display_name="Referral Signed Up",
         description="An invited friend became a customer (sent about the referrer).",
         payload=ReferralPayload,
         sample=_referral_sample("signed_up"),
     ),
     _Entry(
         name="referral_completed",
-        display_name="Referral Completed",
         description="A friend's first qualifying order completed a referral; one event per side "
         "(role referrer | friend), each with that side's reward.",
         payload=ReferralPayload,
@@ -460,7 +428,6 @@ _ENTRIES += (
     ),
     _Entry(
         name="referral_rejected",
-        display_name="Referral Rejected",
         description="A referral was refused by a fraud guard or rule; the reason code says which.",
         payload=ReferralPayload,
         sample=_referral_sample("rejected", reason="self_referral"),
@@ -468,7 +435,6 @@ _ENTRIES += (
     ),
     _Entry(
         name="referral_incomplete",
-        display_name="Referral Incomplete Reminder",
         description="A reminder to an invited friend who has not ordered yet (after_days apart, up to "
         "max_reminders).",
         payload=ReferralPayload,
@@ -518,7 +484,6 @@ def _review_request_sample(customer: Customer, now: datetime) -> dict[str, Any]:
 _ENTRIES += (
     _Entry(
         name="review_request",
-        display_name="Review Requested",
         description="Ask a customer to review what they bought: sent the program's reviews.days after "
         "the order was fulfilled (or paid), once per order, not for orders cancelled or refunded in "
         "full meanwhile; lists the order's products.",
@@ -554,13 +519,6 @@ def _entry(name: str) -> _Entry:
     if entry is None:
         raise ValueError(f"{name!r} is not a deliverable event")
     return entry
-
-
-def event_display_name(event: OutboxEvent) -> str:
-    """The default metric name of this concrete event (the subscription's prefix goes in front).
-    ValueError for an event that is not in the catalogue."""
-    entry = _entry(event.event_type)
-    return (entry.name_of(event.payload) if entry.name_of else None) or entry.display_name
 
 
 def parse_payload(event: OutboxEvent) -> BaseModel:

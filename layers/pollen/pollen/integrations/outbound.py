@@ -32,7 +32,7 @@ from pollen import __version__
 from pollen.domain.deliveries import AttemptOutcome
 from pollen.domain.integrations import Integration, IntegrationKind
 from pollen.domain.profile import ProfileProperties
-from pollen.events.catalogue import event_display_name
+from pollen.events.deliverable import event_display_name
 from pollen.events.envelope import OutboxEvent
 from pollen.integrations import klaviyo, omnisend, webhook
 from pollen.integrations.event_request import Skip
