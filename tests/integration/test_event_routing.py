@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from pollen.services.container import container, reset_container
 from pollen.storage import client
 from pollen.storage.codec import serialize
 from pollen.storage.keys import delivery_key
+from pollen.storage.queues import DeliveryQueues
 from tests.support.flow import Flow, configure, subscription, wallet_event, webhook, write_outbox
 
 M = "shop-a"
@@ -362,6 +363,100 @@ def test_a_message_sqs_refuses_fails_only_its_record(flow: Flow) -> None:
     assert len(first["batchItemFailures"]) == 1  # the refused record only: the stream routes it again
     assert retry == {"batchItemFailures": []}
     assert sorted(_queued(flow)) == sorted([good.event_id, refused.event_id])  # each exactly once
+
+
+def _waiting(flow: Flow) -> int:
+    """Messages in the DeliveryQueue, delayed ones (a ``profile_updated`` waits for its window) included."""
+    attributes = flow.sqs.get_queue_attributes(
+        QueueUrl=flow.resources.queues["DeliveryQueue"].url, AttributeNames=["All"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesDelayed"]
+    )
+
+
+@pytest.mark.parametrize("refusal", ["failed-entry", "call-raises", "send-raises"])
+def test_a_profile_update_sqs_refuses_is_queued_when_its_record_is_routed_again(
+    flow: Flow, sent: list[dict[str, Any]], refusal: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The router writes the window's ``profile_updated`` item ``pending``, then its message is not
+    queued (SQS answers it in ``Failed``, or refuses the whole call; or sending raises something else).
+    The record is reported failed, and routed again it queues the message. An item found ``pending``
+    reads as queued (the window's later changes ride on it), so the refused message's item is deleted
+    at once: the re-route makes it again and queues it."""
+    configure(M, [webhook()], [subscription("profile_updated")])
+    flow.settle()
+    event = wallet_event(M, "c-1")
+    write_outbox([event])
+    refused: list[str] = []  # the delivery ids not queued (once)
+
+    def strip(params: dict[str, Any], **_: Any) -> None:  # "failed-entry": SQS answers it in Failed
+        if not refused:  # the batch's one entry, the update (Id "0")
+            (entry,) = params["Entries"]
+            refused.append(DeliveryMessage.model_validate_json(entry["MessageBody"]).delivery_id)
+            params["Entries"].remove(entry)
+
+    def report(parsed: dict[str, Any], **_: Any) -> None:
+        if len(refused) == 1:
+            failure = {"Id": "0", "SenderFault": False, "Code": "InternalError", "Message": "x"}
+            parsed.setdefault("Failed", []).append(failure)
+            refused.append("reported")
+
+    def fail(params: dict[str, Any], model: Any, **_: Any) -> Any:  # "call-raises": after botocore's retries
+        if refused:
+            return None
+        entries = json.loads(params["body"].decode())["Entries"]
+        refused.extend(DeliveryMessage.model_validate_json(e["MessageBody"]).delivery_id for e in entries)
+        error = {"Code": "InternalError", "Message": "We encountered an internal error. Please try again."}
+        return AWSResponse("https://sqs", 500, HTTPHeaders(), None), {
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": 500},
+        }
+
+    real_send = DeliveryQueues.send
+
+    def broken(self: DeliveryQueues, messages: Sequence[DeliveryMessage]) -> set[str]:  # "send-raises"
+        if refused:
+            return real_send(self, messages)
+        refused.extend(m.delivery_id for m in messages)
+        raise RuntimeError("not an SQS error: a bug, or the queue URL missing")
+
+    by_refusal: dict[str, list[tuple[str, Any]]] = {
+        "failed-entry": [
+            ("provide-client-params.sqs.SendMessageBatch", strip),
+            ("after-call.sqs.SendMessageBatch", report),
+        ],
+        "call-raises": [("before-call.sqs.SendMessageBatch", fail)],
+        "send-raises": [],
+    }
+    hooks = by_refusal[refusal]
+    if refusal == "send-raises":
+        monkeypatch.setattr(DeliveryQueues, "send", broken)
+    sqs = client.sqs()
+    for name, hook in hooks:
+        sqs.meta.events.register(name, hook)
+    try:
+        flow.route()
+    finally:
+        for name, hook in hooks:
+            sqs.meta.events.unregister(name, hook)
+
+    [update] = [
+        m for m in routing.plan(container(), event, now=utcnow()) if m.event_type == "profile_updated"
+    ]
+    assert refused[0] == update.delivery_id
+    first, retry = flow.calls("EventRouterFunction")
+    assert len(first.result["batchItemFailures"]) == 1  # nothing was queued: the stream routes it again
+    assert first.dynamodb == {"PutItem": 1, "DeleteItem": 1}  # the item made, then released
+    assert retry.result == {"batchItemFailures": []}
+    assert retry.dynamodb == {"PutItem": 1}  # made again
+    assert retry.sqs == {"SendMessageBatch": 1}  # the re-route queues the update
+    assert [
+        DeliveryMessage.model_validate_json(e["MessageBody"]).delivery_id for e in sent[-1]["Entries"]
+    ] == [update.delivery_id]
+    assert _waiting(flow) == 1  # in the queue once, delayed to the end of its window
+    log = container().deliveries.page(M, status=None, limit=10, cursor=None).items
+    assert [(r.delivery_id, r.status) for r in log] == [(update.delivery_id, DeliveryStatus.PENDING)]
 
 
 def test_a_config_that_cannot_be_read_fails_its_records_only(

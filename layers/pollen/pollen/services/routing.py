@@ -6,10 +6,11 @@ deliveries' log items are created ``pending`` with one conditional ``PutItem`` e
 go out with ``SendMessageBatch`` (10 a call). A record is reported failed, and so routed again by the
 stream, when its config could not be read, one of its log items could not be written, or one of its
 messages was not queued. Deliveries whose items were written go out even when another's was not:
-a ``profile_updated`` item found ``pending`` on a re-route reads as already queued. A ledger entry's
-``wallet_transaction`` (the entry is the event) gets its customer's profile from one batched read of
-the customers whose events go somewhere (:func:`with_customers`); when that read fails, those
-records are routed again.
+a ``profile_updated`` item found ``pending`` on a re-route reads as already queued. For the same
+reason a ``profile_updated`` message that is not queued has its item deleted at once (released), so
+the re-routed record makes it again and queues it. A ledger entry's ``wallet_transaction`` (the entry
+is the event) gets its customer's profile from one batched read of the customers whose events go
+somewhere (:func:`with_customers`); when that read fails, those records are routed again.
 
 Routing the same record again is safe: delivery ids are derived from event and subscription, so the
 log keeps one item per delivery, and a delivery whose item shows it was already handled (anything but
@@ -206,7 +207,7 @@ def route(
         seen.add(message.delivery_id)
         to_send.append((record_id, message))
 
-    not_queued = c.queues.send([message for _, message in to_send])
+    not_queued = _queue(c, [message for _, message in to_send])
     for record_id, message in to_send:
         if message.delivery_id in not_queued:
             failed[record_id] = f"delivery {message.delivery_id} not queued"
@@ -214,3 +215,36 @@ def route(
     if handled:
         logger.info("re-routed record: deliveries already handled", extra={"deliveries": handled})
     return RouteResult(failed, len(to_send) - len(not_queued), handled)
+
+
+def _queue(c: Container, messages: list[DeliveryMessage]) -> set[str]:
+    """Send ``messages``; returns the delivery ids not queued (all of them when sending raised), whose
+    ``profile_updated`` items are released first (:func:`_release_updates`)."""
+    try:
+        not_queued = c.queues.send(messages)
+    except Exception:  # none known queued: their records are routed again
+        logger.exception("cannot queue the deliveries", extra={"deliveries": len(messages)})
+        not_queued = {message.delivery_id for message in messages}
+    _release_updates(
+        c, [m for m in messages if m.delivery_id in not_queued and m.event_type == PROFILE_UPDATED]
+    )
+    return not_queued
+
+
+def _release_updates(c: Container, refused: list[DeliveryMessage]) -> None:
+    """Delete the ``pending`` items of the ``profile_updated`` messages SQS refused. Such an item found
+    ``pending`` reads as queued (the window's later changes ride on it), so it must not outlive its
+    refused message: without it, the record (reported failed) creates and queues it again when routed
+    again. Were the delete refused too, the item stays and that window's update is not sent; the next
+    window's carries the profile as it is then."""
+    if not refused:
+        return
+    try:
+        errors = c.deliveries.release_pending(refused)
+    except Exception as exc:
+        errors = {message.delivery_id: exc for message in refused}
+    if errors:
+        logger.error(
+            "profile update not queued and its pending item not released: its window is not sent",
+            extra={"deliveries": sorted(errors), "error": str(next(iter(errors.values())))},
+        )

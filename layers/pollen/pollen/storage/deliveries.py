@@ -139,6 +139,32 @@ class DeliveryLog:
             return message.delivery_id, None, exc
         return message.delivery_id, None, None
 
+    def release_pending(self, messages: Iterable[DeliveryMessage]) -> dict[str, Exception]:
+        """Delete the ``pending`` items the router just created for ``messages`` whose messages were
+        not queued: one conditional ``DeleteItem`` each (still ``pending``), up to ``MAX_CONCURRENT``
+        at once. An item gone, or no longer ``pending``, is left as it is. Returns the deliveries whose
+        item could not be deleted, with why."""
+        unique = list({m.delivery_id: m for m in messages}.values())
+        outcomes = concurrently([partial(self._release, message) for message in unique])
+        return {delivery_id: error for delivery_id, error in outcomes if error is not None}
+
+    def _release(self, message: DeliveryMessage) -> tuple[str, Exception | None]:
+        tx = self._table.transaction()  # one item: a plain conditional DeleteItem
+        tx.delete(
+            delivery_key(message.merchant_id, message.delivery_id),
+            label=message.delivery_id,
+            condition="#status = :pending",
+            names={"#status": "status"},
+            values={":pending": DeliveryStatus.PENDING.value},
+        )
+        try:
+            tx.commit()
+        except ConditionFailed:
+            pass  # gone already, or handled since: nothing is left that reads as queued
+        except Exception as exc:  # reported to the caller, which logs it
+            return message.delivery_id, exc
+        return message.delivery_id, None
+
     def record_attempt(
         self,
         message: DeliveryMessage,

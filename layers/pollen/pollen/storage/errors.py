@@ -1,10 +1,10 @@
-"""What a cancelled DynamoDB transaction means, in domain terms."""
+"""What a cancelled DynamoDB transaction, or a read DynamoDB keeps refusing, means in domain terms."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pollen.domain.errors import Conflict, RetryableConflict
+from pollen.domain.errors import Conflict, RetryableConflict, UpstreamUnavailable
 
 
 class DuplicateRequest(Exception):
@@ -29,3 +29,16 @@ class WriteConflict(RetryableConflict):
 
     def __init__(self) -> None:
         super().__init__("a concurrent update touched the same data; retry the request")
+
+
+class Throttled(UpstreamUnavailable):
+    """DynamoDB still left keys of a read unprocessed (BatchGetItem's ``UnprocessedKeys``, its answer
+    under throttling) after every backed-off retry. Nothing was written and nothing half read is
+    returned: the caller fails as a whole and may retry (the API answers 503 with Retry-After, a
+    stream or queue handler reports its records failed). Not a :class:`WriteConflict`: re-running
+    the attempt at once (``services/retry.py``) would only add load to a table that is shedding it."""
+
+    def __init__(self, *, attempts: int, unprocessed: int) -> None:
+        super().__init__("The database is busy; retry the request.")
+        self.attempts = attempts
+        self.unprocessed = unprocessed
