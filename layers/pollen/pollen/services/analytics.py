@@ -65,16 +65,15 @@ def order_image_event(item: Mapping[str, Any]) -> OutboxEvent | None:
     own version in ``data_since``: only its image is a fact (marked ``first_data_at``), later ones
     are skipped unwritten. An order whose data came before ``data_since`` was kept (0) sends every
     image, and its marker counts the first."""
-    # The aggregator's path (services/analytics_stream.py imports the order models at its init);
-    # the analytics API reads rollups only and does not load them.
-    from pollen.storage.orders import parse_order_item  # noqa: PLC0415
+    from pollen.storage.order_images import parse_order_image  # noqa: PLC0415 - the aggregator's path
 
-    order = parse_order_item(dict(item))
+    order = parse_order_image(dict(item))
     data = order.facts.data
     if data is None or data.total is None or order.updated_at is None:
         return None
-    first = order.data_since == order.version
-    if order.data_since and not first:
+    since = order.first_data_version
+    first = since == order.version
+    if since and not first:
         return None  # counted by the image that first had data
     return OutboxEvent(
         event_id=f"{order.order_id}.v{order.version}",
@@ -87,7 +86,7 @@ def order_image_event(item: Mapping[str, Any]) -> OutboxEvent | None:
             "currency": data.currency,
             "total": str(data.total),
             "created_at": data.created_at.isoformat() if data.created_at else None,
-            "attributions": [a.model_dump(mode="json") for a in order.attributions],
+            "attributions": order.attributions,
             **({rules.FIRST_DATA_AT: order.updated_at.isoformat()} if first else {}),
         },
     )

@@ -13,7 +13,7 @@ from pollen.services.stream_events import ledger_record_event
 from pollen.storage.codec import plain
 from pollen.storage.customers import LEDGER_ENTITY
 from pollen.storage.keys import DELIVERY_ENTITY, item_merchant
-from pollen.storage.orders import ORDER_ENTITY
+from pollen.storage.order_images import ORDER_ENTITY
 
 
 def read_fact(record: DynamoDBRecord) -> StreamFact | None:

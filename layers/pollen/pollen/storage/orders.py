@@ -8,9 +8,8 @@ from typing import Any
 from pollen.clock import isoformat
 from pollen.domain.orders import OrderRecord, confirmation_due, guest_email
 from pollen.storage.keys import Key, due_index, guest_orders_gsi1pk, order_key
+from pollen.storage.order_images import ORDER_ENTITY
 from pollen.storage.transactions import Transaction
-
-ORDER_ENTITY = "order"
 
 
 def _index(merchant_id: str, record: OrderRecord) -> dict[str, str]:
