@@ -110,7 +110,7 @@ bench: $(STAMP) dashboard widget browser ## Benchmarks: DynamoDB round trips and
 requirements: $(TOOLS_STAMP) ## Export the layer's requirements.txt from uv.lock (part of `make lock`)
 	$(TOOLS)/bin/python -m infra.requirements --write
 
-build: $(TOOLS_STAMP) dashboard widget ## sam build (builds the dashboard and widget first): needs neither Python 3.13 nor Docker (layers/pollen/Makefile)
+build: $(TOOLS_STAMP) dashboard widget ## sam build (builds the dashboard and widget first): no Docker; a Python 3.13 compiles the layer's bytecode (layers/pollen/Makefile)
 	PYTHON=$(CURDIR)/$(TOOLS)/bin/python $(SAM) build --template template.yaml
 
 deploy: build ## sam deploy --guided (needs AWS credentials)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import py_compile
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
+from infra import layer_size
 from infra.requirements import RUNTIME_PROVIDED, TARGET, layer_packages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,3 +62,19 @@ def test_sam_builds_the_layer_with_our_makefile(template: dict[str, Any]) -> Non
     runtime = template["Globals"]["Function"]["Runtime"]
     assert f"LAMBDA_PYTHON ?= {runtime.removeprefix('python')}" in makefile
     assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    # bytecode for the runtime's CPython, which the bench counts (infra/layer_size.py)
+    assert "compileall" in makefile
+    assert "--invalidation-mode unchecked-hash" in makefile
+    assert "cpython-" + runtime.removeprefix("python").replace(".", "") == layer_size.BYTECODE_TAG
+
+
+def test_the_bench_counts_the_modules_without_bytecode(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    for name in ("a", "b"):
+        (package / f"{name}.py").write_text("X = 1\n")
+    tag = str(sys.implementation.cache_tag)
+    cached = package / "__pycache__" / f"a.{tag}.pyc"  # where Lambda looks (no PYTHONPYCACHEPREFIX there)
+    py_compile.compile(str(package / "a.py"), cfile=str(cached), doraise=True)
+    assert layer_size.compiled_modules(tmp_path, tag) == (1, 2)
+    assert layer_size.compiled_modules(tmp_path, "cpython-99") == (0, 2)
