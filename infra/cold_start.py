@@ -216,17 +216,39 @@ def child_runner(site: Path) -> Runner:
     return run
 
 
-def parsed_floor_gap(run: Runner, *, pairs: int = PAIRS) -> float:
-    """How much a stream floor that validates its records with one pydantic model costs over the
-    plain stream floor (median of alternating pairs). Informational: the limit stays on the plain one."""
-    plain = Target("stream", f"import {FLOOR_MODULES['stream']}", FLOORS)
-    parsed = Target("stream-parsed", f"import {PARSED_STREAM_FLOOR}", FLOORS)
+def floor_gap(run: Runner, plain: Target, variant: Target, *, pairs: int = PAIRS) -> float:
+    """What ``variant`` of a floor costs over the ``plain`` floor (median of alternating pairs)."""
     ratios = []
     for round_ in range(pairs):
-        pair = (plain, parsed) if round_ % 2 == 0 else (parsed, plain)
+        pair = (plain, variant) if round_ % 2 == 0 else (variant, plain)
         ms = {t.name: run(t) for t in pair}
-        ratios.append(ms["stream-parsed"] / ms["stream"])
+        ratios.append(ms[variant.name] / ms[plain.name])
     return statistics.median(ratios)
+
+
+def parsed_floor_gap(run: Runner, *, pairs: int = PAIRS) -> float:
+    """How much a stream floor that validates its records with one pydantic model costs over the
+    plain stream floor. Informational: the limit stays on the plain one."""
+    plain = Target("stream", f"import {FLOOR_MODULES['stream']}", FLOORS)
+    parsed = Target("stream-parsed", f"import {PARSED_STREAM_FLOOR}", FLOORS)
+    return floor_gap(run, plain, parsed, pairs=pairs)
+
+
+def without_collector(code: str) -> str:
+    """``code`` run as Pollen's functions run their init: without the cyclic garbage collector, which
+    is switched on again, and what init built frozen, once it is done (functions/*/app.py)."""
+    return f"import gc\ngc.disable()\n{code}\ngc.enable()\ngc.freeze()"
+
+
+def collector_gaps(run: Runner, kinds: Sequence[str], *, pairs: int = PAIRS) -> dict[str, float]:
+    """Per kind: the floor initialising without the collector, as Pollen's functions do, against the
+    plain floor. Informational: what of a ratio is that switch, which any handler could make."""
+    gaps = {}
+    for kind in kinds:
+        code = f"import {FLOOR_MODULES[kind]}"
+        plain, tuned = Target(kind, code, FLOORS), Target(f"{kind}-no-gc", without_collector(code), FLOORS)
+        gaps[kind] = floor_gap(run, plain, tuned, pairs=pairs)
+    return gaps
 
 
 def report_parsed_gap(results: Sequence[Result], gap: float) -> None:
@@ -234,6 +256,16 @@ def report_parsed_gap(results: Sequence[Result], gap: float) -> None:
     print(
         f"  A stream floor that also validates its records with one pydantic model costs {gap:.2f}x the "
         f"stream floor; against it the stream functions would be: {streams}"
+    )
+
+
+def report_collector_gaps(results: Sequence[Result], gaps: Mapping[str, float]) -> None:
+    kinds = ", ".join(f"{kind} {gap:.2f}x" for kind, gap in gaps.items())
+    like = ", ".join(f"{r.name} {r.ratio / gaps[r.kind]:.2f}" for r in results if r.kind in gaps)
+    print(
+        "  Pollen's functions initialise without the cyclic garbage collector (gc.disable() ... "
+        f"gc.enable(); gc.freeze()). A floor doing the same costs {kinds} of the plain floor; like for "
+        f"like, the functions are: {like}"
     )
 
 
@@ -270,9 +302,11 @@ def main(argv: Sequence[str] = ()) -> int:
             run(target)  # compile and cache bytecode before anything is timed
         results, floor_vs_bare = measure(targets, run)
         gap = parsed_floor_gap(run) if any(r.kind == "stream" for r in results) else None
+        gaps = collector_gaps(run, sorted({r.kind for r in results}))
     over = report(results, floor_vs_bare, PAIRS)
     if gap is not None:
         report_parsed_gap(results, gap)
+    report_collector_gaps(results, gaps)
     return 1 if over else 0
 
 

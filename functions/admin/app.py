@@ -5,6 +5,10 @@ dead letters, privacy exports, rejected webhooks and VIP tiers (admin scope unle
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no cyclic collection while init imports: it finds nothing (docs/design.md, "Cold start")
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -55,3 +59,7 @@ app.include_lazily(f"{__package__}.tiers" if __package__ else "tiers", "/v1/admi
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+gc.enable()
+gc.freeze()  # what init built stays: the collector never walks it again

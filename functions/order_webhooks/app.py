@@ -5,6 +5,10 @@ Both feed the same order path (:mod:`pollen.services.orders`): same rules, same 
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no cyclic collection while init imports: it finds nothing (docs/design.md, "Cold start")
+
 import base64
 from typing import Annotated, Any
 
@@ -119,3 +123,7 @@ def order_refunded(
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+gc.enable()
+gc.freeze()  # what init built stays: the collector never walks it again

@@ -3,6 +3,10 @@ and the admin lists of referrals."""
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no cyclic collection while init imports: it finds nothing (docs/design.md, "Cold start")
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -102,3 +106,7 @@ def track_share(
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+gc.enable()
+gc.freeze()  # what init built stays: the collector never walks it again

@@ -72,6 +72,35 @@ def test_the_parsed_stream_floor_is_measured_in_alternating_pairs(capsys: pytest
     assert "event_router 1.10" in capsys.readouterr().out
 
 
+def test_the_floors_without_the_collector_give_the_like_for_like_ratios(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    codes: dict[str, str] = {}
+
+    def run(target: Target) -> float:
+        codes[target.name] = target.code
+        return {"http": 100.0, "http-no-gc": 90.0}[target.name]
+
+    assert cold_start.collector_gaps(run, ["http"], pairs=2) == {"http": pytest.approx(0.9)}
+    assert codes["http-no-gc"].startswith("import gc\ngc.disable()\nimport http_floor\n")
+    results = [cold_start.Result("wallet", "http", 100, 99, 0.99, 2.3)]
+    cold_start.report_collector_gaps(results, {"http": 0.9})
+    assert "wallet 1.10" in capsys.readouterr().out
+
+
+def test_every_function_initialises_without_the_collector_and_switches_it_on_after() -> None:
+    for function in cold_start.functions():
+        if function.name == "dashboard_publisher":  # once per deploy: left as it is
+            continue
+        source = (cold_start.ROOT / "functions" / function.name / "app.py").read_text()
+        head, _, rest = source.partition("gc.disable()")
+        assert rest, function.name
+        assert "\nfrom " not in head.split("from __future__ import annotations", 1)[1], function.name
+        assert source.rstrip().endswith(
+            "gc.enable()\ngc.freeze()  # what init built stays: the collector never walks it again"
+        )
+
+
 def test_children_see_the_layer_and_the_runtime_boto3_only() -> None:
     with cold_start.lambda_site() as site:
         names = {p.name for p in site.iterdir()}
