@@ -134,7 +134,8 @@ def test_wallet_transaction_display_name_follows_its_type(txn_type: str, name: s
 
 def test_every_transaction_type_has_its_own_name() -> None:
     names = {event_display_name(sample_wallet_event(t.value)) for t in TxnType}
-    assert len(names) == len(TxnType) and "Wallet Transaction" not in names
+    assert len(names) == len(TxnType)
+    assert "Wallet Transaction" not in names
 
 
 def test_display_names_of_the_other_events() -> None:
