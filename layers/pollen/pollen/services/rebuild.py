@@ -27,7 +27,8 @@ from pollen.storage.coupons import COUPON_ENTITY, parse_coupon_item
 from pollen.storage.customers import LEDGER_ENTITY
 from pollen.storage.deliveries import DELIVERY_ENTITY
 from pollen.storage.keys import without_keys
-from pollen.storage.orders import ORDER_ENTITY, parse_order_item
+from pollen.storage.order_images import ORDER_ENTITY
+from pollen.storage.orders import parse_order_item
 
 PAGE_ITEMS = 500
 SLICE_SECONDS = 10.0
