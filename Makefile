@@ -101,11 +101,11 @@ e2e: $(STAMP) ## End-to-end tests against the local stack over HTTP
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 bench: $(STAMP) dashboard widget browser ## Benchmarks: DynamoDB round trips and latency per request; dashboard and widget JS size; widget first render
-	$(BIN)/python -m infra.bench
-	$(BIN)/python -m infra.dashboard_size
-	$(BIN)/python -m infra.widget_size
-	$(BIN)/python -m infra.layer_size
-	$(BIN)/python -m infra.widget_render
+	@failed=""; \
+	for part in bench dashboard_size widget_size layer_size widget_render; do \
+	  $(BIN)/python -m infra.$$part || failed="$$failed $$part"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make bench: over a budget in:$$failed" >&2; exit 1; fi
 
 requirements: $(TOOLS_STAMP) ## Export the layer's requirements.txt from uv.lock (part of `make lock`)
 	$(TOOLS)/bin/python -m infra.requirements --write
