@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from pollen.api.problems import ProblemFieldError, problem_response
 from pollen.domain.errors import (
@@ -133,6 +134,34 @@ def _service_error(exc: ServiceError) -> Response[str]:
     return problem_response(status=status, slug="http-error", title="Request failed", detail=str(exc.msg))
 
 
+# What AWS answers when it is busy or briefly away (botocore has already retried each call): the request
+# changed nothing it reports as done, so the client is told to come back, not that we failed.
+TRANSIENT_AWS_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",  # a hot partition, or a table over its capacity
+        "ThrottlingException",
+        "RequestLimitExceeded",  # the account's on-demand throughput limit
+        "InternalServerError",  # DynamoDB's 500
+        "ServiceUnavailable",
+    }
+)
+_BUSY = UpstreamUnavailable("The database is busy or briefly unavailable; retry the request.")
+
+
+def _aws_error(exc: ClientError) -> Response[str]:
+    """503 with Retry-After for AWS's transient answers; anything else is ours, a logged 500."""
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    if code not in TRANSIENT_AWS_CODES:
+        return _unexpected(exc)
+    logger.warning("AWS busy: asked the client to retry", extra={"aws_error": code})
+    return domain_problem(_BUSY)
+
+
+def _aws_unreachable(exc: Exception) -> Response[str]:
+    logger.warning("AWS unreachable: asked the client to retry", extra={"aws_error": type(exc).__name__})
+    return domain_problem(_BUSY)
+
+
 def _unexpected(_: Exception) -> Response[str]:
     logger.exception("unhandled error")
     return problem_response(
@@ -150,5 +179,7 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     app.exception_handler(UnicodeDecodeError)(_undecodable)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_media_type)
     app.exception_handler(ServiceError)(_service_error)
+    app.exception_handler(ClientError)(_aws_error)
+    app.exception_handler([ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError])(_aws_unreachable)
     app.not_found(_not_found)
     app.exception_handler(Exception)(_unexpected)
