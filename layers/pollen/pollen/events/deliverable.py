@@ -3,8 +3,8 @@ catalogue's payload models.
 
 Routing (the event router, every delivery's re-route) needs only these names, delivery only the
 display names; the payload models, descriptions and samples of :mod:`pollen.events.catalogue` load
-where a payload is parsed or shown (docs/design.md, "Cold start"). ``tests/unit/test_event_catalogue.py`` holds the two equal: a new
-catalogue entry is added here too.
+where a payload is parsed or shown (docs/design.md, "Cold start"). ``tests/unit/test_event_catalogue.py``
+holds the two equal: a new catalogue entry is added here too.
 """
 
 from __future__ import annotations
