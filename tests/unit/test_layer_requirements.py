@@ -65,6 +65,7 @@ def test_sam_builds_the_layer_with_our_makefile(template: dict[str, Any]) -> Non
     # bytecode for the runtime's CPython, which the bench counts (infra/layer_size.py)
     assert "compileall" in makefile
     assert "--invalidation-mode unchecked-hash" in makefile
+    assert "env -u PYTHONPYCACHEPREFIX" in makefile  # else `make build` (which exports it) ships none
     assert "cpython-" + runtime.removeprefix("python").replace(".", "") == layer_size.BYTECODE_TAG
 
 
