@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import pollen.services.customer_tokens  # noqa: F401 - customer routes verify a customer token: at init
 from pollen.api.app import create_app, principal
 from pollen.api.auth import for_customer
 from pollen.api.schemas.referrals import (

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,10 +27,19 @@ def test_every_name_is_the_function_or_value_whatever_is_asked_first(first: str)
         "import inspect\n"
         "from pollen.services import redemption\n"
         "from pollen.services.redemption import redeem\n"
-        "assert inspect.isfunction(redeem) and redeem.__module__ == 'pollen.services.redemption.redeem'\n"
+        "assert inspect.isfunction(redeem) and redeem.__module__ == 'pollen.services.redemption.redeeming'\n"
         f"assert all(not inspect.ismodule(getattr(redemption, n)) for n in {NAMES!r})\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_no_submodule_shadows_a_name_the_package_exports() -> None:
+    """Importing a submodule sets the package's attribute of its name: a submodule called like an
+    exported function replaced it wherever anything (a test walking the package) imported it."""
+    import pkgutil  # noqa: PLC0415
+
+    submodules = {info.name for info in pkgutil.iter_modules(redemption.__path__)}
+    assert not submodules & set(redemption.__all__)
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
@@ -59,3 +70,33 @@ def test_every_pollen_model_defers_its_build() -> None:
         if m.__module__.startswith("pollen.") and not issubclass(m, BaseModel)
     )
     assert eager == []
+
+
+@pytest.mark.parametrize(
+    ("function", "loaded"),
+    [
+        ("order_webhooks", False),  # no customer routes
+        ("admin", False),
+        ("wallet", True),  # customer routes verify a token: at init, not on the first request
+        ("referrals", True),
+        ("redemption", True),
+        ("analytics", True),
+    ],
+)
+def test_only_functions_with_customer_routes_load_the_customer_token_path(
+    function: str, loaded: bool
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    probe = "import sys\nimport app\nprint('pollen.services.customer_tokens' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=root / "functions" / function,
+        env={
+            "PYTHONPATH": os.pathsep.join([str(root / "layers" / "pollen"), str(root)]),
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PATH": os.environ.get("PATH", ""),
+        },
+        capture_output=True,
+        check=True,
+    )
+    assert out.stdout.decode().strip() == str(loaded)

@@ -28,7 +28,7 @@ from pollen.domain.api_keys import ApiKey, Scope
 from pollen.domain.errors import FORBIDDEN_DETAIL as FORBIDDEN
 from pollen.domain.errors import DomainError, Forbidden, Unauthenticated
 from pollen.observability import logger
-from pollen.services import api_keys, customer_tokens
+from pollen.services import api_keys
 from pollen.services.container import container
 
 PRINCIPAL = "principal"
@@ -192,6 +192,10 @@ class PollenResolver(APIGatewayHttpResolver):
         if key.scope.allows(requirement) and (key.scope.is_server or customer_id is None):
             self._grant(key, requirement)
             return
+        # The customer-token path: functions with customer routes import it at init; the order
+        # webhooks and admin never come here with a customer, and do not load it.
+        from pollen.services import customer_tokens  # noqa: PLC0415
+
         token = customer_tokens.bearer_token(self.current_event.headers.get("authorization"))
         if token is None:
             if key.scope.is_server:

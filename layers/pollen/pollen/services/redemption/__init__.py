@@ -38,7 +38,7 @@ if TYPE_CHECKING:
         coupon_event,
         coupon_payload,
     )
-    from pollen.services.redemption.redeem import SETTLING, issue_coupon, redeem
+    from pollen.services.redemption.redeeming import SETTLING, issue_coupon, redeem
     from pollen.services.redemption.settling import PENDING_GRACE, settle_pending
     from pollen.services.redemption.shopify_saga import compensate, confirm_shopify, settle_shopify
     from pollen.services.redemption.views import CouponView, Redeemed, RedeemRequest, list_coupons
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "cancel": ("cancel_coupon",),
     "events": ("COUPON_CANCELLED", "COUPON_CREATED", "coupon_event", "coupon_payload"),
-    "redeem": ("SETTLING", "issue_coupon", "redeem"),
+    "redeeming": ("SETTLING", "issue_coupon", "redeem"),
     "settling": ("PENDING_GRACE", "settle_pending"),
     "shopify_saga": ("compensate", "confirm_shopify", "settle_shopify"),
     "views": ("CouponView", "RedeemRequest", "Redeemed", "list_coupons"),
@@ -63,8 +63,9 @@ if not TYPE_CHECKING:  # mypy sees the imports above; a typo stays a type error
         if home is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         module = import_module(f"{__name__}.{home}")
-        # All of the module's names at once: loading ``.redeem`` made ``redeem`` the submodule, and the
-        # function must win (nothing imports ``pollen.services.redemption.redeem`` but this function).
+        # All of the module's names at once. No submodule shares a name it exports: importing a
+        # submodule sets the package's attribute of its name (``redeem.py`` once made ``redeem`` the
+        # module wherever anything imported it by name, as walking the package does).
         for exported in _HOMES[home]:
             globals()[exported] = getattr(module, exported)
         return globals()[name]
