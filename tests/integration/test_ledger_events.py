@@ -234,6 +234,37 @@ def test_a_failed_customer_read_routes_the_ledger_records_again(
     assert sent == []  # the other records had nothing to send (customer_created is not subscribed)
 
 
+def test_a_failed_customer_read_still_routes_the_batch_s_other_events(
+    demo: DemoStore, flow: Flow, sent: list[DeliveryMessage], table_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the ledger records wait for the customers' read: the outbox records of the same batch go
+    out at once."""
+    m = demo.merchant_id
+    configure(m, [webhook()], [subscription("wallet_transaction")])
+    flow.settle()
+    fund(m, "ann", 10)
+    fund(m, "bo", 10)
+    flow.route()
+    configure(m, [webhook()], [subscription("wallet_transaction"), subscription("customer_created")])
+    flow.settle()
+    sent.clear()
+    entries = ledger(table_name, "ann") + ledger(table_name, "bo")
+    outbox = [
+        i for i in items(table_name) if i.get("entity") == "outbox" and i["event_type"] == "customer_created"
+    ]
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("throttled")
+
+    monkeypatch.setattr(CustomerStore, "profiles", broken)
+    result = flow.invoke(flow.stream.spec, stream_event(flow, [*entries, *outbox]))
+
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["900", "901"]
+    created = [s.event.customer_id for s in sent if s.event_type == "customer_created"]
+    assert sorted(c or "" for c in created) == ["ann", "bo"]
+    assert [s for s in sent if s.event_type == "wallet_transaction"] == []
+
+
 def test_a_deleted_customer_is_named_by_id_only(
     demo: DemoStore, flow: Flow, sent: list[DeliveryMessage], table_name: str
 ) -> None:

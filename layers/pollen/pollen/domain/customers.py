@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -43,6 +43,17 @@ class Customer(CustomerData):
         ),
     )
     redacted_at: datetime | None = Field(default=None, description="When personal data was erased.")
+
+
+CONTACT_FIELDS = ("customer_id", "email", "phone", "first_name", "last_name")
+
+
+def contact_fields(customer: Customer | None, customer_id: str = "") -> dict[str, Any]:
+    """Who an event is about, as every payload names them: what Klaviyo and Omnisend need to find the
+    profile without another read. Without ``customer`` (its item is gone): the id alone."""
+    if customer is None:
+        return {**dict.fromkeys(CONTACT_FIELDS), "customer_id": customer_id}
+    return customer.model_dump(mode="json", include=set(CONTACT_FIELDS))
 
 
 @value

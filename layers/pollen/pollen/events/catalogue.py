@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from pollen.clock import isoformat
-from pollen.domain.customers import Customer
+from pollen.domain.customers import Customer, contact_fields
 from pollen.domain.event_filters import EventFilters as EventFilters  # noqa: PLC0414 - re-exported (moved)
 from pollen.domain.event_filters import EventTypes, filters_allow
 from pollen.domain.rewards import RewardType
@@ -195,12 +195,6 @@ def filters_match(filters: EventFilters, event: OutboxEvent) -> bool:
 # ---- the catalogue -------------------------------------------------------------------------------
 
 
-def _customer(customer: Customer) -> dict[str, Any]:
-    return customer.model_dump(
-        mode="json", include={"customer_id", "email", "phone", "first_name", "last_name"}
-    )
-
-
 def _wallet_sample(customer: Customer, now: datetime) -> dict[str, Any]:
     return {
         "transaction_id": new_ulid(),
@@ -213,7 +207,7 @@ def _wallet_sample(customer: Customer, now: datetime) -> dict[str, Any]:
         "expires_on": (now.date() + timedelta(days=365)).isoformat(),
         "note": "Test event",
         "pending": 0,
-        "customer": _customer(customer),
+        "customer": contact_fields(customer),
     }
 
 
@@ -228,7 +222,7 @@ def _coupon_created_sample(customer: Customer, now: datetime) -> dict[str, Any]:
         "min_order": None,
         "expires_at": isoformat(now + timedelta(days=30)),
         "channel": "online",
-        "customer": _customer(customer),
+        "customer": contact_fields(customer),
     }
 
 
@@ -242,7 +236,7 @@ def _coupon_used_sample(customer: Customer, now: datetime) -> dict[str, Any]:
         "currency": "USD",
         "channel": "online",
         "used_at": isoformat(now),
-        "customer": _customer(customer),
+        "customer": contact_fields(customer),
     }
 
 
@@ -252,7 +246,7 @@ def _coins_expiring_sample(customer: Customer, now: datetime) -> dict[str, Any]:
         "expires_on": (now.date() + timedelta(days=7)).isoformat(),
         "days_left": 7,
         "balance": 420,
-        "customer": _customer(customer),
+        "customer": contact_fields(customer),
     }
 
 
@@ -264,12 +258,12 @@ def _profile_updated_sample(customer: Customer, now: datetime) -> dict[str, Any]
         "lifetime_earned": 1500,
         "next_expiry_coins": 120,
         "next_expiry_date": (now.date() + timedelta(days=30)).isoformat(),
-        "customer": _customer(customer),
+        "customer": contact_fields(customer),
     }
 
 
 def _customer_created_sample(customer: Customer, now: datetime) -> dict[str, Any]:
-    return {"customer": _customer(customer), "source": customer.source}
+    return {"customer": contact_fields(customer), "source": customer.source}
 
 
 def _referral_sample(
@@ -287,7 +281,7 @@ def _referral_sample(
             "friend": {"customer_id": None, "email": "s***@example.com", "phone": None, "name": "Sam"},
             "order_id": "TEST-1003" if status == "completed" else None,
             "rewards": [{"side": role, "type": "coins", "coins": 500}] if role else [],
-            "customer": _customer(customer),
+            "customer": contact_fields(customer),
         }
 
     return sample
@@ -372,7 +366,7 @@ def _tier_changed_sample(customer: Customer, now: datetime) -> dict[str, Any]:
         "tier": "silver",
         "entry_coins": 50,
         "expires_on": None,
-        "customer": _customer(customer),
+        "customer": contact_fields(customer),
     }
 
 
@@ -386,7 +380,7 @@ def _tier_expiring_sample(customer: Customer, now: datetime) -> dict[str, Any]:
         "metric": "spend",
         "current": "20.00",
         "needed": "80.00",
-        "customer": _customer(customer),
+        "customer": contact_fields(customer),
     }
 
 
@@ -477,7 +471,7 @@ def _review_request_sample(customer: Customer, now: datetime) -> dict[str, Any]:
                 "url": None,
             }
         ],
-        "customer": _customer(customer),
+        "customer": contact_fields(customer),
     }
 
 

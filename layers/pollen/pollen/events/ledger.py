@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pollen.domain.customers import contact_fields
 from pollen.events.deliverable import WALLET_TRANSACTION
 from pollen.events.envelope import OutboxEvent
 
@@ -25,13 +26,7 @@ if TYPE_CHECKING:
 def event_customer(customer_id: str, customer: Customer | None) -> dict[str, Any]:
     """The payload's ``customer``: the profile as it is now (blank after an erasure), or the id alone
     when the customer's item is gone."""
-    return {
-        "customer_id": customer_id,
-        "email": customer.email if customer else None,
-        "phone": customer.phone if customer else None,
-        "first_name": customer.first_name if customer else None,
-        "last_name": customer.last_name if customer else None,
-    }
+    return contact_fields(customer, customer_id)
 
 
 def wallet_transaction(

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pollen.domain.customers import Customer
+from pollen.domain.customers import Customer, contact_fields
 
 
 def customer_fields(customer: Customer) -> dict[str, Any]:
-    """Who an event is about: what Klaviyo/Omnisend need to find the profile, without another read."""
-    return customer.model_dump(
-        mode="json", include={"customer_id", "email", "phone", "first_name", "last_name"}
-    )
+    """Who an event is about (:func:`pollen.domain.customers.contact_fields`)."""
+    return contact_fields(customer)
