@@ -110,10 +110,21 @@ def attempt_log(number: int, attempt: Attempt, now: datetime, retry_in: int | No
 
 
 def handle_message(c: Container, received: Received, *, now: datetime) -> DeliveryStatus:
-    """Deliver one message; returns the delivery's new status, or raises :class:`RetryLater`."""
+    """Deliver one message; returns the delivery's new status, or raises :class:`RetryLater`.
+    A batch's messages are handled side by side (functions/integration_delivery): the log keys are
+    this thread's."""
     message = DeliveryMessage.model_validate_json(received.body)
     number = message.attempt_offset + received.receive_count
-    logger.append_keys(delivery_id=message.delivery_id, attempt=number)
+    logger.thread_safe_append_keys(delivery_id=message.delivery_id, attempt=number)
+    try:
+        return _handle(c, received, message, number, now)
+    finally:
+        logger.thread_safe_remove_keys(["delivery_id", "attempt"])
+
+
+def _handle(
+    c: Container, received: Received, message: DeliveryMessage, number: int, now: datetime
+) -> DeliveryStatus:
     target = current_target(c, message)
     if isinstance(target, str):
         attempt = Attempt(
