@@ -24,6 +24,7 @@ Assumptions (printed with the figure):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import itertools
@@ -34,7 +35,7 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from functools import partial
@@ -58,7 +59,14 @@ from pollen.integrations.shopify.webhooks import sign
 from pollen.services.container import container, reset_container
 from pollen.storage.analytics import SEEN_SECONDS
 from pollen.storage.capacity import Usage, capacity_meter
-from pollen.storage.client import call_counter, reset_clients, sqs_call_counter, uncounted_dynamodb
+from pollen.storage.client import (
+    call_counter,
+    dynamodb,
+    reset_clients,
+    sqs,
+    sqs_call_counter,
+    uncounted_dynamodb,
+)
 from pollen.storage.event_config import events_settings_item, integration_item, subscription_item
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +81,14 @@ RRU_PER_M = Decimal("0.125")
 SQS_PER_M = Decimal("0.40")
 SQS_CHUNK = 64 * 1024
 SQS_SEND_BATCH = 10
+
+# On Lambda itself (an estimate printed beside the figure above): Lambda gives a function CPU in
+# proportion to its memory, one vCPU at 1,769 MB, and bills wall time, waits included. The waits are
+# played in the timed rounds: each DynamoDB and SQS call sleeps this long first, and the receiver
+# answers after RECEIVER_SECONDS (assumed latencies, printed with the estimate).
+ONE_VCPU_MB = 1769
+AWS_CALL_SECONDS = 0.005
+RECEIVER_SECONDS = 0.2
 
 ROUTER, DELIVERY = "EventRouterFunction", "IntegrationDeliveryFunction"
 AGGREGATOR = "AnalyticsAggregatorFunction"
@@ -97,12 +113,18 @@ class Step:
     sqs: dict[str, int] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
     billed_ms: list[int] = field(default_factory=list)  # per timed round: sum of invocations' billed ms
+    waited_ms: list[float] = field(default_factory=list)  # per timed round: wall time less CPU time
     message_bytes: int = 0
 
     @property
     def round_ms(self) -> int:
         """The median round's billed milliseconds (each invocation rounded up to 1 ms)."""
         return math.ceil(statistics.median(self.billed_ms))
+
+    @property
+    def round_waited_ms(self) -> Decimal:
+        """The median round's waits (the played latencies: calls, the receiver), 0 when not played."""
+        return _d(round(statistics.median(self.waited_ms), 1)) if self.waited_ms else Decimal(0)
 
 
 @dataclass
@@ -158,6 +180,7 @@ class _Runner:
         self.sqs: dict[str, int] = {}
         self.usage = Usage()
         self.billed = 0
+        self.waited = 0.0
         self.invocations = 0
         self.router = self._stream(ROUTER)
         self.aggregator = self._stream(AGGREGATOR)
@@ -188,12 +211,21 @@ class _Runner:
         module = importlib.import_module(spec.module)
         payload = json.loads(json.dumps(event))
         self._reset()
-        started = time.process_time()
-        result = module.lambda_handler(payload, FakeLambdaContext(spec.function_name))
-        self.billed += math.ceil((time.process_time() - started) * 1000)
-        self.invocations += 1
+        with self._timed():
+            result = module.lambda_handler(payload, FakeLambdaContext(spec.function_name))
         self._take()
         return json.loads(json.dumps(result))
+
+    @contextlib.contextmanager
+    def _timed(self) -> Iterator[None]:
+        """One invocation: its CPU time (every thread's) billed, rounded up to 1 ms; what its wall time
+        adds to that (the played waits) kept apart for the estimate on Lambda."""
+        cpu, wall = time.process_time(), time.perf_counter()
+        yield
+        cpu_ms = (time.process_time() - cpu) * 1000
+        self.billed += math.ceil(cpu_ms)
+        self.waited += max(0.0, (time.perf_counter() - wall) * 1000 - cpu_ms)
+        self.invocations += 1
 
     def _reset(self) -> None:
         call_counter.reset()
@@ -208,22 +240,14 @@ class _Runner:
         self.usage.add(capacity_meter.usage.snapshot())
 
     def start(self) -> None:
-        self.batch, self.calls, self.sqs, self.usage, self.billed, self.invocations = (
-            [],
-            {},
-            {},
-            Usage(),
-            0,
-            0,
-        )
+        self.batch, self.calls, self.sqs, self.usage = [], {}, {}, Usage()
+        self.billed, self.waited, self.invocations = 0, 0.0, 0
 
     def request(self, action: Callable[[], int]) -> None:
         """One HTTP request, measured like an invocation."""
         self._reset()
-        started = time.process_time()
-        status = action()
-        self.billed += math.ceil((time.process_time() - started) * 1000)
-        self.invocations += 1
+        with self._timed():
+            status = action()
         self._take()
         if status >= 300:
             raise AssertionError(f"a request of the order's life answered {status}")
@@ -239,6 +263,7 @@ class _Runner:
             step.message_bytes = sum(len(str(r.get("body", ""))) for r in self.batch)
         if timed:
             step.billed_ms.append(self.billed)
+            step.waited_ms.append(self.waited)
 
     def drain(self, poller: StreamPoller) -> int:
         while poller.poll_once(flush=True):
@@ -290,6 +315,7 @@ def measure_order_life(
     orders: int = 1,
     runs: int = 5,
     captured: bool = False,
+    latency: bool = False,
 ) -> OrderLife:
     """Run rounds of ``orders`` lives side by side (every webhook, then the stream and the queue, then
     the reads): one warm-up round, ``runs`` timed rounds, one metered round (needs moto running).
@@ -297,7 +323,9 @@ def measure_order_life(
     Shopify's sample orders/create is ``authorized`` (manual capture; unpaid methods such as cash on
     delivery or a bank deposit arrive ``pending`` and cost the same): its coins are pending until
     orders/paid. ``captured``: the order is created ``paid`` (a payment captured at checkout, Shopify
-    Payments' default), so orders/create credits it and orders/paid brings nothing new."""
+    Payments' default), so orders/create credits it and orders/paid brings nothing new. ``latency``:
+    play the waits of :data:`AWS_CALL_SECONDS` and :data:`RECEIVER_SECONDS` (for the estimate on
+    Lambda; CPU time, what the figure bills, is the same either way)."""
     fixtures = ROOT / "tests" / "fixtures" / "shopify"
     created = json.loads((fixtures / "orders_create.json").read_text())
     if captured:
@@ -305,7 +333,8 @@ def measure_order_life(
     paid = json.loads((fixtures / "orders_paid.json").read_text())
     merchant_id, read = demo.merchant_id, demo.api_keys.read
     _subscribe(merchant_id)
-    container().http.install(httpx.MockTransport(lambda request: httpx.Response(200)))
+    container().http.install(httpx.MockTransport(partial(_receive, latency=latency)))
+    _play_latency(on=latency)
     runner = _Runner(template, resources, api)
     runner.drain(runner.router)  # what set-up wrote is not this life's
     runner.drain(runner.aggregator)
@@ -365,6 +394,7 @@ def measure_order_life(
     finally:
         capacity_meter.disable()
         release_caches()
+        _play_latency(on=False)
     return OrderLife(
         steps,
         orders=orders,
@@ -376,6 +406,33 @@ def measure_order_life(
         },
         fact_slices=fact_slices,
     )
+
+
+_playing = threading.Event()
+
+
+def _receive(request: httpx.Request, *, latency: bool) -> httpx.Response:
+    """The webhook receiver: answers 200, after :data:`RECEIVER_SECONDS` when waits are played."""
+    if latency:
+        time.sleep(RECEIVER_SECONDS)
+    return httpx.Response(200)
+
+
+def _aws_call_wait(**_: Any) -> None:
+    if _playing.is_set():
+        time.sleep(AWS_CALL_SECONDS)
+
+
+def _play_latency(*, on: bool) -> None:
+    """Make every DynamoDB and SQS call of the functions' clients wait :data:`AWS_CALL_SECONDS` (or
+    stop). The hook stays registered (once: a fixed unique id) and does nothing while off."""
+    for client in (dynamodb(), sqs()):
+        service = client.meta.service_model.service_name
+        client.meta.events.register(f"before-call.{service}", _aws_call_wait, unique_id="pollen-cost-wait")
+    if on:
+        _playing.set()
+    else:
+        _playing.clear()
 
 
 def _slice_of(at: float) -> int:
@@ -445,9 +502,16 @@ def _d(value: float) -> Decimal:
     return Decimal(str(value))
 
 
-def price(life: OrderLife, *, worst: bool = False) -> Priced:
+def cpu_share(memory_mb: int) -> Decimal:
+    """How much slower than one full vCPU a function of ``memory_mb`` runs CPU-bound code on Lambda."""
+    return max(Decimal(1), Decimal(ONE_VCPU_MB) / Decimal(memory_mb))
+
+
+def price(life: OrderLife, *, worst: bool = False, on_lambda: bool = False) -> Priced:
     """Dollars per million orders, line by line, from a round of ``life.orders`` orders sharing the
-    stream and queue batches. ``worst``: every stream or queue batch holds one record."""
+    stream and queue batches. ``worst``: every stream or queue batch holds one record. ``on_lambda``:
+    each invocation billed as Lambda would run it, its CPU time at the memory's share of a vCPU
+    (:func:`cpu_share`) plus the waits played in the timed rounds (an estimate: see the report)."""
     k = Decimal(life.orders)
     lines: list[Line] = []
     for step in life.steps:
@@ -463,6 +527,9 @@ def price(life: OrderLife, *, worst: bool = False) -> Priced:
         if invocations:
             lines.append(Line(step.name, "Lambda requests", invocations, LAMBDA_REQUEST_PER_M))
             ms = Decimal(step.round_ms) / k
+            if on_lambda:
+                memory = life.memory_mb[step.function]
+                ms = (ms * cpu_share(memory) + step.round_waited_ms / k).quantize(Decimal("0.1"))
             gb_s = memory_gb * ms / 1000
             what = f"Lambda GB-s ({ms.normalize():f} ms x {memory_gb.normalize():f} GB)"
             lines.append(Line(step.name, what, gb_s, LAMBDA_GB_SECOND * 1_000_000))
@@ -542,6 +609,34 @@ def report(busy: OrderLife, alone: OrderLife, captured: OrderLife | None = None)
     )
     if captured is not None:
         out.extend(captured_summary(busy, captured))
+    if any(step.waited_ms for step in busy.steps):
+        out.extend(lambda_estimate(busy))
+    return out
+
+
+def lambda_estimate(life: OrderLife) -> list[str]:
+    """What the life's Lambda line becomes on Lambda itself: the figure above bills this machine's CPU
+    time, as the issue asks; Lambda runs it at the memory's share of a vCPU and bills the waits too."""
+    figure, estimate = price(life), price(life, on_lambda=True)
+    shares = sorted({(mb, cpu_share(mb)) for mb in life.memory_mb.values()})
+    out = [
+        "  on Lambda itself (an estimate): CPU time at "
+        + ", ".join(f"{mb} MB = 1/{share.quantize(Decimal('0.01'))} of a vCPU" for mb, share in shares)
+        + f", plus the waits, played: {AWS_CALL_SECONDS * 1000:g} ms per DynamoDB or SQS call, "
+        f"{RECEIVER_SECONDS * 1000:g} ms per receiver answer (assumed latencies)"
+    ]
+    for step in life.steps:
+        gb_s = [
+            line for line in estimate.lines if line.step == step.name and line.what.startswith("Lambda GB-s")
+        ]
+        if gb_s:
+            line, waited = gb_s[0], (step.round_waited_ms / life.orders).quantize(Decimal("0.1"))
+            out.append(f"    {step.name:30} {line.what:40} (waits {waited:f} ms) {money(line.dollars_per_m)}")
+    lambda_figure, lambda_estimate_ = figure.by_kind()["Lambda"], estimate.by_kind()["Lambda"]
+    out.append(
+        f"    Lambda {money(lambda_estimate_)} instead of {money(lambda_figure)}: "
+        f"TOTAL {money(estimate.total)} per million orders"
+    )
     return out
 
 
@@ -589,7 +684,7 @@ def main(*, strict: bool = False) -> int:
         reset_container()
         demo = seed_demo_store("http://bench")
         api = InProcessApi(template, resources)
-        busy = measure_order_life(template, resources, api, demo, orders=BUSY_ORDERS)
+        busy = measure_order_life(template, resources, api, demo, orders=BUSY_ORDERS, latency=True)
         alone = measure_order_life(template, resources, api, demo, orders=1)
         captured = measure_order_life(template, resources, api, demo, orders=BUSY_ORDERS, captured=True)
     for line in report(busy, alone, captured):
