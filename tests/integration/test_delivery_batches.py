@@ -67,6 +67,8 @@ def test_the_template_batch_size_is_the_number_delivered_at_once(template: dict[
 
     source = template["Resources"]["IntegrationDeliveryFunction"]["Properties"]["Events"]["Deliveries"]
     assert source["Properties"]["BatchSize"] == app.BATCH_SIZE == app.processor.workers
+    # What reaches merchants' integrations at once stays capped: batches at once x messages each.
+    assert source["Properties"]["ScalingConfig"]["MaximumConcurrency"] * app.processor.workers <= 10
 
 
 def test_a_batch_s_receivers_are_all_waited_on_at_once(flow: Flow) -> None:
