@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -25,6 +25,8 @@ MAX_RECEIVES = 6  # first try + 5 retries; equals DeliveryQueue's maxReceiveCoun
 MAX_VISIBILITY_SECONDS = 43_200  # SQS's ceiling for a visibility timeout
 RETRY_AFTER_CAP_SECONDS = 3_600  # a receiver's Retry-After is honoured up to an hour per retry
 JITTER = 0.1  # each delay is stretched by up to 10%, so a recovering receiver is not hit all at once
+SQS_MAX_DELAY_SECONDS = 900  # SendMessage's DelaySeconds ceiling
+RATE_LIMITED_FOR_AT_MOST = timedelta(hours=24)  # a delivery waits out 429s this long after routing
 
 AttemptOutcome = Literal["delivered", "retry", "permanent", "skipped", "uncertain"]
 UNCERTAIN_REASON = (
@@ -103,13 +105,20 @@ def _fraction(key: str) -> float:
 
 @value
 class Decision:
-    action: Literal["ack", "retry", "dead_letter"]
+    action: Literal["ack", "retry", "requeue", "dead_letter"]
     status: DeliveryStatus
     delay_seconds: int | None = None
     reason: str | None = None
 
 
-def decide(
+def waits_out(http_status: int | None, *, routed_at: datetime, now: datetime) -> bool:
+    """Whether a failed try was the receiver's rate limit (429) and the delivery is young enough to keep
+    waiting: a store's burst (an import, a day's birthdays) can outlast the retry budget against a
+    limit such as Omnisend's 400 requests a minute, and waiting is all a rate limit asks for."""
+    return http_status == 429 and now - routed_at < RATE_LIMITED_FOR_AT_MOST
+
+
+def decide(  # noqa: PLR0911 - one rule per outcome, read top to bottom
     outcome: AttemptOutcome,
     *,
     error: str | None,
@@ -117,8 +126,11 @@ def decide(
     retry_after: float | None,
     policy: RetryPolicy,
     spread_key: str,
+    rate_limited: bool = False,
 ) -> Decision:
-    """What to do with the message after one attempt (``receive_count`` counts this receive)."""
+    """What to do with the message after one attempt (``receive_count`` counts this receive).
+    ``rate_limited`` (:func:`waits_out`): a try that used the last retry goes back on the queue as a
+    fresh message (``requeue``, its budget renewed) instead of to the DLQ."""
     if outcome == "delivered":
         return Decision("ack", DeliveryStatus.DELIVERED)
     if outcome == "skipped":
@@ -127,6 +139,11 @@ def decide(
         return Decision("dead_letter", DeliveryStatus.DEAD, reason=f"permanent failure: {error}")
     if outcome == "uncertain":  # a blind retry could make the tool email or text the customer twice
         return Decision("dead_letter", DeliveryStatus.DEAD, reason=f"{UNCERTAIN_REASON} ({error})")
+    if receive_count >= policy.max_receives and rate_limited and outcome == "retry":
+        delay = policy.delay(receive_count, retry_after=retry_after, spread_key=spread_key)
+        return Decision(
+            "requeue", DeliveryStatus.RETRYING, delay_seconds=min(delay, SQS_MAX_DELAY_SECONDS), reason=error
+        )
     if receive_count >= policy.max_receives:
         return Decision(
             "dead_letter",

@@ -38,7 +38,10 @@ class DeliveryMessage(BaseModel):
     )
     replays: int = Field(default=0, ge=0, description="How many times this delivery left the DLQ.")
     delay_seconds: int = Field(
-        default=0, ge=0, le=900, description="Held back this long when queued (a debounced event)."
+        default=0,
+        ge=0,
+        le=900,
+        description="Held back this long when queued (a debounced event, a rate-limited one queued again).",
     )
 
     @property

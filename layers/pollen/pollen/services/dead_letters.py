@@ -98,6 +98,7 @@ def replay(c: Container, merchant_id: str, delivery_ids: list[str] | None, *, no
                 "attempt_offset": letters[d][1].attempts,
                 "replays": letters[d][2].replays + 1,
                 "routed_at": now,
+                "delay_seconds": 0,  # a replay goes now, whatever held the letter back before
             }
         )
         for d in claimed

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pollen.clock import isoformat, wallclock
-from pollen.domain.deliveries import AttemptLog, DeliveryStatus, RetryPolicy, decide
+from pollen.domain.deliveries import AttemptLog, Decision, DeliveryStatus, RetryPolicy, decide, waits_out
 from pollen.domain.integrations import Integration, IntegrationKind, Subscription
 from pollen.domain.values import value
 from pollen.events.delivery import DeliveryMessage
@@ -153,16 +153,34 @@ def _handle(
         now=wallclock(),
         profile=profile,
     )
-    decision = decide(
-        attempt.outcome,
-        error=attempt.error,
-        receive_count=received.receive_count,
-        retry_after=attempt.retry_after_seconds,
-        policy=retry_policy(c),
-        spread_key=message.delivery_id,
-    )
+
+    def decision_for(*, rate_limited: bool) -> Decision:
+        return decide(
+            attempt.outcome,
+            error=attempt.error,
+            receive_count=received.receive_count,
+            retry_after=attempt.retry_after_seconds,
+            policy=retry_policy(c),
+            spread_key=message.delivery_id,
+            rate_limited=rate_limited,
+        )
+
+    decision = decision_for(rate_limited=waits_out(attempt.http_status, routed_at=message.routed_at, now=now))
     log = attempt_log(number, attempt, now, decision.delay_seconds)
     extra = {"outcome": attempt.outcome, "http_status": attempt.http_status, "latency_ms": attempt.latency_ms}
+    if decision.action == "requeue":
+        # Rate limited on its last retry: a fresh message (its budget renewed, its attempts numbered on)
+        # carries the delivery; this one is acknowledged. Not queued: the DLQ, as without the limit.
+        again = message.model_copy(update={"attempt_offset": number, "delay_seconds": decision.delay_seconds})
+        if not c.queues.send([again]):
+            c.deliveries.record_attempt(message, log, DeliveryStatus.RETRYING, now=now)
+            logger.info(
+                "delivery rate limited: queued again",
+                extra={**extra, "retry_in_seconds": decision.delay_seconds},
+            )
+            return DeliveryStatus.RETRYING
+        decision = decision_for(rate_limited=False)
+        log = attempt_log(number, attempt, now, decision.delay_seconds)
     if decision.action == "retry":
         c.deliveries.record_attempt(message, log, DeliveryStatus.RETRYING, now=now)
         delay = decision.delay_seconds or 0
