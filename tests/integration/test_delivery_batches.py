@@ -10,25 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.aws_resources import LocalResources
-from infra.seed import DemoStore
 from pollen.domain.deliveries import DeliveryRecord, DeliveryStatus
 from pollen.events.delivery import DeliveryMessage
 from pollen.observability import metrics
-from pollen.services.container import container, reset_container
-from tests.support.flow import Flow, Receiver, configure, subscription, wallet_event, webhook, write_outbox
+from tests.support.flow import Flow, Receiver, delivery_record, one_delivery
 
 M = "demo-store"
 BATCH = 5
-
-
-@pytest.fixture
-def flow(
-    template: dict[str, Any], aws: LocalResources, demo: DemoStore, monkeypatch: pytest.MonkeyPatch
-) -> Flow:
-    monkeypatch.setenv("DELIVERY_RETRY_SCALE", "0")
-    reset_container()
-    return Flow(template, aws)
 
 
 @pytest.fixture
@@ -46,20 +34,11 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _route(flow: Flow, receiver: Receiver, events: int) -> list[DeliveryMessage]:
-    sub = subscription("wallet_transaction")
-    configure(M, [webhook()], [sub])
-    flow.settle()
-    receiver.install()
-    written = [wallet_event(M, f"c-{n}") for n in range(events)]
-    write_outbox(written)
-    flow.route()
-    return [
-        DeliveryMessage.for_route(e, sub.subscription_id, "hooks", routed_at=e.occurred_at) for e in written
-    ]
+    return one_delivery(flow, receiver, M, events=events)
 
 
 def _record(delivery_id: str) -> DeliveryRecord:
-    return container().deliveries.get_many(M, [delivery_id])[delivery_id]
+    return delivery_record(M, delivery_id)
 
 
 def test_the_template_batch_size_is_the_number_delivered_at_once(template: dict[str, Any]) -> None:

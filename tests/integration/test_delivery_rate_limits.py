@@ -10,39 +10,23 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.aws_resources import LocalResources
 from infra.inprocess import InProcessApi
 from infra.seed import DemoStore
 from pollen.clock import utcnow
 from pollen.domain import deliveries
 from pollen.domain.deliveries import MAX_RECEIVES, AttemptLog, DeliveryRecord, DeliveryStatus
 from pollen.events.delivery import DeliveryMessage
-from pollen.services.container import container, reset_container
+from pollen.services.container import container
 from pollen.services.delivery import dead_letter_index
 from pollen.storage.queues import DeadLetterReason
-from tests.support.flow import Flow, Receiver, configure, subscription, wallet_event, webhook, write_outbox
+from tests.support.flow import Flow, Receiver, delivery_record, one_delivery
 
 M = "demo-store"
 
 
-@pytest.fixture
-def flow(
-    template: dict[str, Any], aws: LocalResources, demo: DemoStore, monkeypatch: pytest.MonkeyPatch
-) -> Flow:
-    monkeypatch.setenv("DELIVERY_RETRY_SCALE", "0")  # every delay zero: SQS hands a message back at once
-    reset_container()
-    return Flow(template, aws)
-
-
 def _one_delivery(flow: Flow, receiver: Receiver) -> DeliveryMessage:
-    sub = subscription("wallet_transaction")
-    configure(M, [webhook()], [sub])
-    flow.settle()
-    receiver.install()
-    event = wallet_event(M, "c-1")
-    write_outbox([event])
-    flow.route()
-    return DeliveryMessage.for_route(event, sub.subscription_id, "hooks", routed_at=event.occurred_at)
+    (message,) = one_delivery(flow, receiver, M)
+    return message
 
 
 def _limited(times: int) -> Any:
@@ -58,7 +42,7 @@ def _limited(times: int) -> Any:
 
 
 def _record(delivery_id: str) -> DeliveryRecord:
-    return container().deliveries.get_many(M, [delivery_id])[delivery_id]
+    return delivery_record(M, delivery_id)
 
 
 def test_a_delivery_rate_limited_past_its_budget_is_queued_again_and_delivered(flow: Flow) -> None:

@@ -27,8 +27,10 @@ from infra.onboard import onboard
 from infra.seed import DEMO_PROGRAM
 from infra.template import FunctionSpec, describe_functions
 from pollen.clock import utcnow
+from pollen.domain.deliveries import DeliveryRecord
 from pollen.domain.integrations import Integration, IntegrationKind, Subscription
 from pollen.events.catalogue import EventFilters
+from pollen.events.delivery import DeliveryMessage
 from pollen.events.envelope import OutboxEvent
 from pollen.ids import new_ulid
 from pollen.services.container import container
@@ -277,3 +279,25 @@ class Receiver:
 
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(request.content) for request in self.requests]
+
+
+def one_delivery(
+    flow: Flow, receiver: Receiver, merchant_id: str, *, events: int = 1
+) -> list[DeliveryMessage]:
+    """A webhook subscription to ``wallet_transaction`` answered by ``receiver``, and ``events`` reward
+    events written and routed (one customer each); returns their delivery messages."""
+    sub = subscription("wallet_transaction")
+    configure(merchant_id, [webhook()], [sub])
+    flow.settle()
+    receiver.install()
+    written = [wallet_event(merchant_id, f"c-{n}") for n in range(1, events + 1)]
+    write_outbox(written)
+    flow.route()
+    return [
+        DeliveryMessage.for_route(e, sub.subscription_id, "hooks", routed_at=e.occurred_at) for e in written
+    ]
+
+
+def delivery_record(merchant_id: str, delivery_id: str) -> DeliveryRecord:
+    """The delivery log's record of ``delivery_id`` (one BatchGetItem)."""
+    return container().deliveries.get_many(merchant_id, [delivery_id])[delivery_id]

@@ -11,6 +11,8 @@ from pollen.domain.deliveries import (
     MAX_RECEIVES,
     RATE_LIMITED_FOR_AT_MOST,
     SQS_MAX_DELAY_SECONDS,
+    AttemptOutcome,
+    Decision,
     DeliveryStatus,
     RetryPolicy,
     decide,
@@ -19,6 +21,25 @@ from pollen.domain.deliveries import (
 
 AWS = RetryPolicy(base_seconds=60, max_seconds=900, scale=1)
 ROUTED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def _decide(
+    outcome: AttemptOutcome,
+    receive: int,
+    *,
+    rate_limited: bool,
+    retry_after: float | None = None,
+    policy: RetryPolicy = AWS,
+) -> Decision:
+    return decide(
+        outcome,
+        error="HTTP 429",
+        receive_count=receive,
+        retry_after=retry_after,
+        policy=policy,
+        spread_key="k",
+        rate_limited=rate_limited,
+    )
 
 
 @pytest.mark.parametrize(
@@ -40,15 +61,7 @@ def test_a_rate_limited_last_retry_is_queued_again_not_dead_lettered() -> None:
     def after(
         receive: int, *, rate_limited: bool, retry_after: float | None = None
     ) -> tuple[str, int | None]:
-        decision = decide(
-            "retry",
-            error="HTTP 429",
-            receive_count=receive,
-            retry_after=retry_after,
-            policy=AWS,
-            spread_key="k",
-            rate_limited=rate_limited,
-        )
+        decision = _decide("retry", receive, rate_limited=rate_limited, retry_after=retry_after)
         assert decision.status in {DeliveryStatus.RETRYING, DeliveryStatus.DEAD}
         return decision.action, decision.delay_seconds
 
@@ -64,27 +77,10 @@ def test_a_rate_limited_last_retry_is_queued_again_not_dead_lettered() -> None:
 
 def test_a_short_policy_holds_the_fresh_message_for_its_own_delay() -> None:
     local = RetryPolicy(base_seconds=60, max_seconds=900, scale=1 / 30)
-    decision = decide(
-        "retry",
-        error="HTTP 429",
-        receive_count=MAX_RECEIVES,
-        retry_after=None,
-        policy=local,
-        spread_key="k",
-        rate_limited=True,
-    )
+    decision = _decide("retry", MAX_RECEIVES, rate_limited=True, policy=local)
     assert decision.delay_seconds == local.delay(MAX_RECEIVES, spread_key="k") <= 33
 
 
 @pytest.mark.parametrize("outcome", ["permanent", "uncertain", "delivered", "skipped"])
-def test_only_a_retryable_try_is_queued_again(outcome: str) -> None:
-    decision = decide(
-        outcome,  # type: ignore[arg-type]
-        error="x",
-        receive_count=MAX_RECEIVES,
-        retry_after=None,
-        policy=AWS,
-        spread_key="k",
-        rate_limited=True,
-    )
-    assert decision.action != "requeue"
+def test_only_a_retryable_try_is_queued_again(outcome: AttemptOutcome) -> None:
+    assert _decide(outcome, MAX_RECEIVES, rate_limited=True).action != "requeue"
