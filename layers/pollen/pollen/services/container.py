@@ -20,6 +20,7 @@ from pollen.storage.table import Table
 if TYPE_CHECKING:
     import httpx
 
+    from pollen.integrations.pacing import Pacer
     from pollen.services.unit_of_work import Units
     from pollen.storage.api_keys import ApiKeyStore, KeyCache
     from pollen.storage.deliveries import DeliveryLog
@@ -85,6 +86,7 @@ class Container:
         self._order_customers = order_customers
         self._deliveries = deliveries
         self._queues = queues
+        self._pacer: Pacer | None = None
 
     def _built(self, attribute: str, build: Callable[[], T]) -> T:
         """The store held in ``attribute``, built once (under the lock) when it is still None."""
@@ -132,6 +134,21 @@ class Container:
             return OrderCustomerCache()
 
         return self._built("_order_customers", build)
+
+    @property
+    def pacer(self) -> Pacer:
+        """Paces the container's requests to Klaviyo and Omnisend (pollen.integrations.pacing)."""
+
+        def build() -> Pacer:
+            from pollen.integrations.pacing import Pacer  # noqa: PLC0415 - the delivery function's
+
+            return Pacer()
+
+        return self._built("_pacer", build)
+
+    @pacer.setter
+    def pacer(self, pacer: Pacer) -> None:
+        self._pacer = pacer
 
     @property
     def deliveries(self) -> DeliveryLog:

@@ -144,6 +144,7 @@ def _handle(
     )
     if event.event_type == PROFILE_UPDATED and profile is not None:  # the values as the window ends
         event = event.model_copy(update={"payload": {**event.payload, **profile.named("")}})
+    paced = c.pacer.wait(message.merchant_id, integration)  # Klaviyo's and Omnisend's rate limits
     # Signed with the real send time: the receiver checks it against its own clock.
     attempt = deliver(
         c.http.client,
@@ -167,7 +168,12 @@ def _handle(
 
     decision = decision_for(rate_limited=waits_out(attempt.http_status, routed_at=message.routed_at, now=now))
     log = attempt_log(number, attempt, now, decision.delay_seconds)
-    extra = {"outcome": attempt.outcome, "http_status": attempt.http_status, "latency_ms": attempt.latency_ms}
+    extra = {
+        "outcome": attempt.outcome,
+        "http_status": attempt.http_status,
+        "latency_ms": attempt.latency_ms,
+        "paced_ms": round(paced * 1000),
+    }
     if decision.action == "requeue":
         # Rate limited on its last retry: a fresh message (its budget renewed, its attempts numbered on)
         # carries the delivery; this one is acknowledged. Not queued: the DLQ, as without the limit.
