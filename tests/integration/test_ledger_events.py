@@ -209,15 +209,25 @@ def test_a_redelivered_ledger_record_names_the_same_event_and_delivery(
     assert (first.delivery_id, first.event) == (second.delivery_id, second.event)
 
 
-def test_a_failed_customer_read_routes_the_ledger_records_again(
-    demo: DemoStore, flow: Flow, sent: list[DeliveryMessage], table_name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _route_while_customers_cannot_be_read(
+    demo: DemoStore,
+    flow: Flow,
+    sent: list[DeliveryMessage],
+    table_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    *subscribed: str,
+) -> dict[str, Any]:
+    """Ann's and Bo's ledger entries (records 900, 901) and their customer_created outbox items routed
+    in one batch while the customers' read fails, with ``subscribed`` events subscribed; ``sent``
+    holds what that batch queued."""
     m = demo.merchant_id
-    configure(m, [webhook()], [subscription("wallet_transaction"), subscription("coupon_created")])
+    configure(m, [webhook()], [subscription("wallet_transaction")])
     flow.settle()
     fund(m, "ann", 10)
     fund(m, "bo", 10)
     flow.route()
+    configure(m, [webhook()], [subscription(event) for event in subscribed])
+    flow.settle()
     sent.clear()
     entries = ledger(table_name, "ann") + ledger(table_name, "bo")
     outbox = [
@@ -228,7 +238,16 @@ def test_a_failed_customer_read_routes_the_ledger_records_again(
         raise RuntimeError("throttled")
 
     monkeypatch.setattr(CustomerStore, "profiles", broken)
-    result = flow.invoke(flow.stream.spec, stream_event(flow, [*entries, *outbox]))
+    result: dict[str, Any] = flow.invoke(flow.stream.spec, stream_event(flow, [*entries, *outbox]))
+    return result
+
+
+def test_a_failed_customer_read_routes_the_ledger_records_again(
+    demo: DemoStore, flow: Flow, sent: list[DeliveryMessage], table_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _route_while_customers_cannot_be_read(
+        demo, flow, sent, table_name, monkeypatch, "wallet_transaction", "coupon_created"
+    )
 
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["900", "901"]
     assert sent == []  # the other records had nothing to send (customer_created is not subscribed)
@@ -239,25 +258,9 @@ def test_a_failed_customer_read_still_routes_the_batch_s_other_events(
 ) -> None:
     """Only the ledger records wait for the customers' read: the outbox records of the same batch go
     out at once."""
-    m = demo.merchant_id
-    configure(m, [webhook()], [subscription("wallet_transaction")])
-    flow.settle()
-    fund(m, "ann", 10)
-    fund(m, "bo", 10)
-    flow.route()
-    configure(m, [webhook()], [subscription("wallet_transaction"), subscription("customer_created")])
-    flow.settle()
-    sent.clear()
-    entries = ledger(table_name, "ann") + ledger(table_name, "bo")
-    outbox = [
-        i for i in items(table_name) if i.get("entity") == "outbox" and i["event_type"] == "customer_created"
-    ]
-
-    def broken(*_: Any, **__: Any) -> Any:
-        raise RuntimeError("throttled")
-
-    monkeypatch.setattr(CustomerStore, "profiles", broken)
-    result = flow.invoke(flow.stream.spec, stream_event(flow, [*entries, *outbox]))
+    result = _route_while_customers_cannot_be_read(
+        demo, flow, sent, table_name, monkeypatch, "wallet_transaction", "customer_created"
+    )
 
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["900", "901"]
     created = [s.event.customer_id for s in sent if s.event_type == "customer_created"]
